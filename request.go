@@ -1,0 +1,209 @@
+package tfpilot
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/lock"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// SchemaVersion is the request document schema this package writes.
+// Documents written by the original TfPilot have no schemaVersion (0).
+const SchemaVersion = 1
+
+// Request is the request document: the single schema of a tfpilot request
+// and the only source of truth about it. Its JSON encoding is the original
+// TfPilot's S3 document, so existing documents read and write unchanged.
+//
+// Fields that a stored document holds but this type does not model survive
+// a decode/encode round trip, at the top level and inside modelled objects
+// such as pr, approval and lock (see [Request.UnknownFields]). The legacy
+// derived fields status and statusDerivedAt are dropped on decode: status
+// is derived by [Request.Status], never read back.
+type Request struct {
+	SchemaVersion int            `json:"schemaVersion,omitempty"`
+	ID            string         `json:"id"`
+	Project       string         `json:"project"`
+	Environment   string         `json:"environment"`
+	Module        string         `json:"module"`
+	Config        map[string]any `json:"config,omitzero"`
+	ReceivedAt    time.Time      `json:"receivedAt,omitzero"`
+	UpdatedAt     time.Time      `json:"updatedAt,omitzero"`
+	// Version is the compare-and-swap counter every write checks.
+	Version int64 `json:"version"`
+
+	PR            *PullRequest `json:"pr,omitempty"`
+	MergedSHA     string       `json:"mergedSha,omitempty"`
+	BranchName    string       `json:"branchName,omitempty"`
+	CommitSHA     string       `json:"commitSha,omitempty"`
+	TargetOwner   string       `json:"targetOwner,omitempty"`
+	TargetRepo    string       `json:"targetRepo,omitempty"`
+	TargetBase    string       `json:"targetBase,omitempty"`
+	TargetEnvPath string       `json:"targetEnvPath,omitempty"`
+	TargetFiles   []string     `json:"targetFiles,omitzero"`
+
+	// Runs is the only place run state lives (INV-CORE-1).
+	Runs        runs.State                 `json:"runs"`
+	Approval    *Approval                  `json:"approval,omitempty"`
+	Lock        *lock.Lock                 `json:"lock,omitempty"`
+	Idempotency map[string]IdempotencyMark `json:"idempotency,omitzero"`
+	Timeline    []json.RawMessage          `json:"timeline,omitzero"`
+	Cost        json.RawMessage            `json:"cost,omitzero"`
+
+	unknown *unknownFields
+}
+
+// PullRequest is the request's pull request in the infra repo.
+type PullRequest struct {
+	Number  int    `json:"number"`
+	URL     string `json:"url,omitempty"`
+	Open    bool   `json:"open"`
+	Merged  bool   `json:"merged"`
+	HeadSHA string `json:"headSha,omitempty"`
+}
+
+// Approval records who approved the request.
+type Approval struct {
+	Approved  bool     `json:"approved"`
+	Approvers []string `json:"approvers,omitzero"`
+}
+
+// IdempotencyMark records the last idempotency key used for an operation
+// on the request.
+type IdempotencyMark struct {
+	Key string    `json:"key"`
+	At  time.Time `json:"at,omitzero"`
+}
+
+// Facts returns the parts of r that its lifecycle status derives from.
+func (r *Request) Facts() lifecycle.Facts {
+	f := lifecycle.Facts{Runs: r.Runs, MergedSHA: r.MergedSHA}
+	if r.PR != nil {
+		f.PROpen, f.PRMerged = r.PR.Open, r.PR.Merged
+	}
+	if r.Approval != nil {
+		f.Approved = r.Approval.Approved
+	}
+	return f
+}
+
+// Status derives r's lifecycle status at now. Status is never stored as a
+// fact; every caller derives it.
+func (r *Request) Status(now time.Time) lifecycle.Status {
+	return lifecycle.Derive(r.Facts(), now)
+}
+
+// Clone returns a deep copy of r.
+func (r *Request) Clone() *Request {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Config = cloneJSONMap(r.Config)
+	if r.PR != nil {
+		pr := *r.PR
+		c.PR = &pr
+	}
+	c.TargetFiles = slices.Clone(r.TargetFiles)
+	c.Runs = r.Runs.Clone()
+	if r.Approval != nil {
+		a := *r.Approval
+		a.Approvers = slices.Clone(r.Approval.Approvers)
+		c.Approval = &a
+	}
+	if r.Lock != nil {
+		l := *r.Lock
+		c.Lock = &l
+	}
+	c.Idempotency = maps.Clone(r.Idempotency)
+	if r.Timeline != nil {
+		c.Timeline = make([]json.RawMessage, len(r.Timeline))
+		for i, t := range r.Timeline {
+			c.Timeline[i] = bytes.Clone(t)
+		}
+	}
+	c.Cost = bytes.Clone(r.Cost)
+	// unknown is never mutated after decode, so it is shared.
+	return &c
+}
+
+func cloneJSONMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneJSONValue(v)
+	}
+	return out
+}
+
+func cloneJSONValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneJSONMap(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = cloneJSONValue(e)
+		}
+		return out
+	case []string:
+		return slices.Clone(v)
+	case json.RawMessage:
+		return bytes.Clone(v)
+	}
+	return v
+}
+
+// UnknownFields returns the top-level fields of the stored document that
+// Request does not model (e.g. a legacy planRun or a portal's templateId),
+// as raw JSON. The map is a copy.
+func (r *Request) UnknownFields() map[string]json.RawMessage {
+	if r.unknown == nil {
+		return nil
+	}
+	return maps.Clone(r.unknown.fields)
+}
+
+// requestJSON has Request's fields without its methods.
+type requestJSON Request
+
+// derivedFields are fields older documents store that are derived, not
+// facts; they are dropped on decode.
+var derivedFields = []string{"status", "statusDerivedAt"}
+
+// UnmarshalJSON decodes a request document, keeping fields it does not
+// model so that [Request.MarshalJSON] writes them back.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	var doc requestJSON
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("tfpilot: decode request: %w", err)
+	}
+	u, err := collectUnknown(b, typeOfRequest, derivedFields)
+	if err != nil {
+		return fmt.Errorf("tfpilot: decode request: %w", err)
+	}
+	*r = Request(doc)
+	r.unknown = u
+	return nil
+}
+
+// MarshalJSON encodes the request document, including the unmodelled
+// fields it was decoded with.
+func (r Request) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(requestJSON(r))
+	if err != nil {
+		return nil, err
+	}
+	if r.unknown == nil {
+		return b, nil
+	}
+	return r.unknown.mergeInto(b)
+}

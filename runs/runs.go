@@ -1,0 +1,427 @@
+package runs
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// Kind names the operation a run performs.
+type Kind string
+
+// The run kinds a request owns.
+const (
+	Plan    Kind = "plan"
+	Apply   Kind = "apply"
+	Destroy Kind = "destroy"
+)
+
+// Kinds lists every [Kind] in lifecycle order.
+func Kinds() []Kind { return []Kind{Plan, Apply, Destroy} }
+
+// Valid reports whether k is one of [Plan], [Apply] or [Destroy].
+func (k Kind) Valid() bool { return k == Plan || k == Apply || k == Destroy }
+
+// GitHub workflow-run statuses, as GitHub spells them.
+const (
+	StatusRequested  = "requested"
+	StatusQueued     = "queued"
+	StatusPending    = "pending"
+	StatusWaiting    = "waiting"
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+)
+
+// GitHub workflow-run conclusions, as GitHub spells them.
+const (
+	ConclusionSuccess        = "success"
+	ConclusionFailure        = "failure"
+	ConclusionCancelled      = "cancelled"
+	ConclusionTimedOut       = "timed_out"
+	ConclusionActionRequired = "action_required"
+	ConclusionStartupFailure = "startup_failure"
+	ConclusionStale          = "stale"
+	ConclusionNeutral        = "neutral"
+	ConclusionSkipped        = "skipped"
+)
+
+// IsFailedConclusion reports whether c is one of the six conclusions that
+// make a run count as failed: failure, cancelled, timed_out,
+// action_required, startup_failure and stale.
+func IsFailedConclusion(c string) bool {
+	switch c {
+	case ConclusionFailure, ConclusionCancelled, ConclusionTimedOut,
+		ConclusionActionRequired, ConclusionStartupFailure, ConclusionStale:
+		return true
+	}
+	return false
+}
+
+// Attempt is one dispatch of a workflow for a request.
+type Attempt struct {
+	// Attempt is the attempt's number, 1-based and unique within its Op.
+	Attempt int `json:"attempt"`
+	// RunID is GitHub's workflow run id, 0 until it is known.
+	RunID int64 `json:"runId,omitempty"`
+	// URL is the run's html_url.
+	URL string `json:"url,omitempty"`
+	// Status is GitHub's run status (queued, in_progress, completed, …).
+	Status string `json:"status,omitempty"`
+	// Conclusion is GitHub's run conclusion, empty until the run completes.
+	Conclusion string `json:"conclusion,omitempty"`
+	// DispatchedAt is when tfpilot recorded the dispatch.
+	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
+	// CompletedAt is when the run completed (INV-COMP-1).
+	CompletedAt time.Time `json:"completedAt,omitzero"`
+	// HeadSHA is the commit the run was dispatched for.
+	HeadSHA string `json:"headSha,omitempty"`
+	// Ref is the git ref the workflow was dispatched on.
+	Ref string `json:"ref,omitempty"`
+	// Actor is who asked for the dispatch.
+	Actor string `json:"actor,omitempty"`
+	// Nonce is a random value passed to the workflow as an input so the
+	// run can be found again if the dispatch's answer is lost.
+	Nonce string `json:"nonce,omitempty"`
+}
+
+// Op is the run history of one [Kind].
+type Op struct {
+	// CurrentAttempt is the number of the current attempt; 0 means none.
+	CurrentAttempt int `json:"currentAttempt"`
+	// Attempts holds every attempt, in dispatch order.
+	Attempts []Attempt `json:"attempts"`
+}
+
+// State holds the runs of a request, one [Op] per [Kind] (INV-CORE-1: run
+// state lives nowhere else).
+type State struct {
+	Plan    Op `json:"plan"`
+	Apply   Op `json:"apply"`
+	Destroy Op `json:"destroy"`
+}
+
+// Op returns the Op of kind k, or the zero Op for an unknown kind.
+func (s State) Op(k Kind) Op {
+	switch k {
+	case Plan:
+		return s.Plan
+	case Apply:
+		return s.Apply
+	case Destroy:
+		return s.Destroy
+	}
+	return Op{}
+}
+
+// withOp returns a copy of s whose Op of kind k is op.
+func (s State) withOp(k Kind, op Op) State {
+	switch k {
+	case Plan:
+		s.Plan = op
+	case Apply:
+		s.Apply = op
+	case Destroy:
+		s.Destroy = op
+	}
+	return s
+}
+
+// Clone returns a deep copy of s.
+func (s State) Clone() State {
+	s.Plan.Attempts = slices.Clone(s.Plan.Attempts)
+	s.Apply.Attempts = slices.Clone(s.Apply.Attempts)
+	s.Destroy.Attempts = slices.Clone(s.Destroy.Attempts)
+	return s
+}
+
+// DispatchMeta describes a dispatch being recorded by [Dispatch].
+type DispatchMeta struct {
+	HeadSHA string
+	Ref     string
+	Actor   string
+	Nonce   string
+}
+
+// Dispatch returns s with a new attempt of kind k appended and made
+// current. It is the only function that adds attempts or moves
+// CurrentAttempt (INV-CORE-3). The new attempt is numbered one past the
+// highest existing number, starts queued, and has no run id yet: the caller
+// persists it before calling GitHub, then attaches the run id with
+// [AttachRunID]. An unknown kind returns s unchanged.
+func Dispatch(s State, k Kind, meta DispatchMeta, now time.Time) State {
+	if !k.Valid() {
+		return s
+	}
+	op := s.Op(k)
+	n := 0
+	for _, a := range op.Attempts {
+		n = max(n, a.Attempt)
+	}
+	n++
+	attempts := make([]Attempt, len(op.Attempts), len(op.Attempts)+1)
+	copy(attempts, op.Attempts)
+	attempts = append(attempts, Attempt{
+		Attempt:      n,
+		Status:       StatusQueued,
+		DispatchedAt: now,
+		HeadSHA:      meta.HeadSHA,
+		Ref:          meta.Ref,
+		Actor:        meta.Actor,
+		Nonce:        meta.Nonce,
+	})
+	return s.withOp(k, Op{CurrentAttempt: n, Attempts: attempts})
+}
+
+// Current returns the attempt of kind k whose number equals
+// CurrentAttempt (INV-CORE-4). It reports false when CurrentAttempt is 0 or
+// names no attempt; it never falls back to the last attempt.
+func Current(s State, k Kind) (Attempt, bool) {
+	op := s.Op(k)
+	if op.CurrentAttempt == 0 {
+		return Attempt{}, false
+	}
+	for _, a := range op.Attempts {
+		if a.Attempt == op.CurrentAttempt {
+			return a, true
+		}
+	}
+	return Attempt{}, false
+}
+
+// FindByRunID returns the attempt of kind k that carries runID.
+func FindByRunID(s State, k Kind, runID int64) (Attempt, bool) {
+	if runID == 0 {
+		return Attempt{}, false
+	}
+	for _, a := range s.Op(k).Attempts {
+		if a.RunID == runID {
+			return a, true
+		}
+	}
+	return Attempt{}, false
+}
+
+// FindByNonce returns the attempt of kind k dispatched with nonce.
+func FindByNonce(s State, k Kind, nonce string) (Attempt, bool) {
+	if nonce == "" {
+		return Attempt{}, false
+	}
+	for _, a := range s.Op(k).Attempts {
+		if a.Nonce == nonce {
+			return a, true
+		}
+	}
+	return Attempt{}, false
+}
+
+// AttachRunID returns s with runID and url recorded on attempt number
+// attempt of kind k. It never replaces a different run id already attached,
+// and never attaches a run id that another attempt of the same kind
+// already carries; in those cases, and when the attempt does not exist, it
+// returns s unchanged and false. Attaching the run id an attempt already
+// has is a no-op unless it fills in a missing url.
+func AttachRunID(s State, k Kind, attempt int, runID int64, url string) (State, bool) {
+	if runID <= 0 {
+		return s, false
+	}
+	op := s.Op(k)
+	idx := -1
+	for i, a := range op.Attempts {
+		switch {
+		case a.Attempt == attempt:
+			idx = i
+		case a.RunID == runID:
+			return s, false
+		}
+	}
+	if idx < 0 {
+		return s, false
+	}
+	a := op.Attempts[idx]
+	switch {
+	case a.RunID == 0:
+		a.RunID = runID
+		if url != "" {
+			a.URL = url
+		}
+	case a.RunID == runID && a.URL == "" && url != "":
+		a.URL = url
+	default:
+		return s, false
+	}
+	return s.withOp(k, replaceAttempt(op, idx, a)), true
+}
+
+func replaceAttempt(op Op, idx int, a Attempt) Op {
+	attempts := slices.Clone(op.Attempts)
+	attempts[idx] = a
+	return Op{CurrentAttempt: op.CurrentAttempt, Attempts: attempts}
+}
+
+// RunFacts are the facts about a workflow run that GitHub reports, in a
+// webhook's workflow_run object or the REST API's run object. It
+// unmarshals from that JSON directly.
+type RunFacts struct {
+	ID          int64     `json:"id"`
+	Status      string    `json:"status"`
+	Conclusion  string    `json:"conclusion"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	HeadSHA     string    `json:"head_sha"`
+	HTMLURL     string    `json:"html_url"`
+}
+
+// UnmarshalJSON decodes a GitHub run object, reading null conclusions and
+// timestamps as empty.
+func (f *RunFacts) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ID          int64   `json:"id"`
+		Status      *string `json:"status"`
+		Conclusion  *string `json:"conclusion"`
+		CompletedAt *string `json:"completed_at"`
+		UpdatedAt   *string `json:"updated_at"`
+		HeadSHA     *string `json:"head_sha"`
+		HTMLURL     *string `json:"html_url"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	completed, err := parseTime(raw.CompletedAt)
+	if err != nil {
+		return err
+	}
+	updated, err := parseTime(raw.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	*f = RunFacts{
+		ID:          raw.ID,
+		Status:      deref(raw.Status),
+		Conclusion:  deref(raw.Conclusion),
+		CompletedAt: completed,
+		UpdatedAt:   updated,
+		HeadSHA:     deref(raw.HeadSHA),
+		HTMLURL:     deref(raw.HTMLURL),
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func parseTime(s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, *s)
+}
+
+// statusRank orders run statuses so that a patch can only move forward.
+// Statuses GitHub may add later rank just above requested; ties between
+// two different statuses of equal rank break by name, so the result of
+// patching does not depend on the order facts arrive in.
+func statusRank(s string) int {
+	switch s {
+	case "":
+		return 0
+	case StatusRequested:
+		return 1
+	case StatusQueued:
+		return 3
+	case StatusPending:
+		return 4
+	case StatusWaiting:
+		return 5
+	case StatusInProgress:
+		return 6
+	case StatusCompleted:
+		return 7
+	}
+	return 2
+}
+
+func laterStatus(cur, next string) string {
+	rc, rn := statusRank(cur), statusRank(next)
+	if rn > rc || (rn == rc && next > cur) {
+		return next
+	}
+	return cur
+}
+
+// PatchByRunID returns s with the attempt of kind k that carries runID
+// patched from f, and whether anything changed. The patch is monotonic:
+// the status only moves forward (queued → in_progress → completed), a
+// conclusion once set is never cleared or replaced, and CompletedAt is set
+// once, from f.CompletedAt, else f.UpdatedAt, when the run is completed
+// (INV-COMP-1). Missing HeadSHA and URL are filled in. It never appends an
+// attempt or moves CurrentAttempt (INV-CORE-3); with no attempt carrying
+// runID it returns s unchanged and false.
+func PatchByRunID(s State, k Kind, runID int64, f RunFacts) (State, bool) {
+	if runID == 0 {
+		return s, false
+	}
+	op := s.Op(k)
+	idx := slices.IndexFunc(op.Attempts, func(a Attempt) bool { return a.RunID == runID })
+	if idx < 0 {
+		return s, false
+	}
+	old := op.Attempts[idx]
+	a := old
+	status := f.Status
+	if status == "" && f.Conclusion != "" {
+		status = StatusCompleted
+	}
+	a.Status = laterStatus(a.Status, status)
+	if a.Conclusion == "" && f.Conclusion != "" {
+		a.Conclusion = f.Conclusion
+	}
+	if a.CompletedAt.IsZero() && status == StatusCompleted {
+		switch {
+		case !f.CompletedAt.IsZero():
+			a.CompletedAt = f.CompletedAt
+		case !f.UpdatedAt.IsZero():
+			a.CompletedAt = f.UpdatedAt
+		}
+	}
+	if a.HeadSHA == "" {
+		a.HeadSHA = f.HeadSHA
+	}
+	if a.URL == "" {
+		a.URL = f.HTMLURL
+	}
+	if a == old {
+		return s, false
+	}
+	return s.withOp(k, replaceAttempt(op, idx, a)), true
+}
+
+// NeedsReconcile reports whether a must be fetched from GitHub to learn
+// its outcome: it has a run id and lacks a conclusion or a completion time
+// (INV-REC-1).
+func NeedsReconcile(a Attempt) bool {
+	return a.RunID != 0 && (a.Conclusion == "" || a.CompletedAt.IsZero())
+}
+
+// Active reports whether a is in flight: dispatched or running, with no
+// conclusion yet.
+func Active(a Attempt) bool {
+	if a.Conclusion != "" {
+		return false
+	}
+	switch a.Status {
+	case "", StatusCompleted:
+		return false
+	}
+	return true
+}
+
+// Succeeded reports whether a completed with conclusion success.
+func Succeeded(a Attempt) bool { return a.Conclusion == ConclusionSuccess }
+
+// Failed reports whether a ended with a failed conclusion
+// (see [IsFailedConclusion]).
+func Failed(a Attempt) bool { return IsFailedConclusion(a.Conclusion) }

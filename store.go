@@ -1,0 +1,239 @@
+package tfpilot
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// Store persists requests and everything kept around them. Backends live
+// in store/memstore, store/pgstore and store/s3store; every backend passes
+// the conformance suite in store/storetest.
+//
+// Errors wrap the sentinels [ErrNotFound], [ErrConflict],
+// [ErrAlreadyExists] and [ErrInvalid] with %w; callers check them with
+// errors.Is. Every method is safe for concurrent use, and every write
+// that must not lose a concurrent update is atomic in the backend
+// (a compare-and-swap or a create-if-absent).
+type Store interface {
+	RequestStore
+	EventStore
+	RunIndex
+	PRIndex
+	DeliveryStore
+	IdempotencyStore
+	RateLimitStore
+	CostStore
+}
+
+// RequestStore holds request documents.
+type RequestStore interface {
+	// GetRequest returns the request with id, or ErrNotFound.
+	GetRequest(ctx context.Context, id string) (*Request, error)
+
+	// CreateRequest stores r if no request with r.ID exists (live or
+	// archived), else returns ErrAlreadyExists. The stored document has
+	// Version 1; zero ReceivedAt and UpdatedAt are set to the store's
+	// clock. It returns the stored document.
+	CreateRequest(ctx context.Context, r *Request) (*Request, error)
+
+	// UpdateRequest replaces the stored document with r if the stored
+	// Version equals r.Version (compare-and-swap), storing it with
+	// Version+1, and returns the stored document. It returns ErrConflict
+	// when the version differs and ErrNotFound when the request is
+	// absent. When r is identical to the stored document, nothing is
+	// written and the stored document is returned with its version
+	// unchanged.
+	UpdateRequest(ctx context.Context, r *Request) (*Request, error)
+
+	// ListRequests returns a page of requests, newest first by
+	// ReceivedAt (then by ID, descending), filtered by q. Pages are
+	// stable: walking with NextCursor neither skips nor repeats a request
+	// that existed when the walk began, however many are created
+	// meanwhile.
+	ListRequests(ctx context.Context, q ListQuery) (ListPage, error)
+
+	// ArchiveRequest moves the request to history if its stored Version
+	// equals version: it is no longer returned by GetRequest or
+	// ListRequests, but by GetArchivedRequest. ErrConflict on a version
+	// mismatch, ErrNotFound when absent.
+	ArchiveRequest(ctx context.Context, id string, version int64) error
+
+	// GetArchivedRequest returns an archived request, or ErrNotFound.
+	GetArchivedRequest(ctx context.Context, id string) (*Request, error)
+}
+
+// ListQuery filters and pages [RequestStore.ListRequests].
+type ListQuery struct {
+	// Project and Environment, when set, must match exactly.
+	Project     string
+	Environment string
+	// Statuses, when non-empty, keeps requests whose derived status (as
+	// of their last write) is one of these.
+	Statuses []lifecycle.Status
+	// Limit is the page size: 0 means [DefaultPageSize]; larger than
+	// [MaxPageSize] is clamped.
+	Limit int
+	// Cursor is a previous page's NextCursor; empty starts at the newest.
+	// A cursor is opaque and only valid with the same filters.
+	Cursor string
+}
+
+// Page sizes for [ListQuery].
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// ListPage is one page of requests.
+type ListPage struct {
+	Requests []*Request
+	// NextCursor continues the walk; empty on the last page.
+	NextCursor string
+}
+
+// Event is one entry of a request's lifecycle log (audit and timeline;
+// it never drives status).
+type Event struct {
+	// ID is unique within the request; the store assigns one when empty.
+	ID        string         `json:"id,omitempty"`
+	RequestID string         `json:"requestId"`
+	Event     string         `json:"event"`
+	Timestamp time.Time      `json:"timestamp"`
+	Actor     string         `json:"actor,omitempty"`
+	Source    string         `json:"source,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+// EventStore holds lifecycle events, append-only.
+type EventStore interface {
+	// AppendEvent stores e and returns it with its ID. A zero Timestamp
+	// is set to the store's clock. An e.ID already stored for the request
+	// is ErrAlreadyExists (so copies are idempotent).
+	AppendEvent(ctx context.Context, e Event) (Event, error)
+	// ListEvents returns a request's events in Timestamp order (ties by
+	// ID); none is an empty slice, not an error.
+	ListEvents(ctx context.Context, requestID string) ([]Event, error)
+}
+
+// RunIndex maps a workflow run to the request that owns it.
+type RunIndex interface {
+	// IndexRun records that run runID of kind belongs to requestID.
+	// Recording the same mapping again is a no-op; mapping the run to a
+	// different request is ErrAlreadyExists.
+	IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error
+	// LookupRun returns the request owning run runID of kind, or
+	// ErrNotFound.
+	LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error)
+}
+
+// PRRef names a pull request.
+type PRRef struct {
+	Owner  string
+	Repo   string
+	Number int
+}
+
+// PRIndex maps a pull request to the request that opened it.
+type PRIndex interface {
+	// IndexPR records that pr belongs to requestID, with the same
+	// semantics as [RunIndex.IndexRun].
+	IndexPR(ctx context.Context, pr PRRef, requestID string) error
+	// LookupPR returns the request owning pr, or ErrNotFound.
+	LookupPR(ctx context.Context, pr PRRef) (string, error)
+}
+
+// Delivery is a GitHub webhook delivery's claim and outcome.
+type Delivery struct {
+	ID          string
+	Event       string
+	ClaimedAt   time.Time
+	CompletedAt time.Time // zero while handling is in progress
+	Outcome     string
+}
+
+// DeliveryStore makes webhook handling happen once per delivery id.
+type DeliveryStore interface {
+	// ClaimDelivery claims delivery d.ID for handling. Exactly one of any
+	// number of concurrent claims succeeds; the others, and any claim of
+	// an id already claimed or completed, get ErrAlreadyExists. A zero
+	// ClaimedAt is set to the store's clock.
+	ClaimDelivery(ctx context.Context, d Delivery) error
+	// CompleteDelivery records the outcome of a claimed delivery.
+	// ErrNotFound when the id was never claimed.
+	CompleteDelivery(ctx context.Context, id, outcome string) error
+	// ReleaseDelivery drops the claim of a delivery whose handling
+	// failed, so a redelivery can claim it. Releasing an absent claim is
+	// a no-op; releasing a completed delivery is ErrConflict.
+	ReleaseDelivery(ctx context.Context, id string) error
+	// GetDelivery returns a delivery's claim, or ErrNotFound.
+	GetDelivery(ctx context.Context, id string) (Delivery, error)
+}
+
+// IdempotencyRecord is the stored answer to an operation made with an
+// idempotency key.
+type IdempotencyRecord struct {
+	// Operation and Key identify the record (e.g. "create", "apply:req-1").
+	Operation string
+	Key       string
+	// Fingerprint identifies the request body the key was first used
+	// with, so a different body under the same key can be rejected.
+	Fingerprint string
+	// RequestID is the request the operation acted on.
+	RequestID string
+	// Response is the first answer, replayed for repeats.
+	Response  json.RawMessage
+	CreatedAt time.Time
+	// ExpiresAt ends the record's window; after it the key is free.
+	ExpiresAt time.Time
+}
+
+// IdempotencyStore holds idempotency records durably.
+type IdempotencyStore interface {
+	// PutIdempotency stores rec if no unexpired record exists for its
+	// Operation and Key, else returns ErrAlreadyExists. An expired record
+	// is replaced. A zero CreatedAt is set to the store's clock.
+	PutIdempotency(ctx context.Context, rec IdempotencyRecord) error
+	// GetIdempotency returns the unexpired record for operation and key,
+	// or ErrNotFound.
+	GetIdempotency(ctx context.Context, operation, key string) (IdempotencyRecord, error)
+}
+
+// RateLimitBackoff is a stored instruction to stop calling GitHub for a
+// scope until a time.
+type RateLimitBackoff struct {
+	// Scope is "global" or "owner/repo".
+	Scope  string
+	Until  time.Time
+	Reason string
+}
+
+// RateLimitStore shares GitHub rate-limit backoff between processes.
+type RateLimitStore interface {
+	// SetRateLimitBackoff stores b, replacing the scope's previous value.
+	SetRateLimitBackoff(ctx context.Context, b RateLimitBackoff) error
+	// GetRateLimitBackoff returns the scope's backoff, or ErrNotFound.
+	GetRateLimitBackoff(ctx context.Context, scope string) (RateLimitBackoff, error)
+}
+
+// Cost holds the infracost documents a workflow uploaded for a request.
+type Cost struct {
+	RequestID string
+	// Estimate is infracost's breakdown (cost/<id>/infracost-cost.json).
+	Estimate json.RawMessage
+	// Diff is infracost's diff (cost/<id>/infracost-diff.json).
+	Diff json.RawMessage
+}
+
+// CostStore reads cost documents. Workflows write them in the original
+// system; PutCost exists for migrations, tests and uploaders.
+type CostStore interface {
+	// GetCost returns the request's cost documents, or ErrNotFound when
+	// it has neither.
+	GetCost(ctx context.Context, requestID string) (Cost, error)
+	// PutCost stores c's non-empty documents.
+	PutCost(ctx context.Context, c Cost) error
+}

@@ -1,0 +1,94 @@
+package tfpilot
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Limits on identifiers. Identifiers become branch names, file paths and
+// HCL labels, so they are short and drawn from a safe set.
+const (
+	MaxNameLen      = 63
+	MaxRequestIDLen = 128
+)
+
+// ValidateName checks a project, environment or module name: 1 to
+// [MaxNameLen] characters, lower-case letters, digits, '-' and '_',
+// starting with a letter. field names the input in the error. It returns
+// a [*ValidationError] (errors.Is(err, [ErrInvalid])) or nil.
+func ValidateName(field, name string) error {
+	if reason := nameProblem(name); reason != "" {
+		return invalid(field, reason)
+	}
+	return nil
+}
+
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "must not be empty"
+	case len(name) > MaxNameLen:
+		return fmt.Sprintf("is %d characters long; the limit is %d", len(name), MaxNameLen)
+	case strings.Contains(name, "..") || strings.ContainsAny(name, `/\`):
+		return "must not contain a path (\"..\", \"/\" or \"\\\")"
+	case name[0] < 'a' || name[0] > 'z':
+		return "must start with a lower-case letter"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Sprintf("has %q at byte %d; only lower-case letters, digits, '-' and '_' are allowed", c, i)
+		}
+	}
+	return ""
+}
+
+// ValidateRequestID checks a request id: 1 to [MaxRequestIDLen]
+// characters, letters, digits, '-', '_' and '.', starting with a letter
+// or digit, with no "..". It returns a [*ValidationError] or nil.
+func ValidateRequestID(id string) error {
+	if reason := requestIDProblem(id); reason != "" {
+		return invalid("id", reason)
+	}
+	return nil
+}
+
+func requestIDProblem(id string) string {
+	switch {
+	case id == "":
+		return "must not be empty"
+	case len(id) > MaxRequestIDLen:
+		return fmt.Sprintf("is %d characters long; the limit is %d", len(id), MaxRequestIDLen)
+	case strings.Contains(id, "..") || strings.ContainsAny(id, `/\`):
+		return "must not contain a path (\"..\", \"/\" or \"\\\")"
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i == 0 && !alnum {
+			return "must start with a letter or digit"
+		}
+		if !alnum && c != '-' && c != '_' && c != '.' {
+			return fmt.Sprintf("has %q at byte %d; only letters, digits, '-', '_' and '.' are allowed", c, i)
+		}
+	}
+	return ""
+}
+
+// Validate checks the identifiers of r (id, project, environment,
+// module) and reports every problem at once.
+func (r *Request) Validate() error {
+	var v ValidationError
+	if p := requestIDProblem(r.ID); p != "" {
+		v.Violations = append(v.Violations, FieldViolation{"id", p})
+	}
+	for _, f := range []struct{ field, value string }{{"project", r.Project}, {"environment", r.Environment}, {"module", r.Module}} {
+		if p := nameProblem(f.value); p != "" {
+			v.Violations = append(v.Violations, FieldViolation{f.field, p})
+		}
+	}
+	if len(v.Violations) > 0 {
+		return &v
+	}
+	return nil
+}

@@ -157,11 +157,13 @@ type Delivery struct {
 
 // DeliveryStore makes webhook handling happen once per delivery id.
 type DeliveryStore interface {
-	// ClaimDelivery claims delivery d.ID for handling. Exactly one of any
-	// number of concurrent claims succeeds; the others, and any claim of
-	// an id already claimed or completed, get ErrAlreadyExists. A zero
-	// ClaimedAt is set to the store's clock.
-	ClaimDelivery(ctx context.Context, d Delivery) error
+	// ClaimDelivery claims delivery id (of GitHub event type event) for
+	// handling, at the store's clock. Exactly one of any number of
+	// concurrent claims succeeds; the others, and any claim of an id
+	// already claimed or completed, get ErrAlreadyExists. The signature
+	// uses no tfpilot types so that the Store satisfies the webhook
+	// package's interface as is.
+	ClaimDelivery(ctx context.Context, id, event string) error
 	// CompleteDelivery records the outcome of a claimed delivery.
 	// ErrNotFound when the id was never claimed.
 	CompleteDelivery(ctx context.Context, id, outcome string) error

@@ -236,11 +236,11 @@ func (c *Client) JobLogs(ctx context.Context, repo Repo, jobID int64, opts LogOp
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 1 << 20
 	}
-	loc, _, err := c.gh.Actions.GetWorkflowJobLogs(withCall(ctx, callConfig{noCache: true}), repo.Owner, repo.Name, jobID, 2)
+	loc, err := c.logLocation(ctx, repo, jobID)
 	if err != nil {
 		return Logs{}, wrapErr(op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
 		return Logs{}, wrapErr(op, err)
 	}
@@ -267,6 +267,31 @@ func (c *Client) JobLogs(ctx context.Context, repo Repo, jobID int64, opts LogOp
 		return Logs{}, wrapErr(op, err)
 	}
 	return Logs{Text: tail.bytes(), Truncated: tail.dropped}, nil
+}
+
+// logLocation asks GitHub where a job's log is; GitHub answers 302 with
+// a short-lived download URL.
+func (c *Client) logLocation(ctx context.Context, repo Repo, jobID int64) (string, error) {
+	u := fmt.Sprintf("repos/%s/%s/actions/jobs/%d/logs", url.PathEscape(repo.Owner), url.PathEscape(repo.Name), jobID)
+	req, err := c.gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	req = req.WithContext(withCall(ctx, callConfig{noCache: true}))
+	resp, err := c.noRedirect.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer drain(resp)
+	if resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusMovedPermanently {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			return loc, nil
+		}
+	}
+	if err := github.CheckResponse(resp); err != nil {
+		return "", err
+	}
+	return "", &Error{Op: "githubx.JobLogs", StatusCode: resp.StatusCode, Message: "no log location", Err: ErrNotFound}
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -63,18 +63,19 @@ type Options struct {
 // Client is a rate-aware GitHub client for the operations tfpilot needs.
 // It is safe for concurrent use. Create it with [New].
 type Client struct {
-	gh        *github.Client
-	rt        *rateTransport
-	plain     *http.Client // no auth, no cache: job log downloads
-	clock     Clock
-	workflows Workflows
-	nonceKey  string
-	stats     *counters
-	retries   int
-	retryBase time.Duration
-	retryMax  time.Duration
-	findTries int
-	findWait  time.Duration
+	gh         *github.Client
+	rt         *rateTransport
+	plain      *http.Client // no auth, no cache: job log downloads
+	noRedirect *http.Client // rate-aware, does not follow redirects
+	clock      Clock
+	workflows  Workflows
+	nonceKey   string
+	stats      *counters
+	retries    int
+	retryBase  time.Duration
+	retryMax   time.Duration
+	findTries  int
+	findWait   time.Duration
 }
 
 // Repo names a repository.
@@ -166,6 +167,8 @@ func New(opts Options) (*Client, error) {
 	gh.BaseURL = baseURL
 	return &Client{
 		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
+		noRedirect: &http.Client{Transport: rt, Timeout: base.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,
 		findTries: opts.FindRunAttempts, findWait: opts.FindRunInterval,

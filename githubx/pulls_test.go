@@ -168,4 +168,8 @@ func TestMergePR_RetriesAMergeThatDidNotHappen(t *testing.T) {
 	if n := e.fake.CallCount(githubtest.EndpointMergePull); n != 2 {
 		t.Fatalf("merge called %d times, want 2", n)
 	}
+	// The retry came only after reading the PR to see it had not merged.
+	if n := e.fake.CallCount(githubtest.EndpointGetPull); n != 1 {
+		t.Fatalf("PR read %d times before retrying, want 1", n)
+	}
 }

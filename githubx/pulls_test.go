@@ -2,6 +2,7 @@ package githubx_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -171,5 +172,23 @@ func TestMergePR_RetriesAMergeThatDidNotHappen(t *testing.T) {
 	// The retry came only after reading the PR to see it had not merged.
 	if n := e.fake.CallCount(githubtest.EndpointGetPull); n != 1 {
 		t.Fatalf("PR read %d times before retrying, want 1", n)
+	}
+}
+
+func TestListReviews_FollowsPagination(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{})
+	pr := e.openPR(t, "req-1")
+	for i := 0; i < 130; i++ {
+		if err := e.fake.As(fmt.Sprintf("user%03d", i)).Approve("acme", "infra", pr.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := e.c.ListReviews(ctx(t), repo, pr.Number)
+	if err != nil || len(rs) != 130 || rs[129].User != "user129" {
+		t.Fatalf("%d reviews, %v", len(rs), err)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointListReviews); n != 2 {
+		t.Fatalf("%d pages fetched, want 2", n)
 	}
 }

@@ -451,7 +451,7 @@ func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, f.runJSON(rp, run))
 	}
-	start, end := pageBounds(r, len(list))
+	start, end := pageBounds(w, r, len(list))
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": list[start:end]})
 }
 
@@ -510,7 +510,7 @@ func (f *Fake) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	for _, id := range run.jobs {
 		list = append(list, f.jobJSON(rp, run, rp.jobs[id]))
 	}
-	start, end := pageBounds(r, len(list))
+	start, end := pageBounds(w, r, len(list))
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "jobs": list[start:end]})
 }
 

@@ -280,24 +280,42 @@ func (f *Fake) handleListPulls(w http.ResponseWriter, r *http.Request) {
 
 // writePage answers a JSON array page by page (per_page, page).
 func writePage[T any](w http.ResponseWriter, r *http.Request, all []T) {
-	start, end := pageBounds(r, len(all))
+	start, end := pageBounds(w, r, len(all))
 	writeJSON(w, http.StatusOK, all[start:end])
 }
 
-func pageBounds(r *http.Request, n int) (int, int) {
-	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+// pageBounds returns the slice bounds of the requested page and sets the
+// Link header GitHub sends (rel="next", rel="last") when there are more.
+func pageBounds(w http.ResponseWriter, r *http.Request, n int) (int, int) {
+	start, end, page, per := pageOf(r, n)
+	if end < n {
+		next, last := *r.URL, *r.URL
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(page+1))
+		q.Set("per_page", strconv.Itoa(per))
+		next.RawQuery = q.Encode()
+		q.Set("page", strconv.Itoa((n+per-1)/per))
+		last.RawQuery = q.Encode()
+		base := "http://" + r.Host
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, base, next.RequestURI(), base, last.RequestURI()))
+	}
+	return start, end
+}
+
+func pageOf(r *http.Request, n int) (start, end, page, per int) {
+	per, _ = strconv.Atoi(r.URL.Query().Get("per_page"))
 	if per <= 0 {
 		per = 30
 	}
 	if per > 100 {
 		per = 100
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page, _ = strconv.Atoi(r.URL.Query().Get("page"))
 	if page <= 0 {
 		page = 1
 	}
-	start := min((page-1)*per, n)
-	return start, min(start+per, n)
+	start = min((page-1)*per, n)
+	return start, min(start+per, n), page, per
 }
 
 func (f *Fake) handleUpdatePull(w http.ResponseWriter, r *http.Request) {

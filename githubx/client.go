@@ -165,6 +165,7 @@ func New(opts Options) (*Client, error) {
 	}
 	gh := github.NewClient(&http.Client{Transport: rt, Timeout: base.Timeout})
 	gh.BaseURL = baseURL
+	gh.UserAgent = "tfpilot-githubx"
 	return &Client{
 		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
 		noRedirect: &http.Client{Transport: rt, Timeout: base.Timeout,

@@ -235,3 +235,27 @@ func TestNew_RejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestAuth_RevokedInstallationTokenIsReplaced(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &githubtest.App{ID: 42, InstallationID: 7, PublicKey: &key.PublicKey}
+	e := newEnv(t, githubtest.Options{App: app}, githubx.Options{App: &githubx.AppAuth{AppID: 42, InstallationID: 7, PrivateKey: key}})
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); err != nil {
+		t.Fatal(err)
+	}
+	// GitHub revokes the token long before its announced expiry.
+	e.fake.RevokeTokens()
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); !errors.Is(err, githubx.ErrUnauthorized) {
+		t.Fatalf("call with a revoked token: %v, want ErrUnauthorized", err)
+	}
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); err != nil {
+		t.Fatalf("next call should mint a new token: %v", err)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointAppToken); n != 2 {
+		t.Fatalf("minted %d tokens, want 2", n)
+	}
+}

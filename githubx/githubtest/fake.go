@@ -125,6 +125,11 @@ func New(opts Options) *Fake {
 	return f
 }
 
+// Handler returns the fake's HTTP handler, to mount it on another listener
+// (a demo server on a fixed port). Links inside answers keep pointing at
+// [Fake.URL], which keeps serving.
+func (f *Fake) Handler() http.Handler { return http.HandlerFunc(f.serve) }
+
 // URL returns the base URL of the fake API, with a trailing slash, ready
 // for a client's BaseURL.
 func (f *Fake) URL() string { return f.srv.URL + "/" }

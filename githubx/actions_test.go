@@ -229,3 +229,31 @@ func TestJobs_ListAndReadLogsSizeCapped(t *testing.T) {
 		t.Fatalf("JobLogs absent: %v", err)
 	}
 }
+
+// Without the run-name convention a 204-only server leaves the run id
+// unknown: Dispatch reports success with RunID 0 rather than guessing
+// (another request's run could be taken for ours).
+func TestDispatch_WithoutRunNameConventionDoesNotGuessTheRun(t *testing.T) {
+	t.Parallel()
+	clock := githubtest.NewManualClock(t0)
+	f := githubtest.New(githubtest.Options{Clock: clock, LegacyDispatch: true})
+	t.Cleanup(f.Close)
+	if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra",
+		Workflows: []githubtest.Workflow{{File: "plan.yml", Name: "Plan", RunName: "Terraform plan"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Dispatch(ctx(t), repo, dispatchReq("n-7"))
+	if err != nil || res.RunID != 0 {
+		t.Fatalf("Dispatch = %+v, %v; want RunID 0 and no error", res, err)
+	}
+	if runs := f.Runs("acme", "infra"); len(runs) != 1 || runs[0].DisplayTitle != "Terraform plan" {
+		t.Fatalf("runs %+v", runs)
+	}
+	if n, _ := clock.Slept(); n != 4 {
+		t.Fatalf("looked %d+1 times, want 5 looks with 4 waits", n)
+	}
+}

@@ -84,6 +84,7 @@ type Repo struct {
 	Name  string
 }
 
+// String returns "owner/name".
 func (r Repo) String() string { return r.Owner + "/" + r.Name }
 
 func (r Repo) valid() bool { return r.Owner != "" && r.Name != "" }

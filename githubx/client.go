@@ -25,8 +25,9 @@ type Options struct {
 	// App authenticates as a GitHub App installation.
 	App *AppAuth
 
-	// HTTPClient supplies the base transport and timeout. Default: a
-	// client over http.DefaultTransport with a 30 s timeout.
+	// HTTPClient supplies the base transport and the timeout of each
+	// attempt (waits between attempts do not count). Default: a client over
+	// http.DefaultTransport with a 30 s timeout.
 	HTTPClient *http.Client
 	// Clock supplies time and sleep. Default: the real clock.
 	Clock Clock
@@ -156,6 +157,7 @@ func New(opts Options) (*Client, error) {
 	rt := &rateTransport{
 		next: &authTransport{next: next, src: src}, clock: opts.Clock, log: opts.Logger, stats: stats,
 		retries: opts.MaxRetries, base: opts.RetryBase, maxBack: opts.RetryMax, maxWait: opts.MaxRateLimitWait,
+		timeout: base.Timeout,
 	}
 	if opts.CacheEntries > 0 {
 		rt.cache = newETagCache(opts.CacheEntries)
@@ -164,12 +166,14 @@ func New(opts Options) (*Client, error) {
 	if err != nil || baseURL.Scheme == "" || baseURL.Host == "" {
 		return nil, fmt.Errorf("%s: base URL %q: %w", op, opts.BaseURL, ErrInvalid)
 	}
-	gh := github.NewClient(&http.Client{Transport: rt, Timeout: base.Timeout})
+	// No client timeout above the transport: it would cut rate-limit waits
+	// and backoff short. The transport applies it to each attempt.
+	gh := github.NewClient(&http.Client{Transport: rt})
 	gh.BaseURL = baseURL
 	gh.UserAgent = "tfpilot-githubx"
 	return &Client{
 		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
-		noRedirect: &http.Client{Transport: rt, Timeout: base.Timeout,
+		noRedirect: &http.Client{Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -257,5 +258,47 @@ func TestAuth_RevokedInstallationTokenIsReplaced(t *testing.T) {
 	}
 	if n := e.fake.CallCount(githubtest.EndpointAppToken); n != 2 {
 		t.Fatalf("minted %d tokens, want 2", n)
+	}
+}
+
+func TestTransport_TimeoutBoundsEachAttemptNotTheWaits(t *testing.T) {
+	t.Parallel()
+	// A 200 ms attempt timeout: the first attempt hangs (latency 5 s) and
+	// times out, the retry succeeds.
+	e := newEnv(t, githubtest.Options{}, githubx.Options{HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
+	pr := e.openPR(t, "req-1")
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Delay: 5 * time.Second})
+	start := time.Now()
+	if _, err := e.c.GetPR(ctx(t), repo, pr.Number, githubx.BypassCache()); err != nil {
+		t.Fatalf("GetPR after a timed-out attempt: %v", err)
+	}
+	if time.Since(start) > 3*time.Second || e.c.Stats().Retries != 1 {
+		t.Fatalf("took %v with %d retries", time.Since(start), e.c.Stats().Retries)
+	}
+}
+
+func TestTransport_RateLimitWaitBeyondTheCallersDeadlineFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	// A manual clock near real time, so a real context deadline means
+	// something on it.
+	clock := githubtest.NewManualClock(time.Now())
+	f := githubtest.New(githubtest.Options{Clock: clock})
+	t.Cleanup(f.Close)
+	if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock, MaxRateLimitWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetRateLimit(0, clock.Now().Add(30*time.Second))
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = c.EnsureBranch(cctx, repo, "main", "main")
+	if !errors.Is(err, githubx.ErrRateLimited) {
+		t.Fatalf("err = %v, want ErrRateLimited", err)
+	}
+	if n, _ := clock.Slept(); n != 0 {
+		t.Fatalf("slept %d times for a wait the caller cannot afford", n)
 	}
 }

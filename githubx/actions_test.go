@@ -257,3 +257,21 @@ func TestDispatch_WithoutRunNameConventionDoesNotGuessTheRun(t *testing.T) {
 		t.Fatalf("looked %d+1 times, want 5 looks with 4 waits", n)
 	}
 }
+
+func TestDispatch_DoesNotRedispatchWhenTheNonceCheckFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{MaxRetries: 2})
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointDispatch, Kind: githubtest.FaultAmbiguous})
+	// Every look for the run fails too (more faults than the read retries).
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointWorkflowRuns, Kind: githubtest.FaultServerError, Times: 10})
+	_, err := e.c.Dispatch(ctx(t), repo, dispatchReq("n-8"))
+	if !errors.Is(err, githubx.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointDispatch); n != 1 {
+		t.Fatalf("dispatched %d times without knowing whether a run started", n)
+	}
+	if runs := e.fake.Runs("acme", "infra"); len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+}

@@ -221,7 +221,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	fault := f.takeFaultLocked(endpoint)
 	f.mu.Unlock()
 
-	free := endpoint == endpointLogDownload || endpoint == EndpointAppToken || endpoint == "unmatched"
+	if pattern == "" {
+		errNotFound(w) // GitHub answers unknown routes with a JSON 404
+		return
+	}
+	free := endpoint == endpointLogDownload || endpoint == EndpointAppToken
 	if !free && !f.authorized(r) {
 		f.writeRateHeaders(w.Header())
 		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))

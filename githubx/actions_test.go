@@ -25,7 +25,7 @@ func TestDispatch_ReturnsRunIDFromRunDetails(t *testing.T) {
 	if len(runs) != 1 || res.RunID != runs[0].ID || res.HTMLURL == "" || res.Recovered {
 		t.Fatalf("result %+v, runs %+v", res, runs)
 	}
-	if runs[0].Inputs["nonce"] != "n-1" || runs[0].Inputs["request_id"] != "req-1" || runs[0].DisplayTitle != "req-1/n-1" {
+	if runs[0].Inputs["tfpilot_nonce"] != "n-1" || runs[0].Inputs["request_id"] != "req-1" || runs[0].DisplayTitle != "tfpilot req-1 n-1" {
 		t.Fatalf("run inputs %v title %q", runs[0].Inputs, runs[0].DisplayTitle)
 	}
 	// Details made a lookup unnecessary.
@@ -46,7 +46,7 @@ func TestDispatch_LegacyServerFindsRunByNonce(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := e.fake.Run(res.RunID)
-	if err != nil || run.Inputs["nonce"] != "n-2" {
+	if err != nil || run.Inputs["tfpilot_nonce"] != "n-2" {
 		t.Fatalf("found run %+v, %v", run, err)
 	}
 }

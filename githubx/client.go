@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/tfpilot/tfpilot/runs"
 )
 
 // Options configures a [Client]. Exactly one of Token and App must be set;
@@ -37,7 +39,8 @@ type Options struct {
 	// Workflows names the workflow files; zero fields take the defaults of
 	// [DefaultWorkflows].
 	Workflows Workflows
-	// NonceInput is the dispatch input that carries the nonce. Default "nonce".
+	// NonceInput is the dispatch input that carries the nonce. Default
+	// [runs.InputNonce] ("tfpilot_nonce").
 	NonceInput string
 
 	// CacheEntries bounds the ETag cache. Default 1000; negative disables it.
@@ -121,7 +124,7 @@ func New(opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.NonceInput == "" {
-		opts.NonceInput = "nonce"
+		opts.NonceInput = runs.InputNonce
 	}
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 1000

@@ -159,7 +159,7 @@ func TestFaults_EachKindAnswersAsGitHubWould(t *testing.T) {
 			tc.fault.Endpoint = githubtest.EndpointDispatch
 			f.InjectFault(tc.fault)
 			a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/plan.yml/dispatches",
-				map[string]any{"ref": "main", "inputs": map[string]any{"nonce": "n1"}})
+				map[string]any{"ref": "main", "inputs": map[string]any{"tfpilot_nonce": "n1"}})
 			if a.status != tc.wantStatus {
 				t.Fatalf("status %d, want %d (%s)", a.status, tc.wantStatus, a.body)
 			}
@@ -182,9 +182,9 @@ func TestDispatch_ReturnRunDetailsAndRunNameCarryNonce(t *testing.T) {
 		f, _ := newFake(t, githubtest.Options{LegacyDispatch: legacy})
 		a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/apply.yml/dispatches",
 			map[string]any{"ref": "main", "return_run_details": true,
-				"inputs": map[string]any{"request_id": "req-1", "nonce": "abc"}})
+				"inputs": map[string]any{"request_id": "req-1", "tfpilot_nonce": "abc"}})
 		runs := f.Runs("acme", "infra")
-		if len(runs) != 1 || runs[0].DisplayTitle != "req-1/abc" || runs[0].Inputs["nonce"] != "abc" {
+		if len(runs) != 1 || runs[0].DisplayTitle != "tfpilot req-1 abc" || runs[0].Inputs["tfpilot_nonce"] != "abc" {
 			t.Fatalf("runs = %+v", runs)
 		}
 		if legacy {

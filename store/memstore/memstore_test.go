@@ -18,3 +18,7 @@ func (harness) NewStore(t *testing.T, now func() time.Time) tfpilot.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Harness { return harness{} })
 }
+
+func TestExport(t *testing.T) {
+	storetest.RunExport(t, func(*testing.T) storetest.Harness { return harness{} })
+}

@@ -1,0 +1,393 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// RunExport runs the conformance tests of the optional extensions
+// [tfpilot.Exporter] and [tfpilot.Importer] against stores made by the
+// same harness as [Run]. Every store the harness makes must implement
+// both; a backend that offers them adds one line beside Run:
+//
+//	func TestExport(t *testing.T) {
+//		storetest.RunExport(t, func(t *testing.T) storetest.Harness { return harness{} })
+//	}
+//
+// The central property is the round trip: everything a store holds,
+// exported and imported into an empty store, exports again as the same
+// items (by [tfpilot.Item.Canonical]), and importing it a second time
+// writes nothing.
+func RunExport(t *testing.T, newHarness func(t *testing.T) Harness) {
+	t.Helper()
+	for _, tc := range exportTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			h := newHarness(t)
+			e := &exportEnv{env: env{T: t, ctx: t.Context(), s: h.NewStore(t, clk.Now), clock: clk}}
+			e.newStore = func() tfpilot.Store { return h.NewStore(t, clk.Now) }
+			tc.fn(e)
+		})
+	}
+}
+
+// exportEnv is what an export test works with: env's store, filled by
+// the test, and a way to make empty ones.
+type exportEnv struct {
+	env
+	newStore func() tfpilot.Store
+}
+
+var exportTests = []struct {
+	name string
+	fn   func(e *exportEnv)
+}{
+	{"Export/RoundTripKeepsEveryItem", testExportRoundTrip},
+	{"Import/SecondImportWritesNothing", testImportTwice},
+	{"Import/KeepsVersionTimesAndUnknownFields", testImportKeeps},
+	{"Import/DifferentItemIsAlreadyExists", testImportDifferent},
+	{"Import/MalformedItemIsInvalid", testImportInvalid},
+	{"Export/FnErrorStopsTheWalk", testExportStops},
+	{"Export/FnMayCallTheStore", testExportReentrant},
+	{"Export/UnknownKindIsInvalid", testExportUnknownKind},
+}
+
+func extensions(t testing.TB, s tfpilot.Store) (tfpilot.Exporter, tfpilot.Importer) {
+	t.Helper()
+	exp, ok1 := s.(tfpilot.Exporter)
+	imp, ok2 := s.(tfpilot.Importer)
+	if !ok1 || !ok2 {
+		t.Fatalf("store %T implements Exporter %v, Importer %v; RunExport needs both", s, ok1, ok2)
+	}
+	return exp, imp
+}
+
+// fill stores one or more items of every kind in e.s through the Store
+// interface and returns how many of each it stored.
+func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
+	e.Helper()
+	var seed tfpilot.Request
+	if err := json.Unmarshal(seedRequest, &seed); err != nil {
+		e.Fatalf("decode seed request: %v", err)
+	}
+	seeded := e.create(&seed)
+	if len(seeded.UnknownFields()) == 0 {
+		e.Fatalf("seed request lost its unknown fields on create")
+	}
+	other := withStatus(newRequest("r2"), "failed", e.clock.Now())
+	other = e.create(other)
+	old := e.create(newRequest("r3-old"))
+	if err := e.s.ArchiveRequest(e.ctx, old.ID, old.Version); err != nil {
+		e.Fatalf("ArchiveRequest: %v", err)
+	}
+	t0 := e.clock.Now()
+	for i, ev := range []tfpilot.Event{
+		{ID: "e1", RequestID: seeded.ID, Event: "request_created", Timestamp: t0, Actor: "alice", Source: "api"},
+		{ID: "e2", RequestID: seeded.ID, Event: "plan_dispatched", Timestamp: t0.Add(time.Second), Data: map[string]any{"attempt": float64(2), "nested": map[string]any{"ok": true}}},
+		{ID: "e1", RequestID: "r2", Event: "request_created", Timestamp: t0},
+		{ID: "e9", RequestID: old.ID, Event: "request_archived", Timestamp: t0.Add(2 * time.Second)},
+	} {
+		if _, err := e.s.AppendEvent(e.ctx, ev); err != nil {
+			e.Fatalf("AppendEvent %d: %v", i, err)
+		}
+	}
+	for _, r := range []struct {
+		kind runs.Kind
+		id   int64
+		req  string
+	}{{runs.Plan, 111, seeded.ID}, {runs.Plan, 222, seeded.ID}, {runs.Plan, 100, "r2"}, {runs.Apply, 100, old.ID}} {
+		if err := e.s.IndexRun(e.ctx, r.kind, r.id, r.req); err != nil {
+			e.Fatalf("IndexRun: %v", err)
+		}
+	}
+	if err := e.s.IndexPR(e.ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}, seeded.ID); err != nil {
+		e.Fatalf("IndexPR: %v", err)
+	}
+	if err := e.s.IndexPR(e.ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra-live", Number: 7}, "r2"); err != nil {
+		e.Fatalf("IndexPR: %v", err)
+	}
+	for _, id := range []string{"d-done", "d-open"} {
+		if err := e.s.ClaimDelivery(e.ctx, id, "workflow_run"); err != nil {
+			e.Fatalf("ClaimDelivery: %v", err)
+		}
+	}
+	e.clock.Advance(time.Second)
+	if err := e.s.CompleteDelivery(e.ctx, "d-done", "patched plan attempt 2"); err != nil {
+		e.Fatalf("CompleteDelivery: %v", err)
+	}
+	for _, rec := range []tfpilot.IdempotencyRecord{
+		{Operation: "create", Key: "k1", Fingerprint: "sha256:aa", RequestID: seeded.ID, Response: json.RawMessage(`{"id":"req_7f3a9c21"}`), ExpiresAt: e.clock.Now().Add(10 * time.Minute)},
+		{Operation: "apply", Key: "k2", RequestID: "r2", ExpiresAt: e.clock.Now().Add(time.Minute)},
+	} {
+		if err := e.s.PutIdempotency(e.ctx, rec); err != nil {
+			e.Fatalf("PutIdempotency: %v", err)
+		}
+	}
+	for _, c := range []tfpilot.Cost{
+		{RequestID: seeded.ID, Estimate: []byte(`{"totalMonthlyCost": "12.50"}`), Diff: []byte("{\"diffTotalMonthlyCost\":\"1.00\"}\n")},
+		{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"0"}`)},
+	} {
+		if err := e.s.PutCost(e.ctx, c); err != nil {
+			e.Fatalf("PutCost: %v", err)
+		}
+	}
+	return map[tfpilot.ItemKind]int{
+		tfpilot.KindRequest: 2, tfpilot.KindArchivedRequest: 1, tfpilot.KindEvent: 4, tfpilot.KindRunIndex: 4,
+		tfpilot.KindPRIndex: 2, tfpilot.KindDelivery: 2, tfpilot.KindIdempotency: 2, tfpilot.KindCost: 2,
+	}
+}
+
+// exportAll returns the canonical forms of every item of kind in s,
+// sorted.
+func exportAll(t testing.TB, e *env, s tfpilot.Store, kind tfpilot.ItemKind) []string {
+	t.Helper()
+	exp, _ := extensions(t, s)
+	var out []string
+	err := exp.Export(e.ctx, kind, func(it tfpilot.Item) error {
+		if it.Kind != kind {
+			return fmt.Errorf("exported item of kind %q while exporting %q", it.Kind, kind)
+		}
+		b, err := it.Canonical()
+		if err != nil {
+			return err
+		}
+		out = append(out, string(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Export(%s): %v", kind, err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// copyAll imports every item of src into dst and returns how many were
+// written.
+func copyAll(t testing.TB, e *env, src, dst tfpilot.Store) int {
+	t.Helper()
+	exp, _ := extensions(t, src)
+	_, imp := extensions(t, dst)
+	written := 0
+	for _, kind := range tfpilot.ItemKinds() {
+		err := exp.Export(e.ctx, kind, func(it tfpilot.Item) error {
+			ok, err := imp.Import(e.ctx, it)
+			if err != nil {
+				return fmt.Errorf("Import(%s %s): %w", it.Kind, it.Key(), err)
+			}
+			if ok {
+				written++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("copy %s: %v", kind, err)
+		}
+	}
+	return written
+}
+
+func testExportRoundTrip(e *exportEnv) {
+	want := e.fill()
+	dst := e.newStore()
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	if got := copyAll(e, &e.env, e.s, dst); got != total {
+		e.Errorf("import wrote %d items, want %d", got, total)
+	}
+	for _, kind := range tfpilot.ItemKinds() {
+		src, got := exportAll(e, &e.env, e.s, kind), exportAll(e, &e.env, dst, kind)
+		if len(src) != want[kind] {
+			e.Errorf("source exports %d %s items, want %d", len(src), kind, want[kind])
+		}
+		if !slices.Equal(src, got) {
+			e.Errorf("%s items differ after the round trip\nsource: %q\ntarget: %q", kind, src, got)
+		}
+	}
+	// The copy works through the plain Store interface too.
+	got, err := dst.GetRequest(e.ctx, "req_7f3a9c21")
+	if err != nil {
+		e.Fatalf("GetRequest on the target: %v", err)
+	}
+	e.sameDocument("imported request", got, e.get("req_7f3a9c21"))
+	if _, err := dst.GetArchivedRequest(e.ctx, "r3-old"); err != nil {
+		e.Errorf("GetArchivedRequest on the target: %v", err)
+	}
+	if id, err := dst.LookupRun(e.ctx, runs.Plan, 222); err != nil || id != "req_7f3a9c21" {
+		e.Errorf("LookupRun on the target = %q, %v", id, err)
+	}
+	d, err := dst.GetDelivery(e.ctx, "d-done")
+	if err != nil || d.Outcome != "patched plan attempt 2" || d.CompletedAt.IsZero() {
+		e.Errorf("GetDelivery on the target = %+v, %v", d, err)
+	}
+	c, err := dst.GetCost(e.ctx, "req_7f3a9c21")
+	if err != nil || !bytes.Equal(c.Estimate, []byte(`{"totalMonthlyCost": "12.50"}`)) {
+		e.Errorf("GetCost on the target = %s, %v; want the bytes as stored", c.Estimate, err)
+	}
+}
+
+func testImportTwice(e *exportEnv) {
+	e.fill()
+	dst := e.newStore()
+	copyAll(e, &e.env, e.s, dst)
+	if n := copyAll(e, &e.env, e.s, dst); n != 0 {
+		e.Errorf("second import wrote %d items, want 0", n)
+	}
+	// Importing a store into itself is the same no-op.
+	if n := copyAll(e, &e.env, e.s, e.s); n != 0 {
+		e.Errorf("importing a store into itself wrote %d items, want 0", n)
+	}
+}
+
+func testImportKeeps(e *exportEnv) {
+	var r tfpilot.Request
+	if err := json.Unmarshal(seedRequest, &r); err != nil {
+		e.Fatalf("decode seed request: %v", err)
+	}
+	_, imp := extensions(e, e.s)
+	if ok, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindRequest, Request: &r}); err != nil || !ok {
+		e.Fatalf("Import = %v, %v; want true, nil", ok, err)
+	}
+	got := e.get(r.ID)
+	if got.Version != 7 || !got.ReceivedAt.Equal(r.ReceivedAt) || !got.UpdatedAt.Equal(r.UpdatedAt) {
+		e.Errorf("imported version %d receivedAt %v updatedAt %v; want 7, %v, %v", got.Version, got.ReceivedAt, got.UpdatedAt, r.ReceivedAt, r.UpdatedAt)
+	}
+	for _, f := range []string{"templateId", "planRun", "assistantState", "prNumber"} {
+		if _, ok := got.UnknownFields()[f]; !ok {
+			e.Errorf("imported request lost unknown field %q", f)
+		}
+	}
+	e.sameDocument("imported request", got, &r)
+	// The imported version is the one the next compare-and-swap checks.
+	got.BranchName = "renamed"
+	up, err := e.s.UpdateRequest(e.ctx, got)
+	if err != nil || up.Version != 8 {
+		e.Errorf("UpdateRequest at the imported version = %v, %v; want version 8", up, err)
+	}
+
+	claimed := e.clock.Now().Add(-time.Hour)
+	d := tfpilot.Delivery{ID: "d1", Event: "pull_request", ClaimedAt: claimed, CompletedAt: claimed.Add(time.Second), Outcome: "ok"}
+	if _, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindDelivery, Delivery: &d}); err != nil {
+		e.Fatalf("Import delivery: %v", err)
+	}
+	gd, err := e.s.GetDelivery(e.ctx, "d1")
+	if err != nil || !gd.ClaimedAt.Equal(d.ClaimedAt) || !gd.CompletedAt.Equal(d.CompletedAt) || gd.Outcome != "ok" {
+		e.Errorf("imported delivery = %+v, %v; want %+v", gd, err, d)
+	}
+	err = e.s.ClaimDelivery(e.ctx, "d1", "pull_request")
+	e.wantErr("ClaimDelivery of an imported delivery", err, tfpilot.ErrAlreadyExists, "d1")
+
+	ev := tfpilot.Event{ID: "old-1", RequestID: r.ID, Event: "request_created", Timestamp: claimed}
+	if _, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &ev}); err != nil {
+		e.Fatalf("Import event: %v", err)
+	}
+	evs := e.listEvents(r.ID)
+	if len(evs) != 1 || evs[0].ID != "old-1" || !evs[0].Timestamp.Equal(claimed) {
+		e.Errorf("ListEvents after import = %+v", evs)
+	}
+}
+
+func testImportDifferent(e *exportEnv) {
+	e.fill()
+	_, imp := extensions(e, e.s)
+	r := e.get("r2")
+	r.Module = "changed"
+	live := newRequest("r3-old") // archived in e.s
+	ev := tfpilot.Event{ID: "e1", RequestID: "r2", Event: "something_else", Timestamp: e.clock.Now()}
+	run := tfpilot.RunIndexEntry{Kind: runs.Plan, RunID: 111, RequestID: "r2"}
+	pr := tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}, RequestID: "r2"}
+	d := tfpilot.Delivery{ID: "d-open", Event: "push", ClaimedAt: e.clock.Now()}
+	rec := tfpilot.IdempotencyRecord{Operation: "create", Key: "k1", RequestID: "r2", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	c := tfpilot.Cost{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"1"}`)}
+	for _, it := range []tfpilot.Item{
+		{Kind: tfpilot.KindRequest, Request: r},
+		{Kind: tfpilot.KindRequest, Request: live},
+		{Kind: tfpilot.KindArchivedRequest, Request: e.get("r2")},
+		{Kind: tfpilot.KindEvent, Event: &ev},
+		{Kind: tfpilot.KindRunIndex, Run: &run},
+		{Kind: tfpilot.KindPRIndex, PR: &pr},
+		{Kind: tfpilot.KindDelivery, Delivery: &d},
+		{Kind: tfpilot.KindIdempotency, Idempotency: &rec},
+		{Kind: tfpilot.KindCost, Cost: &c},
+	} {
+		before := exportAll(e, &e.env, e.s, it.Kind)
+		ok, err := imp.Import(e.ctx, it)
+		if ok {
+			e.Errorf("Import of a different %s %s reported a write", it.Kind, it.Key())
+		}
+		e.wantErr(fmt.Sprintf("Import of a different %s", it.Kind), err, tfpilot.ErrAlreadyExists, it.Key())
+		if after := exportAll(e, &e.env, e.s, it.Kind); !slices.Equal(before, after) {
+			e.Errorf("refused Import of %s %s changed the store", it.Kind, it.Key())
+		}
+	}
+}
+
+func testImportInvalid(e *exportEnv) {
+	_, imp := extensions(e, e.s)
+	bad := newRequest("../etc")
+	for _, it := range []tfpilot.Item{
+		{Kind: "nonsense"},
+		{Kind: tfpilot.KindRequest},
+		{Kind: tfpilot.KindRequest, Request: bad},
+		{Kind: tfpilot.KindEvent, Event: &tfpilot.Event{RequestID: "r1", Event: "x", Timestamp: e.clock.Now()}},
+		{Kind: tfpilot.KindRunIndex, Run: &tfpilot.RunIndexEntry{Kind: "cleanup", RunID: 1, RequestID: "r1"}},
+		{Kind: tfpilot.KindPRIndex, PR: &tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra"}, RequestID: "r1"}},
+		{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{}},
+		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k"}},
+		{Kind: tfpilot.KindCost, Cost: &tfpilot.Cost{RequestID: "r1"}},
+	} {
+		ok, err := imp.Import(e.ctx, it)
+		if ok || !errors.Is(err, tfpilot.ErrInvalid) {
+			e.Errorf("Import(%s %q) = %v, %v; want false and an error wrapping ErrInvalid", it.Kind, it.Key(), ok, err)
+		}
+	}
+	for _, kind := range tfpilot.ItemKinds() {
+		if got := exportAll(e, &e.env, e.s, kind); len(got) != 0 {
+			e.Errorf("refused imports left %d %s items", len(got), kind)
+		}
+	}
+}
+
+func testExportStops(e *exportEnv) {
+	e.fill()
+	exp, _ := extensions(e, e.s)
+	stop := errors.New("stop here")
+	calls := 0
+	err := exp.Export(e.ctx, tfpilot.KindEvent, func(tfpilot.Item) error {
+		calls++
+		return stop
+	})
+	if err != stop || calls != 1 {
+		e.Errorf("Export with a failing fn = %v after %d calls; want fn's error as is after 1 call", err, calls)
+	}
+}
+
+func testExportReentrant(e *exportEnv) {
+	e.fill()
+	exp, _ := extensions(e, e.s)
+	n := 0
+	err := exp.Export(e.ctx, tfpilot.KindRequest, func(it tfpilot.Item) error {
+		n++
+		_, err := e.s.GetRequest(e.ctx, it.Request.ID)
+		return err
+	})
+	if err != nil || n != 2 {
+		e.Errorf("Export calling GetRequest from fn = %v after %d items; want nil after 2", err, n)
+	}
+}
+
+func testExportUnknownKind(e *exportEnv) {
+	exp, _ := extensions(e, e.s)
+	err := exp.Export(e.ctx, "nonsense", func(tfpilot.Item) error { return nil })
+	e.wantErr("Export of an unknown kind", err, tfpilot.ErrInvalid, "nonsense")
+}

@@ -1,0 +1,233 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// AuditOptions configures [Audit]. A nil *AuditOptions means the
+// defaults.
+type AuditOptions struct {
+	// Now is the time at which locks are judged expired. Default: the
+	// time Audit starts.
+	Now time.Time
+}
+
+// Report is what [Audit] found.
+type Report struct {
+	// Now is the time locks were judged at.
+	Now time.Time
+	// Requests and ArchivedRequests count the documents audited.
+	// Archived requests are audited only when the store is a
+	// [tfpilot.Exporter].
+	Requests         int
+	ArchivedRequests int
+	// IndexesExported is true when the store is a [tfpilot.Exporter], so
+	// that index entries were checked back against their requests;
+	// RunIndexEntries and PRIndexEntries count those entries.
+	IndexesExported bool
+	RunIndexEntries int
+	PRIndexEntries  int
+	// Violations lists every finding, ordered by request id, invariant,
+	// run kind and detail.
+	Violations []Violation
+}
+
+// OK reports whether the audit found nothing.
+func (r Report) OK() bool { return len(r.Violations) == 0 }
+
+// Count returns how many violations of inv the report holds.
+func (r Report) Count(inv Invariant) int {
+	n := 0
+	for _, v := range r.Violations {
+		if v.Invariant == inv {
+			n++
+		}
+	}
+	return n
+}
+
+// Audit checks every request s holds against the Tier A invariants (see
+// [Invariant]) and returns the violations it found. It only reads.
+//
+// When s is a [tfpilot.Exporter], Audit walks live and archived requests
+// and also checks each run and PR index entry back against its request;
+// otherwise it lists live requests with [tfpilot.RequestStore.ListRequests]
+// and checks the indexes in one direction only (request → index). Each
+// attempt with a run id costs one index look-up, each request with a
+// pull request one more, and each index entry one request read.
+//
+// The error is non-nil only when s could not be read; a report with
+// violations is not an error.
+func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, error) {
+	rep := Report{Now: time.Now()}
+	if opts != nil && !opts.Now.IsZero() {
+		rep.Now = opts.Now
+	}
+	a := &auditor{s: s, rep: &rep}
+	exp, canExport := s.(tfpilot.Exporter)
+	if canExport {
+		rep.IndexesExported = true
+		for _, kind := range []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindArchivedRequest} {
+			err := exp.Export(ctx, kind, func(it tfpilot.Item) error {
+				return a.request(ctx, it.Request, kind == tfpilot.KindArchivedRequest)
+			})
+			if err != nil {
+				return rep, fmt.Errorf("migrate: audit %s: %w", kind, err)
+			}
+		}
+		if err := exp.Export(ctx, tfpilot.KindRunIndex, func(it tfpilot.Item) error { return a.runEntry(ctx, *it.Run) }); err != nil {
+			return rep, fmt.Errorf("migrate: audit run index: %w", err)
+		}
+		if err := exp.Export(ctx, tfpilot.KindPRIndex, func(it tfpilot.Item) error { return a.prEntry(ctx, *it.PR) }); err != nil {
+			return rep, fmt.Errorf("migrate: audit PR index: %w", err)
+		}
+	} else {
+		q := tfpilot.ListQuery{Limit: tfpilot.MaxPageSize}
+		for {
+			page, err := s.ListRequests(ctx, q)
+			if err != nil {
+				return rep, fmt.Errorf("migrate: audit requests: %w", err)
+			}
+			for _, r := range page.Requests {
+				if err := a.request(ctx, r, false); err != nil {
+					return rep, fmt.Errorf("migrate: audit requests: %w", err)
+				}
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+	slices.SortFunc(rep.Violations, compareViolations)
+	return rep, nil
+}
+
+// auditor holds an audit's state.
+type auditor struct {
+	s   tfpilot.Store
+	rep *Report
+	// last is the request an index entry was last checked against, so
+	// that consecutive entries of one request read it once.
+	last         *tfpilot.Request
+	lastArchived bool
+}
+
+func (a *auditor) add(v Violation) { a.rep.Violations = append(a.rep.Violations, v) }
+
+// request audits one document and its forward index entries.
+func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool) error {
+	if archived {
+		a.rep.ArchivedRequests++
+	} else {
+		a.rep.Requests++
+	}
+	for _, v := range checkDocument(r, archived, a.rep.Now) {
+		a.add(v)
+	}
+	for _, k := range runs.Kinds() {
+		for _, at := range r.Runs.Op(k).Attempts {
+			if at.RunID <= 0 {
+				continue
+			}
+			owner, err := a.s.LookupRun(ctx, k, at.RunID)
+			switch {
+			case errors.Is(err, tfpilot.ErrNotFound):
+				a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvRunIndex, Kind: k,
+					Detail: fmt.Sprintf("run %d (attempt %d) is not in the run index", at.RunID, at.Attempt)})
+			case err != nil:
+				return err
+			case owner != r.ID:
+				a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvRunIndex, Kind: k,
+					Detail: fmt.Sprintf("run %d (attempt %d) is indexed to request %q", at.RunID, at.Attempt, owner)})
+			}
+		}
+	}
+	if ref, ok := prRef(r); ok {
+		owner, err := a.s.LookupPR(ctx, ref)
+		switch {
+		case errors.Is(err, tfpilot.ErrNotFound):
+			a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvPRIndex,
+				Detail: fmt.Sprintf("pull request %s is not in the PR index", prString(ref))})
+		case err != nil:
+			return err
+		case owner != r.ID:
+			a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvPRIndex,
+				Detail: fmt.Sprintf("pull request %s is indexed to request %q", prString(ref), owner)})
+		}
+	}
+	return nil
+}
+
+func prString(pr tfpilot.PRRef) string { return fmt.Sprintf("%s/%s#%d", pr.Owner, pr.Repo, pr.Number) }
+
+// owner returns the request id names, live or archived, or nil when it
+// does not exist.
+func (a *auditor) owner(ctx context.Context, id string) (*tfpilot.Request, bool, error) {
+	if a.last != nil && a.last.ID == id {
+		return a.last, a.lastArchived, nil
+	}
+	r, err := a.s.GetRequest(ctx, id)
+	archived := false
+	if errors.Is(err, tfpilot.ErrNotFound) {
+		r, err = a.s.GetArchivedRequest(ctx, id)
+		archived = true
+	}
+	switch {
+	case errors.Is(err, tfpilot.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	a.last, a.lastArchived = r, archived
+	return r, archived, nil
+}
+
+// runEntry checks a run index entry back against its request.
+func (a *auditor) runEntry(ctx context.Context, e tfpilot.RunIndexEntry) error {
+	a.rep.RunIndexEntries++
+	r, archived, err := a.owner(ctx, e.RequestID)
+	switch {
+	case err != nil:
+		return err
+	case r == nil:
+		a.add(Violation{RequestID: e.RequestID, Invariant: InvRunIndex, Kind: e.Kind,
+			Detail: fmt.Sprintf("run index entry %s/%d points at a request that does not exist", e.Kind, e.RunID)})
+	default:
+		if _, ok := runs.FindByRunID(r.Runs, e.Kind, e.RunID); !ok {
+			a.add(Violation{RequestID: e.RequestID, Archived: archived, Invariant: InvRunIndex, Kind: e.Kind,
+				Detail: fmt.Sprintf("run index entry %s/%d points here but no %s attempt has run id %d", e.Kind, e.RunID, e.Kind, e.RunID)})
+		}
+	}
+	return nil
+}
+
+// prEntry checks a PR index entry back against its request.
+func (a *auditor) prEntry(ctx context.Context, e tfpilot.PRIndexEntry) error {
+	a.rep.PRIndexEntries++
+	r, archived, err := a.owner(ctx, e.RequestID)
+	switch {
+	case err != nil:
+		return err
+	case r == nil:
+		a.add(Violation{RequestID: e.RequestID, Invariant: InvPRIndex,
+			Detail: fmt.Sprintf("PR index entry %s points at a request that does not exist", prString(e.PR))})
+	default:
+		if ref, ok := prRef(r); !ok || ref != e.PR {
+			have := "no pull request"
+			if ok {
+				have = "pull request " + prString(ref)
+			}
+			a.add(Violation{RequestID: e.RequestID, Archived: archived, Invariant: InvPRIndex,
+				Detail: fmt.Sprintf("PR index entry %s points here but the request has %s", prString(e.PR), have)})
+		}
+	}
+	return nil
+}

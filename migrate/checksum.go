@@ -1,0 +1,66 @@
+package migrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+
+	"github.com/tfpilot/tfpilot"
+)
+
+// Summary is the count and checksum of a set of items of one kind. Two
+// sets with equal Summaries hold the same items (up to a SHA-256
+// collision), whatever order they were read in.
+type Summary struct {
+	Count int64
+	// Checksum is the hex sum, lane by lane modulo 2⁶⁴, of the SHA-256
+	// of each item's kind and canonical JSON
+	// ([tfpilot.Item.Canonical]). Unlike XOR, a sum tells one copy of an
+	// item from three.
+	Checksum string
+}
+
+// summer accumulates a [Summary].
+type summer struct {
+	count int64
+	lanes [4]uint64
+}
+
+func (s *summer) add(kind tfpilot.ItemKind, canonical []byte) {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{'\n'})
+	h.Write(canonical)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	for i := range s.lanes {
+		s.lanes[i] += binary.BigEndian.Uint64(sum[8*i:])
+	}
+	s.count++
+}
+
+func (s *summer) summary() Summary {
+	var b [32]byte
+	for i, l := range s.lanes {
+		binary.BigEndian.PutUint64(b[8*i:], l)
+	}
+	return Summary{Count: s.count, Checksum: hex.EncodeToString(b[:])}
+}
+
+// Summarize returns the [Summary] of every item of kind that exp holds.
+func Summarize(ctx context.Context, exp tfpilot.Exporter, kind tfpilot.ItemKind) (Summary, error) {
+	var s summer
+	err := exp.Export(ctx, kind, func(it tfpilot.Item) error {
+		b, err := it.Canonical()
+		if err != nil {
+			return err
+		}
+		s.add(kind, b)
+		return nil
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	return s.summary(), nil
+}

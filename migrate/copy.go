@@ -1,0 +1,385 @@
+package migrate
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tfpilot/tfpilot"
+)
+
+// CopyOptions configures [Copy]. A nil *CopyOptions means the defaults.
+type CopyOptions struct {
+	// DryRun reads both stores and counts what a copy would write, leave
+	// alone and refuse, writing nothing. The target needs to be a
+	// [tfpilot.Exporter] only.
+	DryRun bool
+	// Kinds lists the kinds to copy, in order. Default:
+	// [tfpilot.ItemKinds], which puts requests first.
+	Kinds []tfpilot.ItemKind
+	// Concurrency is how many items are imported at once. Items are
+	// independent, so their order within a kind does not matter.
+	// Default: 8.
+	Concurrency int
+	// Progress, when set, is called after every ProgressEvery items read
+	// and once when a kind is done, from one goroutine at a time.
+	Progress func(Progress)
+	// ProgressEvery is how many items pass between Progress calls.
+	// Default: 1000.
+	ProgressEvery int
+}
+
+// Counts says what happened to the items of one kind. In a dry run,
+// Written counts the items a copy would write.
+type Counts struct {
+	// Read is how many items were read from the source.
+	Read int64
+	// Written is how many the target did not hold and now holds.
+	Written int64
+	// Unchanged is how many the target already held identically.
+	Unchanged int64
+	// Conflicts is how many the target holds differently, or that are
+	// malformed; each is listed in [Result.Conflicts].
+	Conflicts int64
+}
+
+func (c *Counts) add(o Counts) {
+	c.Read += o.Read
+	c.Written += o.Written
+	c.Unchanged += o.Unchanged
+	c.Conflicts += o.Conflicts
+}
+
+// Progress reports how far a copy has gone in one kind.
+type Progress struct {
+	Kind tfpilot.ItemKind
+	Counts
+	// Done is true on the last report of the kind.
+	Done bool
+}
+
+// KindResult is what [Copy] did with one kind, and how the two stores
+// compare afterwards.
+type KindResult struct {
+	Kind tfpilot.ItemKind
+	Counts
+	// Source sums the items read; Target every item of the kind the
+	// target holds once the copy is done.
+	Source, Target Summary
+}
+
+// Match reports whether source and target hold the same items.
+func (k KindResult) Match() bool { return k.Source == k.Target }
+
+// Conflict is an item [Copy] did not copy: the target holds a different
+// item under its key, or the item is malformed.
+type Conflict struct {
+	Kind tfpilot.ItemKind
+	Key  string
+	// Detail is the error the import (or the dry run's comparison)
+	// gave.
+	Detail string
+}
+
+// Result is what [Copy] did.
+type Result struct {
+	DryRun bool
+	// Kinds has one entry per kind copied, in copy order.
+	Kinds []KindResult
+	// Conflicts lists every item not copied, by kind order then key.
+	Conflicts []Conflict
+}
+
+// Total adds up the counts of every kind.
+func (r Result) Total() Counts {
+	var c Counts
+	for _, k := range r.Kinds {
+		c.add(k.Counts)
+	}
+	return c
+}
+
+// OK reports whether the copy is complete: no conflicts and, unless it
+// was a dry run, source and target match for every kind.
+func (r Result) OK() bool {
+	if len(r.Conflicts) > 0 {
+		return false
+	}
+	if r.DryRun {
+		return true
+	}
+	for _, k := range r.Kinds {
+		if !k.Match() {
+			return false
+		}
+	}
+	return true
+}
+
+// Copy copies every item of src into dst, kind by kind, keeping each as
+// it is (see [tfpilot.Importer]), then compares the two stores: for each
+// kind, the count and checksum of what it read from src against those of
+// everything dst holds.
+//
+// src must be a [tfpilot.Exporter], and dst a [tfpilot.Importer] and a
+// [tfpilot.Exporter]; otherwise Copy returns an error wrapping
+// [errors.ErrUnsupported] before reading anything.
+//
+// Copy never overwrites: an item dst holds identically is counted
+// Unchanged, one it holds differently is a [Conflict]. So a second run
+// writes nothing, and a run that was interrupted is finished by running
+// it again. Conflicts do not stop the copy; read the Result. The error
+// is non-nil when a store failed or ctx ended, and the Result then says
+// how far the copy got.
+func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Result, error) {
+	var o CopyOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Kinds == nil {
+		o.Kinds = tfpilot.ItemKinds()
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 1000
+	}
+	res := Result{DryRun: o.DryRun}
+	exp, ok := src.(tfpilot.Exporter)
+	if !ok {
+		return res, fmt.Errorf("migrate: copy: source %T cannot export: %w", src, errors.ErrUnsupported)
+	}
+	dstExp, ok := dst.(tfpilot.Exporter)
+	if !ok {
+		return res, fmt.Errorf("migrate: copy: target %T cannot export, so the copy cannot be checked: %w", dst, errors.ErrUnsupported)
+	}
+	imp, ok := dst.(tfpilot.Importer)
+	if !ok && !o.DryRun {
+		return res, fmt.Errorf("migrate: copy: target %T cannot import: %w", dst, errors.ErrUnsupported)
+	}
+	for _, kind := range o.Kinds {
+		if !kind.Valid() {
+			return res, fmt.Errorf("migrate: copy: kind %q: %w", kind, tfpilot.ErrInvalid)
+		}
+	}
+	for _, kind := range o.Kinds {
+		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp}
+		err := c.run(ctx, exp)
+		kr := KindResult{Kind: kind, Counts: c.counts, Source: c.source.summary()}
+		res.Conflicts = append(res.Conflicts, c.conflicts...)
+		if err != nil {
+			res.Kinds = append(res.Kinds, kr)
+			sortConflicts(res.Conflicts, o.Kinds)
+			return res, fmt.Errorf("migrate: copy %s: %w", kind, err)
+		}
+		if kr.Target, err = Summarize(ctx, dstExp, kind); err != nil {
+			res.Kinds = append(res.Kinds, kr)
+			sortConflicts(res.Conflicts, o.Kinds)
+			return res, fmt.Errorf("migrate: copy %s: summarize target: %w", kind, err)
+		}
+		res.Kinds = append(res.Kinds, kr)
+	}
+	sortConflicts(res.Conflicts, o.Kinds)
+	return res, nil
+}
+
+func sortConflicts(cs []Conflict, order []tfpilot.ItemKind) {
+	slices.SortFunc(cs, func(a, b Conflict) int {
+		return cmp.Or(cmp.Compare(slices.Index(order, a.Kind), slices.Index(order, b.Kind)), strings.Compare(a.Key, b.Key))
+	})
+}
+
+// kindCopy copies the items of one kind: the export runs on the calling
+// goroutine and hands items to opts.Concurrency importers.
+type kindCopy struct {
+	kind tfpilot.ItemKind
+	opts *CopyOptions
+	dst  tfpilot.Store
+	imp  tfpilot.Importer
+
+	source summer // touched by the export goroutine only
+
+	mu        sync.Mutex
+	counts    Counts
+	conflicts []Conflict
+}
+
+func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	items := make(chan tfpilot.Item)
+	var wg sync.WaitGroup
+	for range c.opts.Concurrency {
+		wg.Go(func() {
+			for it := range items {
+				if err := c.copyItem(ctx, it); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	read := 0
+	err := exp.Export(ctx, c.kind, func(it tfpilot.Item) error {
+		read++
+		c.mu.Lock()
+		c.counts.Read++
+		c.mu.Unlock()
+		b, err := it.Canonical()
+		if err != nil {
+			c.conflict(it, err)
+		} else {
+			c.source.add(c.kind, b)
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		if read%c.opts.ProgressEvery == 0 {
+			c.progress(false)
+		}
+		return nil
+	})
+	close(items)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && (err == nil || errors.Is(err, cause) || errors.Is(err, context.Canceled)) {
+		// A failed import cancelled the walk: report the import's error
+		// (or the caller's cancellation) rather than the walk's.
+		err = cause
+	}
+	if err == nil {
+		c.progress(true)
+	}
+	return err
+}
+
+func (c *kindCopy) progress(done bool) {
+	if c.opts.Progress == nil {
+		return
+	}
+	c.mu.Lock()
+	p := Progress{Kind: c.kind, Counts: c.counts, Done: done}
+	c.mu.Unlock()
+	c.opts.Progress(p)
+}
+
+func (c *kindCopy) conflict(it tfpilot.Item, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts.Conflicts++
+	c.conflicts = append(c.conflicts, Conflict{Kind: it.Kind, Key: it.Key(), Detail: err.Error()})
+}
+
+// copyItem imports it (or, in a dry run, compares it with the target's
+// item) and counts the outcome. Only a store failure is returned.
+func (c *kindCopy) copyItem(ctx context.Context, it tfpilot.Item) error {
+	var written bool
+	var err error
+	if c.opts.DryRun {
+		written, err = wouldImport(ctx, c.dst, it)
+	} else {
+		written, err = c.imp.Import(ctx, it)
+	}
+	switch {
+	case errors.Is(err, tfpilot.ErrAlreadyExists) || errors.Is(err, tfpilot.ErrInvalid):
+		c.conflict(it, err)
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", it.Kind, it.Key(), err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if written {
+		c.counts.Written++
+	} else {
+		c.counts.Unchanged++
+	}
+	return nil
+}
+
+// wouldImport says what [tfpilot.Importer.Import] of it into dst would
+// do, reading dst through the Store interface: true when dst lacks the
+// item, false when it holds it identically, an error wrapping
+// [tfpilot.ErrAlreadyExists] when it holds something else. An expired
+// idempotency record is invisible to GetIdempotency, so a dry run
+// counts it as to be written even when the target holds it.
+func wouldImport(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (bool, error) {
+	cur, found, err := lookup(ctx, dst, it)
+	if err != nil || !found {
+		return !found && err == nil, err
+	}
+	want, err := it.Canonical()
+	if err != nil {
+		return false, err
+	}
+	got, err := cur.Canonical()
+	if err != nil {
+		return false, fmt.Errorf("target's %s %s: %w", cur.Kind, cur.Key(), err)
+	}
+	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
+		return false, fmt.Errorf("target holds a different %s %s: %w", cur.Kind, it.Key(), tfpilot.ErrAlreadyExists)
+	}
+	return false, nil
+}
+
+// lookup reads the item of dst with it's kind and key.
+func lookup(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (tfpilot.Item, bool, error) {
+	if err := it.Check(); err != nil {
+		return tfpilot.Item{}, false, err
+	}
+	out := tfpilot.Item{Kind: it.Kind}
+	var err error
+	switch it.Kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		out.Kind = tfpilot.KindRequest
+		out.Request, err = dst.GetRequest(ctx, it.Request.ID)
+		if errors.Is(err, tfpilot.ErrNotFound) {
+			out.Kind = tfpilot.KindArchivedRequest
+			out.Request, err = dst.GetArchivedRequest(ctx, it.Request.ID)
+		}
+	case tfpilot.KindEvent:
+		var evs []tfpilot.Event
+		if evs, err = dst.ListEvents(ctx, it.Event.RequestID); err == nil {
+			err = fmt.Errorf("event %s: %w", it.Key(), tfpilot.ErrNotFound)
+			for i := range evs {
+				if evs[i].ID == it.Event.ID {
+					out.Event, err = &evs[i], nil
+					break
+				}
+			}
+		}
+	case tfpilot.KindRunIndex:
+		e := *it.Run
+		e.RequestID, err = dst.LookupRun(ctx, e.Kind, e.RunID)
+		out.Run = &e
+	case tfpilot.KindPRIndex:
+		e := *it.PR
+		e.RequestID, err = dst.LookupPR(ctx, e.PR)
+		out.PR = &e
+	case tfpilot.KindDelivery:
+		var d tfpilot.Delivery
+		d, err = dst.GetDelivery(ctx, it.Delivery.ID)
+		out.Delivery = &d
+	case tfpilot.KindIdempotency:
+		var rec tfpilot.IdempotencyRecord
+		rec, err = dst.GetIdempotency(ctx, it.Idempotency.Operation, it.Idempotency.Key)
+		out.Idempotency = &rec
+	case tfpilot.KindCost:
+		var c tfpilot.Cost
+		c, err = dst.GetCost(ctx, it.Cost.RequestID)
+		out.Cost = &c
+	}
+	switch {
+	case errors.Is(err, tfpilot.ErrNotFound):
+		return tfpilot.Item{}, false, nil
+	case err != nil:
+		return tfpilot.Item{}, false, err
+	}
+	return out, true, nil
+}

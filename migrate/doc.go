@@ -1,0 +1,47 @@
+// Package migrate audits a [tfpilot.Store] against the Tier A invariants
+// and copies everything one store holds into another: the move of an
+// original TfPilot S3 bucket to PostgreSQL, first of all.
+//
+// # Audit
+//
+// [Audit] reads every request (through [tfpilot.Exporter] when the store
+// offers it, else by listing live requests) and reports each breach of
+// an invariant as a [Violation] naming the request, the [Invariant] and
+// what is wrong:
+//
+//	rep, err := migrate.Audit(ctx, store, nil)
+//	for _, v := range rep.Violations {
+//		fmt.Println(v) // req-1 INV-CORE-4 plan: currentAttempt 3 names no attempt (attempts: 1, 2)
+//	}
+//
+// An audit only reads. Violations are findings, not errors: err is set
+// only when the store could not be read.
+//
+// # Copy
+//
+// [Copy] exports every kind of item from a source that implements
+// [tfpilot.Exporter] and imports it into a target that implements
+// [tfpilot.Importer] (and Exporter, for the final comparison), keeping
+// each item as it is: versions, timestamps, ids, claims and the fields
+// tfpilot does not model.
+//
+//	res, err := migrate.Copy(ctx, s3, pg, &migrate.CopyOptions{Progress: print})
+//	if err == nil && !res.OK() { /* conflicts or a count/checksum mismatch */ }
+//
+// A copy is idempotent: an item the target already holds identically is
+// left alone, so running a copy again writes nothing, and a copy that
+// was interrupted (a cancelled context, a crash) is resumed by running
+// it again. An item the target holds differently is never overwritten;
+// it is reported as a [Conflict]. Each kind ends with a count and an
+// order-independent checksum of the canonical JSON
+// ([tfpilot.Item.Canonical]) of every item on both sides, so a complete
+// copy is one whose [KindResult.Match] holds for every kind.
+//
+// # Errors
+//
+// Errors wrap what the store returned with the operation as context
+// (`migrate: copy event: s3store: …`). A source that cannot export or a
+// target that cannot import is [errors.ErrUnsupported]; check with
+// errors.Is. Nothing in this package prints: progress goes to the
+// callback the caller gives.
+package migrate

@@ -1,0 +1,281 @@
+// Command tfpilot-migrate audits a tfpilot store against the Tier A
+// invariants and copies one store into another — first of all an
+// original TfPilot S3 bucket into PostgreSQL.
+//
+// Usage:
+//
+//	tfpilot-migrate audit --store URL [--now RFC3339]
+//	tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N]
+//
+// A store URL is one of:
+//
+//	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout; the AWS SDK's
+//	                            usual configuration (AWS_REGION, credentials,
+//	                            AWS_ENDPOINT_URL_S3) applies; --s3-path-style for
+//	                            local servers
+//	postgres://… postgresql://… a PostgreSQL database; copy brings its schema up to
+//	                            date before writing
+//	memory:                     an empty in-memory store (for trying the command)
+//
+// audit prints one line per violation on stdout and a summary; copy
+// prints progress on stderr and, at the end, a table of counts and
+// checksums per kind on stdout. The exit status is 0 when the audit
+// found nothing or the copy is complete and matches, 1 when there are
+// violations, conflicts or mismatches, and 2 on a usage or store error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/migrate"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitError    = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  tfpilot-migrate audit --store URL [--now RFC3339]
+  tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N]
+
+store URLs: s3://bucket[/prefix], postgres://user@host:port/db, memory:
+`
+
+// run is the command, with its streams as arguments so that tests can
+// drive it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	switch args[0] {
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "copy":
+		return runCopy(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tfpilot-migrate: unknown command %q\n%s", args[0], usage)
+	return exitError
+}
+
+// storeFlags are the flags that say how to reach stores.
+type storeFlags struct {
+	s3PathStyle bool
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for local servers such as versitygw or MinIO)")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tfpilot-migrate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("audit", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	storeURL := fs.String("store", "", "the store to audit (URL)")
+	nowFlag := fs.String("now", "", "judge locks at this time (RFC 3339); default: now")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if *storeURL == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, "tfpilot-migrate audit: --store is required and takes no arguments\n")
+		return exitError
+	}
+	var opts migrate.AuditOptions
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "tfpilot-migrate audit: --now: %v\n", err)
+			return exitError
+		}
+		opts.Now = t
+	}
+	s, closeStore, err := openStore(ctx, *storeURL, &sf, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "tfpilot-migrate audit: %v\n", err)
+		return exitError
+	}
+	defer closeStore()
+	start := time.Now()
+	rep, err := migrate.Audit(ctx, s, &opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "tfpilot-migrate audit: %v\n", err)
+		return exitError
+	}
+	for _, v := range rep.Violations {
+		fmt.Fprintln(stdout, v)
+	}
+	fmt.Fprintf(stdout, "audited %d requests and %d archived at %s in %s\n",
+		rep.Requests, rep.ArchivedRequests, rep.Now.UTC().Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
+	if rep.IndexesExported {
+		fmt.Fprintf(stdout, "checked back %d run index and %d PR index entries\n", rep.RunIndexEntries, rep.PRIndexEntries)
+	} else {
+		fmt.Fprintln(stdout, "index entries not checked back: the store cannot export them")
+	}
+	if rep.OK() {
+		fmt.Fprintln(stdout, "no violations")
+		return exitOK
+	}
+	counts := map[migrate.Invariant]int{}
+	for _, v := range rep.Violations {
+		counts[v.Invariant]++
+	}
+	var parts []string
+	for inv, n := range counts {
+		parts = append(parts, fmt.Sprintf("%s %d", inv, n))
+	}
+	slices.Sort(parts)
+	fmt.Fprintf(stdout, "%d violations: %s\n", len(rep.Violations), strings.Join(parts, ", "))
+	return exitFindings
+}
+
+func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("copy", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	from := fs.String("from", "", "the source store (URL)")
+	to := fs.String("to", "", "the target store (URL)")
+	dryRun := fs.Bool("dry-run", false, "read both stores and report what would be copied, writing nothing")
+	kinds := fs.String("kinds", "", "comma-separated kinds to copy (default all: "+kindList()+")")
+	concurrency := fs.Int("concurrency", 8, "items imported at once")
+	every := fs.Int("progress-every", 1000, "report progress on stderr every N items")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if *from == "" || *to == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, "tfpilot-migrate copy: --from and --to are required and it takes no arguments\n")
+		return exitError
+	}
+	opts := migrate.CopyOptions{DryRun: *dryRun, Concurrency: *concurrency, ProgressEvery: *every}
+	if *kinds != "" {
+		for _, k := range strings.Split(*kinds, ",") {
+			kind := tfpilot.ItemKind(strings.TrimSpace(k))
+			if !kind.Valid() {
+				fmt.Fprintf(stderr, "tfpilot-migrate copy: --kinds: unknown kind %q (kinds: %s)\n", kind, kindList())
+				return exitError
+			}
+			opts.Kinds = append(opts.Kinds, kind)
+		}
+	}
+	src, closeSrc, err := openStore(ctx, *from, &sf, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "tfpilot-migrate copy: source: %v\n", err)
+		return exitError
+	}
+	defer closeSrc()
+	dst, closeDst, err := openStore(ctx, *to, &sf, !*dryRun)
+	if err != nil {
+		fmt.Fprintf(stderr, "tfpilot-migrate copy: target: %v\n", err)
+		return exitError
+	}
+	defer closeDst()
+
+	start := time.Now()
+	opts.Progress = func(p migrate.Progress) {
+		state := "…"
+		if p.Done {
+			state = "done"
+		}
+		fmt.Fprintf(stderr, "%-16s %s read %d, written %d, unchanged %d, conflicts %d (%s)\n",
+			p.Kind, state, p.Read, p.Written, p.Unchanged, p.Conflicts, time.Since(start).Round(time.Millisecond))
+	}
+	res, err := migrate.Copy(ctx, src, dst, &opts)
+	elapsed := time.Since(start)
+	printResult(stdout, res, elapsed)
+	if err != nil {
+		fmt.Fprintf(stderr, "tfpilot-migrate copy: %v\n", err)
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(stderr, "tfpilot-migrate copy: interrupted; run the same command again to finish the copy")
+		}
+		return exitError
+	}
+	if !res.OK() {
+		return exitFindings
+	}
+	return exitOK
+}
+
+func kindList() string {
+	var s []string
+	for _, k := range tfpilot.ItemKinds() {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ",")
+}
+
+// printResult writes the per-kind table, the conflicts and a verdict.
+func printResult(w io.Writer, res migrate.Result, elapsed time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	verb := "WRITTEN"
+	if res.DryRun {
+		verb = "TO WRITE"
+	}
+	fmt.Fprintf(tw, "KIND\tREAD\t%s\tUNCHANGED\tCONFLICTS\tSOURCE\tTARGET\tSOURCE SUM\tTARGET SUM\t\n", verb)
+	for _, k := range res.Kinds {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", k.Kind, k.Read, k.Written, k.Unchanged, k.Conflicts,
+			k.Source.Count, k.Target.Count, short(k.Source.Checksum), short(k.Target.Checksum))
+	}
+	tw.Flush()
+	for _, c := range res.Conflicts {
+		fmt.Fprintf(w, "conflict: %s %s: %s\n", c.Kind, c.Key, c.Detail)
+	}
+	total := res.Total()
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(total.Read) / s
+	}
+	fmt.Fprintf(w, "%d items read, %d written, %d unchanged, %d conflicts in %s (%.0f items/s)\n",
+		total.Read, total.Written, total.Unchanged, total.Conflicts, elapsed.Round(time.Millisecond), rate)
+	var mismatched []string
+	for _, k := range res.Kinds {
+		if !k.Match() {
+			mismatched = append(mismatched, string(k.Kind))
+		}
+	}
+	switch {
+	case res.DryRun && len(res.Conflicts) == 0:
+		fmt.Fprintln(w, "dry run: nothing written; no conflicts")
+	case res.DryRun:
+		fmt.Fprintf(w, "dry run: nothing written; %d conflicts\n", len(res.Conflicts))
+	case res.OK():
+		fmt.Fprintln(w, "OK: source and target match for every kind")
+	default:
+		fmt.Fprintf(w, "NOT OK: %d conflicts; counts or checksums differ for: %s\n", len(res.Conflicts), strings.Join(mismatched, ", "))
+	}
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}

@@ -109,10 +109,12 @@ type Importer interface {
 }
 
 // Check reports whether it is well formed enough to be stored: its Kind
-// is valid, the matching field is set and its key fields are non-empty
-// (a request's ID must pass [ValidateRequestID]; its other identifiers
-// are taken as they are, since old documents may predate today's
-// rules). The error wraps [ErrInvalid].
+// is valid, the matching field is set, its key fields are non-empty and
+// the times an import keeps are set (an event's Timestamp, a delivery's
+// ClaimedAt, an idempotency record's CreatedAt and ExpiresAt). A
+// request's ID must pass [ValidateRequestID]; its other identifiers are
+// taken as they are, since old documents may predate today's rules. The
+// error wraps [ErrInvalid].
 func (it Item) Check() error {
 	bad := func(why string) error {
 		return fmt.Errorf("tfpilot: %s item %s: %s: %w", it.Kind, it.Key(), why, ErrInvalid)
@@ -141,12 +143,13 @@ func (it Item) Check() error {
 			return bad("PR index entry without owner, repo, number or request id")
 		}
 	case KindDelivery:
-		if it.Delivery == nil || it.Delivery.ID == "" {
-			return bad("delivery without id")
+		if it.Delivery == nil || it.Delivery.ID == "" || it.Delivery.ClaimedAt.IsZero() {
+			return bad("delivery without id or claim time")
 		}
 	case KindIdempotency:
-		if it.Idempotency == nil || it.Idempotency.Operation == "" || it.Idempotency.Key == "" || it.Idempotency.ExpiresAt.IsZero() {
-			return bad("idempotency record without operation, key or expiry")
+		if it.Idempotency == nil || it.Idempotency.Operation == "" || it.Idempotency.Key == "" ||
+			it.Idempotency.CreatedAt.IsZero() || it.Idempotency.ExpiresAt.IsZero() {
+			return bad("idempotency record without operation, key, creation time or expiry")
 		}
 	case KindCost:
 		if it.Cost == nil || it.Cost.RequestID == "" || len(it.Cost.Estimate) == 0 && len(it.Cost.Diff) == 0 {
@@ -221,7 +224,7 @@ func (it Item) Canonical() ([]byte, error) {
 			Fingerprint string          `json:"fingerprint,omitempty"`
 			RequestID   string          `json:"requestId,omitempty"`
 			Response    json.RawMessage `json:"response,omitempty"`
-			CreatedAt   time.Time       `json:"createdAt,omitzero"`
+			CreatedAt   time.Time       `json:"createdAt"`
 			ExpiresAt   time.Time       `json:"expiresAt"`
 		}{r.Operation, r.Key, r.Fingerprint, r.RequestID, rawOrNil(r.Response), portableTime(r.CreatedAt), portableTime(r.ExpiresAt)}
 	case KindCost:

@@ -307,7 +307,7 @@ func testImportDifferent(e *exportEnv) {
 	run := tfpilot.RunIndexEntry{Kind: runs.Plan, RunID: 111, RequestID: "r2"}
 	pr := tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}, RequestID: "r2"}
 	d := tfpilot.Delivery{ID: "d-open", Event: "push", ClaimedAt: e.clock.Now()}
-	rec := tfpilot.IdempotencyRecord{Operation: "create", Key: "k1", RequestID: "r2", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	rec := tfpilot.IdempotencyRecord{Operation: "create", Key: "k1", RequestID: "r2", CreatedAt: e.clock.Now(), ExpiresAt: e.clock.Now().Add(time.Hour)}
 	c := tfpilot.Cost{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"1"}`)}
 	for _, it := range []tfpilot.Item{
 		{Kind: tfpilot.KindRequest, Request: r},
@@ -343,7 +343,9 @@ func testImportInvalid(e *exportEnv) {
 		{Kind: tfpilot.KindRunIndex, Run: &tfpilot.RunIndexEntry{Kind: "cleanup", RunID: 1, RequestID: "r1"}},
 		{Kind: tfpilot.KindPRIndex, PR: &tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra"}, RequestID: "r1"}},
 		{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{}},
-		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k"}},
+		{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{ID: "d1", Event: "push"}},
+		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k", CreatedAt: e.clock.Now()}},
+		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k", ExpiresAt: e.clock.Now()}},
 		{Kind: tfpilot.KindCost, Cost: &tfpilot.Cost{RequestID: "r1"}},
 	} {
 		ok, err := imp.Import(e.ctx, it)

@@ -22,6 +22,9 @@ import (
 //		storetest.RunExport(t, func(t *testing.T) storetest.Harness { return harness{} })
 //	}
 //
+// A subtest that needs a second, empty store (the target of a copy)
+// calls newHarness again and asks the new harness for it.
+//
 // The central property is the round trip: everything a store holds,
 // exported and imported into an empty store, exports again as the same
 // items (by [tfpilot.Item.Canonical]), and importing it a second time
@@ -32,9 +35,8 @@ func RunExport(t *testing.T, newHarness func(t *testing.T) Harness) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clk := newClock()
-			h := newHarness(t)
-			e := &exportEnv{env: env{T: t, ctx: t.Context(), s: h.NewStore(t, clk.Now), clock: clk}}
-			e.newStore = func() tfpilot.Store { return h.NewStore(t, clk.Now) }
+			e := &exportEnv{env: env{T: t, ctx: t.Context(), s: newHarness(t).NewStore(t, clk.Now), clock: clk}}
+			e.newStore = func() tfpilot.Store { return newHarness(t).NewStore(t, clk.Now) }
 			tc.fn(e)
 		})
 	}

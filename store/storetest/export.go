@@ -61,6 +61,7 @@ var exportTests = []struct {
 	{"Export/FnErrorStopsTheWalk", testExportStops},
 	{"Export/FnMayCallTheStore", testExportReentrant},
 	{"Export/UnknownKindIsInvalid", testExportUnknownKind},
+	{"Export/WalksPastOnePage", testExportManyPages},
 }
 
 func extensions(t testing.TB, s tfpilot.Store) (tfpilot.Exporter, tfpilot.Importer) {
@@ -394,4 +395,28 @@ func testExportUnknownKind(e *exportEnv) {
 	exp, _ := extensions(e, e.s)
 	err := exp.Export(e.ctx, "nonsense", func(tfpilot.Item) error { return nil })
 	e.wantErr("Export of an unknown kind", err, tfpilot.ErrInvalid, "nonsense")
+}
+
+// manyEntries is more than one page of any backend's export (S3 lists
+// 1000 keys a call).
+const manyEntries = 1234
+
+func testExportManyPages(e *exportEnv) {
+	errs := race(16, func(w int) error {
+		for i := w; i < manyEntries; i += 16 {
+			if err := e.s.IndexRun(e.ctx, runs.Apply, int64(i+1), fmt.Sprintf("r%d", i%7)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			e.Fatalf("IndexRun: %v", err)
+		}
+	}
+	got := exportAll(e, &e.env, e.s, tfpilot.KindRunIndex)
+	if len(got) != manyEntries || len(slices.Compact(got)) != manyEntries {
+		e.Errorf("Export of %d run index entries gave %d items, %d distinct", manyEntries, len(got), len(slices.Compact(got)))
+	}
 }

@@ -162,8 +162,13 @@ func testInterruptedCopy(t *testing.T, newStores stores) {
 			if err != nil || !second.OK() {
 				t.Fatalf("Copy after the interruption = %+v, %v", second, err)
 			}
-			if w := first.Total().Written + second.Total().Written; w != total {
-				t.Errorf("interrupted and resumed copies wrote %d items together; want %d, each once", w, total)
+			// An import cut off by the cancellation may have been stored
+			// without being counted, so the first run's count is a lower
+			// bound; what it counted, the second finds in place.
+			f, s := first.Total(), second.Total()
+			if s.Written+s.Unchanged != total || s.Unchanged < f.Written || f.Written+s.Written > total {
+				t.Errorf("interrupted copy wrote %d, resumed copy wrote %d and found %d in place; want %d in all, none twice",
+					f.Written, s.Written, s.Unchanged, total)
 			}
 			for i, k := range second.Kinds {
 				if k.Target != want.Kinds[i].Target {

@@ -40,6 +40,14 @@ func (s *summer) add(kind tfpilot.ItemKind, canonical []byte) {
 	s.count++
 }
 
+// merge adds o's items to s.
+func (s *summer) merge(o *summer) {
+	for i := range s.lanes {
+		s.lanes[i] += o.lanes[i]
+	}
+	s.count += o.count
+}
+
 func (s *summer) summary() Summary {
 	var b [32]byte
 	for i, l := range s.lanes {

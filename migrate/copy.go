@@ -203,9 +203,8 @@ type kindCopy struct {
 	dst  tfpilot.Store
 	imp  tfpilot.Importer
 
-	source summer // touched by the export goroutine only
-
 	mu        sync.Mutex
+	source    summer
 	counts    Counts
 	conflicts []Conflict
 }
@@ -217,11 +216,23 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 	var wg sync.WaitGroup
 	for range c.opts.Concurrency {
 		wg.Go(func() {
+			// Each importer sums what it handles; sums add up in any
+			// order, so the kind's sum is the sum of theirs.
+			var sum summer
 			for it := range items {
+				b, err := it.Canonical()
+				if err != nil {
+					c.conflict(it, err)
+					continue
+				}
+				sum.add(c.kind, b)
 				if err := c.copyItem(ctx, it); err != nil {
 					cancel(err)
 				}
 			}
+			c.mu.Lock()
+			c.source.merge(&sum)
+			c.mu.Unlock()
 		})
 	}
 	read := 0
@@ -230,16 +241,10 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 		c.mu.Lock()
 		c.counts.Read++
 		c.mu.Unlock()
-		b, err := it.Canonical()
-		if err != nil {
-			c.conflict(it, err)
-		} else {
-			c.source.add(c.kind, b)
-			select {
-			case items <- it:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
+		select {
+		case items <- it:
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
 		if read%c.opts.ProgressEvery == 0 {
 			c.progress(false)

@@ -190,13 +190,10 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("memstore: import %s %s: %w", it.Kind, it.Key(), err)
 	}
-	want, err := it.Canonical()
-	if err != nil {
-		return false, fmt.Errorf("memstore: import: %w", err)
-	}
 	// Encode outside the lock what the write will need.
 	var doc []byte
 	var data []byte
+	var err error
 	switch it.Kind {
 	case tfpilot.KindRequest:
 		if doc, err = canonical(it.Request); err != nil {
@@ -214,6 +211,11 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	defer s.mu.Unlock()
 	cur, ok := s.lookupLocked(it)
 	if ok {
+		// Only an import that finds its key taken compares forms.
+		want, err := it.Canonical()
+		if err != nil {
+			return false, fmt.Errorf("memstore: import: %w", err)
+		}
 		got, err := cur.Canonical()
 		if err != nil {
 			return false, fmt.Errorf("memstore: import %s %s: stored item: %w", it.Kind, it.Key(), err)

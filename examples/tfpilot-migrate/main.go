@@ -11,8 +11,8 @@
 //
 //	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout; the AWS SDK's
 //	                            usual configuration (AWS_REGION, credentials,
-//	                            AWS_ENDPOINT_URL_S3) applies; --s3-path-style for
-//	                            local servers
+//	                            AWS_ENDPOINT_URL_S3) applies; --s3-endpoint and
+//	                            --s3-path-style for local servers
 //	postgres://… postgresql://… a PostgreSQL database; copy brings its schema up to
 //	                            date before writing
 //	memory:                     an empty in-memory store (for trying the command)
@@ -58,6 +58,7 @@ func main() {
 const usage = `usage:
   tfpilot-migrate audit --store URL [--now RFC3339]
   tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N]
+  store flags: [--s3-endpoint URL] [--s3-path-style] [--s3-concurrency N]
 
 store URLs: s3://bucket[/prefix], postgres://user@host:port/db, memory:
 `
@@ -84,11 +85,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // storeFlags are the flags that say how to reach stores.
 type storeFlags struct {
-	s3PathStyle bool
+	s3Endpoint    string
+	s3PathStyle   bool
+	s3Concurrency int
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL (default: the AWS SDK's, e.g. from AWS_ENDPOINT_URL_S3)")
 	fs.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for local servers such as versitygw or MinIO)")
+	fs.IntVar(&f.s3Concurrency, "s3-concurrency", 16, "S3 objects read at once")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -103,8 +103,11 @@ type Importer interface {
 	// item differs, it writes nothing and returns an error wrapping
 	// [ErrAlreadyExists]. A request id that is live in one place and
 	// archived in the other counts as different. A malformed item is
-	// [ErrInvalid]. Each import is atomic: an interrupted one leaves the
-	// item absent or whole.
+	// [ErrInvalid]. An interrupted import leaves the item absent or
+	// whole, or, where the backend stores one item as several objects
+	// (s3store's two cost documents), in a state that importing it again
+	// completes. When ctx ends during an import, the item may have been
+	// stored although Import returns an error.
 	Import(ctx context.Context, it Item) (written bool, err error)
 }
 

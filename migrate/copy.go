@@ -68,8 +68,9 @@ type Progress struct {
 type KindResult struct {
 	Kind tfpilot.ItemKind
 	Counts
-	// Source sums the items read; Target every item of the kind the
-	// target holds once the copy is done.
+	// Source sums the well-formed items read (a malformed one is a
+	// Conflict); Target every item of the kind the target holds once
+	// the copy is done.
 	Source, Target Summary
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
 // object is one S3 object of a bucket in the original TfPilot layout.
@@ -233,6 +235,26 @@ func legacyBucket() []object {
 	return objs
 }
 
+// syntheticBucket returns n clean requests in the original layout, each
+// with a plan and an apply run (indexed), its pull request (indexed) and
+// two lifecycle events: six objects a request.
+func syntheticBucket(n int) []object {
+	objs := make([]object, 0, 6*n)
+	for i := range n {
+		id := fmt.Sprintf("req-%06d", i)
+		plan, apply := int64(1_000_000+i), int64(2_000_000+i)
+		objs = append(objs,
+			object{"requests/" + id + ".json", legacyRequest(id, 10_000+i, op(1, ok(1, plan)), op(1, ok(1, apply)), noOp, nil)},
+			runIndexEntry(runs.Plan, plan, id),
+			runIndexEntry(runs.Apply, apply, id),
+			prIndexEntry(10_000+i, id),
+			event(id, "2025-06-01T10:00:00.000Z", "request_created", `{"module": "s3-bucket"}`),
+			event(id, "2025-06-01T10:00:05.000Z", "plan_dispatched", `{"attempt": 1}`),
+		)
+	}
+	return objs
+}
+
 // plantedViolations are exactly the findings an audit of [legacyBucket]
 // at auditNow must report.
 var plantedViolations = []migrate.Violation{
@@ -272,7 +294,7 @@ func checkPlanted(t *testing.T, rep migrate.Report) {
 // the way s3store reads the original layout (an event's id is its key's
 // name; a delivery without state was recorded after handling, so it is
 // complete). It stands in for s3store where tests run without S3.
-func layoutItems(t *testing.T, objs []object) []tfpilot.Item {
+func layoutItems(t testing.TB, objs []object) []tfpilot.Item {
 	t.Helper()
 	var items []tfpilot.Item
 	costs := map[string]*tfpilot.Cost{}
@@ -335,7 +357,7 @@ func layoutItems(t *testing.T, objs []object) []tfpilot.Item {
 	return items
 }
 
-func requestIDOf(t *testing.T, o object) string {
+func requestIDOf(t testing.TB, o object) string {
 	t.Helper()
 	var v struct {
 		RequestID string `json:"requestId"`
@@ -432,4 +454,34 @@ func jsonEqual(a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// BenchmarkCopy_MemToMem copies benchRequests requests of
+// [syntheticBucket] between two memstores: the cost of Copy itself
+// (export, canonical JSON, checksums, import, verification) without any
+// I/O.
+func BenchmarkCopy_MemToMem(b *testing.B) {
+	n := benchRequests()
+	src := memstore.New(nil)
+	for _, it := range layoutItems(b, syntheticBucket(n)) {
+		if _, err := src.Import(b.Context(), it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		res, err := migrate.Copy(b.Context(), src, memstore.New(nil), nil)
+		if err != nil || !res.OK() {
+			b.Fatalf("Copy = %+v, %v", res.Total(), err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
+}
+
+// benchRequests is TFPILOT_BENCH_REQUESTS, default 10,000.
+func benchRequests() int {
+	if n, err := strconv.Atoi(os.Getenv("TFPILOT_BENCH_REQUESTS")); err == nil && n > 0 {
+		return n
+	}
+	return 10_000
 }

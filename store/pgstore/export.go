@@ -1,0 +1,353 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+var (
+	_ tfpilot.Exporter = (*Store)(nil)
+	_ tfpilot.Importer = (*Store)(nil)
+)
+
+// exportPage is how many rows one export query reads. A page is read
+// whole and its rows closed before fn sees them, so fn may use the
+// store and no connection is held while it runs.
+const exportPage = 500
+
+// exportQueries are keyset walks over each table's primary key: each
+// takes the last key of the previous page and the page size.
+var exportQueries = map[tfpilot.ItemKind]string{
+	tfpilot.KindRequest: `SELECT id, version, doc FROM tfpilot_requests
+		WHERE id > $1 ORDER BY id LIMIT $2`,
+	tfpilot.KindArchivedRequest: `SELECT id, version, doc FROM tfpilot_request_history
+		WHERE id > $1 ORDER BY id LIMIT $2`,
+	tfpilot.KindEvent: `SELECT request_id, id, doc FROM tfpilot_events
+		WHERE (request_id, id) > ($1, $2) ORDER BY request_id, id LIMIT $3`,
+	tfpilot.KindRunIndex: `SELECT kind, run_id, request_id FROM tfpilot_run_index
+		WHERE (kind, run_id) > ($1, $2) ORDER BY kind, run_id LIMIT $3`,
+	tfpilot.KindPRIndex: `SELECT owner, repo, number, request_id FROM tfpilot_pr_index
+		WHERE (owner, repo, number) > ($1, $2, $3) ORDER BY owner, repo, number LIMIT $4`,
+	tfpilot.KindDelivery: `SELECT id, event, claimed_at, completed_at, outcome FROM tfpilot_deliveries
+		WHERE id > $1 ORDER BY id LIMIT $2`,
+	tfpilot.KindIdempotency: `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency
+		WHERE (operation, key) > ($1, $2) ORDER BY operation, key LIMIT $3`,
+	tfpilot.KindCost: `SELECT request_id, estimate, diff FROM tfpilot_costs
+		WHERE request_id > $1 ORDER BY request_id LIMIT $2`,
+}
+
+// Export implements [tfpilot.Exporter]: it walks each table in primary
+// key order, one page of rows at a time.
+func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+	query, ok := exportQueries[kind]
+	if !ok {
+		return wrap(fmt.Sprintf("export %q", kind), tfpilot.ErrInvalid)
+	}
+	op := fmt.Sprintf("export %s", kind)
+	// after holds the key of the last row read, in the query's order.
+	var after []any
+	switch kind {
+	case tfpilot.KindEvent, tfpilot.KindIdempotency:
+		after = []any{"", ""}
+	case tfpilot.KindRunIndex:
+		after = []any{"", int64(0)}
+	case tfpilot.KindPRIndex:
+		after = []any{"", "", 0}
+	default:
+		after = []any{""}
+	}
+	for {
+		items, err := s.exportPage(ctx, kind, query, append(after, exportPage))
+		if err != nil {
+			return wrap(op, err)
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) < exportPage {
+			return nil
+		}
+		after = exportKey(items[len(items)-1])
+	}
+}
+
+// exportKey returns the primary key of it, as the export queries take it.
+func exportKey(it tfpilot.Item) []any {
+	switch it.Kind {
+	case tfpilot.KindEvent:
+		return []any{it.Event.RequestID, it.Event.ID}
+	case tfpilot.KindRunIndex:
+		return []any{string(it.Run.Kind), it.Run.RunID}
+	case tfpilot.KindPRIndex:
+		return []any{it.PR.PR.Owner, it.PR.PR.Repo, it.PR.PR.Number}
+	case tfpilot.KindIdempotency:
+		return []any{it.Idempotency.Operation, it.Idempotency.Key}
+	case tfpilot.KindCost:
+		return []any{it.Cost.RequestID}
+	case tfpilot.KindDelivery:
+		return []any{it.Delivery.ID}
+	}
+	return []any{it.Request.ID}
+}
+
+// exportPage reads one page of kind.
+func (s *Store) exportPage(ctx context.Context, kind tfpilot.ItemKind, query string, args []any) ([]tfpilot.Item, error) {
+	rows, err := s.db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []tfpilot.Item
+	for rows.Next() {
+		it, err := scanItem(kind, rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// scanItem reads one row of an export or import query of kind.
+func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpilot.Item, error) {
+	it := tfpilot.Item{Kind: kind}
+	switch kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		var id string
+		var version int64
+		var doc []byte
+		if err := row.Scan(&id, &version, &doc); err != nil {
+			return it, err
+		}
+		r, err := decodeRequest(doc, version)
+		if err != nil {
+			return it, fmt.Errorf("decode request %q: %w", id, err)
+		}
+		it.Request = r
+	case tfpilot.KindEvent:
+		var requestID, id string
+		var doc []byte
+		if err := row.Scan(&requestID, &id, &doc); err != nil {
+			return it, err
+		}
+		var e tfpilot.Event
+		if err := json.Unmarshal(doc, &e); err != nil {
+			return it, fmt.Errorf("decode event %q of request %q: %w", id, requestID, err)
+		}
+		it.Event = &e
+	case tfpilot.KindRunIndex:
+		var e tfpilot.RunIndexEntry
+		var k string
+		if err := row.Scan(&k, &e.RunID, &e.RequestID); err != nil {
+			return it, err
+		}
+		e.Kind = runs.Kind(k)
+		it.Run = &e
+	case tfpilot.KindPRIndex:
+		var e tfpilot.PRIndexEntry
+		if err := row.Scan(&e.PR.Owner, &e.PR.Repo, &e.PR.Number, &e.RequestID); err != nil {
+			return it, err
+		}
+		it.PR = &e
+	case tfpilot.KindDelivery:
+		var d tfpilot.Delivery
+		var completed sql.NullTime
+		if err := row.Scan(&d.ID, &d.Event, &d.ClaimedAt, &completed, &d.Outcome); err != nil {
+			return it, err
+		}
+		d.CompletedAt = completed.Time
+		it.Delivery = &d
+	case tfpilot.KindIdempotency:
+		var r tfpilot.IdempotencyRecord
+		var resp []byte
+		if err := row.Scan(&r.Operation, &r.Key, &r.Fingerprint, &r.RequestID, &resp, &r.CreatedAt, &r.ExpiresAt); err != nil {
+			return it, err
+		}
+		if resp != nil {
+			r.Response = resp
+		}
+		it.Idempotency = &r
+	case tfpilot.KindCost:
+		var c tfpilot.Cost
+		var est, diff []byte
+		if err := row.Scan(&c.RequestID, &est, &diff); err != nil {
+			return it, err
+		}
+		if est != nil {
+			c.Estimate = est
+		}
+		if diff != nil {
+			c.Diff = diff
+		}
+		it.Cost = &c
+	}
+	return it, nil
+}
+
+// Import statements. Each inserts the item only if its key is free and
+// returns a row when it did. A request is also refused when its id is
+// on the other side of the archive.
+const (
+	importRequestSQL = `INSERT INTO tfpilot_requests (id, project, environment, status, received_at, updated_at, version, doc)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb - 'version'
+		WHERE NOT EXISTS (SELECT 1 FROM tfpilot_request_history WHERE id = $1)
+		ON CONFLICT (id) DO NOTHING RETURNING 1`
+	importHistorySQL = `INSERT INTO tfpilot_request_history (id, project, environment, received_at, archived_at, version, doc)
+		SELECT $1, $2, $3, $4, $5, $6, $7::jsonb - 'version'
+		WHERE NOT EXISTS (SELECT 1 FROM tfpilot_requests WHERE id = $1)
+		ON CONFLICT (id) DO NOTHING RETURNING 1`
+	importEventSQL = `INSERT INTO tfpilot_events (request_id, id, ts, doc) VALUES ($1, $2, $3, $4::jsonb)
+		ON CONFLICT DO NOTHING RETURNING 1`
+	importRunSQL = `INSERT INTO tfpilot_run_index (kind, run_id, request_id, indexed_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING RETURNING 1`
+	importPRSQL = `INSERT INTO tfpilot_pr_index (owner, repo, number, request_id, indexed_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING RETURNING 1`
+	importDeliverySQL = `INSERT INTO tfpilot_deliveries (id, event, claimed_at, completed_at, outcome) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING RETURNING 1`
+	importIdempotencySQL = `INSERT INTO tfpilot_idempotency (operation, key, fingerprint, request_id, response, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1`
+	importCostSQL = `INSERT INTO tfpilot_costs (request_id, estimate, diff) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING RETURNING 1`
+)
+
+// Look-ups of the stored item under an import's key.
+const (
+	lookupRequestSQL     = `SELECT id, version, doc FROM tfpilot_requests WHERE id = $1`
+	lookupHistorySQL     = `SELECT id, version, doc FROM tfpilot_request_history WHERE id = $1`
+	lookupEventSQL       = `SELECT request_id, id, doc FROM tfpilot_events WHERE request_id = $1 AND id = $2`
+	lookupRunSQL         = `SELECT kind, run_id, request_id FROM tfpilot_run_index WHERE kind = $1 AND run_id = $2`
+	lookupPRSQL          = `SELECT owner, repo, number, request_id FROM tfpilot_pr_index WHERE owner = $1 AND repo = $2 AND number = $3`
+	lookupDeliverySQL    = `SELECT id, event, claimed_at, completed_at, outcome FROM tfpilot_deliveries WHERE id = $1`
+	lookupIdempotencySQL = `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency WHERE operation = $1 AND key = $2`
+	lookupCostSQL        = `SELECT request_id, estimate, diff FROM tfpilot_costs WHERE request_id = $1`
+)
+
+// Import implements [tfpilot.Importer] with one INSERT … ON CONFLICT DO
+// NOTHING per item; only when it inserts nothing is the stored item read
+// and compared. A request's status column is derived at the store's
+// clock and its updated_at column is that clock, as on every write; an
+// archived request's archived_at is the clock too. Index entries are
+// stamped indexed_at with the clock.
+func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+	if err := it.Check(); err != nil {
+		return false, wrap("import", err)
+	}
+	op := fmt.Sprintf("import %s %s", it.Kind, it.Key())
+	now := s.now()
+	var query string
+	var args []any
+	switch it.Kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		r := it.Request
+		doc, err := json.Marshal(r)
+		if err != nil {
+			return false, wrap(op, fmt.Errorf("encode: %w", err))
+		}
+		if it.Kind == tfpilot.KindArchivedRequest {
+			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc)}
+		} else {
+			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(r.Status(now)), r.ReceivedAt, now, r.Version, string(doc)}
+		}
+	case tfpilot.KindEvent:
+		doc, err := json.Marshal(it.Event)
+		if err != nil {
+			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+		}
+		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc)}
+	case tfpilot.KindRunIndex:
+		query, args = importRunSQL, []any{string(it.Run.Kind), it.Run.RunID, it.Run.RequestID, now}
+	case tfpilot.KindPRIndex:
+		pr := it.PR.PR
+		query, args = importPRSQL, []any{pr.Owner, pr.Repo, pr.Number, it.PR.RequestID, now}
+	case tfpilot.KindDelivery:
+		d := it.Delivery
+		query, args = importDeliverySQL, []any{d.ID, d.Event, d.ClaimedAt, sql.NullTime{Time: d.CompletedAt, Valid: !d.CompletedAt.IsZero()}, d.Outcome}
+	case tfpilot.KindIdempotency:
+		r := it.Idempotency
+		query, args = importIdempotencySQL, []any{r.Operation, r.Key, r.Fingerprint, r.RequestID, nilIfEmpty(r.Response), r.CreatedAt, r.ExpiresAt}
+	case tfpilot.KindCost:
+		c := it.Cost
+		query, args = importCostSQL, []any{c.RequestID, nilIfEmpty(c.Estimate), nilIfEmpty(c.Diff)}
+	}
+	var one int
+	err := s.db.DB.QueryRowContext(ctx, query, args...).Scan(&one)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, wrap(op, err)
+	}
+	// Only an import that finds its key taken compares forms.
+	want, err := it.Canonical()
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	cur, err := s.lookup(ctx, it)
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	got, err := cur.Canonical()
+	if err != nil {
+		return false, wrap(op, fmt.Errorf("stored item: %w", err))
+	}
+	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
+		return false, wrap(op, fmt.Errorf("a different %s is stored: %w", cur.Kind, tfpilot.ErrAlreadyExists))
+	}
+	return false, nil
+}
+
+// lookup reads the stored item with it's key (for a request, live or
+// archived).
+func (s *Store) lookup(ctx context.Context, it tfpilot.Item) (tfpilot.Item, error) {
+	type q struct {
+		kind  tfpilot.ItemKind
+		query string
+		args  []any
+	}
+	var qs []q
+	switch it.Kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		qs = []q{{tfpilot.KindRequest, lookupRequestSQL, []any{it.Request.ID}}, {tfpilot.KindArchivedRequest, lookupHistorySQL, []any{it.Request.ID}}}
+	case tfpilot.KindEvent:
+		qs = []q{{it.Kind, lookupEventSQL, []any{it.Event.RequestID, it.Event.ID}}}
+	case tfpilot.KindRunIndex:
+		qs = []q{{it.Kind, lookupRunSQL, []any{string(it.Run.Kind), it.Run.RunID}}}
+	case tfpilot.KindPRIndex:
+		qs = []q{{it.Kind, lookupPRSQL, []any{it.PR.PR.Owner, it.PR.PR.Repo, it.PR.PR.Number}}}
+	case tfpilot.KindDelivery:
+		qs = []q{{it.Kind, lookupDeliverySQL, []any{it.Delivery.ID}}}
+	case tfpilot.KindIdempotency:
+		qs = []q{{it.Kind, lookupIdempotencySQL, []any{it.Idempotency.Operation, it.Idempotency.Key}}}
+	case tfpilot.KindCost:
+		qs = []q{{it.Kind, lookupCostSQL, []any{it.Cost.RequestID}}}
+	}
+	for _, q := range qs {
+		cur, err := scanItem(q.kind, s.db.DB.QueryRowContext(ctx, q.query, q.args...))
+		switch {
+		case err == nil:
+			return cur, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return tfpilot.Item{}, err
+		}
+	}
+	// Inserted nothing, yet nothing is stored: the item was deleted
+	// between the two statements, or the insert was refused for a
+	// reason a read cannot see.
+	return tfpilot.Item{}, fmt.Errorf("insert refused but no stored item found: %w", tfpilot.ErrConflict)
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tfpilot/tfpilot"
@@ -17,6 +18,9 @@ type AuditOptions struct {
 	// Now is the time at which locks are judged expired. Default: the
 	// time Audit starts.
 	Now time.Time
+	// Concurrency is how many requests and index entries are checked at
+	// once (each check reads the store). Default: 8.
+	Concurrency int
 }
 
 // Report is what [Audit] found.
@@ -67,68 +71,124 @@ func (r Report) Count(inv Invariant) int {
 // violations is not an error.
 func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, error) {
 	rep := Report{Now: time.Now()}
-	if opts != nil && !opts.Now.IsZero() {
-		rep.Now = opts.Now
+	workers := 8
+	if opts != nil {
+		if !opts.Now.IsZero() {
+			rep.Now = opts.Now
+		}
+		if opts.Concurrency > 0 {
+			workers = opts.Concurrency
+		}
 	}
 	a := &auditor{s: s, rep: &rep}
 	exp, canExport := s.(tfpilot.Exporter)
 	if canExport {
 		rep.IndexesExported = true
-		for _, kind := range []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindArchivedRequest} {
-			err := exp.Export(ctx, kind, func(it tfpilot.Item) error {
-				return a.request(ctx, it.Request, kind == tfpilot.KindArchivedRequest)
+		for _, kind := range []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindArchivedRequest, tfpilot.KindRunIndex, tfpilot.KindPRIndex} {
+			err := pool(ctx, workers, func(ctx context.Context, do func(task func(context.Context) error) error) error {
+				return exp.Export(ctx, kind, func(it tfpilot.Item) error {
+					return do(func(ctx context.Context) error { return a.item(ctx, it) })
+				})
 			})
 			if err != nil {
 				return rep, fmt.Errorf("migrate: audit %s: %w", kind, err)
 			}
 		}
-		if err := exp.Export(ctx, tfpilot.KindRunIndex, func(it tfpilot.Item) error { return a.runEntry(ctx, *it.Run) }); err != nil {
-			return rep, fmt.Errorf("migrate: audit run index: %w", err)
-		}
-		if err := exp.Export(ctx, tfpilot.KindPRIndex, func(it tfpilot.Item) error { return a.prEntry(ctx, *it.PR) }); err != nil {
-			return rep, fmt.Errorf("migrate: audit PR index: %w", err)
-		}
 	} else {
-		q := tfpilot.ListQuery{Limit: tfpilot.MaxPageSize}
-		for {
-			page, err := s.ListRequests(ctx, q)
-			if err != nil {
-				return rep, fmt.Errorf("migrate: audit requests: %w", err)
-			}
-			for _, r := range page.Requests {
-				if err := a.request(ctx, r, false); err != nil {
-					return rep, fmt.Errorf("migrate: audit requests: %w", err)
+		err := pool(ctx, workers, func(ctx context.Context, do func(task func(context.Context) error) error) error {
+			q := tfpilot.ListQuery{Limit: tfpilot.MaxPageSize}
+			for {
+				page, err := s.ListRequests(ctx, q)
+				if err != nil {
+					return err
 				}
+				for _, r := range page.Requests {
+					if err := do(func(ctx context.Context) error { return a.request(ctx, r, false) }); err != nil {
+						return err
+					}
+				}
+				if page.NextCursor == "" {
+					return nil
+				}
+				q.Cursor = page.NextCursor
 			}
-			if page.NextCursor == "" {
-				break
-			}
-			q.Cursor = page.NextCursor
+		})
+		if err != nil {
+			return rep, fmt.Errorf("migrate: audit requests: %w", err)
 		}
 	}
 	slices.SortFunc(rep.Violations, compareViolations)
 	return rep, nil
 }
 
-// auditor holds an audit's state.
-type auditor struct {
-	s   tfpilot.Store
-	rep *Report
-	// last is the request an index entry was last checked against, so
-	// that consecutive entries of one request read it once.
-	last         *tfpilot.Request
-	lastArchived bool
+// pool runs the tasks walk hands to do on n goroutines. It returns the
+// first task's error (which cancels the walk's ctx), else walk's.
+func pool(ctx context.Context, n int, walk func(ctx context.Context, do func(task func(context.Context) error) error) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	tasks := make(chan func(context.Context) error)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for task := range tasks {
+				if err := task(ctx); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	err := walk(ctx, func(task func(context.Context) error) error {
+		select {
+		case tasks <- task:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(tasks)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
 }
 
-func (a *auditor) add(v Violation) { a.rep.Violations = append(a.rep.Violations, v) }
+// auditor holds an audit's state; its methods run concurrently.
+type auditor struct {
+	s tfpilot.Store
+
+	mu  sync.Mutex // guards rep
+	rep *Report
+}
+
+func (a *auditor) add(v Violation) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rep.Violations = append(a.rep.Violations, v)
+}
+
+// item audits one exported request or index entry.
+func (a *auditor) item(ctx context.Context, it tfpilot.Item) error {
+	switch it.Kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		return a.request(ctx, it.Request, it.Kind == tfpilot.KindArchivedRequest)
+	case tfpilot.KindRunIndex:
+		return a.runEntry(ctx, *it.Run)
+	case tfpilot.KindPRIndex:
+		return a.prEntry(ctx, *it.PR)
+	}
+	return nil
+}
 
 // request audits one document and its forward index entries.
 func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool) error {
+	a.mu.Lock()
 	if archived {
 		a.rep.ArchivedRequests++
 	} else {
 		a.rep.Requests++
 	}
+	a.mu.Unlock()
 	for _, v := range checkDocument(r, archived, a.rep.Now) {
 		a.add(v)
 	}
@@ -171,9 +231,6 @@ func prString(pr tfpilot.PRRef) string { return fmt.Sprintf("%s/%s#%d", pr.Owner
 // owner returns the request id names, live or archived, or nil when it
 // does not exist.
 func (a *auditor) owner(ctx context.Context, id string) (*tfpilot.Request, bool, error) {
-	if a.last != nil && a.last.ID == id {
-		return a.last, a.lastArchived, nil
-	}
 	r, err := a.s.GetRequest(ctx, id)
 	archived := false
 	if errors.Is(err, tfpilot.ErrNotFound) {
@@ -186,13 +243,14 @@ func (a *auditor) owner(ctx context.Context, id string) (*tfpilot.Request, bool,
 	case err != nil:
 		return nil, false, err
 	}
-	a.last, a.lastArchived = r, archived
 	return r, archived, nil
 }
 
 // runEntry checks a run index entry back against its request.
 func (a *auditor) runEntry(ctx context.Context, e tfpilot.RunIndexEntry) error {
+	a.mu.Lock()
 	a.rep.RunIndexEntries++
+	a.mu.Unlock()
 	r, archived, err := a.owner(ctx, e.RequestID)
 	switch {
 	case err != nil:
@@ -211,7 +269,9 @@ func (a *auditor) runEntry(ctx context.Context, e tfpilot.RunIndexEntry) error {
 
 // prEntry checks a PR index entry back against its request.
 func (a *auditor) prEntry(ctx context.Context, e tfpilot.PRIndexEntry) error {
+	a.mu.Lock()
 	a.rep.PRIndexEntries++
+	a.mu.Unlock()
 	r, archived, err := a.owner(ctx, e.RequestID)
 	switch {
 	case err != nil:

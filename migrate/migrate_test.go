@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -276,5 +277,28 @@ func TestAudit_WithoutExporterChecksLiveRequestsOneWay(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("violation %d = %v; want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// failingLookups is a store whose run index cannot be read.
+type failingLookups struct{ *memstore.Store }
+
+var errUnreadable = errors.New("unreadable")
+
+func (failingLookups) LookupRun(context.Context, runs.Kind, int64) (string, error) {
+	return "", errUnreadable
+}
+
+func TestAudit_StoreErrorIsAnErrorNotAFinding(t *testing.T) {
+	t.Parallel()
+	src, _ := memStores(t)
+	_, err := migrate.Audit(t.Context(), failingLookups{src.(*memstore.Store)}, &migrate.AuditOptions{Now: auditNow, Concurrency: 3})
+	if !errors.Is(err, errUnreadable) {
+		t.Errorf("Audit over an unreadable run index = %v; want an error wrapping %v", err, errUnreadable)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := migrate.Audit(ctx, src, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Audit with a cancelled context = %v; want context.Canceled", err)
 	}
 }

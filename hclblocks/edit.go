@@ -67,8 +67,9 @@ func (e Editor) Find(src []byte, id string) (Region, error) {
 }
 
 // Upsert sets the content of the region marked with id and returns the new
-// file. content is an HCL body, typically one block from [RenderModule]; it
-// must parse and must not contain marker lines. Its line endings are
+// file. content is HCL text made of top-level blocks only (typically one
+// block from [RenderModule]); it must parse, define no top-level arguments
+// (so it cannot clash with the rest of the file) and hold no marker lines. Its line endings are
 // converted to the file's and a final line ending is added.
 //
 // When id is present, the two marker lines and everything between them are
@@ -273,11 +274,17 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 	return nil
 }
 
-// checkContent rejects content that does not parse as an HCL body or that
-// holds marker lines of its own.
+// checkContent rejects content that does not parse as an HCL body, that
+// defines top-level arguments, or that holds marker lines of its own.
 func (e Editor) checkContent(m Markers, content []byte) error {
-	if _, diags := hclsyntax.ParseConfig(content, "content.tf", hcl.InitialPos); diags.HasErrors() {
+	f, diags := hclsyntax.ParseConfig(content, "content.tf", hcl.InitialPos)
+	if diags.HasErrors() {
 		return &ParseError{Err: ErrInvalidContent, Diagnostics: diags}
+	}
+	// Only blocks: the top level of a Terraform file holds no arguments, and
+	// an argument could clash with one of the same name elsewhere in the file.
+	for name, a := range f.Body.(*hclsyntax.Body).Attributes {
+		return fmt.Errorf("%w: line %d: argument %q at top level; content must be blocks", ErrInvalidContent, a.NameRange.Start.Line, name)
 	}
 	if marks, _ := m.scan(content, "content.tf"); len(marks) > 0 {
 		return fmt.Errorf("%w: line %d is a marker line", ErrInvalidContent, marks[0].line)

@@ -45,7 +45,8 @@ var (
 	ErrInvalidFile = errors.New("hclblocks: file does not parse")
 
 	// ErrInvalidContent reports content given to [Editor.Upsert] that does
-	// not parse as an HCL body or that contains a marker line of its own.
+	// not parse as HCL, defines a top-level argument, or contains a marker
+	// line of its own.
 	ErrInvalidContent = errors.New("hclblocks: invalid block content")
 
 	// ErrUnsafeEdit reports an edit that would change how the markers of

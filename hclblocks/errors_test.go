@@ -90,7 +90,8 @@ func TestInvalidInputs_FailWithTypedErrorAndUntouchedInput(t *testing.T) {
 		{"strict rejects broken file on remove", hclblocks.Editor{Strict: true}, good + "x = \n", "remove", "r1", "", hclblocks.ErrInvalidFile, true},
 		{"append after unclosed heredoc", hclblocks.Editor{}, "v = <<EOT\nno end\n", "upsert", "r1", moduleA, hclblocks.ErrInvalidFile, false},
 		{"append after unclosed block", hclblocks.Editor{}, "locals {\n  a = 1\n", "upsert", "r1", moduleA, hclblocks.ErrInvalidFile, false},
-		{"new content would close an open comment", hclblocks.Editor{}, "/*\n# tfpilot:begin/r1\nx = 1\n# tfpilot:end/r1\n", "upsert", "r1", "a = \"*/\"\n", hclblocks.ErrUnsafeEdit, false},
+		{"new content would close an open comment", hclblocks.Editor{}, "/*\n# tfpilot:begin/r1\nx = 1\n# tfpilot:end/r1\n", "upsert", "r1", "locals {\n  a = \"*/\"\n}\n", hclblocks.ErrUnsafeEdit, false},
+		{"content defines a top-level argument", hclblocks.Editor{}, "a = 1\n", "upsert", "r1", "a = 2\n", hclblocks.ErrInvalidContent, false},
 		{"bad marker format", hclblocks.Editor{Markers: hclblocks.Markers{Begin: "tfpilot begin ", End: "# end "}}, good, "upsert", "r1", moduleA, hclblocks.ErrInvalidMarkers, false},
 		{"marker prefix of the other", hclblocks.Editor{Markers: hclblocks.Markers{Begin: "# x", End: "# x/end"}}, good, "remove", "r1", "", hclblocks.ErrInvalidMarkers, false},
 	}

@@ -19,7 +19,7 @@ import (
 // env is a Pilot over a real memstore and a real githubx client talking
 // to the githubtest fake, all on one manual clock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clock *githubtest.ManualClock
 	fake  *githubtest.Fake
@@ -64,7 +64,7 @@ func catalog(t testing.TB) *tfpilot.Catalog {
 
 type envOption func(*tfpilot.Config, *tfpilot.Store)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	clock := githubtest.NewManualClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
 	fake := githubtest.New(githubtest.Options{Clock: clock})

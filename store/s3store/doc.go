@@ -38,7 +38,10 @@
 //	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
 //
 // Bodies: request documents are [tfpilot.Request]'s JSON (fields this
-// version does not model survive updates). Run- and PR-index entries are
+// version does not model survive updates), plus status and
+// statusDerivedAt, the lifecycle status derived at the write, as the
+// original wrote them; they are never read back as facts, only by list
+// status filters. Run- and PR-index entries are
 // {"requestId", "kind"/"runId" or "owner"/"repo"/"number", "indexedAt"};
 // only requestId is read, and an entry holding a bare id (JSON string or
 // plain text) or request_id is read too. A delivery is {"deliveryId",
@@ -67,7 +70,8 @@
 // whose keys sort newest first and name the project and environment,
 // then GETs only the documents of the page (plus one, to know whether
 // another page follows), Options.Concurrency at a time. Status filters
-// need the documents, so a filtered page reads documents in batches
+// match the status stored at the document's last write and so need the
+// documents, so a filtered page reads documents in batches
 // until it is full. Requests written by the original system have no
 // index entry: run [Store.Reindex] once to add them (and after a crash,
 // to tidy entries of interrupted writes).

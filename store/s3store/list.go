@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
 // listCursor is the position after which the next page starts.
@@ -89,8 +90,10 @@ type candidate struct {
 // max(remaining page, Concurrency) with Concurrency GETs in flight,
 // until the page and one more match are found (so that NextCursor is
 // empty exactly on the last page). A document that no longer agrees
-// with its entry is skipped. Statuses are derived with
-// [tfpilot.Request.Status] at the store's clock. An unfiltered page of
+// with its entry is skipped. A status filter matches the status stored
+// in the document at its last write (the status field, which the
+// original TfPilot wrote too); a document without a recognisable one
+// is derived at the store's clock. An unfiltered page of
 // 50 costs one ListObjectsV2 call and 51 GETs, whatever the bucket
 // holds.
 func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
@@ -135,8 +138,9 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		batch := cands[:n]
 		cands = cands[n:]
 		docs := make([]*tfpilot.Request, n)
+		statuses := make([]lifecycle.Status, n)
 		err := s.parallel(ctx, n, func(ctx context.Context, i int) error {
-			r, _, err := s.loadRequest(ctx, s.requestKey(batch[i].entry.id))
+			r, obj, err := s.loadRequest(ctx, s.requestKey(batch[i].entry.id))
 			switch {
 			case isMissing(err):
 				return nil // archived, or a create that lost
@@ -144,6 +148,9 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 				return err
 			}
 			docs[i] = r
+			if statuses[i] = storedStatus(obj.body); !statuses[i].Valid() {
+				statuses[i] = r.Status(now)
+			}
 			return nil
 		})
 		if err != nil {
@@ -153,7 +160,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			if len(out) > limit {
 				break
 			}
-			if r == nil || !batch[i].entry.matches(r) || len(q.Statuses) > 0 && !slices.Contains(q.Statuses, r.Status(now)) {
+			if r == nil || !batch[i].entry.matches(r) || len(q.Statuses) > 0 && !slices.Contains(q.Statuses, statuses[i]) {
 				continue
 			}
 			out = append(out, r)

@@ -5,9 +5,50 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
 )
+
+// encodeRequest returns r's document with its status derived at now
+// beside it, in the fields the original TfPilot used (status and
+// statusDerivedAt), so that list filters see the status as of the last
+// write. [tfpilot.Request] drops both fields on decode: they are never
+// read back as facts.
+func encodeRequest(r *tfpilot.Request, now time.Time) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	derived, err := json.Marshal(struct {
+		Status    lifecycle.Status `json:"status"`
+		DerivedAt time.Time        `json:"statusDerivedAt"`
+	}{r.Status(now), now})
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 2 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("request %q encodes as %.20q, not an object", r.ID, b)
+	}
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	if len(b) == 2 { // "{}"
+		out = out[:1]
+	}
+	return append(out, derived[1:]...), nil
+}
+
+// storedStatus reads the status field of a stored document, in any
+// spelling [lifecycle.Normalize] knows; "" when absent or unknown.
+func storedStatus(body []byte) lifecycle.Status {
+	var v struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return lifecycle.Normalize(v.Status)
+}
 
 func decodeRequest(body []byte) (*tfpilot.Request, error) {
 	var r tfpilot.Request
@@ -98,7 +139,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = now
 	}
-	body, err := json.Marshal(c)
+	body, err := encodeRequest(c, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}
@@ -124,7 +165,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 
 // UpdateRequest implements [tfpilot.RequestStore]: a compare-and-swap
 // that reads the document and its ETag, checks Version, and writes with
-// If-Match on that ETag. When ReceivedAt, project or environment change,
+// If-Match on that ETag, with the status derived at the store's clock. When ReceivedAt, project or environment change,
 // the new list-index entry is written before the swap and the old one
 // removed after it, so the request is listed throughout.
 func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
@@ -153,7 +194,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return cur, nil
 	}
 	next.Version = cur.Version + 1
-	body, err := json.Marshal(next)
+	body, err := encodeRequest(next, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}

@@ -548,7 +548,7 @@ func TestCost_ReadsWhicheverDocumentExists(t *testing.T) {
 	}
 }
 
-func TestList_StatusFilterDerivesAtTheStoreClock(t *testing.T) {
+func TestList_StatusFilterUsesTheStatusStoredAtWrite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()

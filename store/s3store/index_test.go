@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
 // TestIndexKey_AscendingKeysAreNewestFirst checks the list index's one
@@ -26,9 +28,10 @@ func TestIndexKey_AscendingKeysAreNewestFirst(t *testing.T) {
 			id.WriteByte(idAlphabet[rng.IntN(len(idAlphabet))])
 		}
 		at := base.Add(time.Duration(rng.IntN(4)) * time.Nanosecond) // many ties
-		entries = append(entries, indexEntry{nanos: receivedNanos(at), id: id.String(), project: "p", environment: "dev"})
+		st := lifecycle.Statuses()[rng.IntN(len(lifecycle.Statuses()))]
+		entries = append(entries, indexEntry{nanos: receivedNanos(at), id: id.String(), project: "p", environment: "dev", status: st})
 	}
-	entries = append(entries, indexEntry{nanos: receivedNanos(time.Time{}), id: "legacy"})
+	entries = append(entries, indexEntry{nanos: receivedNanos(time.Time{}), id: "legacy", status: lifecycle.Applied})
 	slices.SortFunc(entries, func(a, b indexEntry) int {
 		if a.nanos != b.nanos {
 			return -cmpInt(a.nanos, b.nanos)
@@ -67,15 +70,18 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func TestIndexKey_RefusesIDsOutsideTheAlphabet(t *testing.T) {
+func TestIndexKey_RefusesIDsOutsideTheAlphabetAndUnknownStatuses(t *testing.T) {
 	t.Parallel()
 	s := &Store{}
 	for _, id := range []string{"", "a/b", "a:b", "é"} {
-		if k, ok := s.indexKey(indexEntry{id: id}); ok {
+		if k, ok := s.indexKey(indexEntry{id: id, status: lifecycle.Planning}); ok {
 			t.Errorf("id %q got key %q", id, k)
 		}
 	}
-	for _, k := range []string{"tfpilot/list/x", "tfpilot/list/0000000000000000001_abc/p.e", "requests/a.json"} {
+	if k, ok := s.indexKey(indexEntry{id: "a", status: "bogus"}); ok {
+		t.Errorf("unknown status got key %q", k)
+	}
+	for _, k := range []string{"tfpilot/list/x", "tfpilot/list/0000000000000000001_abc/p.e", "tfpilot/list/0000000000000000001_abc~/p.e.sbogus", "requests/a.json"} {
 		if e, ok := s.parseIndexKey(k); ok {
 			t.Errorf("key %q parsed to %+v", k, e)
 		}

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
 // listCursor is the position after which the next page starts.
@@ -84,28 +83,26 @@ type candidate struct {
 }
 
 // ListRequests implements [tfpilot.RequestStore]. It walks the list
-// index (tfpilot/list/, whose keys sort newest first) from the cursor,
-// keeps entries whose key matches the project and environment filters,
-// and reads only those documents, in batches of at most
-// max(remaining page, Concurrency) with Concurrency GETs in flight,
-// until the page and one more match are found (so that NextCursor is
-// empty exactly on the last page). A document that no longer agrees
-// with its entry is skipped. A status filter matches the status stored
-// in the document at its last write (the status field, which the
-// original TfPilot wrote too); a document without a recognisable one
-// is derived at the store's clock. An unfiltered page of
-// 50 costs one ListObjectsV2 call and 51 GETs, whatever the bucket
-// holds.
+// index (tfpilot/list/, whose keys sort newest first and name project,
+// environment and status) from the cursor, keeps the entries whose key
+// passes the filters, and reads only their documents, in batches of at
+// most max(remaining page, Concurrency) with Concurrency GETs in flight,
+// until the page and one more request are found (so that NextCursor is
+// empty exactly on the last page). An entry the document no longer
+// agrees with is skipped. Status filters match the status stored at the
+// last write, as the contract says. An unfiltered page of 50 costs one
+// ListObjectsV2 call and 51 GETs, whatever the bucket holds; a filtered
+// page costs the same GETs plus one ListObjectsV2 call per 1,000 index
+// entries scanned.
 func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
 	limit, after, err := s.parseQuery(q)
 	if err != nil {
 		return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 	}
-	now := s.now()
 	prefix := s.prefix + listDir
-	keyFiltered := q.Project != "" || q.Environment != ""
+	keyFiltered := q.Project != "" || q.Environment != "" || len(q.Statuses) > 0
 	pageSize := int32(1000)
-	if !keyFiltered && len(q.Statuses) == 0 {
+	if !keyFiltered {
 		pageSize = int32(min(limit+1+s.concurrency, 1000))
 	}
 	var (
@@ -127,7 +124,8 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			for _, l := range page {
 				after = l.key
 				e, ok := s.parseIndexKey(l.key)
-				if !ok || q.Project != "" && e.project != q.Project || q.Environment != "" && e.environment != q.Environment {
+				if !ok || q.Project != "" && e.project != q.Project || q.Environment != "" && e.environment != q.Environment ||
+					len(q.Statuses) > 0 && !slices.Contains(q.Statuses, e.status) {
 					continue
 				}
 				cands = append(cands, candidate{key: l.key, entry: e})
@@ -138,7 +136,6 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		batch := cands[:n]
 		cands = cands[n:]
 		docs := make([]*tfpilot.Request, n)
-		statuses := make([]lifecycle.Status, n)
 		err := s.parallel(ctx, n, func(ctx context.Context, i int) error {
 			r, obj, err := s.loadRequest(ctx, s.requestKey(batch[i].entry.id))
 			switch {
@@ -147,9 +144,8 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			case err != nil:
 				return err
 			}
-			docs[i] = r
-			if statuses[i] = storedStatus(obj.body); !statuses[i].Valid() {
-				statuses[i] = r.Status(now)
+			if batch[i].entry.matches(r, storedStatus(obj.body)) {
+				docs[i] = r
 			}
 			return nil
 		})
@@ -160,8 +156,8 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			if len(out) > limit {
 				break
 			}
-			if r == nil || !batch[i].entry.matches(r) || len(q.Statuses) > 0 && !slices.Contains(q.Statuses, statuses[i]) {
-				continue
+			if r == nil {
+				continue // stale entry
 			}
 			out = append(out, r)
 			outKeys = append(outKeys, batch[i].key)
@@ -222,30 +218,54 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 		}
 	}
 	have := make(map[string]bool, len(existing))
+	byPosition := make(map[string][]indexEntry)
 	for _, l := range existing {
 		have[l.key] = true
+		if e, ok := s.parseIndexKey(l.key); ok {
+			pos, _ := s.position(e)
+			byPosition[pos] = append(byPosition[pos], e)
+		}
 	}
-	keys := make([]string, len(ids)) // the entry each request wants
+	now := s.now()
+	keys := make([]string, len(ids)) // the entry each request keeps
 	unlistable := make([]bool, len(ids))
 	var added atomic.Int64
 	err = s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
-		r, _, err := s.loadRequest(ctx, s.requestKey(ids[i]))
+		r, obj, err := s.loadRequest(ctx, s.requestKey(ids[i]))
 		switch {
 		case isMissing(err):
 			return nil // archived meanwhile
 		case err != nil:
 			return err
 		}
-		key, ok := s.indexKey(entryOf(r))
+		stored := storedStatus(obj.body)
+		st := stored
+		if st == "" {
+			st = r.Status(now)
+		}
+		e := entryOf(r, st)
+		key, ok := s.indexKey(e)
 		if !ok || r.ID != ids[i] {
 			unlistable[i] = true
 			return nil
+		}
+		if stored == "" {
+			// No status to check entries against: an entry already
+			// at the request's position stands (its status was
+			// derived when it was written).
+			pos, _ := s.position(e)
+			for _, old := range byPosition[pos] {
+				if old.matches(r, "") {
+					keys[i], _ = s.indexKey(old)
+					return nil
+				}
+			}
 		}
 		keys[i] = key
 		if have[key] {
 			return nil
 		}
-		if err := s.putIndex(ctx, r); err != nil {
+		if err := s.putIndex(ctx, r, e); err != nil {
 			return err
 		}
 		added.Add(1)
@@ -265,7 +285,6 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			wanted[k] = true
 		}
 	}
-	now := s.now()
 	for _, l := range existing {
 		if wanted[l.key] || now.Sub(l.modified) < s.staleAge {
 			continue

@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
 // walk lists every page of q and returns the ids in order.
@@ -187,9 +192,10 @@ func TestList_FollowsProjectChangesAndSkipsStaleEntries(t *testing.T) {
 }
 
 // danglingEntryKey is a list-index key (relative to tfpilot/list/) for
-// id, empty project and environment, received at the end of time.
+// id, empty project and environment, status request_created, received
+// at the end of time.
 func danglingEntryKey(id string) string {
-	return fmt.Sprintf("0000000000000000001_%s~/p.e", mirror(id))
+	return fmt.Sprintf("0000000000000000001_%s~/p.e.srequest_created", mirror(id))
 }
 
 // mirror maps an id to its inverted form in the index alphabet (test
@@ -205,4 +211,84 @@ func mirror(id string) string {
 		}
 	}
 	return string(out)
+}
+
+func TestList_StatusFilterReadsOnlyMatchingDocuments(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewS3(t)
+	counter := &countingClient{}
+	client := b.S3Server.Client(func(o *s3.Options) { counter.next, o.HTTPClient = o.HTTPClient, counter })
+	clk := newClock()
+	s, err := s3store.New(client, b.Bucket, &s3store.Options{Prefix: b.Prefix, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		r := newRequest(fmt.Sprintf("req-%02d", i))
+		if i == 7 {
+			r.PR = &tfpilot.PullRequest{Number: 1, Open: true} // planning
+		}
+		mustCreate(t, s, r)
+	}
+	// Moving a request to another status moves its entry.
+	cur, err := s.GetRequest(ctx, "req-20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.PR = &tfpilot.PullRequest{Number: 2, Open: true}
+	if _, err := s.UpdateRequest(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	counter.calls.Store(0)
+	p, err := s.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Planning}})
+	if err != nil || !slices.Equal(ids(p.Requests), []string{"req-20", "req-07"}) || p.NextCursor != "" {
+		t.Fatalf("planning: %v, %v", ids(p.Requests), err)
+	}
+	if n := counter.calls.Load(); n != 3 {
+		t.Fatalf("a status-filtered page made %d S3 calls, want 3 (one list, a GET per match)", n)
+	}
+	p, err = s.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.RequestCreated}, Limit: 100})
+	if err != nil || len(p.Requests) != 28 || slices.Contains(ids(p.Requests), "req-20") {
+		t.Fatalf("request_created: %v, %v", ids(p.Requests), err)
+	}
+}
+
+func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	// A destroy in flight: derived as destroying now, failed after the
+	// stale-destroy timeout. The original wrote no status here.
+	e.putRaw(t, "requests/req-1.json", `{"id":"req-1","project":"payments","environment":"dev","module":"m","version":2,
+		"receivedAt":"2025-05-01T00:00:00Z","runs":{"destroy":{"currentAttempt":1,"attempts":[
+		{"attempt":1,"runId":9,"status":"in_progress","dispatchedAt":"2025-06-01T09:59:00Z"}]}}}`)
+	for i := 0; i < 2; i++ {
+		res, err := e.Reindex(ctx)
+		if err != nil || res.Added != 1-i {
+			t.Fatalf("reindex %d: %+v, %v", i, res, err)
+		}
+		e.clock.Advance(time.Hour) // the derived status is failed from now on
+	}
+	if keys := e.keys(t, "tfpilot/list/"); len(keys) != 1 {
+		t.Fatalf("index holds %v, want one entry", keys)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
+		t.Fatalf("destroying (as of the reindex) lists %v", got)
+	}
+	// The first write through s3store stores a status and moves the entry.
+	cur, err := e.GetRequest(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.BranchName = "b"
+	if _, err := e.UpdateRequest(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
+		t.Fatalf("after the update the list holds %v", got)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); !slices.Equal(got, []string{"req-1"}) {
+		t.Fatalf("failed lists %v", got)
+	}
 }

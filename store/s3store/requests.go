@@ -11,12 +11,12 @@ import (
 	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
-// encodeRequest returns r's document with its status derived at now
-// beside it, in the fields the original TfPilot used (status and
+// encodeRequest returns r's document with st, its status derived at
+// now, beside it, in the fields the original TfPilot used (status and
 // statusDerivedAt), so that list filters see the status as of the last
 // write. [tfpilot.Request] drops both fields on decode: they are never
 // read back as facts.
-func encodeRequest(r *tfpilot.Request, now time.Time) ([]byte, error) {
+func encodeRequest(r *tfpilot.Request, st lifecycle.Status, now time.Time) ([]byte, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -24,7 +24,7 @@ func encodeRequest(r *tfpilot.Request, now time.Time) ([]byte, error) {
 	derived, err := json.Marshal(struct {
 		Status    lifecycle.Status `json:"status"`
 		DerivedAt time.Time        `json:"statusDerivedAt"`
-	}{r.Status(now), now})
+	}{st, now})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,8 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = now
 	}
-	body, err := encodeRequest(c, now)
+	st := c.Status(now)
+	body, err := encodeRequest(c, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}
@@ -150,7 +151,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	case archived:
 		return nil, fmt.Errorf("s3store: create request %q: archived: %w", r.ID, tfpilot.ErrAlreadyExists)
 	}
-	if err := s.putIndex(ctx, c); err != nil {
+	if err := s.putIndex(ctx, c, entryOf(c, st)); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
 	_, err = s.put(ctx, s.requestKey(c.ID), body, cond{ifNoneMatch: true})
@@ -165,9 +166,10 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 
 // UpdateRequest implements [tfpilot.RequestStore]: a compare-and-swap
 // that reads the document and its ETag, checks Version, and writes with
-// If-Match on that ETag, with the status derived at the store's clock. When ReceivedAt, project or environment change,
-// the new list-index entry is written before the swap and the old one
-// removed after it, so the request is listed throughout.
+// If-Match on that ETag, with the status derived at the store's clock.
+// When ReceivedAt, project, environment or status change, the new
+// list-index entry is written before the swap and the old one removed
+// after it, so the request is listed throughout.
 func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if r == nil {
 		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
@@ -194,13 +196,20 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return cur, nil
 	}
 	next.Version = cur.Version + 1
-	body, err := encodeRequest(next, s.now())
+	now := s.now()
+	st := next.Status(now)
+	body, err := encodeRequest(next, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}
-	moved := entryOf(next) != entryOf(cur)
+	// The entry moves when project, environment, ReceivedAt or status
+	// change, and for a document the original wrote without a status
+	// this package recognises (its old entry, if any, came from Reindex).
+	curStored := storedStatus(obj.body)
+	oldEntry, newEntry := entryOf(cur, curStored), entryOf(next, st)
+	moved := curStored == "" || oldEntry != newEntry
 	if moved {
-		if err := s.putIndex(ctx, next); err != nil {
+		if err := s.putIndex(ctx, next, newEntry); err != nil {
 			return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 		}
 	}
@@ -211,10 +220,10 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	case err != nil:
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
-	if moved {
+	if moved && curStored != "" {
 		// A failure leaves an entry that no longer matches the
 		// document: never listed, removed by Reindex.
-		_ = s.deleteIndex(ctx, cur)
+		_ = s.deleteIndex(ctx, oldEntry)
 	}
 	return decodeRequest(body)
 }
@@ -258,9 +267,9 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 		_ = s.del(ctx, hkey, hetag)
 		return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, tfpilot.ErrConflict)
 	}
-	// A failure leaves an entry whose document is gone: never listed,
+	// A failure leaves entries whose document is gone: never listed,
 	// removed by Reindex.
-	_ = s.deleteIndex(ctx, cur)
+	_ = s.deletePosition(ctx, entryOf(cur, ""))
 	return nil
 }
 

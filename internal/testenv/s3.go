@@ -232,37 +232,48 @@ func envOr(name, def string) string {
 	return def
 }
 
-// stops holds what Main must stop when the test binary is done.
-var (
-	stopsMu sync.Mutex
-	stops   []func()
-)
+// The shutdown hook. The PostgreSQL provider (postgres.go, on another
+// branch) defines the same three names with the same signatures: when
+// both are merged, keep one copy of stopping, onStop, Main and freePort.
 
-func atExit(f func()) {
-	stopsMu.Lock()
-	defer stopsMu.Unlock()
-	stops = append(stops, f)
+// stopping holds how to stop each server this binary started.
+var stopping struct {
+	mu    sync.Mutex
+	stops []func() error
 }
 
-// Main runs the tests of a package and then stops every server this
-// package started for them (by the process id or container it started).
-// Call it from TestMain:
+func onStop(stop func() error) {
+	stopping.mu.Lock()
+	defer stopping.mu.Unlock()
+	stopping.stops = append(stopping.stops, stop)
+}
+
+// Main runs m's tests and then stops every server the test binary
+// started (by the process id or container it started), returning the
+// exit code for os.Exit:
 //
-//	func TestMain(m *testing.M) { testenv.Main(m) }
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 //
 // A test binary that dies without reaching the end of Main leaves no
 // server behind either: each host process has a watchdog that stops it
 // within a second of the binary's exit.
-func Main(m *testing.M) {
+func Main(m *testing.M) int {
 	code := m.Run()
-	stopsMu.Lock()
-	fs := stops
-	stops = nil
-	stopsMu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
+	stopping.mu.Lock()
+	stops := stopping.stops
+	stopping.stops = nil
+	stopping.mu.Unlock()
+	var errs []error
+	for i := len(stops) - 1; i >= 0; i-- {
+		errs = append(errs, stops[i]())
 	}
-	os.Exit(code)
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
 // startS3Container runs the S3 image when a Docker engine answers.
@@ -292,7 +303,7 @@ func startS3Container() (*S3Server, error) {
 		}
 		return nil, fmt.Errorf("run %s: %w", image, err)
 	}
-	atExit(func() { _ = c.Terminate(context.Background()) })
+	onStop(func() error { return c.Terminate(context.Background()) })
 	ep, err := c.PortEndpoint(ctx, "7070/tcp", "http")
 	if err != nil {
 		return nil, fmt.Errorf("endpoint of %s: %w", image, err)
@@ -306,9 +317,9 @@ func startS3Container() (*S3Server, error) {
 
 // watchdog runs the server as its child and stops it (and removes its
 // data directory) when told to with SIGTERM, or when the test binary
-// whose pid is in TFPILOT_WATCH_PID is gone.
+// whose pid is in TFPILOT_WATCH_PID is gone (checked every second).
 const watchdog = `"$@" & c=$!
-stop() { kill "$c" 2>/dev/null; wait "$c"; rm -rf "$TFPILOT_S3_DATA"; exit 0; }
+stop() { kill "$c" 2>/dev/null; wait "$c"; rm -rf "$TFPILOT_S3_DATA" "$TFPILOT_S3_DATA.log"; exit 0; }
 trap stop TERM INT HUP
 while kill -0 "$TFPILOT_WATCH_PID" 2>/dev/null && kill -0 "$c" 2>/dev/null; do
   sleep 1 & wait $!
@@ -364,7 +375,7 @@ func runVersitygw(bin string) (*S3Server, error) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
+	stop := func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -374,16 +385,16 @@ func runVersitygw(bin string) (*S3Server, error) {
 		}
 		logFile.Close()
 		os.Remove(logFile.Name())
-		os.RemoveAll(dir)
+		return os.RemoveAll(dir)
 	}
 	srv := &S3Server{Endpoint: "http://" + addr, Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Provider: ProviderHost}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := waitS3(ctx, srv, exited); err != nil {
-		stop()
+		_ = stop()
 		return nil, fmt.Errorf("versitygw on %s: %w", addr, err)
 	}
-	atExit(stop)
+	onStop(stop)
 	return srv, nil
 }
 

@@ -2,17 +2,21 @@ package testenv
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 func TestUniqueName_IsAValidDistinctBucketName(t *testing.T) {
 	t.Parallel()
@@ -71,5 +75,52 @@ func TestNewS3_GivesEachTestItsOwnBucketWithConditionalWrites(t *testing.T) {
 	out, err := b.Client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b.Bucket), Prefix: aws.String(b.Prefix)})
 	if err != nil || len(out.Contents) != 0 {
 		t.Fatalf("the other test's bucket holds %d objects (%v)", len(out.Contents), err)
+	}
+}
+
+// TestHostS3_WatchdogStopsTheServerWhenTheBinaryDies starts versitygw
+// from a child test binary that exits without reaching Main (as a crash
+// would), then checks that the server goes away on its own.
+func TestHostS3_WatchdogStopsTheServerWhenTheBinaryDies(t *testing.T) {
+	if os.Getenv("TFPILOT_TESTENV_ORPHAN_CHILD") == "1" {
+		srv, err := startVersitygw()
+		if err != nil {
+			fmt.Println("ERROR", err)
+		} else {
+			fmt.Println("ENDPOINT", srv.Endpoint)
+		}
+		os.Exit(3) // no Main, no cleanup: what a crash leaves
+	}
+	t.Parallel()
+	if !Allowed(ProviderHost) {
+		t.Skip("TFPILOT_TEST_PROVIDER excludes host processes")
+	}
+	if _, err := versitygwBinary(); err != nil {
+		Unavailable(t, S3, "host versitygw: "+err.Error())
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHostS3_WatchdogStopsTheServerWhenTheBinaryDies$")
+	cmd.Env = append(os.Environ(), "TFPILOT_TESTENV_ORPHAN_CHILD=1")
+	out, _ := cmd.Output() // exits 3 by design
+	var endpoint string
+	for _, line := range strings.Split(string(out), "\n") {
+		if ep, ok := strings.CutPrefix(line, "ENDPOINT "); ok {
+			endpoint = ep
+		}
+	}
+	if endpoint == "" {
+		t.Fatalf("child started no server:\n%s", out)
+	}
+	addr := strings.TrimPrefix(endpoint, "http://")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return // gone
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("versitygw at %s still answers 15 s after its test binary died", addr)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -296,7 +296,8 @@ func isPrecondition(err error) bool {
 // not a failed precondition).
 func isMissing(err error) bool {
 	var pe *preconditionError
-	return !errors.As(err, &pe) && classify(err) == failMissing
+	var me *missingError
+	return errors.As(err, &me) || !errors.As(err, &pe) && classify(err) == failMissing
 }
 
 // parallel runs fn(ctx, i) for i in [0, n) with at most s.concurrency

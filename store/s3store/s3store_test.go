@@ -2,6 +2,7 @@ package s3store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -286,6 +287,41 @@ func TestArchive_MovesToHistoryAndRetriesSafely(t *testing.T) {
 	wantErr(t, err, tfpilot.ErrAlreadyExists)
 	_, err = e.GetArchivedRequest(ctx, "absent")
 	wantErr(t, err, tfpilot.ErrNotFound)
+}
+
+func TestArchive_MarkedDocumentReadsAsArchivedAndRetryFinishes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	r := mustCreate(t, e, newRequest("req-1"))
+	// A crash after steps 1 and 2: history written, the live document
+	// marked, not yet deleted.
+	doc := e.getRaw(t, "requests/req-1.json")
+	hist, _ := json.Marshal(doc)
+	doc["tfpilotArchiving"] = e.clock.Now()
+	marked, _ := json.Marshal(doc)
+	e.putRaw(t, "history/req-1.json", string(hist))
+	e.putRaw(t, "requests/req-1.json", string(marked))
+
+	_, err := e.GetRequest(ctx, "req-1")
+	wantErr(t, err, tfpilot.ErrNotFound)
+	_, err = e.UpdateRequest(ctx, r)
+	wantErr(t, err, tfpilot.ErrNotFound)
+	if got := walk(t, e, tfpilot.ListQuery{}); len(got) != 0 {
+		t.Fatalf("a request being archived is listed: %v", got)
+	}
+	if _, err := e.GetArchivedRequest(ctx, "req-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ArchiveRequest(ctx, "req-1", r.Version); err != nil {
+		t.Fatalf("finishing the archive: %v", err)
+	}
+	if e.exists(t, "requests/req-1.json") || len(e.keys(t, "tfpilot/list/")) != 0 {
+		t.Fatal("the retry left the document or its index entry")
+	}
+	if h := e.getRaw(t, "history/req-1.json"); h["tfpilotArchiving"] != nil || h["id"] != "req-1" {
+		t.Fatalf("history holds %v", h)
+	}
 }
 
 func TestArchive_LosingToAnUpdateLeavesNoHistory(t *testing.T) {

@@ -124,7 +124,11 @@ func NewS3(t testing.TB) *S3Bucket {
 		return b
 	}
 	b.Bucket = uniqueName(t.Name())
-	if _, err := b.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+	in := &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}
+	if srv.Region != "" && srv.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(srv.Region)}
+	}
+	if _, err := b.Client.CreateBucket(ctx, in); err != nil {
 		t.Fatalf("testenv: create bucket %s on %s (%s): %v", b.Bucket, srv.Endpoint, srv.Provider, err)
 	}
 	if srv.Provider == ProviderEnv {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -473,7 +474,11 @@ func versitygwBinary() (string, error) {
 		return bin, nil // built by another test binary meanwhile
 	}
 	tmp := bin + ".tmp"
-	build := exec.Command("go", "build", "-modfile="+modfile, "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goBin, "build", "-modfile="+modfile, "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

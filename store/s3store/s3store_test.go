@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
@@ -607,4 +609,45 @@ func ids(rs []*tfpilot.Request) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// headerClient records a header of every PUT an S3 client sends.
+type headerClient struct {
+	next   s3.HTTPClient
+	name   string
+	mu     sync.Mutex
+	values []string
+}
+
+func (c *headerClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut {
+		c.mu.Lock()
+		c.values = append(c.values, r.Header.Get(c.name))
+		c.mu.Unlock()
+	}
+	return c.next.Do(r)
+}
+
+func TestOptions_ServerSideEncryptionIsSentWithEveryWrite(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewS3(t)
+	rec := &headerClient{name: "X-Amz-Server-Side-Encryption"}
+	client := b.S3Server.Client(func(o *s3.Options) { rec.next, o.HTTPClient = o.HTTPClient, rec })
+	s, err := s3store.New(client, b.Bucket, &s3store.Options{Prefix: b.Prefix, ServerSideEncryption: types.ServerSideEncryptionAes256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mustCreate(t, s, newRequest("req-1"))
+	if err := s.ClaimDelivery(ctx, "d-1", "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.values) < 3 {
+		t.Fatalf("%d PUTs recorded", len(rec.values))
+	}
+	for i, v := range rec.values {
+		if v != "AES256" {
+			t.Fatalf("PUT %d sent server-side encryption %q", i, v)
+		}
+	}
 }

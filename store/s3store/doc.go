@@ -88,10 +88,10 @@
 //
 // # Servers
 //
-// versitygw checks If-Match on DELETE and on PUT separately, so a
-// conditional delete can lose to nothing while a conditional put wins;
-// this package never relies on a conditional delete racing a
-// conditional put of the same request document (hence the mark above).
+// versitygw checks If-Match on DELETE and on PUT separately: a
+// conditional DELETE and a conditional PUT holding the same ETag can
+// both succeed. This package never lets a conditional delete of a
+// request document race a conditional put of it (hence the mark above).
 // Releasing a delivery's claim does use one; the claim holder is the
 // only writer of a claimed delivery, so it does not race.
 //

@@ -282,7 +282,16 @@ func Main(m *testing.M) int {
 }
 
 // startS3Container runs the S3 image when a Docker engine answers.
-func startS3Container() (*S3Server, error) {
+func startS3Container() (srv *S3Server, err error) {
+	home, _ := os.UserHomeDir()
+	if os.Getenv("DOCKER_HOST") == "" && !fileExists("/var/run/docker.sock") && !fileExists(filepath.Join(home, ".testcontainers.properties")) {
+		return nil, errors.New("no Docker engine (DOCKER_HOST unset, no /var/run/docker.sock)")
+	}
+	defer func() {
+		if r := recover(); r != nil { // testcontainers panics on some misconfigurations
+			srv, err = nil, fmt.Errorf("testcontainers: %v", r)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p, err := testcontainers.NewDockerProvider()
@@ -313,7 +322,7 @@ func startS3Container() (*S3Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint of %s: %w", image, err)
 	}
-	srv := &S3Server{Endpoint: ep, Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Provider: ProviderContainers}
+	srv = &S3Server{Endpoint: ep, Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Provider: ProviderContainers}
 	if err := waitS3(ctx, srv, nil); err != nil {
 		return nil, fmt.Errorf("%s: %w", image, err)
 	}
@@ -421,6 +430,11 @@ func waitS3(ctx context.Context, srv *S3Server, exited <-chan struct{}) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func freePort() (int, error) {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,73 +236,18 @@ func envOr(name, def string) string {
 	return def
 }
 
-// The shutdown hook. The PostgreSQL provider (postgres.go, on another
-// branch) defines the same three names with the same signatures: when
-// both are merged, keep one copy of stopping, onStop, Main and freePort.
-
-// stopping holds how to stop each server this binary started.
-var stopping struct {
-	mu    sync.Mutex
-	stops []func() error
-}
-
-func onStop(stop func() error) {
-	stopping.mu.Lock()
-	defer stopping.mu.Unlock()
-	stopping.stops = append(stopping.stops, stop)
-}
-
-// Main runs m's tests and then stops every server the test binary
-// started (by the process id or container it started), returning the
-// exit code for os.Exit:
-//
-//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
-//
-// A test binary that dies without reaching the end of Main leaves no
-// server behind either: each host process has a watchdog that stops it
-// within a second of the binary's exit.
-func Main(m *testing.M) int {
-	code := m.Run()
-	stopping.mu.Lock()
-	stops := stopping.stops
-	stopping.stops = nil
-	stopping.mu.Unlock()
-	var errs []error
-	for i := len(stops) - 1; i >= 0; i-- {
-		errs = append(errs, stops[i]())
-	}
-	if err := errors.Join(errs...); err != nil {
-		fmt.Fprintln(os.Stderr, "testenv:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
-}
-
 // startS3Container runs the S3 image when a Docker engine answers.
 func startS3Container() (srv *S3Server, err error) {
-	home, _ := os.UserHomeDir()
-	if os.Getenv("DOCKER_HOST") == "" && !fileExists("/var/run/docker.sock") && !fileExists(filepath.Join(home, ".testcontainers.properties")) {
-		return nil, errors.New("no Docker engine (DOCKER_HOST unset, no /var/run/docker.sock)")
+	if err := dockerAnswers(); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil { // testcontainers panics on some misconfigurations
 			srv, err = nil, fmt.Errorf("testcontainers: %v", r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return nil, fmt.Errorf("no Docker engine: %w", err)
-	}
-	defer p.Close()
-	if err := p.Health(ctx); err != nil {
-		return nil, fmt.Errorf("no Docker engine answers: %w", err)
-	}
 	image := envOr(EnvS3Image, DefaultS3Image)
-	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, err := testcontainers.Run(ctx, image,
 		testcontainers.WithEnv(map[string]string{"ROOT_ACCESS_KEY_ID": s3AccessKey, "ROOT_SECRET_ACCESS_KEY": s3SecretKey}),
@@ -430,20 +374,6 @@ func waitS3(ctx context.Context, srv *S3Server, exited <-chan struct{}) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // versitygwBinary returns the versitygw to run: [EnvVersitygw], else

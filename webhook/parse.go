@@ -37,8 +37,8 @@ type userJSON struct {
 }
 
 type workflowRunJSON struct {
-	Action      string          `json:"action"`
-	WorkflowRun json.RawMessage `json:"workflow_run"`
+	Action      string   `json:"action"`
+	WorkflowRun *runJSON `json:"workflow_run"`
 	Workflow    struct {
 		Path string `json:"path"`
 		Name string `json:"name"`
@@ -60,6 +60,42 @@ type runJSON struct {
 	PullRequests []struct {
 		Number int `json:"number"`
 	} `json:"pull_requests"`
+	// The facts, kept raw so that runs.RunFacts alone decides how a
+	// GitHub run object reads.
+	Status      json.RawMessage `json:"status"`
+	Conclusion  json.RawMessage `json:"conclusion"`
+	CompletedAt json.RawMessage `json:"completed_at"`
+	UpdatedAt   json.RawMessage `json:"updated_at"`
+	HTMLURL     json.RawMessage `json:"html_url"`
+}
+
+// facts decodes the run's facts with [runs.RunFacts], from a small object
+// holding only their fields (decoding the whole run object again would
+// cost more than everything else the handler does).
+func (r *runJSON) facts() (runs.RunFacts, error) {
+	var b []byte
+	b = fmt.Appendf(b, `{"id":%d,"head_sha":`, r.ID)
+	sha, err := json.Marshal(r.HeadSHA)
+	if err != nil {
+		return runs.RunFacts{}, err
+	}
+	b = append(b, sha...)
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{
+		{"status", r.Status}, {"conclusion", r.Conclusion}, {"completed_at", r.CompletedAt},
+		{"updated_at", r.UpdatedAt}, {"html_url", r.HTMLURL},
+	} {
+		if len(f.raw) > 0 {
+			b = append(b, `,"`+f.name+`":`...)
+			b = append(b, f.raw...)
+		}
+	}
+	b = append(b, '}')
+	var facts runs.RunFacts
+	err = json.Unmarshal(b, &facts)
+	return facts, err
 }
 
 // parseWorkflowRun decodes a workflow_run body. It returns ignore != ""
@@ -69,15 +105,12 @@ func parseWorkflowRun(body []byte, classify Classifier) (ev WorkflowRunEvent, ig
 	if err := json.Unmarshal(body, &p); err != nil {
 		return ev, "", fmt.Errorf("%w: workflow_run: %v", ErrMalformed, err)
 	}
-	if len(p.WorkflowRun) == 0 || string(p.WorkflowRun) == "null" {
+	run := p.WorkflowRun
+	if run == nil {
 		return ev, "", fmt.Errorf("%w: workflow_run: no workflow_run object", ErrMalformed)
 	}
-	var run runJSON
-	if err := json.Unmarshal(p.WorkflowRun, &run); err != nil {
-		return ev, "", fmt.Errorf("%w: workflow_run: %v", ErrMalformed, err)
-	}
-	var facts runs.RunFacts
-	if err := json.Unmarshal(p.WorkflowRun, &facts); err != nil {
+	facts, err := run.facts()
+	if err != nil {
 		return ev, "", fmt.Errorf("%w: workflow_run: %v", ErrMalformed, err)
 	}
 	if run.ID <= 0 {

@@ -186,6 +186,7 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	}
 
 	// 2. The run name carries the request id and the attempt's nonce.
+	var reasons []string
 	if id, nonce, ok := runs.ParseRunName(ev.RunName); ok && ValidateRequestID(id) == nil {
 		out, done, err := s.patchRun(ctx, id, kind, ev, viaNonce, func(r *Request) (runs.Attempt, string) {
 			a, ok := runs.FindByNonce(r.Runs, kind, nonce)
@@ -197,6 +198,7 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 		if err != nil || done {
 			return out, err
 		}
+		reasons = append(reasons, out)
 	}
 
 	// 3 and 4. The pull-request index, then the branch: the run is
@@ -214,7 +216,6 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	if id, ok := strings.CutPrefix(ev.HeadBranch, s.prefix); ok && ValidateRequestID(id) == nil {
 		candidates = append(candidates, candidate{id, viaBranch})
 	}
-	var reasons []string
 	seen := map[string]bool{}
 	for _, c := range candidates {
 		if seen[c.id] {
@@ -247,12 +248,11 @@ type candidate struct {
 func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
 	onRequest := false
 	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
-		onRequest = false
+		onRequest = false // fn may run again after a conflict
 		st := r.Runs
-		old, attached := runs.Attempt{}, false
-		if a, ok := runs.FindByRunID(st, kind, ev.RunID); ok {
-			old = a
-		} else {
+		old, found := runs.FindByRunID(st, kind, ev.RunID)
+		attached := false
+		if !found {
 			if pick == nil {
 				return nil, fmt.Sprintf("%s (%s): %s run %d is not on the request", id, via, kind, ev.RunID)
 			}
@@ -260,6 +260,7 @@ func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, e
 			if why != "" {
 				return nil, fmt.Sprintf("%s (%s): %s", id, via, why)
 			}
+			var ok bool
 			if st, ok = runs.AttachRunID(st, kind, a.Attempt, ev.RunID, ev.Facts.HTMLURL); !ok {
 				return nil, fmt.Sprintf("%s (%s): %s attempt %d already has run %d", id, via, kind, a.Attempt, a.RunID)
 			}

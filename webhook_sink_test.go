@@ -395,7 +395,7 @@ func TestWebhookSink_CorrelatesWorkflowRunsAndNeverAppendsAttempts(t *testing.T)
 				seedRequest(t, s, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
 			},
 			run:     run{action: "completed", path: planYML, id: 113, title: "tfpilot req-404 n1", branch: "main", sha: head},
-			outcome: "uncorrelated",
+			outcome: "req-404 (run name): request not found",
 		},
 		{
 			name: "cleanup runs are not attempts",

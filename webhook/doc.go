@@ -28,12 +28,20 @@
 //	h, err := webhook.New(webhook.Options{
 //		Secrets:     []string{os.Getenv("GITHUB_WEBHOOK_SECRET")},
 //		Deliveries:  store,
-//		IsDuplicate: func(err error) bool { return errors.Is(err, tfpilot.ErrAlreadyExists) },
+//		IsDuplicate: tfpilot.IsDuplicateDelivery,
 //		Sink:        tfpilot.NewWebhookSink(store, nil),
 //		Classify:    classify, // e.g. from githubx
 //	})
 //	if err != nil { ... }
 //	mux.Handle("POST /webhooks/github", h)
+//
+// The handler bounds its own work ([Options.Timeout]); bound the time a
+// client may take to send its body with the http.Server's ReadTimeout.
+//
+// A concurrent copy of a delivery still being handled is answered as a
+// duplicate. When the handling fails, the claim is released; GitHub does
+// not retry by itself, so such a delivery is handled again when someone
+// redelivers it (from the hook's Recent Deliveries page or the REST API).
 //
 // Errors: [New] returns errors wrapping [ErrInvalidOptions];
 // [VerifySignature] returns [ErrNoSignature] or [ErrBadSignature]; a

@@ -27,6 +27,9 @@ const (
 	// finishTimeout bounds recording a delivery's outcome (complete or
 	// release) after the sink returned, even when its context expired.
 	finishTimeout = 2 * time.Second
+	// maxHeaderLen caps the event name and delivery id (GitHub's ids are
+	// 36-character GUIDs), which become keys in the delivery store.
+	maxHeaderLen = 256
 )
 
 // ErrInvalidOptions: [New] was given options it cannot work with.
@@ -73,7 +76,7 @@ type Options struct {
 	Deliveries Deliveries
 	// IsDuplicate reports whether an error from
 	// [Deliveries.ClaimDelivery] means "already claimed". With a
-	// tfpilot.Store:
+	// tfpilot.Store it is tfpilot.IsDuplicateDelivery, that is
 	//
 	//	func(err error) bool { return errors.Is(err, tfpilot.ErrAlreadyExists) }
 	//
@@ -105,9 +108,9 @@ type Options struct {
 // to the [Sink], and records the outcome. Create it with [New].
 //
 // Answers: 200 with the outcome as text for handled, ignored and
-// duplicate deliveries and for ping; 401 for a missing or wrong
-// signature; 400 for a signed delivery without event or delivery id
-// headers, or with a malformed body; 405 for methods other than POST;
+// duplicate deliveries and for ping (which is not claimed); 401 for a
+// missing or wrong signature; 400 for a signed delivery without (or with
+// an oversized) event or delivery id header, or with a malformed body; 405 for methods other than POST;
 // 413 for an oversized body; 503 when the delivery could not be claimed;
 // 500 when the sink failed, after releasing the claim so that a
 // redelivery is handled.
@@ -207,8 +210,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event, id := r.Header.Get(EventHeader), r.Header.Get(DeliveryHeader)
-	if event == "" || id == "" {
-		reply(w, http.StatusBadRequest, "missing "+EventHeader+" or "+DeliveryHeader)
+	if event == "" || id == "" || len(event) > maxHeaderLen || len(id) > maxHeaderLen {
+		reply(w, http.StatusBadRequest, "missing or oversized "+EventHeader+" or "+DeliveryHeader)
 		return
 	}
 	if event == "ping" {

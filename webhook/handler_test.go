@@ -187,6 +187,9 @@ func TestHandler_RejectsBadRequestsBeforeClaiming(t *testing.T) {
 			return r
 		}, http.StatusBadRequest},
 		{"no delivery id", func() *http.Request { return webhooktest.Request(secret, "workflow_run", "", body) }, http.StatusBadRequest},
+		{"oversized delivery id", func() *http.Request {
+			return webhooktest.Request(secret, "workflow_run", strings.Repeat("x", 257), body)
+		}, http.StatusBadRequest},
 		{"signed garbage", func() *http.Request { return webhooktest.Request(secret, "workflow_run", "d-1", []byte("{")) }, http.StatusBadRequest},
 		{"signed run without id", func() *http.Request {
 			return webhooktest.Request(secret, "workflow_run", "d-1", webhooktest.With(t, body, map[string]any{"workflow_run.id": nil}))

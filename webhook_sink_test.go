@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
+	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/webhook"
 	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
@@ -46,6 +48,32 @@ func classifyWorkflow(path, name string) string {
 func newMemStore(t testing.TB) tfpilot.Store {
 	t.Helper()
 	return memstore.New(nil)
+}
+
+// newPGStore opens a migrated pgstore on a database of its own, on the
+// PostgreSQL internal/testenv provides (a skip when there is none, a
+// failure when TFPILOT_TEST_REQUIRE names postgres).
+func newPGStore(t testing.TB) tfpilot.Store {
+	t.Helper()
+	store, err := pgstore.Open(context.Background(), testenv.PostgresDSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// backends are the stores the concurrency, failure and ordering tests
+// run against: compare-and-swap and claim-once are each backend's own.
+var backends = []struct {
+	name string
+	open func(testing.TB) tfpilot.Store
+}{
+	{"memstore", newMemStore},
+	{"pgstore", newPGStore},
 }
 
 // newHook mounts a webhook handler over store with a [tfpilot.WebhookSink].
@@ -652,75 +680,82 @@ func (s *failingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*
 
 func TestWebhookSink_FailedDeliveryIsRedeliverable(t *testing.T) {
 	t.Parallel()
-	store := &failingStore{Store: newMemStore(t)}
-	seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
-	h := newHook(t, store)
-	body := run{action: "completed", path: planYML, id: 301, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			store := &failingStore{Store: be.open(t)}
+			seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
+			h := newHook(t, store)
+			body := run{action: "completed", path: planYML, id: 301, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
 
-	store.armed.Store(true)
-	if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusInternalServerError {
-		t.Fatalf("failing delivery: status %d, want 500", rec.Code)
-	}
-	if _, err := store.GetDelivery(context.Background(), "d-1"); !errors.Is(err, tfpilot.ErrNotFound) {
-		t.Fatalf("claim of the failed delivery: %v; want released", err)
-	}
-	if a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1); a.RunID != 0 {
-		t.Fatalf("failed delivery changed the attempt: %+v", a)
-	}
+			store.armed.Store(true)
+			if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusInternalServerError {
+				t.Fatalf("failing delivery: status %d, want 500", rec.Code)
+			}
+			if _, err := store.GetDelivery(context.Background(), "d-1"); !errors.Is(err, tfpilot.ErrNotFound) {
+				t.Fatalf("claim of the failed delivery: %v; want released", err)
+			}
+			if a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1); a.RunID != 0 {
+				t.Fatalf("failed delivery changed the attempt: %+v", a)
+			}
 
-	// GitHub's "Redeliver" sends the same delivery id.
-	if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusOK {
-		t.Fatalf("redelivery: status %d %q", rec.Code, rec.Body.String())
-	}
-	d, err := store.GetDelivery(context.Background(), "d-1")
-	if err != nil || d.CompletedAt.IsZero() {
-		t.Fatalf("redelivery record %+v, %v; want completed", d, err)
-	}
-	a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1)
-	if a.RunID != 301 || a.Conclusion != "success" {
-		t.Fatalf("after redelivery attempt = %+v", a)
-	}
-	if ev := eventNames(t, store, "req-1"); !slices.Equal(ev, []string{"plan_completed"}) {
-		t.Fatalf("events %v", ev)
+			// GitHub's "Redeliver" sends the same delivery id.
+			if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusOK {
+				t.Fatalf("redelivery: status %d %q", rec.Code, rec.Body.String())
+			}
+			d, err := store.GetDelivery(context.Background(), "d-1")
+			if err != nil || d.CompletedAt.IsZero() {
+				t.Fatalf("redelivery record %+v, %v; want completed", d, err)
+			}
+			a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1)
+			if a.RunID != 301 || a.Conclusion != "success" {
+				t.Fatalf("after redelivery attempt = %+v", a)
+			}
+			if ev := eventNames(t, store, "req-1"); !slices.Equal(ev, []string{"plan_completed"}) {
+				t.Fatalf("events %v", ev)
+			}
+		})
 	}
 }
 
 func TestWebhookSink_ConcurrentCopiesWorkOnce(t *testing.T) {
 	t.Parallel()
 	const copies = 32
-	for _, sameID := range []bool{true, false} {
-		name := map[bool]string{true: "one delivery id", false: "distinct ids, same facts"}[sameID]
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			store := newMemStore(t)
-			seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
-			h := newHook(t, store)
-			body := run{action: "completed", path: planYML, id: 401, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			codes := make([]int, copies)
-			for i := range copies {
-				wg.Go(func() {
-					<-start
-					id := "d-1"
-					if !sameID {
-						id = fmt.Sprint("d-", i)
-					}
-					codes[i] = webhooktest.Post(h, hookSecret, "workflow_run", id, body).Code
-				})
-			}
-			close(start)
-			wg.Wait()
-			for i, c := range codes {
-				if c != http.StatusOK {
-					t.Errorf("copy %d: status %d", i, c)
+	for _, be := range backends {
+		for _, sameID := range []bool{true, false} {
+			name := be.name + "/" + map[bool]string{true: "one delivery id", false: "distinct ids, same facts"}[sameID]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				store := be.open(t)
+				seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
+				h := newHook(t, store)
+				body := run{action: "completed", path: planYML, id: 401, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				codes := make([]int, copies)
+				for i := range copies {
+					wg.Go(func() {
+						<-start
+						id := "d-1"
+						if !sameID {
+							id = fmt.Sprint("d-", i)
+						}
+						codes[i] = webhooktest.Post(h, hookSecret, "workflow_run", id, body).Code
+					})
 				}
-			}
-			r := getRequest(t, store, "req-1")
-			if ev := eventNames(t, store, "req-1"); r.Version != 2 || !slices.Equal(ev, []string{"plan_completed"}) {
-				t.Fatalf("version %d, events %v; want one write and one event", r.Version, ev)
-			}
-		})
+				close(start)
+				wg.Wait()
+				for i, c := range codes {
+					if c != http.StatusOK {
+						t.Errorf("copy %d: status %d", i, c)
+					}
+				}
+				r := getRequest(t, store, "req-1")
+				if ev := eventNames(t, store, "req-1"); r.Version != 2 || !slices.Equal(ev, []string{"plan_completed"}) {
+					t.Fatalf("version %d, events %v; want one write and one event", r.Version, ev)
+				}
+			})
+		}
 	}
 }
 

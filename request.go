@@ -48,6 +48,9 @@ type Request struct {
 	TargetBase    string       `json:"targetBase,omitempty"`
 	TargetEnvPath string       `json:"targetEnvPath,omitempty"`
 	TargetFiles   []string     `json:"targetFiles,omitzero"`
+	// CleanupPR is the pull request that removes the block after a
+	// successful destroy.
+	CleanupPR *PullRequest `json:"cleanupPr,omitempty"`
 
 	// Runs is the only place run state lives (INV-CORE-1).
 	Runs        runs.State                 `json:"runs"`
@@ -110,6 +113,10 @@ func (r *Request) Clone() *Request {
 	if r.PR != nil {
 		pr := *r.PR
 		c.PR = &pr
+	}
+	if r.CleanupPR != nil {
+		pr := *r.CleanupPR
+		c.CleanupPR = &pr
 	}
 	c.TargetFiles = slices.Clone(r.TargetFiles)
 	c.Runs = r.Runs.Clone()

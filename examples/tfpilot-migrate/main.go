@@ -9,9 +9,10 @@
 //
 // A store URL is one of:
 //
-//	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout; the AWS SDK's
-//	                            usual configuration (AWS_REGION, credentials,
-//	                            AWS_ENDPOINT_URL_S3) applies; --s3-endpoint and
+//	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout; credentials from
+//	                            AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+//	                            AWS_SESSION_TOKEN, region from AWS_REGION, endpoint
+//	                            from --s3-endpoint or AWS_ENDPOINT_URL_S3;
 //	                            --s3-path-style for local servers
 //	postgres://… postgresql://… a PostgreSQL database; copy brings its schema up to
 //	                            date before writing
@@ -91,7 +92,7 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL (default: the AWS SDK's, e.g. from AWS_ENDPOINT_URL_S3)")
+	fs.StringVar(&f.s3Endpoint, "s3-endpoint", "", "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, else AWS's)")
 	fs.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for local servers such as versitygw or MinIO)")
 	fs.IntVar(&f.s3Concurrency, "s3-concurrency", 16, "S3 objects read at once")
 }

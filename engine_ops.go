@@ -296,6 +296,11 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 	if err != nil {
 		return nil, err
 	}
+	// Authorize before validating, as Create does: a caller who may not
+	// update learns nothing about the module's inputs.
+	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionUpdate, cur); err != nil {
+		return nil, err
+	}
 	probe := cur.Clone()
 	if err := p.validate(probe, config); err != nil {
 		return nil, err

@@ -20,12 +20,14 @@ type DispatchRequest struct {
 	// Ref is the branch (or tag) to run on.
 	Ref string
 	// Inputs are the workflow inputs. The nonce is added under
-	// Options.NonceInput ("nonce").
+	// Options.NonceInput ([runs.InputNonce] by default).
 	Inputs map[string]string
 	// Nonce is required: a value unique to this dispatch (the attempt's
 	// dispatch nonce) that the workflow puts in its run name, e.g.
 	//
-	//	run-name: ${{ inputs.request_id }}/${{ inputs.nonce }}
+	//	run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}
+	//
+	// (see [runs.RunName])
 	//
 	// so the run can be found without a run id, and a retry can check that
 	// the first try did not start a run.

@@ -25,7 +25,7 @@ func TestDispatch_ReturnsRunIDFromRunDetails(t *testing.T) {
 	if len(runs) != 1 || res.RunID != runs[0].ID || res.HTMLURL == "" || res.Recovered {
 		t.Fatalf("result %+v, runs %+v", res, runs)
 	}
-	if runs[0].Inputs["nonce"] != "n-1" || runs[0].Inputs["request_id"] != "req-1" || runs[0].DisplayTitle != "req-1/n-1" {
+	if runs[0].Inputs["tfpilot_nonce"] != "n-1" || runs[0].Inputs["request_id"] != "req-1" || runs[0].DisplayTitle != "tfpilot req-1 n-1" {
 		t.Fatalf("run inputs %v title %q", runs[0].Inputs, runs[0].DisplayTitle)
 	}
 	// Details made a lookup unnecessary.
@@ -46,7 +46,7 @@ func TestDispatch_LegacyServerFindsRunByNonce(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := e.fake.Run(res.RunID)
-	if err != nil || run.Inputs["nonce"] != "n-2" {
+	if err != nil || run.Inputs["tfpilot_nonce"] != "n-2" {
 		t.Fatalf("found run %+v, %v", run, err)
 	}
 }
@@ -227,5 +227,51 @@ func TestJobs_ListAndReadLogsSizeCapped(t *testing.T) {
 	}
 	if _, err := e.c.JobLogs(ctx(t), repo, 424242, githubx.LogOptions{}); !errors.Is(err, githubx.ErrNotFound) {
 		t.Fatalf("JobLogs absent: %v", err)
+	}
+}
+
+// Without the run-name convention a 204-only server leaves the run id
+// unknown: Dispatch reports success with RunID 0 rather than guessing
+// (another request's run could be taken for ours).
+func TestDispatch_WithoutRunNameConventionDoesNotGuessTheRun(t *testing.T) {
+	t.Parallel()
+	clock := githubtest.NewManualClock(t0)
+	f := githubtest.New(githubtest.Options{Clock: clock, LegacyDispatch: true})
+	t.Cleanup(f.Close)
+	if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra",
+		Workflows: []githubtest.Workflow{{File: "plan.yml", Name: "Plan", RunName: "Terraform plan"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Dispatch(ctx(t), repo, dispatchReq("n-7"))
+	if err != nil || res.RunID != 0 {
+		t.Fatalf("Dispatch = %+v, %v; want RunID 0 and no error", res, err)
+	}
+	if runs := f.Runs("acme", "infra"); len(runs) != 1 || runs[0].DisplayTitle != "Terraform plan" {
+		t.Fatalf("runs %+v", runs)
+	}
+	if n, _ := clock.Slept(); n != 4 {
+		t.Fatalf("looked %d+1 times, want 5 looks with 4 waits", n)
+	}
+}
+
+func TestDispatch_DoesNotRedispatchWhenTheNonceCheckFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{MaxRetries: 2})
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointDispatch, Kind: githubtest.FaultAmbiguous})
+	// Every look for the run fails too (more faults than the read retries).
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointWorkflowRuns, Kind: githubtest.FaultServerError, Times: 10})
+	_, err := e.c.Dispatch(ctx(t), repo, dispatchReq("n-8"))
+	if !errors.Is(err, githubx.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointDispatch); n != 1 {
+		t.Fatalf("dispatched %d times without knowing whether a run started", n)
+	}
+	if runs := e.fake.Runs("acme", "infra"); len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
 	}
 }

@@ -72,11 +72,15 @@ func signAppJWT(appID int64, key *rsa.PrivateKey, now time.Time) (string, error)
 
 type tokenSource interface {
 	token(ctx context.Context) (string, error)
+	// invalidate drops a token GitHub refused, so the next call mints one.
+	invalidate(tok string)
 }
 
 type staticToken string
 
 func (s staticToken) token(context.Context) (string, error) { return string(s), nil }
+
+func (staticToken) invalidate(string) {}
 
 // installationTokens mints and caches installation tokens.
 type installationTokens struct {
@@ -137,6 +141,14 @@ func (s *installationTokens) token(ctx context.Context) (string, error) {
 	return s.current, nil
 }
 
+func (s *installationTokens) invalidate(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current == tok {
+		s.current = ""
+	}
+}
+
 // authTransport adds the Authorization header to each request.
 type authTransport struct {
 	next http.RoundTripper
@@ -153,5 +165,9 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+tok)
-	return a.next.RoundTrip(r)
+	resp, err := a.next.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		a.src.invalidate(tok) // revoked or expired early: mint anew next time
+	}
+	return resp, err
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/tfpilot/tfpilot/runs"
 )
 
 // Options configures a [Client]. Exactly one of Token and App must be set;
@@ -25,8 +27,9 @@ type Options struct {
 	// App authenticates as a GitHub App installation.
 	App *AppAuth
 
-	// HTTPClient supplies the base transport and timeout. Default: a
-	// client over http.DefaultTransport with a 30 s timeout.
+	// HTTPClient supplies the base transport and the timeout of each
+	// attempt (waits between attempts do not count). Default: a client over
+	// http.DefaultTransport with a 30 s timeout.
 	HTTPClient *http.Client
 	// Clock supplies time and sleep. Default: the real clock.
 	Clock Clock
@@ -36,7 +39,8 @@ type Options struct {
 	// Workflows names the workflow files; zero fields take the defaults of
 	// [DefaultWorkflows].
 	Workflows Workflows
-	// NonceInput is the dispatch input that carries the nonce. Default "nonce".
+	// NonceInput is the dispatch input that carries the nonce. Default
+	// [runs.InputNonce] ("tfpilot_nonce").
 	NonceInput string
 
 	// CacheEntries bounds the ETag cache. Default 1000; negative disables it.
@@ -84,6 +88,7 @@ type Repo struct {
 	Name  string
 }
 
+// String returns "owner/name".
 func (r Repo) String() string { return r.Owner + "/" + r.Name }
 
 func (r Repo) valid() bool { return r.Owner != "" && r.Name != "" }
@@ -119,7 +124,7 @@ func New(opts Options) (*Client, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.NonceInput == "" {
-		opts.NonceInput = "nonce"
+		opts.NonceInput = runs.InputNonce
 	}
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 1000
@@ -155,6 +160,7 @@ func New(opts Options) (*Client, error) {
 	rt := &rateTransport{
 		next: &authTransport{next: next, src: src}, clock: opts.Clock, log: opts.Logger, stats: stats,
 		retries: opts.MaxRetries, base: opts.RetryBase, maxBack: opts.RetryMax, maxWait: opts.MaxRateLimitWait,
+		timeout: base.Timeout,
 	}
 	if opts.CacheEntries > 0 {
 		rt.cache = newETagCache(opts.CacheEntries)
@@ -163,11 +169,14 @@ func New(opts Options) (*Client, error) {
 	if err != nil || baseURL.Scheme == "" || baseURL.Host == "" {
 		return nil, fmt.Errorf("%s: base URL %q: %w", op, opts.BaseURL, ErrInvalid)
 	}
-	gh := github.NewClient(&http.Client{Transport: rt, Timeout: base.Timeout})
+	// No client timeout above the transport: it would cut rate-limit waits
+	// and backoff short. The transport applies it to each attempt.
+	gh := github.NewClient(&http.Client{Transport: rt})
 	gh.BaseURL = baseURL
+	gh.UserAgent = "tfpilot-githubx"
 	return &Client{
 		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
-		noRedirect: &http.Client{Transport: rt, Timeout: base.Timeout,
+		noRedirect: &http.Client{Transport: rt,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,

@@ -53,7 +53,7 @@
 //	    inputs:
 //	      request_id: {required: true}
 //	      nonce: {required: true}
-//	run-name: ${{ inputs.request_id }}/${{ inputs.nonce }}
+//	run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}
 //
 // # Errors
 //

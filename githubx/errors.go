@@ -60,6 +60,7 @@ type Error struct {
 	Err error
 }
 
+// Error formats the operation, status, GitHub's message and the cause.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -93,6 +94,7 @@ type RateLimitError struct {
 	StatusCode int
 }
 
+// Error says which limit was hit and until when.
 func (e *RateLimitError) Error() string {
 	kind := "primary"
 	if e.Secondary {

@@ -94,7 +94,7 @@ func ExampleClient_Dispatch() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Output:
-	// req-1/6f1c2a plan completed success
+	// tfpilot req-1 6f1c2a plan completed success
 }
 
 // Read the client's counters for metrics: a repeated read of an unchanged

@@ -79,7 +79,8 @@ func (c *Client) branchSHA(ctx context.Context, repo Repo, branch string, fresh 
 // API: blobs, a tree on the branch's tree, a commit, a fast-forward ref
 // update) and returns the new commit SHA. If the branch moved meanwhile the
 // update is refused with [ErrConflict] and nothing visible changed; call
-// again to rebase the changes on the new head.
+// again to rebase the changes on the new head. Changes that leave the tree
+// as it is make no commit and return the branch's current SHA.
 func (c *Client) CommitFiles(ctx context.Context, repo Repo, branch, message string, changes []FileChange) (string, error) {
 	const op = "githubx.CommitFiles"
 	if !repo.valid() || branch == "" || message == "" || len(changes) == 0 {
@@ -119,6 +120,9 @@ func (c *Client) CommitFiles(ctx context.Context, repo Repo, branch, message str
 	tree, _, err := c.gh.Git.CreateTree(ictx, repo.Owner, repo.Name, head.GetTree().GetSHA(), entries)
 	if err != nil {
 		return "", wrapErr(op, err)
+	}
+	if tree.GetSHA() == head.GetTree().GetSHA() {
+		return parent, nil // nothing changed: no empty commit, no synchronize
 	}
 	commit, _, err := c.gh.Git.CreateCommit(ictx, repo.Owner, repo.Name, &github.Commit{
 		Message: github.String(message), Tree: &github.Tree{SHA: tree.SHA}, Parents: []*github.Commit{{SHA: github.String(parent)}},

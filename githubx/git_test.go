@@ -127,3 +127,17 @@ func TestReadFile_ReadsAtRefAndReportsMissing(t *testing.T) {
 		})
 	}
 }
+
+func TestCommitFiles_UnchangedTreeMakesNoCommit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{})
+	pr := e.openPR(t, "req-1")
+	sha, err := e.c.CommitFiles(ctx(t), repo, "req-1", "same again", []githubx.FileChange{
+		{Path: "envs/dev/req-1.tf", Content: []byte("# req-1\n")}})
+	if err != nil || sha != pr.HeadSHA {
+		t.Fatalf("CommitFiles = %s, %v; want the unchanged head %s", sha, err, pr.HeadSHA)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointCreateCommit); n != 1 {
+		t.Fatalf("%d commits created, want only the first", n)
+	}
+}

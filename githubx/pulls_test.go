@@ -192,3 +192,34 @@ func TestListReviews_FollowsPagination(t *testing.T) {
 		t.Fatalf("%d pages fetched, want 2", n)
 	}
 }
+
+func TestClient_ConcurrentUseIsSafe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{CacheEntries: 2})
+	pr := e.openPR(t, "req-1")
+	errs := make(chan error, 40)
+	for i := 0; i < 40; i++ {
+		go func(i int) {
+			var err error
+			switch i % 4 {
+			case 0:
+				_, err = e.c.GetPR(ctx(t), repo, pr.Number)
+			case 1:
+				_, err = e.c.ListReviews(ctx(t), repo, pr.Number)
+			case 2:
+				_, err = e.c.ReadFile(ctx(t), repo, "README.md", "")
+			default:
+				_, err = e.c.GetPR(ctx(t), repo, pr.Number, githubx.BypassCache())
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 40; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := e.c.Stats(); s.CacheEntries > 2 || s.Calls < 40-s.NotModified {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -63,6 +63,7 @@ type rateTransport struct {
 	cache   *etagCache // nil: disabled
 	stats   *counters
 	retries int
+	timeout time.Duration // per attempt; 0 = none
 	base    time.Duration
 	maxWait time.Duration
 	maxBack time.Duration
@@ -96,9 +97,17 @@ func (t *rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if cached != nil {
 			r.Header.Set("If-None-Match", cached.etag)
 		}
+		// The timeout bounds each attempt, not the waits between them.
+		cancel := context.CancelFunc(func() {})
+		if t.timeout > 0 {
+			var actx context.Context
+			actx, cancel = context.WithTimeout(ctx, t.timeout)
+			r = r.WithContext(actx)
+		}
 		t.stats.calls.Add(1)
 		resp, err := t.next.RoundTrip(r)
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil || !idempotent || attempt >= t.retries {
 				return nil, err
 			}
@@ -107,6 +116,7 @@ func (t *rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
+		resp.Body = cancelOnClose{resp.Body, cancel}
 		t.observe(resp.Header)
 		if resp.StatusCode == http.StatusNotModified && cached != nil {
 			drain(resp)
@@ -115,7 +125,7 @@ func (t *rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if wait, rle := t.rateLimited(resp); rle != nil {
 			drain(resp)
-			if wait > t.maxWait || attempt >= t.retries {
+			if wait > t.maxWait || attempt >= t.retries || !fitsDeadline(ctx, t.clock, wait) {
 				t.stats.rateLimited.Add(1)
 				return nil, rle
 			}
@@ -153,6 +163,25 @@ func (t *rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Header.Del("X-RateLimit-Reset")
 		return resp, nil
 	}
+}
+
+// fitsDeadline reports whether waiting d leaves ctx alive; a wait that
+// would outlive the caller's deadline fails at once instead.
+func fitsDeadline(ctx context.Context, clock Clock, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || dl.Sub(clock.Now()) > d
+}
+
+// cancelOnClose releases an attempt's timeout when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 type readCloser struct {
@@ -199,7 +228,7 @@ func (t *rateTransport) waitKnownLimits(ctx context.Context) error {
 			return nil
 		}
 		wait := until.Sub(now)
-		if wait > t.maxWait {
+		if wait > t.maxWait || !fitsDeadline(ctx, t.clock, wait) {
 			t.stats.rateLimited.Add(1)
 			return &RateLimitError{Reset: until, Secondary: secondary}
 		}

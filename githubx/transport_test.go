@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -233,5 +234,71 @@ func TestNew_RejectsBadOptions(t *testing.T) {
 		if _, err := githubx.New(o); !errors.Is(err, githubx.ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+func TestAuth_RevokedInstallationTokenIsReplaced(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &githubtest.App{ID: 42, InstallationID: 7, PublicKey: &key.PublicKey}
+	e := newEnv(t, githubtest.Options{App: app}, githubx.Options{App: &githubx.AppAuth{AppID: 42, InstallationID: 7, PrivateKey: key}})
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); err != nil {
+		t.Fatal(err)
+	}
+	// GitHub revokes the token long before its announced expiry.
+	e.fake.RevokeTokens()
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); !errors.Is(err, githubx.ErrUnauthorized) {
+		t.Fatalf("call with a revoked token: %v, want ErrUnauthorized", err)
+	}
+	if _, err := e.c.EnsureBranch(ctx(t), repo, "main", "main"); err != nil {
+		t.Fatalf("next call should mint a new token: %v", err)
+	}
+	if n := e.fake.CallCount(githubtest.EndpointAppToken); n != 2 {
+		t.Fatalf("minted %d tokens, want 2", n)
+	}
+}
+
+func TestTransport_TimeoutBoundsEachAttemptNotTheWaits(t *testing.T) {
+	t.Parallel()
+	// A 200 ms attempt timeout: the first attempt hangs (latency 5 s) and
+	// times out, the retry succeeds.
+	e := newEnv(t, githubtest.Options{}, githubx.Options{HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
+	pr := e.openPR(t, "req-1")
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Delay: 5 * time.Second})
+	start := time.Now()
+	if _, err := e.c.GetPR(ctx(t), repo, pr.Number, githubx.BypassCache()); err != nil {
+		t.Fatalf("GetPR after a timed-out attempt: %v", err)
+	}
+	if time.Since(start) > 3*time.Second || e.c.Stats().Retries != 1 {
+		t.Fatalf("took %v with %d retries", time.Since(start), e.c.Stats().Retries)
+	}
+}
+
+func TestTransport_RateLimitWaitBeyondTheCallersDeadlineFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	// A manual clock near real time, so a real context deadline means
+	// something on it.
+	clock := githubtest.NewManualClock(time.Now())
+	f := githubtest.New(githubtest.Options{Clock: clock})
+	t.Cleanup(f.Close)
+	if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock, MaxRateLimitWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetRateLimit(0, clock.Now().Add(30*time.Second))
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = c.EnsureBranch(cctx, repo, "main", "main")
+	if !errors.Is(err, githubx.ErrRateLimited) {
+		t.Fatalf("err = %v, want ErrRateLimited", err)
+	}
+	if n, _ := clock.Slept(); n != 0 {
+		t.Fatalf("slept %d times for a wait the caller cannot afford", n)
 	}
 }

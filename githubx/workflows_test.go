@@ -51,3 +51,19 @@ func TestWorkflows_DefaultsMatchTheFake(t *testing.T) {
 		}
 	}
 }
+
+func FuzzWorkflows_Classify(f *testing.F) {
+	for _, s := range []string{".github/workflows/plan.yml", "x/.github/workflows/apply.yml@refs/heads/main", "Drift plan", "", "@", "/"} {
+		f.Add(s, s)
+	}
+	w := githubx.DefaultWorkflows()
+	f.Fuzz(func(t *testing.T, path, name string) {
+		k, ok := w.Classify(path, name)
+		if ok != k.Valid() {
+			t.Fatalf("Classify(%q, %q) = %q, %v", path, name, k, ok)
+		}
+		if ok && w.File(k) == "" {
+			t.Fatalf("kind %q has no file", k)
+		}
+	})
+}

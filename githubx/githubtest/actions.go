@@ -31,10 +31,10 @@ type Workflow struct {
 
 // DefaultRunName is the run-name convention tfpilot workflows follow:
 //
-//	run-name: ${{ inputs.request_id }}/${{ inputs.nonce }}
+//	run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}
 //
 // so a run can be found by the dispatch nonce in its display title.
-const DefaultRunName = "${{ inputs.request_id }}/${{ inputs.nonce }}"
+const DefaultRunName = "tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}"
 
 // DefaultWorkflows returns the workflows a tfpilot infra repository has:
 // plan.yml, apply.yml, destroy.yml, cleanup.yml and drift-plan.yml, all

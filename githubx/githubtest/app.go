@@ -104,3 +104,13 @@ func decodeSegment(seg string, v any) error {
 	}
 	return json.Unmarshal(b, v)
 }
+
+// RevokeTokens invalidates every installation token minted so far, as
+// uninstalling or rotating an App would.
+func (f *Fake) RevokeTokens() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for tok := range f.appTokens {
+		f.appTokens[tok] = time.Time{}
+	}
+}

@@ -31,7 +31,7 @@
 // workflow's run-name with inputs substituted; the default
 // ([DefaultRunName]) is
 //
-//	run-name: ${{ inputs.request_id }}/${{ inputs.nonce }}
+//	run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}
 //
 // which is the convention tfpilot's workflows must follow so a run can be
 // found by its dispatch nonce. When the body asks for return_run_details

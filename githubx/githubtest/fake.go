@@ -125,6 +125,11 @@ func New(opts Options) *Fake {
 	return f
 }
 
+// Handler returns the fake's HTTP handler, to mount it on another listener
+// (a demo server on a fixed port). Links inside answers keep pointing at
+// [Fake.URL], which keeps serving.
+func (f *Fake) Handler() http.Handler { return http.HandlerFunc(f.serve) }
+
 // URL returns the base URL of the fake API, with a trailing slash, ready
 // for a client's BaseURL.
 func (f *Fake) URL() string { return f.srv.URL + "/" }
@@ -216,7 +221,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	fault := f.takeFaultLocked(endpoint)
 	f.mu.Unlock()
 
-	free := endpoint == endpointLogDownload || endpoint == EndpointAppToken || endpoint == "unmatched"
+	if pattern == "" {
+		errNotFound(w) // GitHub answers unknown routes with a JSON 404
+		return
+	}
+	free := endpoint == endpointLogDownload || endpoint == EndpointAppToken
 	if !free && !f.authorized(r) {
 		f.writeRateHeaders(w.Header())
 		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -158,7 +159,7 @@ func TestFaults_EachKindAnswersAsGitHubWould(t *testing.T) {
 			tc.fault.Endpoint = githubtest.EndpointDispatch
 			f.InjectFault(tc.fault)
 			a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/plan.yml/dispatches",
-				map[string]any{"ref": "main", "inputs": map[string]any{"nonce": "n1"}})
+				map[string]any{"ref": "main", "inputs": map[string]any{"tfpilot_nonce": "n1"}})
 			if a.status != tc.wantStatus {
 				t.Fatalf("status %d, want %d (%s)", a.status, tc.wantStatus, a.body)
 			}
@@ -181,9 +182,9 @@ func TestDispatch_ReturnRunDetailsAndRunNameCarryNonce(t *testing.T) {
 		f, _ := newFake(t, githubtest.Options{LegacyDispatch: legacy})
 		a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/apply.yml/dispatches",
 			map[string]any{"ref": "main", "return_run_details": true,
-				"inputs": map[string]any{"request_id": "req-1", "nonce": "abc"}})
+				"inputs": map[string]any{"request_id": "req-1", "tfpilot_nonce": "abc"}})
 		runs := f.Runs("acme", "infra")
-		if len(runs) != 1 || runs[0].DisplayTitle != "req-1/abc" || runs[0].Inputs["nonce"] != "abc" {
+		if len(runs) != 1 || runs[0].DisplayTitle != "tfpilot req-1 abc" || runs[0].Inputs["tfpilot_nonce"] != "abc" {
 			t.Fatalf("runs = %+v", runs)
 		}
 		if legacy {
@@ -390,5 +391,58 @@ func TestWebhookPayloads_MatchFixtureKeySets(t *testing.T) {
 				t.Errorf("%s %v: missing %v, extra %v", name, p, missing, extra)
 			}
 		}
+	}
+}
+
+func TestRedeliver_SendsTheSameDeliveryAgain(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{}
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	f, _ := newFake(t, githubtest.Options{})
+	f.SetWebhook(hook.URL, "later-secret") // the receiver started after the fake
+	openPR(t, f, "feature")
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.Flush(c); err != nil {
+		t.Fatal(err)
+	}
+	first := f.Deliveries()[0]
+	if err := f.Redeliver(first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Flush(c); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) != 2 || rc.got[1].Get("X-GitHub-Delivery") != first.ID || !bytes.Equal(rc.body[0], rc.body[1]) {
+		t.Fatalf("got %d deliveries; redelivery id %q, want %q", len(rc.got), rc.got[len(rc.got)-1].Get("X-GitHub-Delivery"), first.ID)
+	}
+	if rc.got[0].Get("X-Hub-Signature-256") != githubtest.Sign("later-secret", rc.body[0]) {
+		t.Fatal("not signed with the secret set by SetWebhook")
+	}
+	if err := f.Redeliver("no-such-id"); !errors.Is(err, githubtest.ErrNotFound) {
+		t.Fatalf("Redeliver unknown: %v", err)
+	}
+}
+
+func TestHandler_ServesTheSameStateOnAnotherListener(t *testing.T) {
+	t.Parallel()
+	f, _ := newFake(t, githubtest.Options{})
+	other := httptest.NewServer(f.Handler())
+	t.Cleanup(other.Close)
+	req, _ := http.NewRequest("GET", other.URL+"/repos/acme/infra/contents/README.md", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || f.CallCount(githubtest.EndpointGetContents) != 1 {
+		t.Fatalf("status %d, calls %d", resp.StatusCode, f.CallCount(githubtest.EndpointGetContents))
+	}
+	if a := call(t, f, "GET", "/no/such/route", nil); a.status != 404 || !strings.Contains(string(a.body), "Not Found") {
+		t.Fatalf("unknown route: %d %s", a.status, a.body)
 	}
 }

@@ -70,9 +70,9 @@ func (d *deliverer) enqueue(event, action string, payload map[string]any) {
 	if err != nil {
 		return // maps of plain values always marshal
 	}
-	dl := &Delivery{ID: newDeliveryID(), Event: event, Action: action, Body: body, Signature: Sign(d.secret, body)}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	dl := &Delivery{ID: newDeliveryID(), Event: event, Action: action, Body: body, Signature: Sign(d.secret, body)}
 	d.log = append(d.log, dl)
 	if d.url == "" || d.closed {
 		return
@@ -139,6 +139,15 @@ func newDeliveryID() string {
 	_, _ = rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
 	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+}
+
+// SetWebhook changes where later deliveries go and how they are signed,
+// for a receiver that starts after the fake.
+func (f *Fake) SetWebhook(url, secret string) {
+	d := f.hooks
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.url, d.secret = url, secret
 }
 
 // Flush waits until every queued webhook has been posted, or ctx is done.

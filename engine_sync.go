@@ -135,6 +135,14 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 // carry.
 func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 	repo := repoOf(r)
+	ref := PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: r.PR.Number}
+	if _, err := p.store.LookupPR(ctx, ref); errors.Is(err, ErrNotFound) {
+		if err := p.store.IndexPR(ctx, ref, r.ID); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
 	pr, err := p.gh.GetPR(ctx, repo, r.PR.Number)
 	if err != nil {
 		return nil, err
@@ -218,6 +226,11 @@ func (p *Pilot) syncRuns(ctx context.Context, r *Request) ([]pending, error) {
 	var redo []pending
 	for _, k := range runs.Kinds() {
 		for _, a := range r.Runs.Op(k).Attempts {
+			if a.RunID != 0 {
+				if err := p.ensureRunIndexed(ctx, r.ID, k, a.RunID); err != nil {
+					return nil, err
+				}
+			}
 			switch {
 			case a.RunID != 0 && runs.NeedsReconcile(a):
 				key := fmt.Sprintf("%s/%s/%d", r.ID, k, a.RunID)
@@ -256,6 +269,16 @@ func (p *Pilot) syncRuns(ctx context.Context, r *Request) ([]pending, error) {
 		}
 	}
 	return redo, nil
+}
+
+// ensureRunIndexed repairs a run index entry that a crash between
+// attaching a run and indexing it left missing.
+func (p *Pilot) ensureRunIndexed(ctx context.Context, id string, k runs.Kind, runID int64) error {
+	_, err := p.store.LookupRun(ctx, k, runID)
+	if errors.Is(err, ErrNotFound) {
+		err = p.store.IndexRun(ctx, k, runID, id)
+	}
+	return err
 }
 
 // RunFactsOf converts a run read through the GitHub client into the facts

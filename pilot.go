@@ -184,7 +184,9 @@ type GateError struct {
 	Reason string
 }
 
-func (e *GateError) Error() string { return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason) }
+func (e *GateError) Error() string {
+	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
+}
 
 // Is makes errors.Is(err, [ErrPrecondition]) true.
 func (e *GateError) Is(target error) bool { return target == ErrPrecondition }

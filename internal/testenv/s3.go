@@ -231,7 +231,6 @@ func envOr(name, def string) string {
 	return def
 }
 
-
 // startS3Container runs the S3 image when a Docker engine answers.
 func startS3Container() (*S3Server, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

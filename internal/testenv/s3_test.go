@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-
 func TestUniqueName_IsAValidDistinctBucketName(t *testing.T) {
 	t.Parallel()
 	valid := regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)

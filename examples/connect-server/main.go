@@ -162,10 +162,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.demo() && o.hookSecret == "" {
+	workflows := githubx.DefaultWorkflows()
+	if !o.demo() {
+		if gh, err = newGitHub(o, log); err != nil {
+			return err
+		}
+		workflows = gh.Workflows()
+	} else if o.hookSecret == "" {
 		o.hookSecret = strings.ToLower(rand.Text())
 	}
-	hook, err := newWebhook(store, o.hookSecret, log)
+	hook, err := newWebhook(store, o.hookSecret, workflows, log)
 	if err != nil {
 		return err
 	}
@@ -180,8 +186,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.reconcile == 0 {
 			o.reconcile = 2 * time.Second
 		}
-	} else if gh, err = newGitHub(o, log); err != nil {
-		return err
 	}
 	if len(tokenList) == 0 {
 		return errors.New("no API tokens: set --tokens-file or TFPILOT_TOKENS")

@@ -20,6 +20,7 @@ import (
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
 // Tokens of the test identities, one per role.
@@ -39,6 +40,10 @@ type env struct {
 	hub   *server.Hub
 	srv   *httptest.Server
 	url   string
+	// server and handler are the server under test; pilot its engine.
+	server  *server.Server
+	handler http.Handler
+	pilot   *tfpilot.Pilot
 	// admin is a generated Connect client authenticated as admin.
 	admin    tfpilotv1connect.RequestServiceClient
 	insights tfpilotv1connect.InsightsServiceClient
@@ -112,7 +117,7 @@ func newEnv(t *testing.T, store tfpilot.Store, o envOptions) *env {
 		srv.Drain()
 		hs.Close()
 	})
-	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL}
+	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL, server: srv, handler: srv.Handler(), pilot: pilot}
 	e.admin = e.client(adminToken)
 	e.insights = tfpilotv1connect.NewInsightsServiceClient(e.httpClient(adminToken), hs.URL)
 	return e
@@ -209,3 +214,7 @@ func codeOf(t *testing.T, err error) connect.Code {
 	}
 	return ce.Code()
 }
+
+func newMemstore() tfpilot.Store { return memstore.New(nil) }
+
+func getMsg(id string) *pb.GetRequest { return &pb.GetRequest{Id: id} }

@@ -53,7 +53,7 @@ func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Err
 	case errors.Is(err, tfpilot.ErrLocked):
 		msg := "another operation holds the request; retry shortly"
 		if errors.As(err, &lerr) {
-			msg = fmt.Sprintf("the request is locked by a %s operation until %s; retry shortly",
+			msg = fmt.Sprintf("the request is locked by operation %q until %s; retry shortly",
 				lerr.Operation, lerr.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		return connect.NewError(connect.CodeAborted, errors.New(msg))

@@ -99,7 +99,8 @@ func New(opts Options) (*Server, error) {
 		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...))
 	mux.Handle(tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
-	reflector := grpcreflect.NewStaticReflector(Services...)
+	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,
+		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName}, Services...)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -34,7 +34,7 @@ const (
 // env is a server over real HTTP, an engine over a store and a fake
 // GitHub whose runs the test completes by hand.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *githubtest.Fake
 	store tfpilot.Store // the store under the notifying decorator
 	hub   *server.Hub
@@ -57,7 +57,7 @@ type envOptions struct {
 	wrap func(tfpilot.Store) tfpilot.Store
 }
 
-func newEnv(t *testing.T, store tfpilot.Store, o envOptions) *env {
+func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 	t.Helper()
 	fake := githubtest.New(githubtest.Options{})
 	t.Cleanup(fake.Close)
@@ -124,7 +124,7 @@ func newEnv(t *testing.T, store tfpilot.Store, o envOptions) *env {
 }
 
 // testWriter sends server logs to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
@@ -154,7 +154,7 @@ func (e *env) client(token string, opts ...connect.ClientOption) tfpilotv1connec
 	return tfpilotv1connect.NewRequestServiceClient(e.httpClient(token), e.url, opts...)
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -723,3 +723,44 @@ func TestWebhookSink_ConcurrentCopiesWorkOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestWebhookSink_OptionsBranchPrefixAndClock(t *testing.T) {
+	t.Parallel()
+	store := newMemStore(t)
+	seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "", "", t0) })
+	stamp := t0.Add(42 * time.Minute)
+	h, err := webhook.New(webhook.Options{
+		Secrets: []string{hookSecret}, Deliveries: store, IsDuplicate: tfpilot.IsDuplicateDelivery,
+		Sink:     tfpilot.NewWebhookSink(store, &tfpilot.WebhookSinkOptions{BranchPrefix: "infra/", Now: func() time.Time { return stamp }}),
+		Classify: classifyWorkflow,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default prefix no longer names the request…
+	post(t, h, "workflow_run", run{action: "completed", path: planYML, id: 601, title: "Plan", branch: "tfpilot/req-1", sha: "abc"}.body(t))
+	if a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1); a.RunID != 0 {
+		t.Fatalf("run attached through the default prefix: %+v", a)
+	}
+	// …the configured one does, and the write is stamped by the clock.
+	post(t, h, "workflow_run", run{action: "completed", path: planYML, id: 602, title: "Plan", branch: "infra/req-1", sha: "abc"}.body(t))
+	r := getRequest(t, store, "req-1")
+	if a := attempt(t, r, runs.Plan, 1); a.RunID != 602 || !r.UpdatedAt.Equal(stamp) {
+		t.Fatalf("attempt %+v, updatedAt %v; want run 602 at %v", a, r.UpdatedAt, stamp)
+	}
+}
+
+func TestIsDuplicateDelivery_MatchesTheStoreClaimError(t *testing.T) {
+	t.Parallel()
+	store := newMemStore(t)
+	ctx := context.Background()
+	if err := store.ClaimDelivery(ctx, "d-1", "ping"); err != nil || tfpilot.IsDuplicateDelivery(err) {
+		t.Fatalf("first claim: %v", err)
+	}
+	if err := store.ClaimDelivery(ctx, "d-1", "ping"); !tfpilot.IsDuplicateDelivery(err) {
+		t.Fatalf("second claim: %v; want a duplicate", err)
+	}
+	if tfpilot.IsDuplicateDelivery(errInjected) {
+		t.Fatal("an unrelated error counts as a duplicate")
+	}
+}

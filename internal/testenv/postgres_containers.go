@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	"github.com/testcontainers/testcontainers-go/wait"
 )
 
 // startContainerPostgres runs one PostgreSQL container for the test
@@ -33,7 +36,15 @@ func startContainerPostgres() (*pgServer, error) {
 		tcpostgres.WithUsername("postgres"),
 		tcpostgres.WithPassword("postgres"),
 		tcpostgres.WithDatabase("postgres"),
-		tcpostgres.BasicWaitStrategies(),
+		// Ready means answering SQL over the mapped port. This holds for
+		// the official image (whose init-time server listens on no TCP
+		// port) and for a locally built one that logs differently, where
+		// tcpostgres.BasicWaitStrategies' "ready" log counted twice would not.
+		testcontainers.WithWaitStrategyAndDeadline(2*time.Minute,
+			wait.ForSQL("5432/tcp", "pgx", func(host string, port network.Port) string {
+				return "postgres://postgres:postgres@" + net.JoinHostPort(host, port.Port()) + "/postgres?sslmode=disable"
+			}).WithPollInterval(200*time.Millisecond),
+		),
 	)
 	if ctr != nil {
 		var watchdog *exec.Cmd

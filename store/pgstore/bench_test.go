@@ -61,12 +61,22 @@ func seedRequests(b *testing.B, s *pgstore.Store, n int) time.Time {
 	return base
 }
 
-// BenchmarkListPage lists a page of 50 among 1,000 and 100,000 requests:
-// the first page, a page from the middle of the walk (by cursor), and the
-// first page of one project and environment. Keyset pagination makes the
-// cost independent of the table's size.
+// BenchmarkListPage lists a page of 50 among 1,000 and among 100,000
+// requests: the first page, a page from the middle of the walk (by
+// cursor), and the first page of one project and environment. Each
+// iteration lists the page from both tables, one after the other
+// (alternating which goes first), so the two sizes share the machine's
+// load, and decodes 50 documents
+// without a database (the client's share of a page); the metrics are the
+// time per page at each size, the decoding time, and the ratio of the
+// two sizes. Keyset pagination makes the cost
+// independent of the table's size.
 func BenchmarkListPage(b *testing.B) {
-	for _, n := range []int{1_000, 100_000} {
+	sizes := []int{1_000, 100_000}
+	doc := seedDoc(b)
+	stores := make([]*pgstore.Store, len(sizes))
+	middles := make([]string, len(sizes))
+	for i, n := range sizes {
 		s := openStore(b, testenv.PostgresDSN(b), nil)
 		base := seedRequests(b, s, n)
 		// The cursor of the page that ends in the middle of the table.
@@ -78,25 +88,42 @@ func BenchmarkListPage(b *testing.B) {
 			}
 			q.Cursor = p.NextCursor
 		}
-		middle := q.Cursor
 		explain(b, s, base, n)
-		for _, tc := range []struct {
-			name string
-			q    tfpilot.ListQuery
-		}{
-			{"first", tfpilot.ListQuery{Limit: 50}},
-			{"middle", tfpilot.ListQuery{Limit: 50, Cursor: middle}},
-			{"filtered", tfpilot.ListQuery{Limit: 50, Project: "p3", Environment: "prod"}},
-		} {
-			b.Run(fmt.Sprintf("requests=%d/%s", n, tc.name), func(b *testing.B) {
-				for b.Loop() {
-					p, err := s.ListRequests(b.Context(), tc.q)
+		stores[i], middles[i] = s, q.Cursor
+	}
+	for _, tc := range []struct {
+		name string
+		q    func(i int) tfpilot.ListQuery
+	}{
+		{"first", func(int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50} }},
+		{"middle", func(i int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50, Cursor: middles[i]} }},
+		{"filtered", func(int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50, Project: "p3", Environment: "prod"} }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			spent := make([]time.Duration, len(sizes))
+			var decoding time.Duration
+			for iter := 0; b.Loop(); iter++ {
+				for j := range stores {
+					i := (j + iter) % len(stores) // alternate which size goes first
+					s := stores[i]
+					start := time.Now()
+					p, err := s.ListRequests(b.Context(), tc.q(i))
+					spent[i] += time.Since(start)
 					if err != nil || len(p.Requests) != 50 {
-						b.Fatalf("ListRequests = %d requests, %v", len(p.Requests), err)
+						b.Fatalf("ListRequests among %d = %d requests, %v", sizes[i], len(p.Requests), err)
 					}
 				}
-			})
-		}
+				// The client's share: decoding 50 such documents.
+				start := time.Now()
+				decodePage(b, doc)
+				decoding += time.Since(start)
+			}
+			for i, n := range sizes {
+				b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), fmt.Sprintf("ns/page@%d", n))
+			}
+			b.ReportMetric(float64(decoding.Nanoseconds())/float64(b.N), "ns/decode-50")
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "ratio")
+		})
 	}
 }
 
@@ -124,10 +151,13 @@ func explain(b *testing.B, s *pgstore.Store, base time.Time, n int) {
 }
 
 // BenchmarkCASUpdate compares pgstore.UpdateRequest with the bare pgx
-// statement it stands for, in the same run: each op changes one config
-// value of a ~3 KB document, encodes it and writes it with
-// UPDATE ... WHERE id = $1 AND version = $2. Each writer updates its own
-// request (throughput, not conflicts); writers=8 runs eight goroutines.
+// statement it stands for: each op changes one config value of a ~3 KB
+// document, encodes it and writes it with UPDATE ... WHERE id = $1 AND
+// version = $2. Each writer updates its own request (throughput, not
+// conflicts). An iteration is a round of 8 ops per writer through
+// pgstore and 8 per writer through bare pgx (alternating which goes
+// first), so both share the machine's load; the metrics are the time per op of each (wall time of
+// the round divided by its ops) and their ratio.
 func BenchmarkCASUpdate(b *testing.B) {
 	dsn := testenv.PostgresDSN(b)
 	s := openStore(b, dsn, nil)
@@ -152,84 +182,83 @@ func BenchmarkCASUpdate(b *testing.B) {
 		}
 		return stored
 	}
-	writers := []int{1, 8}
-	for _, w := range writers {
-		b.Run(fmt.Sprintf("writers=%d/pgstore", w), func(b *testing.B) {
-			parallel(b, w, func(ctx context.Context, pb func() bool) error {
-				r := newRequest(b)
-				for i := 0; pb(); i++ {
-					r.Config["counter"] = float64(i)
-					stored, err := s.UpdateRequest(ctx, r)
-					if err != nil {
-						return err
-					}
-					r = stored
-				}
-				return nil
-			})
-		})
-		b.Run(fmt.Sprintf("writers=%d/bare-pgx", w), func(b *testing.B) {
-			parallel(b, w, func(ctx context.Context, pb func() bool) error {
-				r := newRequest(b)
-				for i := 0; pb(); i++ {
-					r.Config["counter"] = float64(i)
-					body, err := json.Marshal(r)
-					if err != nil {
-						return err
-					}
-					tag, err := pool.Exec(ctx, `UPDATE tfpilot_requests SET doc = $3, version = version + 1, updated_at = $4
-						WHERE id = $1 AND version = $2`, r.ID, r.Version, body, time.Now())
-					if err != nil {
-						return err
-					}
-					if tag.RowsAffected() != 1 {
-						return fmt.Errorf("update %s at version %d: no row", r.ID, r.Version)
-					}
-					r.Version++
-				}
-				return nil
-			})
-		})
+	viaStore := func(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+		return s.UpdateRequest(ctx, r)
 	}
-}
-
-// parallel runs fn on w goroutines that share b.N operations: pb reports
-// whether another one is due.
-func parallel(b *testing.B, w int, fn func(ctx context.Context, pb func() bool) error) {
-	b.Helper()
-	if w == 1 {
-		if err := fn(b.Context(), b.Loop); err != nil {
-			b.Fatal(err)
+	viaPgx := func(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+		body, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
 		}
-		return
-	}
-	var left atomic.Int64
-	left.Store(int64(b.N))
-	errs := make(chan error, w)
-	b.ResetTimer()
-	for range w {
-		go func() {
-			errs <- fn(b.Context(), func() bool { return left.Add(-1) >= 0 })
-		}()
-	}
-	for range w {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
+		tag, err := pool.Exec(ctx, `UPDATE tfpilot_requests SET doc = $3, version = version + 1, updated_at = $4
+			WHERE id = $1 AND version = $2`, r.ID, r.Version, body, time.Now())
+		if err != nil {
+			return nil, err
 		}
+		if tag.RowsAffected() != 1 {
+			return nil, fmt.Errorf("update %s at version %d: no row", r.ID, r.Version)
+		}
+		r.Version++
+		return r, nil
 	}
-}
-
-// BenchmarkDecodePage decodes 50 copies of the benchmarks' document into
-// tfpilot.Request, without a database: the share of a list page that is
-// the client's JSON decoding.
-func BenchmarkDecodePage(b *testing.B) {
-	doc := seedDoc(b)
-	for b.Loop() {
-		for range 50 {
-			var r tfpilot.Request
-			if err := json.Unmarshal(doc, &r); err != nil {
-				b.Fatal(err)
+	const opsPerRound = 8
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			ways := []func(context.Context, *tfpilot.Request) (*tfpilot.Request, error){viaStore, viaPgx}
+			// Each writer has its own request per way.
+			reqs := make([][]*tfpilot.Request, len(ways))
+			for w := range ways {
+				for range writers {
+					reqs[w] = append(reqs[w], newRequest(b))
+				}
 			}
+			spent := make([]time.Duration, len(ways))
+			round := 0
+			for b.Loop() {
+				round++
+				for j := range ways {
+					w := (j + round) % len(ways) // alternate which way goes first
+					update := ways[w]
+					start := time.Now()
+					errs := make(chan error, writers)
+					for i := range writers {
+						go func() {
+							r := reqs[w][i]
+							for k := range opsPerRound {
+								r.Config["counter"] = float64(round*opsPerRound + k)
+								var err error
+								if r, err = update(b.Context(), r); err != nil {
+									errs <- err
+									return
+								}
+							}
+							reqs[w][i] = r
+							errs <- nil
+						}()
+					}
+					for range writers {
+						if err := <-errs; err != nil {
+							b.Fatal(err)
+						}
+					}
+					spent[w] += time.Since(start)
+				}
+			}
+			ops := float64(b.N * writers * opsPerRound)
+			b.ReportMetric(float64(spent[0].Nanoseconds())/ops, "ns/update-pgstore")
+			b.ReportMetric(float64(spent[1].Nanoseconds())/ops, "ns/update-pgx")
+			b.ReportMetric(float64(spent[0])/float64(spent[1]), "ratio")
+		})
+	}
+}
+
+// decodePage decodes 50 copies of doc into tfpilot.Request, as a list
+// page does.
+func decodePage(b *testing.B, doc json.RawMessage) {
+	for range 50 {
+		var r tfpilot.Request
+		if err := json.Unmarshal(doc, &r); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

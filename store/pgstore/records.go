@@ -80,8 +80,9 @@ type costRow struct {
 	Diff      []byte `bun:"diff,type:bytea"`
 }
 
-// inserted reports whether an INSERT ... ON CONFLICT DO NOTHING wrote.
-func inserted(res interface{ RowsAffected() (int64, error) }) (bool, error) {
+// wrote reports whether a statement changed a row (an INSERT ... ON
+// CONFLICT DO NOTHING that inserted, an UPDATE or DELETE that matched).
+func wrote(res interface{ RowsAffected() (int64, error) }) (bool, error) {
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
@@ -111,7 +112,7 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	if err != nil {
 		return tfpilot.Event{}, wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || !ok {
+	if ok, err := wrote(res); err != nil || !ok {
 		return tfpilot.Event{}, wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
 	}
 	// Return what a reader gets back: Data through JSON.
@@ -156,7 +157,7 @@ func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, reque
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || ok {
+	if ok, err := wrote(res); err != nil || ok {
 		return wrapIf(op, err)
 	}
 	cur, err := s.LookupRun(ctx, kind, runID)
@@ -195,7 +196,7 @@ func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string)
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || ok {
+	if ok, err := wrote(res); err != nil || ok {
 		return wrapIf(op, err)
 	}
 	cur, err := s.LookupPR(ctx, pr)
@@ -227,7 +228,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || !ok {
+	if ok, err := wrote(res); err != nil || !ok {
 		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
 	}
 	return nil
@@ -241,7 +242,7 @@ func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error 
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || !ok {
+	if ok, err := wrote(res); err != nil || !ok {
 		return wrap(op, orElse(err, tfpilot.ErrNotFound))
 	}
 	return nil
@@ -254,7 +255,7 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || ok {
+	if ok, err := wrote(res); err != nil || ok {
 		return wrapIf(op, err)
 	}
 	completed, err := s.db.NewSelect().Model((*deliveryRow)(nil)).Where("id = ?", id).Exists(ctx)
@@ -298,7 +299,7 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 	if err != nil {
 		return wrap(op, err)
 	}
-	if ok, err := inserted(res); err != nil || !ok {
+	if ok, err := wrote(res); err != nil || !ok {
 		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
 	}
 	return nil

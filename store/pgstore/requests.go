@@ -117,8 +117,8 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return tfpilot.ErrAlreadyExists
+		if ok, err := wrote(res); err != nil || !ok {
+			return orElse(err, tfpilot.ErrAlreadyExists)
 		}
 		archived, err := tx.NewSelect().Model((*historyRow)(nil)).Where("id = ?", r.ID).Exists(ctx)
 		if err != nil {

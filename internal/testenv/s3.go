@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -123,7 +124,11 @@ func NewS3(t testing.TB) *S3Bucket {
 		return b
 	}
 	b.Bucket = uniqueName(t.Name())
-	if _, err := b.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}); err != nil {
+	in := &s3.CreateBucketInput{Bucket: aws.String(b.Bucket)}
+	if srv.Region != "" && srv.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(srv.Region)}
+	}
+	if _, err := b.Client.CreateBucket(ctx, in); err != nil {
 		t.Fatalf("testenv: create bucket %s on %s (%s): %v", b.Bucket, srv.Endpoint, srv.Provider, err)
 	}
 	if srv.Provider == ProviderEnv {
@@ -232,7 +237,16 @@ func envOr(name, def string) string {
 }
 
 // startS3Container runs the S3 image when a Docker engine answers.
-func startS3Container() (*S3Server, error) {
+func startS3Container() (srv *S3Server, err error) {
+	home, _ := os.UserHomeDir()
+	if os.Getenv("DOCKER_HOST") == "" && !fileExists("/var/run/docker.sock") && !fileExists(filepath.Join(home, ".testcontainers.properties")) {
+		return nil, errors.New("no Docker engine (DOCKER_HOST unset, no /var/run/docker.sock)")
+	}
+	defer func() {
+		if r := recover(); r != nil { // testcontainers panics on some misconfigurations
+			srv, err = nil, fmt.Errorf("testcontainers: %v", r)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p, err := testcontainers.NewDockerProvider()
@@ -263,7 +277,7 @@ func startS3Container() (*S3Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("endpoint of %s: %w", image, err)
 	}
-	srv := &S3Server{Endpoint: ep, Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Provider: ProviderContainers}
+	srv = &S3Server{Endpoint: ep, Region: s3Region, AccessKey: s3AccessKey, SecretKey: s3SecretKey, Provider: ProviderContainers}
 	if err := waitS3(ctx, srv, nil); err != nil {
 		return nil, fmt.Errorf("%s: %w", image, err)
 	}
@@ -373,6 +387,11 @@ func waitS3(ctx context.Context, srv *S3Server, exited <-chan struct{}) error {
 	}
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // versitygwBinary returns the versitygw to run: [EnvVersitygw], else
 // the build of the version pinned in tools/go.mod, cached in
 // <user cache dir>/tfpilot-tools/ and built there once (under a file
@@ -415,7 +434,11 @@ func versitygwBinary() (string, error) {
 		return bin, nil // built by another test binary meanwhile
 	}
 	tmp := bin + ".tmp"
-	build := exec.Command("go", "build", "-modfile="+modfile, "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goBin, "build", "-modfile="+modfile, "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

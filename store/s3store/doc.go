@@ -33,7 +33,7 @@
 //
 // and three prefixes this package adds, under tfpilot/:
 //
-//	tfpilot/list/<newest-first key>~/p<project>.e<environment>  list index (see index.go)
+//	tfpilot/list/<position>~/p<project>.e<environment>.s<status>  list index
 //	tfpilot/event-ids/<id>/<eventId>.json                        event id claims
 //	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
 //
@@ -66,15 +66,34 @@
 //
 // # Listing
 //
-// [Store.ListRequests] reads one ListObjectsV2 page of the list index,
-// whose keys sort newest first and name the project and environment,
-// then GETs only the documents of the page (plus one, to know whether
-// another page follows), Options.Concurrency at a time. Status filters
-// match the status stored at the document's last write and so need the
-// documents, so a filtered page reads documents in batches
-// until it is full. Requests written by the original system have no
-// index entry: run [Store.Reindex] once to add them (and after a crash,
-// to tidy entries of interrupted writes).
+// [Store.ListRequests] reads ListObjectsV2 pages of the list index,
+// whose keys sort newest first (ReceivedAt, then id, both inverted) and
+// name the project, environment and status as of the last write, keeps
+// the keys that pass the filters, and GETs only those documents (the
+// page plus one, to know whether another page follows),
+// Options.Concurrency at a time. A page of 50 costs one ListObjectsV2
+// call and 51 GETs whatever the bucket holds; a filtered page adds one
+// ListObjectsV2 call per 1,000 index keys it scans past. Requests
+// written by the original system have no index entry: run
+// [Store.Reindex] once to add them (and after a crash, to tidy entries
+// of interrupted writes).
+//
+// # Archiving
+//
+// [Store.ArchiveRequest] copies the document to history/, marks the live
+// document (a tfpilotArchiving field, written with If-Match so that a
+// concurrent update and the archive cannot both win), then deletes it.
+// A marked document reads as archived; archiving again finishes a move a
+// crash interrupted.
+//
+// # Servers
+//
+// versitygw checks If-Match on DELETE and on PUT separately: a
+// conditional DELETE and a conditional PUT holding the same ETag can
+// both succeed. This package never lets a conditional delete of a
+// request document race a conditional put of it (hence the mark above).
+// Releasing a delivery's claim does use one; the claim holder is the
+// only writer of a claimed delivery, so it does not race.
 //
 // # Errors
 //

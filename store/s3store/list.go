@@ -16,8 +16,10 @@ import (
 
 // listCursor is the position after which the next page starts.
 type listCursor struct {
-	// Key is the list-index key of the previous page's last request,
-	// relative to the index prefix.
+	// Key is the position (the index key up to "~/", relative to the
+	// index prefix) of the previous page's last request. A position
+	// never changes, even when the request's entry moves to another
+	// project, environment or status, so the walk never repeats it.
 	Key string `json:"k"`
 	// Filter fingerprints the query's filters.
 	Filter string `json:"f"`
@@ -67,13 +69,15 @@ func (s *Store) parseQuery(q tfpilot.ListQuery) (int, string, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.Key == "" {
+	if err != nil || !strings.HasSuffix(c.Key, "~/") {
 		return 0, "", fmt.Errorf("cursor %q: malformed: %w", q.Cursor, tfpilot.ErrInvalid)
 	}
 	if c.Filter != filterTag(q) {
 		return 0, "", fmt.Errorf("cursor %q: made with other filters: %w", q.Cursor, tfpilot.ErrInvalid)
 	}
-	return limit, s.prefix + listDir + c.Key, nil
+	// "~" sorts after every key at the position (they continue with
+	// "p") and before every later position.
+	return limit, s.prefix + listDir + c.Key + "~", nil
 }
 
 // candidate is a list-index entry that passed the key filters.
@@ -107,7 +111,8 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	}
 	var (
 		out       []*tfpilot.Request
-		outKeys   []string
+		outPos    []string
+		seen      = make(map[string]bool)
 		cands     []candidate
 		exhausted bool
 	)
@@ -144,7 +149,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			case err != nil:
 				return err
 			}
-			if batch[i].entry.matches(r, storedStatus(obj.body)) {
+			if m := readMeta(obj.body); !m.archiving && batch[i].entry.matches(r, m.status) {
 				docs[i] = r
 			}
 			return nil
@@ -156,11 +161,15 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			if len(out) > limit {
 				break
 			}
-			if r == nil {
-				continue // stale entry
+			if r == nil || seen[r.ID] {
+				// A stale entry, or the second entry of a request
+				// whose entry moved while this page read both.
+				continue
 			}
+			seen[r.ID] = true
 			out = append(out, r)
-			outKeys = append(outKeys, batch[i].key)
+			pos, _ := s.position(batch[i].entry)
+			outPos = append(outPos, pos)
 		}
 	}
 	page := tfpilot.ListPage{Requests: out}
@@ -170,7 +179,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	if len(out) > limit {
 		page.Requests = out[:limit]
 		page.NextCursor = encodeCursor(listCursor{
-			Key:    strings.TrimPrefix(outKeys[limit-1], prefix),
+			Key:    strings.TrimPrefix(outPos[limit-1], prefix),
 			Filter: filterTag(q),
 		})
 	}
@@ -238,7 +247,11 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 		case err != nil:
 			return err
 		}
-		stored := storedStatus(obj.body)
+		meta := readMeta(obj.body)
+		if meta.archiving {
+			return nil // archived but for the last step
+		}
+		stored := meta.status
 		st := stored
 		if st == "" {
 			st = r.Status(now)

@@ -94,7 +94,7 @@ func TestList_NewestFirstThenIDDescendingWithFilters(t *testing.T) {
 	wantErr(t, err, tfpilot.ErrInvalid)
 }
 
-func TestList_WalkNeitherSkipsNorRepeatsWhileCreating(t *testing.T) {
+func TestList_WalkNeitherSkipsNorRepeatsWhileCreatingAndUpdating(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
@@ -112,6 +112,15 @@ func TestList_WalkNeitherSkipsNorRepeatsWhileCreating(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, ids(p.Requests)...)
+		// The page's last request changes status, which moves its
+		// index entry to another key at the same position.
+		if n := len(p.Requests); n > 0 {
+			last := p.Requests[n-1].Clone()
+			last.PR = &tfpilot.PullRequest{Number: i + 1, Open: true}
+			if _, err := e.UpdateRequest(ctx, last); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// New requests arrive between pages, newer and at the same
 		// instant as the walk's position.
 		e.clock.Advance(time.Millisecond)

@@ -21,33 +21,65 @@ func encodeRequest(r *tfpilot.Request, st lifecycle.Status, now time.Time) ([]by
 	if err != nil {
 		return nil, err
 	}
-	derived, err := json.Marshal(struct {
+	return withFields(b, struct {
 		Status    lifecycle.Status `json:"status"`
 		DerivedAt time.Time        `json:"statusDerivedAt"`
 	}{st, now})
+}
+
+// archivingField marks a request document that ArchiveRequest is moving
+// to history: it is no longer live, and no write but the archive's
+// delete can succeed on it (its ETag changed).
+const archivingField = "tfpilotArchiving"
+
+// withFields returns the JSON object b with the fields of the JSON
+// object that fields encodes appended.
+func withFields(b []byte, fields any) ([]byte, error) {
+	extra, err := json.Marshal(fields)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) < 2 || b[len(b)-1] != '}' {
-		return nil, fmt.Errorf("request %q encodes as %.20q, not an object", r.ID, b)
+	if len(b) < 2 || b[len(b)-1] != '}' || len(extra) < 2 || extra[0] != '{' {
+		return nil, fmt.Errorf("cannot add %s to %.20q: not objects", extra, b)
+	}
+	if len(extra) == 2 {
+		return b, nil
 	}
 	out := append(b[:len(b)-1:len(b)-1], ',')
 	if len(b) == 2 { // "{}"
 		out = out[:1]
 	}
-	return append(out, derived[1:]...), nil
+	return append(out, extra[1:]...), nil
 }
 
-// storedStatus reads the status field of a stored document, in any
-// spelling [lifecycle.Normalize] knows; "" when absent or unknown.
-func storedStatus(body []byte) lifecycle.Status {
+// withoutField returns the JSON object b without field name.
+func withoutField(b []byte, name string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	delete(obj, name)
+	return json.Marshal(obj)
+}
+
+// docMeta is what a stored request document says beside the request.
+type docMeta struct {
+	// status is the status stored at the last write, in any spelling
+	// [lifecycle.Normalize] knows; "" when absent or unknown.
+	status lifecycle.Status
+	// archiving is set while ArchiveRequest moves the document.
+	archiving bool
+}
+
+func readMeta(body []byte) docMeta {
 	var v struct {
-		Status string `json:"status"`
+		Status    string          `json:"status"`
+		Archiving json.RawMessage `json:"tfpilotArchiving"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		return ""
+		return docMeta{}
 	}
-	return lifecycle.Normalize(v.Status)
+	return docMeta{status: lifecycle.Normalize(v.Status), archiving: len(v.Archiving) > 0 && string(v.Archiving) != "null"}
 }
 
 func decodeRequest(body []byte) (*tfpilot.Request, error) {
@@ -102,13 +134,35 @@ func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, 
 	return r, obj, nil
 }
 
+// loadLive reads a live request: one being archived is missing.
+func (s *Store) loadLive(ctx context.Context, id string) (*tfpilot.Request, object, docMeta, error) {
+	r, obj, err := s.loadRequest(ctx, s.requestKey(id))
+	if err != nil {
+		return nil, object{}, docMeta{}, err
+	}
+	m := readMeta(obj.body)
+	if m.archiving {
+		return nil, object{}, docMeta{}, errArchiving
+	}
+	return r, obj, m, nil
+}
+
+// errArchiving is a request document that ArchiveRequest is moving; it
+// reads as missing.
+var errArchiving = &missingError{"request is being archived"}
+
+// missingError is an error that [isMissing] recognises.
+type missingError struct{ why string }
+
+func (e *missingError) Error() string { return e.why }
+
 // GetRequest implements [tfpilot.RequestStore]: it reads
 // requests/<id>.json.
 func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
 	if !safeID(id) {
 		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
 	}
-	r, _, err := s.loadRequest(ctx, s.requestKey(id))
+	r, _, _, err := s.loadLive(ctx, id)
 	switch {
 	case isMissing(err):
 		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
@@ -178,7 +232,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
 	key := s.requestKey(r.ID)
-	cur, obj, err := s.loadRequest(ctx, key)
+	cur, obj, meta, err := s.loadLive(ctx, r.ID)
 	switch {
 	case isMissing(err):
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, tfpilot.ErrNotFound)
@@ -205,7 +259,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	// The entry moves when project, environment, ReceivedAt or status
 	// change, and for a document the original wrote without a status
 	// this package recognises (its old entry, if any, came from Reindex).
-	curStored := storedStatus(obj.body)
+	curStored := meta.status
 	oldEntry, newEntry := entryOf(cur, curStored), entryOf(next, st)
 	moved := curStored == "" || oldEntry != newEntry
 	if moved {
@@ -228,44 +282,71 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	return decodeRequest(body)
 }
 
-// ArchiveRequest implements [tfpilot.RequestStore]. It copies the
-// document to history/<id>.json, then deletes requests/<id>.json with
-// If-Match on the ETag it read, then the list-index entry. A crash
-// between the first two steps leaves the request both live and in
-// history; calling ArchiveRequest again with the same version finishes
-// the move. When the delete loses to a concurrent update, the history
-// copy is removed again and the result is [tfpilot.ErrConflict].
+// ArchiveRequest implements [tfpilot.RequestStore] in four steps:
+//  1. copy the document to history/<id>.json;
+//  2. mark requests/<id>.json as being archived, with If-Match on the
+//     ETag read, so that exactly one of the archive and any concurrent
+//     update wins (when the update wins, the copy is removed again and
+//     the result is [tfpilot.ErrConflict]); from here the request reads
+//     as archived;
+//  3. delete requests/<id>.json with If-Match on the marked ETag;
+//  4. delete its list-index entries.
+//
+// A crash after step 1 leaves the request live and in history, one
+// after step 2 leaves the marked document behind; either way calling
+// ArchiveRequest again with the same version finishes the move, and
+// [Store.Reindex] tidies what step 4 left.
 func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
 	if !safeID(id) {
 		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
 	}
 	key := s.requestKey(id)
 	cur, obj, err := s.loadRequest(ctx, key)
-	switch {
-	case isMissing(err):
+	if isMissing(err) {
 		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
-	case err != nil:
+	}
+	if err != nil {
 		return fmt.Errorf("s3store: archive request %q: %w", id, err)
+	}
+	resuming := readMeta(obj.body).archiving
+	switch {
+	case cur.Version != version && resuming:
+		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
 	case cur.Version != version:
 		return fmt.Errorf("s3store: archive request %q at version %d (stored %d): %w", id, version, cur.Version, tfpilot.ErrConflict)
 	}
+	live := obj.body
+	if resuming {
+		if live, err = withoutField(obj.body, archivingField); err != nil {
+			return fmt.Errorf("s3store: archive request %q: %w", id, err)
+		}
+	}
 	hkey := s.historyKey(id)
-	hetag, err := s.put(ctx, hkey, obj.body, cond{})
+	hetag, err := s.put(ctx, hkey, live, cond{})
 	if err != nil {
 		return fmt.Errorf("s3store: archive request %q: write history: %w", id, err)
 	}
-	if err := s.del(ctx, key, obj.etag); err != nil {
-		if !isPrecondition(err) {
+	marked := obj.etag
+	if !resuming {
+		body, err := withFields(obj.body, map[string]time.Time{archivingField: s.now()})
+		if err != nil {
 			return fmt.Errorf("s3store: archive request %q: %w", id, err)
 		}
-		if present, _ := s.exists(ctx, key); !present {
-			// A concurrent archive of the same version finished first.
-			return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+		marked, err = s.put(ctx, key, body, cond{ifMatch: obj.etag})
+		if isPrecondition(err) {
+			// A concurrent write won: undo the copy unless another
+			// archive overwrote it meanwhile.
+			_ = s.del(ctx, hkey, hetag)
+			return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, tfpilot.ErrConflict)
 		}
-		// A concurrent update won: undo our copy unless it was
-		// overwritten meanwhile.
-		_ = s.del(ctx, hkey, hetag)
-		return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, tfpilot.ErrConflict)
+		if err != nil {
+			return fmt.Errorf("s3store: archive request %q: %w", id, err)
+		}
+	}
+	// Nothing but another archive of this version can touch the marked
+	// document, and it would delete it too.
+	if err := s.del(ctx, key, marked); err != nil && !isPrecondition(err) {
+		return fmt.Errorf("s3store: archive request %q: %w", id, err)
 	}
 	// A failure leaves entries whose document is gone: never listed,
 	// removed by Reindex.

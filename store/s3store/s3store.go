@@ -41,9 +41,9 @@ type Options struct {
 	// Concurrency bounds the GETs a list runs in parallel. Default: 8.
 	Concurrency int
 	// Now is the store's clock: it stamps creations, claims, events and
-	// idempotency records, decides idempotency expiry and stale index
-	// entries, and is the time at which list filters derive a request's
-	// status. Default: time.Now.
+	// idempotency records, decides idempotency expiry and the age of
+	// stale index entries, and is the time at which each write derives
+	// the status that list filters match. Default: time.Now.
 	Now func() time.Time
 	// ServerSideEncryption, when set, is sent with every write (the
 	// original TfPilot wrote with AES256). Default: none, i.e. the
@@ -296,7 +296,8 @@ func isPrecondition(err error) bool {
 // not a failed precondition).
 func isMissing(err error) bool {
 	var pe *preconditionError
-	return !errors.As(err, &pe) && classify(err) == failMissing
+	var me *missingError
+	return errors.As(err, &me) || !errors.As(err, &pe) && classify(err) == failMissing
 }
 
 // parallel runs fn(ctx, i) for i in [0, n) with at most s.concurrency

@@ -2,8 +2,10 @@ package s3store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
@@ -286,6 +289,41 @@ func TestArchive_MovesToHistoryAndRetriesSafely(t *testing.T) {
 	wantErr(t, err, tfpilot.ErrAlreadyExists)
 	_, err = e.GetArchivedRequest(ctx, "absent")
 	wantErr(t, err, tfpilot.ErrNotFound)
+}
+
+func TestArchive_MarkedDocumentReadsAsArchivedAndRetryFinishes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	r := mustCreate(t, e, newRequest("req-1"))
+	// A crash after steps 1 and 2: history written, the live document
+	// marked, not yet deleted.
+	doc := e.getRaw(t, "requests/req-1.json")
+	hist, _ := json.Marshal(doc)
+	doc["tfpilotArchiving"] = e.clock.Now()
+	marked, _ := json.Marshal(doc)
+	e.putRaw(t, "history/req-1.json", string(hist))
+	e.putRaw(t, "requests/req-1.json", string(marked))
+
+	_, err := e.GetRequest(ctx, "req-1")
+	wantErr(t, err, tfpilot.ErrNotFound)
+	_, err = e.UpdateRequest(ctx, r)
+	wantErr(t, err, tfpilot.ErrNotFound)
+	if got := walk(t, e, tfpilot.ListQuery{}); len(got) != 0 {
+		t.Fatalf("a request being archived is listed: %v", got)
+	}
+	if _, err := e.GetArchivedRequest(ctx, "req-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ArchiveRequest(ctx, "req-1", r.Version); err != nil {
+		t.Fatalf("finishing the archive: %v", err)
+	}
+	if e.exists(t, "requests/req-1.json") || len(e.keys(t, "tfpilot/list/")) != 0 {
+		t.Fatal("the retry left the document or its index entry")
+	}
+	if h := e.getRaw(t, "history/req-1.json"); h["tfpilotArchiving"] != nil || h["id"] != "req-1" {
+		t.Fatalf("history holds %v", h)
+	}
 }
 
 func TestArchive_LosingToAnUpdateLeavesNoHistory(t *testing.T) {
@@ -571,4 +609,45 @@ func ids(rs []*tfpilot.Request) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// headerClient records a header of every PUT an S3 client sends.
+type headerClient struct {
+	next   s3.HTTPClient
+	name   string
+	mu     sync.Mutex
+	values []string
+}
+
+func (c *headerClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut {
+		c.mu.Lock()
+		c.values = append(c.values, r.Header.Get(c.name))
+		c.mu.Unlock()
+	}
+	return c.next.Do(r)
+}
+
+func TestOptions_ServerSideEncryptionIsSentWithEveryWrite(t *testing.T) {
+	t.Parallel()
+	b := testenv.NewS3(t)
+	rec := &headerClient{name: "X-Amz-Server-Side-Encryption"}
+	client := b.S3Server.Client(func(o *s3.Options) { rec.next, o.HTTPClient = o.HTTPClient, rec })
+	s, err := s3store.New(client, b.Bucket, &s3store.Options{Prefix: b.Prefix, ServerSideEncryption: types.ServerSideEncryptionAes256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mustCreate(t, s, newRequest("req-1"))
+	if err := s.ClaimDelivery(ctx, "d-1", "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.values) < 3 {
+		t.Fatalf("%d PUTs recorded", len(rec.values))
+	}
+	for i, v := range rec.values {
+		if v != "AES256" {
+			t.Fatalf("PUT %d sent server-side encryption %q", i, v)
+		}
+	}
 }

@@ -75,6 +75,7 @@ func TestHTTP_HealthMetricsAndCorrelationIDs(t *testing.T) {
 		`tfpilot_rpc_requests_total{code="not_found",procedure="/tfpilot.v1.RequestService/Get"} 2`,
 		`tfpilot_rpc_duration_seconds_count{procedure="/tfpilot.v1.RequestService/Get"} 2`,
 		`tfpilot_watch_streams 0`,
+		`tfpilot_http_requests_total{code="404",route="connect"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,7 +102,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		route := routeOf(r.URL.Path)
-		s.metrics.httpRequests.WithLabelValues(route, http.StatusText(rec.status)).Inc()
+		s.metrics.httpRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		level := slog.LevelInfo
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			level = slog.LevelDebug
@@ -140,8 +141,8 @@ func newMetrics() *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tfpilot_http_requests_total", Help: "HTTP requests by route class and status.",
-		}, []string{"route", "status"}),
+			Name: "tfpilot_http_requests_total", Help: "HTTP requests by route class and status code.",
+		}, []string{"route", "code"}),
 		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tfpilot_rpc_requests_total", Help: "Connect calls of the tfpilot services by procedure and code.",
 		}, []string{"procedure", "code"}),

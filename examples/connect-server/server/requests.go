@@ -164,6 +164,10 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 		return nil, invalidArgument("invalid argument: "+summary(bad), bad...)
 	}
 	page, err := s.pilot.List(ctx, p, q)
+	if errors.Is(err, tfpilot.ErrInvalid) && q.Cursor != "" {
+		return nil, invalidArgument("invalid page token", tfpilot.FieldViolation{Field: "page_token",
+			Description: "is not a next_page_token of an earlier answer with the same filters"})
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -395,6 +395,10 @@ func testErrorCodes(t *testing.T, e *env) {
 			_, err := e.admin.List(ctx, connect.NewRequest(&pb.ListRequest{Statuses: []pb.Status{pb.Status_STATUS_UNSPECIFIED}}))
 			return err
 		}, connect.CodeInvalidArgument, []string{"statuses"}},
+		{"a forged page token is an invalid argument on page_token", func() error {
+			_, err := e.admin.List(ctx, connect.NewRequest(&pb.ListRequest{PageToken: "not-a-token"}))
+			return err
+		}, connect.CodeInvalidArgument, []string{"page_token"}},
 		{"merge before approval is a failed precondition", func() error {
 			_, err := e.admin.Merge(ctx, connect.NewRequest(&pb.MergeRequest{Id: id}))
 			return err

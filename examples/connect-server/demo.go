@@ -99,12 +99,13 @@ func (a *autopilot) step(ctx context.Context) {
 		return
 	}
 	c := tfpilot.Caller{Principal: autopilotPrincipal}
-	for _, r := range page.Requests {
+	for _, v := range a.pilot.ViewsOf(ctx, page.Requests) {
+		r := v.Request
 		var (
 			act string
 			err error
 		)
-		switch a.pilot.ViewOf(ctx, r).Status {
+		switch v.Status {
 		case lifecycle.PlanReady:
 			act = "approve"
 			_, err = a.pilot.Approve(ctx, c, r.ID)

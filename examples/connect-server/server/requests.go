@@ -172,10 +172,10 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 		return nil, s.fail(ctx, err)
 	}
 	out := &pb.ListResponse{NextPageToken: page.NextCursor}
-	for _, r := range page.Requests {
-		pr, err := s.answer(ctx, r)
+	for _, v := range s.pilot.ViewsOf(ctx, page.Requests) {
+		pr, err := viewToProto(v)
 		if err != nil {
-			return nil, err
+			return nil, s.fail(ctx, err)
 		}
 		out.Requests = append(out.Requests, pr)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,32 +29,10 @@ func TestDemoBinary_RunsTheREADMEsBackstageCalls(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("uses SIGTERM")
 	}
+	t.Parallel()
 	calls := readmeCalls(t)
-	bin := filepath.Join(t.TempDir(), "tfpilot-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TFPILOT_LOG_LEVEL=warn")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-
-	vars := demoVars(t, stdout)
+	srv := startBinary(t, nil, nil)
+	vars := srv.vars
 	for _, c := range calls {
 		c = c.expand(vars)
 		switch {
@@ -112,11 +91,71 @@ func TestDemoBinary_RunsTheREADMEsBackstageCalls(t *testing.T) {
 		t.Errorf("no token: %d %s", res.StatusCode, body)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	srv.stop(t)
+}
+
+// runningServer is the binary running in a test.
+type runningServer struct {
+	cmd    *exec.Cmd
+	vars   map[string]string // TFPILOT_URL and TOKEN from the banner
+	exited chan error
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// startBinary builds the server once per test binary, starts it on a
+// free port with args and extra environment, and waits for its banner.
+func startBinary(t *testing.T, args, env []string) *runningServer {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tfpilot-server-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tfpilot-server")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	cmd := exec.Command(binPath, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "TFPILOT_LOG_LEVEL=warn"), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := new(lockedBuilder)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &runningServer{cmd: cmd, exited: make(chan error, 1)}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	s.vars = demoVars(t, stdout, s.exited)
+	return s
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *runningServer) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
+	case err := <-s.exited:
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v", err)
 		}
@@ -125,9 +164,26 @@ func TestDemoBinary_RunsTheREADMEsBackstageCalls(t *testing.T) {
 	}
 }
 
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // demoVars reads the banner until the URL and the token are printed,
 // then keeps draining stdout.
-func demoVars(t *testing.T, stdout io.Reader) map[string]string {
+func demoVars(t *testing.T, stdout io.Reader, exited <-chan error) map[string]string {
 	t.Helper()
 	kv := make(chan [2]string)
 	go func() {
@@ -144,6 +200,8 @@ func demoVars(t *testing.T, stdout io.Reader) map[string]string {
 		select {
 		case p := <-kv:
 			vars[p[0]] = p[1]
+		case err := <-exited:
+			t.Fatalf("the server exited before its banner: %v", err)
 		case <-timeout:
 			t.Fatal("the server printed no TFPILOT_URL and TOKEN within 30 s")
 		}

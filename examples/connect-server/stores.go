@@ -53,8 +53,13 @@ func openStore(ctx context.Context, o options, log *slog.Logger) (tfpilot.Store,
 		}
 		client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 			if o.s3.endpoint != "" {
+				// An S3-compatible server: path-style, and checksums
+				// only where S3 requires them (many servers reject the
+				// SDK's default trailing checksums).
 				so.BaseEndpoint = aws.String(o.s3.endpoint)
 				so.UsePathStyle = true
+				so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+				so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 			}
 		})
 		s, err := s3store.New(client, o.s3.bucket, &s3store.Options{Prefix: o.s3.prefix})

@@ -175,6 +175,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if hook == nil {
+		log.Warn("no webhook secret: requests move on only when the reconciler syncs them", "interval", o.reconcile)
+	}
 	if o.demo() {
 		if demo, err = startDemo(baseURL, o.hookSecret, hook != nil); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -478,24 +480,84 @@ func testIdempotency(t *testing.T, e *env) {
 	if c := codeOf(t, err); c != connect.CodeInvalidArgument || badRequest(t, err)[server.IdempotencyKeyHeader] == "" {
 		t.Errorf("key reused with another body: %v; want invalid argument on %s", err, server.IdempotencyKeyHeader)
 	}
-	// A mutation repeated with its key does not dispatch twice.
-	plan := func() (*pb.Request, error) {
-		req := connect.NewRequest(&pb.PlanRequest{Id: first.GetId()})
-		req.Header().Set(server.IdempotencyKeyHeader, "plan-1")
-		return got(e.admin.Plan(ctx, req))
+	// Every mutation repeated with its key answers its first answer and
+	// does nothing more: walk the lifecycle calling each one twice.
+	id := first.GetId()
+	keyed := func(key string, req interface{ Header() http.Header }) {
+		req.Header().Set(server.IdempotencyKeyHeader, key)
 	}
-	e.finishRun(first.GetId(), runs.Plan, "success")
-	e.sync(first.GetId())
-	p1, err := plan()
-	if err != nil {
-		t.Fatal(err)
+	cfg, _ := structpb.NewStruct(map[string]any{"bucket": "payments-dev-idem", "versioning": false})
+	approver := e.client(approverToken)
+	steps := []struct {
+		method protoreflect.Name
+		before func()
+		call   func(key string) (*pb.Request, error)
+	}{
+		{"UpdateConfig", func() { e.finishRun(id, runs.Plan, "success"); e.sync(id) }, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.UpdateConfigRequest{Id: id, Config: cfg})
+			keyed(key, req)
+			return got(e.admin.UpdateConfig(ctx, req))
+		}},
+		{"Plan", func() { e.finishRun(id, runs.Plan, "success"); e.sync(id) }, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.PlanRequest{Id: id})
+			keyed(key, req)
+			return got(e.admin.Plan(ctx, req))
+		}},
+		{"Approve", func() { e.finishRun(id, runs.Plan, "success"); e.sync(id) }, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.ApproveRequest{Id: id})
+			keyed(key, req)
+			return got(approver.Approve(ctx, req))
+		}},
+		{"Merge", nil, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.MergeRequest{Id: id})
+			keyed(key, req)
+			return got(approver.Merge(ctx, req))
+		}},
+		{"Apply", nil, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.ApplyRequest{Id: id})
+			keyed(key, req)
+			return got(approver.Apply(ctx, req))
+		}},
+		{"Destroy", func() { e.finishRun(id, runs.Apply, "success"); e.sync(id) }, func(key string) (*pb.Request, error) {
+			req := connect.NewRequest(&pb.DestroyRequest{Id: id})
+			keyed(key, req)
+			return got(e.admin.Destroy(ctx, req))
+		}},
 	}
-	p2, err := plan()
-	if err != nil {
-		t.Fatalf("repeated Plan with the same key: %v", err)
+	tested := map[protoreflect.Name]bool{"Create": true}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		key := "key-" + string(st.method)
+		a, err := st.call(key)
+		if err != nil {
+			t.Fatalf("%s: %v", st.method, err)
+		}
+		b, err := st.call(key)
+		if err != nil {
+			t.Fatalf("%s repeated with its key: %v", st.method, err)
+		}
+		if a.GetVersion() != b.GetVersion() || len(a.GetRuns()) != len(b.GetRuns()) {
+			t.Errorf("%s repeated with its key answered version %d with %d runs after version %d with %d runs",
+				st.method, b.GetVersion(), len(b.GetRuns()), a.GetVersion(), len(a.GetRuns()))
+		}
+		stored, err := e.store.GetRequest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(stored.Runs.Plan.Attempts) + len(stored.Runs.Apply.Attempts) + len(stored.Runs.Destroy.Attempts); n != len(a.GetRuns()) {
+			t.Errorf("%s repeated with its key dispatched again: %d runs, want %d", st.method, n, len(a.GetRuns()))
+		}
+		tested[st.method] = true
 	}
-	if n1, n2 := countRuns(p1, pb.RunKind_RUN_KIND_PLAN), countRuns(p2, pb.RunKind_RUN_KIND_PLAN); n1 != 2 || n2 != 2 {
-		t.Errorf("plan attempts after a keyed Plan and its repeat: %d and %d, want 2 and 2", n1, n2)
+	// Every method that changes something is covered (reads and Sync,
+	// which is idempotent by nature, are not mutations here).
+	for _, md := range methods() {
+		level := md.Options().(*descriptorpb.MethodOptions).GetIdempotencyLevel()
+		if level != descriptorpb.MethodOptions_NO_SIDE_EFFECTS && md.Name() != "Sync" && !tested[md.Name()] {
+			t.Errorf("mutation %s has no idempotency-key check here", md.FullName())
+		}
 	}
 }
 

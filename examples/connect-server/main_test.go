@@ -80,8 +80,23 @@ func TestDemoBinary_RunsTheREADMEsBackstageCalls(t *testing.T) {
 		}
 	}
 
+	// The simulated GitHub's webhooks reached the endpoint and were
+	// accepted (signed with the generated secret).
+	res, err := http.Get(vars["TFPILOT_URL"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(metrics), `tfpilot_http_requests_total{code="200",route="/webhooks/github"}`) {
+		t.Errorf("no webhook delivery was accepted:\n%s", grepLines(string(metrics), "tfpilot_http_requests_total"))
+	}
+	if strings.Contains(string(metrics), `route="/webhooks/github"`) && strings.Contains(string(metrics), `code="401",route="/webhooks/github"`) {
+		t.Errorf("webhook deliveries were refused:\n%s", grepLines(string(metrics), "tfpilot_http_requests_total"))
+	}
+
 	// Without a token the same API answers 401 in Connect's JSON.
-	res, err := http.Post(vars["TFPILOT_URL"]+"/tfpilot.v1.RequestService/List", "application/json", strings.NewReader("{}"))
+	res, err = http.Post(vars["TFPILOT_URL"]+"/tfpilot.v1.RequestService/List", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +194,16 @@ func (l *lockedBuilder) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // demoVars reads the banner until the URL and the token are printed,

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
+	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/webhook"
 	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
@@ -46,6 +48,32 @@ func classifyWorkflow(path, name string) string {
 func newMemStore(t testing.TB) tfpilot.Store {
 	t.Helper()
 	return memstore.New(nil)
+}
+
+// newPGStore opens a migrated pgstore on a database of its own, on the
+// PostgreSQL internal/testenv provides (a skip when there is none, a
+// failure when TFPILOT_TEST_REQUIRE names postgres).
+func newPGStore(t testing.TB) tfpilot.Store {
+	t.Helper()
+	store, err := pgstore.Open(context.Background(), testenv.PostgresDSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// backends are the stores the concurrency, failure and ordering tests
+// run against: compare-and-swap and claim-once are each backend's own.
+var backends = []struct {
+	name string
+	open func(testing.TB) tfpilot.Store
+}{
+	{"memstore", newMemStore},
+	{"pgstore", newPGStore},
 }
 
 // newHook mounts a webhook handler over store with a [tfpilot.WebhookSink].
@@ -219,7 +247,7 @@ func getRequest(t testing.TB, store tfpilot.Store, id string) *tfpilot.Request {
 	return r
 }
 
-func storedEventNames(t testing.TB, store tfpilot.Store, id string) []string {
+func eventNames(t testing.TB, store tfpilot.Store, id string) []string {
 	t.Helper()
 	evs, err := store.ListEvents(context.Background(), id)
 	if err != nil {
@@ -425,7 +453,7 @@ func TestWebhookSink_CorrelatesWorkflowRunsAndNeverAppendsAttempts(t *testing.T)
 					t.Errorf("%s attempts %d→%d, current %d→%d", k, len(b.Attempts), len(a.Attempts), b.CurrentAttempt, a.CurrentAttempt)
 				}
 			}
-			events := storedEventNames(t, store, "req-1")
+			events := eventNames(t, store, "req-1")
 			if tt.wantAttempt == 0 {
 				for _, k := range runs.Kinds() {
 					if a, ok := runs.FindByRunID(after.Runs, k, tt.run.id); ok {
@@ -470,7 +498,7 @@ func TestWebhookSink_PatchIsMonotonicAndNoChangeWritesNothing(t *testing.T) {
 	}
 	for i, st := range steps {
 		before := getRequest(t, store, "req-1")
-		nEvents := len(storedEventNames(t, store, "req-1"))
+		nEvents := len(eventNames(t, store, "req-1"))
 		r := base
 		r.action = st.action
 		post(t, h, "workflow_run", r.body(t))
@@ -480,7 +508,7 @@ func TestWebhookSink_PatchIsMonotonicAndNoChangeWritesNothing(t *testing.T) {
 			t.Errorf("step %d (%s): status %q, want %q", i, st.action, a.Status, st.wantStatus)
 		}
 		wrote := after.Version != before.Version
-		gotEvents := len(storedEventNames(t, store, "req-1")) - nEvents
+		gotEvents := len(eventNames(t, store, "req-1")) - nEvents
 		if wrote != st.wantWrite || gotEvents != map[bool]int{true: 1, false: 0}[st.wantWrite] {
 			t.Errorf("step %d (%s): wrote %v with %d events; want write %v with one event per write", i, st.action, wrote, gotEvents, st.wantWrite)
 		}
@@ -525,7 +553,7 @@ func TestWebhookSink_PullRequestFacts(t *testing.T) {
 	}
 	for _, st := range steps {
 		before := getRequest(t, store, "req-1")
-		nEvents := len(storedEventNames(t, store, "req-1"))
+		nEvents := len(eventNames(t, store, "req-1"))
 		post(t, h, "pull_request", st.body)
 		r := getRequest(t, store, "req-1")
 		got := *r.PR
@@ -533,7 +561,7 @@ func TestWebhookSink_PullRequestFacts(t *testing.T) {
 		if got != st.want || r.MergedSHA != st.merge {
 			t.Errorf("%s: pr = %+v, mergedSha %q; want %+v, %q", st.name, got, r.MergedSHA, st.want, st.merge)
 		}
-		events := storedEventNames(t, store, "req-1")[nEvents:]
+		events := eventNames(t, store, "req-1")[nEvents:]
 		if st.event == "" && (r.Version != before.Version || len(events) != 0) {
 			t.Errorf("%s: wrote (version %d→%d, events %v); want nothing", st.name, before.Version, r.Version, events)
 		}
@@ -573,13 +601,13 @@ func TestWebhookSink_ReviewsGrantAndRevokeApproval(t *testing.T) {
 		{"a comment is not a decision", reviewBody(t, "submitted", "commented", "dave", 6, 7, "x"), false, []string{}, ""},
 	}
 	for _, st := range steps {
-		nEvents := len(storedEventNames(t, store, "req-1"))
+		nEvents := len(eventNames(t, store, "req-1"))
 		post(t, h, "pull_request_review", st.body)
 		r := getRequest(t, store, "req-1")
 		if r.Approval == nil || r.Approval.Approved != st.wantApproved || !slices.Equal(r.Approval.Approvers, st.wantApprovers) {
 			t.Errorf("%s: approval = %+v; want approved %v by %v", st.name, r.Approval, st.wantApproved, st.wantApprovers)
 		}
-		events := storedEventNames(t, store, "req-1")[nEvents:]
+		events := eventNames(t, store, "req-1")[nEvents:]
 		if want := []string{st.wantEvent}; (st.wantEvent == "" && len(events) != 0) || (st.wantEvent != "" && !slices.Equal(events, want)) {
 			t.Errorf("%s: events %v, want %q", st.name, events, st.wantEvent)
 		}
@@ -635,92 +663,99 @@ func TestWebhookSink_FixturesWithAndWithoutSignature(t *testing.T) {
 	}
 }
 
-// armedFailingStore fails the first UpdateRequest it sees when armed.
-type armedFailingStore struct {
+// failingStore fails the first UpdateRequest it sees when armed.
+type failingStore struct {
 	tfpilot.Store
 	armed atomic.Bool
 }
 
-var errArmedInjected = errors.New("injected store failure")
+var errInjected = errors.New("injected store failure")
 
-func (s *armedFailingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *failingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if s.armed.CompareAndSwap(true, false) {
-		return nil, errArmedInjected
+		return nil, errInjected
 	}
 	return s.Store.UpdateRequest(ctx, r)
 }
 
 func TestWebhookSink_FailedDeliveryIsRedeliverable(t *testing.T) {
 	t.Parallel()
-	store := &armedFailingStore{Store: newMemStore(t)}
-	seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
-	h := newHook(t, store)
-	body := run{action: "completed", path: planYML, id: 301, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			store := &failingStore{Store: be.open(t)}
+			seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
+			h := newHook(t, store)
+			body := run{action: "completed", path: planYML, id: 301, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
 
-	store.armed.Store(true)
-	if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusInternalServerError {
-		t.Fatalf("failing delivery: status %d, want 500", rec.Code)
-	}
-	if _, err := store.GetDelivery(context.Background(), "d-1"); !errors.Is(err, tfpilot.ErrNotFound) {
-		t.Fatalf("claim of the failed delivery: %v; want released", err)
-	}
-	if a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1); a.RunID != 0 {
-		t.Fatalf("failed delivery changed the attempt: %+v", a)
-	}
+			store.armed.Store(true)
+			if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusInternalServerError {
+				t.Fatalf("failing delivery: status %d, want 500", rec.Code)
+			}
+			if _, err := store.GetDelivery(context.Background(), "d-1"); !errors.Is(err, tfpilot.ErrNotFound) {
+				t.Fatalf("claim of the failed delivery: %v; want released", err)
+			}
+			if a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1); a.RunID != 0 {
+				t.Fatalf("failed delivery changed the attempt: %+v", a)
+			}
 
-	// GitHub's "Redeliver" sends the same delivery id.
-	if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusOK {
-		t.Fatalf("redelivery: status %d %q", rec.Code, rec.Body.String())
-	}
-	d, err := store.GetDelivery(context.Background(), "d-1")
-	if err != nil || d.CompletedAt.IsZero() {
-		t.Fatalf("redelivery record %+v, %v; want completed", d, err)
-	}
-	a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1)
-	if a.RunID != 301 || a.Conclusion != "success" {
-		t.Fatalf("after redelivery attempt = %+v", a)
-	}
-	if ev := storedEventNames(t, store, "req-1"); !slices.Equal(ev, []string{"plan_completed"}) {
-		t.Fatalf("events %v", ev)
+			// GitHub's "Redeliver" sends the same delivery id.
+			if rec := webhooktest.Post(h, hookSecret, "workflow_run", "d-1", body); rec.Code != http.StatusOK {
+				t.Fatalf("redelivery: status %d %q", rec.Code, rec.Body.String())
+			}
+			d, err := store.GetDelivery(context.Background(), "d-1")
+			if err != nil || d.CompletedAt.IsZero() {
+				t.Fatalf("redelivery record %+v, %v; want completed", d, err)
+			}
+			a := attempt(t, getRequest(t, store, "req-1"), runs.Plan, 1)
+			if a.RunID != 301 || a.Conclusion != "success" {
+				t.Fatalf("after redelivery attempt = %+v", a)
+			}
+			if ev := eventNames(t, store, "req-1"); !slices.Equal(ev, []string{"plan_completed"}) {
+				t.Fatalf("events %v", ev)
+			}
+		})
 	}
 }
 
 func TestWebhookSink_ConcurrentCopiesWorkOnce(t *testing.T) {
 	t.Parallel()
 	const copies = 32
-	for _, sameID := range []bool{true, false} {
-		name := map[bool]string{true: "one delivery id", false: "distinct ids, same facts"}[sameID]
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			store := newMemStore(t)
-			seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
-			h := newHook(t, store)
-			body := run{action: "completed", path: planYML, id: 401, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			codes := make([]int, copies)
-			for i := range copies {
-				wg.Go(func() {
-					<-start
-					id := "d-1"
-					if !sameID {
-						id = fmt.Sprint("d-", i)
-					}
-					codes[i] = webhooktest.Post(h, hookSecret, "workflow_run", id, body).Code
-				})
-			}
-			close(start)
-			wg.Wait()
-			for i, c := range codes {
-				if c != http.StatusOK {
-					t.Errorf("copy %d: status %d", i, c)
+	for _, be := range backends {
+		for _, sameID := range []bool{true, false} {
+			name := be.name + "/" + map[bool]string{true: "one delivery id", false: "distinct ids, same facts"}[sameID]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				store := be.open(t)
+				seedRequest(t, store, "req-1", func(r *tfpilot.Request) { dispatch(r, runs.Plan, "n1", "", t0) })
+				h := newHook(t, store)
+				body := run{action: "completed", path: planYML, id: 401, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t)
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				codes := make([]int, copies)
+				for i := range copies {
+					wg.Go(func() {
+						<-start
+						id := "d-1"
+						if !sameID {
+							id = fmt.Sprint("d-", i)
+						}
+						codes[i] = webhooktest.Post(h, hookSecret, "workflow_run", id, body).Code
+					})
 				}
-			}
-			r := getRequest(t, store, "req-1")
-			if ev := storedEventNames(t, store, "req-1"); r.Version != 2 || !slices.Equal(ev, []string{"plan_completed"}) {
-				t.Fatalf("version %d, events %v; want one write and one event", r.Version, ev)
-			}
-		})
+				close(start)
+				wg.Wait()
+				for i, c := range codes {
+					if c != http.StatusOK {
+						t.Errorf("copy %d: status %d", i, c)
+					}
+				}
+				r := getRequest(t, store, "req-1")
+				if ev := eventNames(t, store, "req-1"); r.Version != 2 || !slices.Equal(ev, []string{"plan_completed"}) {
+					t.Fatalf("version %d, events %v; want one write and one event", r.Version, ev)
+				}
+			})
+		}
 	}
 }
 

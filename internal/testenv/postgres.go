@@ -20,8 +20,9 @@ import (
 
 // Environment variables read by [PostgresDSN].
 const (
-	// EnvPostgresDSN names a PostgreSQL server to use (any database on
-	// it; tests create their own databases there).
+	// EnvPostgresDSN names a PostgreSQL server to use, as a postgres://
+	// URL of any database on it whose user may create databases; each
+	// test gets a database of its own there, dropped when it ends.
 	EnvPostgresDSN = "TFPILOT_TEST_POSTGRES_DSN"
 	// EnvPostgresImage overrides the container image; default
 	// [DefaultPostgresImage].

@@ -193,7 +193,13 @@ func stopPID(pid int, sig syscall.Signal, timeout time.Duration) error {
 // whatever kills it (a panic, a timeout, SIGKILL), and a signal sent to
 // the test's process group does not reach it.
 func startWatchdog(cleanup string) (*exec.Cmd, error) {
-	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; %s", os.Getpid(), cleanup)
+	return watch(os.Getpid(), cleanup)
+}
+
+// watch starts a shell in its own session that runs cleanup once pid is
+// gone.
+func watch(pid int, cleanup string) (*exec.Cmd, error) {
+	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; %s", pid, cleanup)
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -4,8 +4,11 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -90,4 +93,30 @@ func TestRedact_HidesPassword(t *testing.T) {
 	if _, err := url.Parse(got); err != nil {
 		t.Errorf("redacted DSN does not parse: %v", err)
 	}
+}
+
+func TestWatch_RunsCleanupWhenTheWatchedProcessDies(t *testing.T) {
+	t.Parallel()
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := filepath.Join(t.TempDir(), "cleaned")
+	w, err := watch(victim.Process.Pid, "touch '"+done+"'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Process.Kill(); _ = w.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	if _, err := os.Stat(done); err == nil {
+		t.Fatal("cleanup ran while the watched process was alive")
+	}
+	_ = victim.Process.Kill()
+	_ = victim.Wait() // reap it, as go test reaps a test binary
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(done); err == nil {
+			return
+		}
+	}
+	t.Fatal("cleanup did not run within 5s of the watched process's death")
 }

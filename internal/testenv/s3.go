@@ -238,27 +238,16 @@ func envOr(name, def string) string {
 
 // startS3Container runs the S3 image when a Docker engine answers.
 func startS3Container() (srv *S3Server, err error) {
-	home, _ := os.UserHomeDir()
-	if os.Getenv("DOCKER_HOST") == "" && !fileExists("/var/run/docker.sock") && !fileExists(filepath.Join(home, ".testcontainers.properties")) {
-		return nil, errors.New("no Docker engine (DOCKER_HOST unset, no /var/run/docker.sock)")
+	if err := dockerAnswers(); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil { // testcontainers panics on some misconfigurations
 			srv, err = nil, fmt.Errorf("testcontainers: %v", r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return nil, fmt.Errorf("no Docker engine: %w", err)
-	}
-	defer p.Close()
-	if err := p.Health(ctx); err != nil {
-		return nil, fmt.Errorf("no Docker engine answers: %w", err)
-	}
 	image := envOr(EnvS3Image, DefaultS3Image)
-	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, err := testcontainers.Run(ctx, image,
 		testcontainers.WithEnv(map[string]string{"ROOT_ACCESS_KEY_ID": s3AccessKey, "ROOT_SECRET_ACCESS_KEY": s3SecretKey}),
@@ -385,11 +374,6 @@ func waitS3(ctx context.Context, srv *S3Server, exited <-chan struct{}) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 // versitygwBinary returns the versitygw to run: [EnvVersitygw], else

@@ -69,11 +69,11 @@ func recoverBySync(t *testing.T, e *env, id string) {
 	}
 }
 
-// countWrites runs setup then op on an armed failingStore that never
+// countWrites runs setup then op on an armed nthWriteFailingStore that never
 // fails, and returns how many writes op made.
 func countWrites(t *testing.T, setup func(e *env) string, op func(e *env, id string) error) int64 {
-	var fs *failingStore
-	e := newEnv(t, withFailingStore(&fs, -1))
+	var fs *nthWriteFailingStore
+	e := newEnv(t, withNthWriteFailing(&fs, -1))
 	id := setup(e)
 	fs.armed.Store(true)
 	if err := op(e, id); err != nil {
@@ -100,8 +100,8 @@ func TestPilot_CreateConvergesAfterFailureAtEveryWritePoint(t *testing.T) {
 	for i := int64(1); i <= n; i++ {
 		t.Run(fmt.Sprintf("write%02d", i), func(t *testing.T) {
 			t.Parallel()
-			var fs *failingStore
-			e := newEnv(t, withFailingStore(&fs, i))
+			var fs *nthWriteFailingStore
+			e := newEnv(t, withNthWriteFailing(&fs, i))
 			fs.armed.Store(true)
 			err := create(e, "")
 			if err != nil && !errors.Is(err, errInjected) {
@@ -148,8 +148,8 @@ func TestPilot_ApplyConvergesAfterFailureAtEveryWritePoint(t *testing.T) {
 	for i := int64(1); i <= n; i++ {
 		t.Run(fmt.Sprintf("write%02d", i), func(t *testing.T) {
 			t.Parallel()
-			var fs *failingStore
-			e := newEnv(t, withFailingStore(&fs, i))
+			var fs *nthWriteFailingStore
+			e := newEnv(t, withNthWriteFailing(&fs, i))
 			id := setup(e)
 			fs.armed.Store(true)
 			err := apply(e, id)

@@ -2,7 +2,6 @@ package tfpilot_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -161,19 +160,17 @@ func (e *env) runsOf(file string) []githubtest.Run {
 	return out
 }
 
-// failingStore fails the write calls whose 1-based number fail names,
+// nthWriteFailingStore fails the write calls whose 1-based number fail names,
 // and counts every write. It wraps a real store.
-type failingStore struct {
+type nthWriteFailingStore struct {
 	tfpilot.Store
 	armed  atomic.Bool
 	writes atomic.Int64
 	fail   int64
 }
 
-var errInjected = errors.New("injected store failure")
-
 // hit counts a write while armed and fails the fail-th one.
-func (s *failingStore) hit() error {
+func (s *nthWriteFailingStore) hit() error {
 	if !s.armed.Load() {
 		return nil
 	}
@@ -183,49 +180,49 @@ func (s *failingStore) hit() error {
 	return nil
 }
 
-func withFailingStore(fs **failingStore, fail int64) envOption {
+func withNthWriteFailing(fs **nthWriteFailingStore, fail int64) envOption {
 	return func(_ *tfpilot.Config, s *tfpilot.Store) {
-		*fs = &failingStore{Store: *s, fail: fail}
+		*fs = &nthWriteFailingStore{Store: *s, fail: fail}
 		*s = *fs
 	}
 }
 
-func (s *failingStore) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *nthWriteFailingStore) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if err := s.hit(); err != nil {
 		return nil, err
 	}
 	return s.Store.CreateRequest(ctx, r)
 }
 
-func (s *failingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *nthWriteFailingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if err := s.hit(); err != nil {
 		return nil, err
 	}
 	return s.Store.UpdateRequest(ctx, r)
 }
 
-func (s *failingStore) IndexRun(ctx context.Context, k runs.Kind, id int64, req string) error {
+func (s *nthWriteFailingStore) IndexRun(ctx context.Context, k runs.Kind, id int64, req string) error {
 	if err := s.hit(); err != nil {
 		return err
 	}
 	return s.Store.IndexRun(ctx, k, id, req)
 }
 
-func (s *failingStore) IndexPR(ctx context.Context, pr tfpilot.PRRef, req string) error {
+func (s *nthWriteFailingStore) IndexPR(ctx context.Context, pr tfpilot.PRRef, req string) error {
 	if err := s.hit(); err != nil {
 		return err
 	}
 	return s.Store.IndexPR(ctx, pr, req)
 }
 
-func (s *failingStore) AppendEvent(ctx context.Context, ev tfpilot.Event) (tfpilot.Event, error) {
+func (s *nthWriteFailingStore) AppendEvent(ctx context.Context, ev tfpilot.Event) (tfpilot.Event, error) {
 	if err := s.hit(); err != nil {
 		return tfpilot.Event{}, err
 	}
 	return s.Store.AppendEvent(ctx, ev)
 }
 
-func (s *failingStore) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+func (s *nthWriteFailingStore) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
 	if err := s.hit(); err != nil {
 		return err
 	}

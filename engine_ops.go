@@ -256,16 +256,6 @@ func planOK(op Action, r *Request) error {
 	return nil
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	if sha == "" {
-		return "(unknown)"
-	}
-	return sha
-}
-
 // open reports a gate error unless the pull request is open and unmerged.
 func openUnmerged(op Action, r *Request) error {
 	switch {

@@ -13,19 +13,6 @@ import (
 	"github.com/tfpilot/tfpilot/runs"
 )
 
-func eventNames(t *testing.T, e *env, id string) []string {
-	t.Helper()
-	evs, err := e.pilot.Events(e.ctx, dev.Principal, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, ev := range evs {
-		out = append(out, ev.Event)
-	}
-	return out
-}
-
 func TestPilot_FullLifecycleDrivenBySync(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -94,7 +81,7 @@ func TestPilot_FullLifecycleDrivenBySync(t *testing.T) {
 	}
 	want := []string{"request_created", "block_committed", "pr_opened", "plan_dispatched", "plan_completed", "request_approved",
 		"pr_merged", "apply_dispatched", "apply_completed", "destroy_dispatched", "destroy_completed", "cleanup_pr_opened", "request_archived"}
-	if got := eventNames(t, e, r.ID); !slices.Equal(got, want) {
+	if got := eventNames(t, e.store, r.ID); !slices.Equal(got, want) {
 		t.Fatalf("events\n got %v\nwant %v", got, want)
 	}
 	for _, f := range []string{"plan.yml", "apply.yml", "destroy.yml"} {

@@ -375,6 +375,16 @@ func sameRepo(r *Request, repo webhook.Repo) bool {
 		(r.TargetRepo == "" || strings.EqualFold(r.TargetRepo, repo.Name))
 }
 
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	if sha == "" {
+		return "(none)"
+	}
+	return sha
+}
+
 // HandlePullRequest updates the pr facts of the request that owns the
 // pull request, found by the pull-request index, else by its head branch
 // (which indexes it).

@@ -30,15 +30,15 @@ func (d *demoEnv) Close() { d.fake.Close() }
 
 // startDemo starts a simulated GitHub holding acme/infra, whose Actions
 // runs complete on their own (queued 1 s, running 3 s) and whose webhooks
-// are posted to this server's webhook endpoint when deliver is set, and
+// are posted, signed with secret, to this server's webhook endpoint, and
 // generates an admin
 // token.
-func startDemo(baseURL, secret string, deliver bool) (*demoEnv, error) {
-	opts := githubtest.Options{Auto: &githubtest.Auto{QueueDelay: time.Second, RunDelay: 3 * time.Second}}
-	if deliver {
-		opts.WebhookURL, opts.WebhookSecret = baseURL+server.WebhookPath, secret
-	}
-	fake := githubtest.New(opts)
+func startDemo(baseURL, secret string) (*demoEnv, error) {
+	fake := githubtest.New(githubtest.Options{
+		Auto:          &githubtest.Auto{QueueDelay: time.Second, RunDelay: 3 * time.Second},
+		WebhookURL:    baseURL + server.WebhookPath,
+		WebhookSecret: secret,
+	})
 	_, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{
 		"README.md":         "# acme/infra\n\nTerraform for acme, managed with tfpilot.\n",
 		"envs/dev/main.tf":  "terraform {\n  required_version = \">= 1.5\"\n}\n",

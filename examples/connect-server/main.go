@@ -89,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.appID, "github-app-id", envInt("TFPILOT_GITHUB_APP_ID"), "GitHub App id (TFPILOT_GITHUB_APP_ID)")
 	fs.Int64Var(&o.appInstall, "github-app-installation-id", envInt("TFPILOT_GITHUB_APP_INSTALLATION_ID"), "GitHub App installation id (TFPILOT_GITHUB_APP_INSTALLATION_ID)")
 	fs.StringVar(&o.appKeyFile, "github-app-key-file", env("TFPILOT_GITHUB_APP_KEY_FILE", ""), "GitHub App private key PEM file (TFPILOT_GITHUB_APP_KEY_FILE)")
-	fs.StringVar(&o.hookSecret, "webhook-secret", env("TFPILOT_WEBHOOK_SECRET", ""), "GitHub webhook secret; enables "+server.WebhookPath+" (TFPILOT_WEBHOOK_SECRET)")
+	fs.StringVar(&o.hookSecret, "webhook-secret", env("TFPILOT_WEBHOOK_SECRET", ""), "GitHub webhook secret, or several comma-separated while rotating; enables "+server.WebhookPath+" (TFPILOT_WEBHOOK_SECRET)")
 	fs.StringVar(&o.tokensFile, "tokens-file", env("TFPILOT_TOKENS_FILE", ""), `JSON file {"tokens":[{"login":..,"roles":[..],"token":..}]} (TFPILOT_TOKENS_FILE); TFPILOT_TOKENS="login:role[+role]:token,..." adds more`)
 	fs.DurationVar(&o.reconcile, "reconcile-interval", envDuration("TFPILOT_RECONCILE_INTERVAL", 0), "how often requests waiting on GitHub are synced (TFPILOT_RECONCILE_INTERVAL); default 30s, 2s in the demo")
 	fs.DurationVar(&o.watchPoll, "watch-poll", envDuration("TFPILOT_WATCH_POLL", 15*time.Second), "how often a Watch stream re-reads its request for writes by other processes (TFPILOT_WATCH_POLL)")
@@ -162,24 +162,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	workflows := githubx.DefaultWorkflows()
 	if !o.demo() {
 		if gh, err = newGitHub(o, log); err != nil {
 			return err
 		}
-		workflows = gh.Workflows()
 	} else if o.hookSecret == "" {
 		o.hookSecret = strings.ToLower(rand.Text())
 	}
-	hook, err := newWebhook(store, o.hookSecret, workflows, log)
-	if err != nil {
-		return err
-	}
-	if hook == nil {
-		log.Warn("no webhook secret: requests move on only when the reconciler syncs them", "interval", o.reconcile)
-	}
 	if o.demo() {
-		if demo, err = startDemo(baseURL, o.hookSecret, hook != nil); err != nil {
+		if demo, err = startDemo(baseURL, o.hookSecret); err != nil {
 			return err
 		}
 		defer demo.Close()
@@ -189,6 +180,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.reconcile == 0 {
 			o.reconcile = 2 * time.Second
 		}
+	}
+	if o.reconcile == 0 {
+		o.reconcile = 30 * time.Second
+	}
+	if o.hookSecret == "" {
+		log.Warn("no webhook secret: requests move on only when the reconciler syncs them", "interval", o.reconcile.String())
 	}
 	if len(tokenList) == 0 {
 		return errors.New("no API tokens: set --tokens-file or TFPILOT_TOKENS")
@@ -200,6 +197,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pilot, err := tfpilot.New(store, gh, cfg)
 	if err != nil {
 		return err
+	}
+	// The webhook endpoint: signed deliveries, claimed once in the store,
+	// applied by the engine's WebhookSink. Several comma-separated
+	// secrets are accepted while one is rotated.
+	var hook http.Handler
+	if o.hookSecret != "" {
+		h, err := pilot.WebhookHandler(strings.Split(o.hookSecret, ",")...)
+		if err != nil {
+			return fmt.Errorf("--webhook-secret: %w", err)
+		}
+		hook = h
 	}
 	srv, err := server.New(server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Webhook: hook,
 		Ready: ready, Logger: log, WatchPoll: o.watchPoll})

@@ -10,9 +10,11 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
+	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
+	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
 // env is a Pilot over a real memstore and a real githubx client talking
@@ -244,6 +246,23 @@ func (s slowStore) GetRequest(ctx context.Context, id string) (*tfpilot.Request,
 func (s slowStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	time.Sleep(s.delay)
 	return s.Store.UpdateRequest(ctx, r)
+}
+
+// withPgstore replaces the memstore with a pgstore on a fresh database
+// (skipped, or failed under TFPILOT_TEST_REQUIRE=postgres, without one).
+func withPgstore(t testing.TB) envOption {
+	return func(cfg *tfpilot.Config, s *tfpilot.Store) {
+		ctx := context.Background()
+		ps, err := pgstore.Open(ctx, testenv.PostgresDSN(t), &pgstore.Options{Now: cfg.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ps.Close() })
+		if err := ps.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		*s = ps
+	}
 }
 
 func withSlowStore(d time.Duration) envOption {

@@ -246,11 +246,27 @@ func TestPilot_IdempotencyKeyReplaysFirstAnswer(t *testing.T) {
 	}
 }
 
+// TestPilot_ConcurrentApplyDispatchesOnce: 50 concurrent Apply calls on
+// one request make exactly one dispatch; the others get a lock or gate
+// error, and no write is lost — on memstore (with a millisecond of store
+// latency so the calls overlap) and on PostgreSQL.
 func TestPilot_ConcurrentApplyDispatchesOnce(t *testing.T) {
 	t.Parallel()
-	// A store with a millisecond of latency per read and write makes the
-	// 50 calls overlap for real.
-	e := newEnv(t, withSlowStore(time.Millisecond))
+	for _, be := range []struct {
+		name string
+		opt  func(t *testing.T) envOption
+	}{
+		{"memstore", func(*testing.T) envOption { return withSlowStore(time.Millisecond) }},
+		{"pgstore", func(t *testing.T) envOption { return withPgstore(t) }},
+	} {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			concurrentApply(t, newEnv(t, be.opt(t)))
+		})
+	}
+}
+
+func concurrentApply(t *testing.T, e *env) {
 	r := e.create("reports")
 	e.finish(r.ID, runs.Plan, "success")
 	mustOK(t, e, e.pilot.Approve, approver, r.ID)

@@ -217,8 +217,14 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	if err != nil {
 		return nil, err
 	}
+	// The pull_request webhook can record the PR before this write does;
+	// the event is recorded once, by whichever write makes the change.
+	var opened bool
 	r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
-		r.PR = &PullRequest{Number: pr.Number, URL: pr.URL, Open: pr.Open(), Merged: pr.Merged, HeadSHA: pr.HeadSHA}
+		opened = r.PR == nil
+		if opened {
+			r.PR = &PullRequest{Number: pr.Number, URL: pr.URL, Open: pr.Open(), Merged: pr.Merged, HeadSHA: pr.HeadSHA}
+		}
 		return nil
 	})
 	if err != nil {
@@ -227,7 +233,9 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	if err := p.store.IndexPR(ctx, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, r.ID); err != nil {
 		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
 	}
-	p.event(ctx, r.ID, "pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
+	if opened {
+		p.event(ctx, r.ID, "pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
+	}
 	return r, nil
 }
 
@@ -284,6 +292,11 @@ func notRunning(op Action, r *Request, kinds ...runs.Kind) error {
 func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config map[string]any) (*Request, error) {
 	cur, err := p.store.GetRequest(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	// Authorize before validating, as Create does: a caller who may not
+	// update learns nothing about the module's inputs.
+	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionUpdate, cur); err != nil {
 		return nil, err
 	}
 	probe := cur.Clone()
@@ -375,12 +388,18 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		if err != nil {
 			return nil, err
 		}
+		// The merged webhook may have recorded the merge already: the
+		// event is recorded once, by the write that makes the change.
+		var recorded bool
 		r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
+			recorded = !merged(r)
 			r.PR.Merged, r.PR.Open = true, false
-			r.MergedSHA = sha
+			if r.MergedSHA == "" {
+				r.MergedSHA = sha
+			}
 			return nil
 		})
-		if err == nil {
+		if err == nil && recorded {
 			p.event(ctx, id, "pr_merged", c.Principal, map[string]any{"mergedSha": sha})
 		}
 		return r, err

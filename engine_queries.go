@@ -21,16 +21,34 @@ type View struct {
 
 func (p *Pilot) view(ctx context.Context, r *Request, archived bool) View {
 	now := p.now()
+	return p.viewAt(r, archived, now, p.rateLimitedAt(ctx, now))
+}
+
+// rateLimitedAt reports whether the shared GitHub backoff is in force.
+func (p *Pilot) rateLimitedAt(ctx context.Context, now time.Time) bool {
+	b, err := p.store.GetRateLimitBackoff(ctx, "global")
+	return err == nil && now.Before(b.Until)
+}
+
+func (p *Pilot) viewAt(r *Request, archived bool, now time.Time, rl bool) View {
 	st := p.cfg.Rules.Derive(r.Facts(), now)
-	rl := false
-	if b, err := p.store.GetRateLimitBackoff(ctx, "global"); err == nil && now.Before(b.Until) {
-		rl = true
-	}
 	return View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived}
 }
 
 // ViewOf returns the View of r as Get would.
 func (p *Pilot) ViewOf(ctx context.Context, r *Request) View { return p.view(ctx, r, false) }
+
+// ViewsOf returns the Views of live requests rs (a List page) as Get
+// would, reading the shared rate-limit backoff once for all of them.
+func (p *Pilot) ViewsOf(ctx context.Context, rs []*Request) []View {
+	now := p.now()
+	rl := p.rateLimitedAt(ctx, now)
+	out := make([]View, len(rs))
+	for i, r := range rs {
+		out[i] = p.viewAt(r, false, now, rl)
+	}
+	return out
+}
 
 // Get returns request id (live or archived) with its derived status and
 // next poll interval.

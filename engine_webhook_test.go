@@ -98,7 +98,7 @@ func TestPilot_FullLifecycleDrivenByWebhooks(t *testing.T) {
 	if !isSubsequence(want, got) {
 		t.Fatalf("events %v\ndo not contain, in order, %v", got, want)
 	}
-	for _, ev := range []string{"plan_completed", "apply_completed", "destroy_completed", "pr_merged", "request_approved"} {
+	for _, ev := range []string{"pr_opened", "plan_completed", "apply_completed", "destroy_completed", "pr_merged", "request_approved"} {
 		if n := count(got, ev); n != 1 {
 			t.Errorf("%s recorded %d times, want once", ev, n)
 		}
@@ -137,6 +137,32 @@ func TestPilot_WebhookHandlerRefusesEmptySecret(t *testing.T) {
 	for _, secrets := range [][]string{nil, {""}, {"ok", ""}} {
 		if _, err := e.pilot.WebhookHandler(secrets...); !errors.Is(err, webhook.ErrInvalidOptions) {
 			t.Errorf("WebhookHandler(%q) = %v, want ErrInvalidOptions", secrets, err)
+		}
+	}
+}
+
+// TestPilot_APIMergeWithWebhooksRecordsOneMergeEvent: the engine's merge
+// and GitHub's merged webhook report the same fact; whichever write makes
+// the change records the one pr_merged event.
+func TestPilot_APIMergeWithWebhooksRecordsOneMergeEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hooked(t, e)
+	r := e.create("reports")
+	e.flush()
+	run := e.currentRun(r.ID, runs.Plan)
+	if err := e.fake.Complete(run, "success"); err != nil {
+		t.Fatal(err)
+	}
+	e.flush()
+	mustOK(t, e, e.pilot.Approve, approver, r.ID)
+	mustOK(t, e, e.pilot.Merge, approver, r.ID)
+	e.flush()
+	e.want(r.ID, lifecycle.Merged)
+	got := eventNames(t, e.store, r.ID)
+	for _, ev := range []string{"pr_opened", "pr_merged"} {
+		if n := count(got, ev); n != 1 {
+			t.Errorf("%s recorded %d times, want once (%v)", ev, n, got)
 		}
 	}
 }

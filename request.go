@@ -170,6 +170,27 @@ func cloneJSONValue(v any) any {
 	return v
 }
 
+// CanonicalJSON returns r's JSON encoding with Version zeroed, object
+// keys sorted, no insignificant space and numbers kept as written. Two
+// documents are the same document, whatever their versions, iff their
+// canonical encodings are equal; stores use it to make an update that
+// changes nothing a no-op.
+func (r *Request) CanonicalJSON() ([]byte, error) {
+	c := *r
+	c.Version = 0
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
 // UnknownFields returns the top-level fields of the stored document that
 // Request does not model (e.g. a legacy planRun or a portal's templateId),
 // as raw JSON. The map is a copy.

@@ -196,7 +196,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	var err error
 	switch it.Kind {
 	case tfpilot.KindRequest:
-		if doc, err = canonical(it.Request); err != nil {
+		if doc, err = it.Request.CanonicalJSON(); err != nil {
 			return false, fmt.Errorf("memstore: import %s %s: encode: %w", it.Kind, it.Key(), err)
 		}
 	case tfpilot.KindEvent:

@@ -1,0 +1,513 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+var (
+	_ tfpilot.Exporter = (*Store)(nil)
+	_ tfpilot.Importer = (*Store)(nil)
+)
+
+// exportPageSize is how many keys one ListObjectsV2 call of an export
+// asks for.
+const exportPageSize = 1000
+
+// exportDirs maps each kind to the prefix its objects live under.
+var exportDirs = map[tfpilot.ItemKind]string{
+	tfpilot.KindRequest:         requestsDir,
+	tfpilot.KindArchivedRequest: historyDir,
+	tfpilot.KindEvent:           logsDir,
+	tfpilot.KindRunIndex:        runIndexDir,
+	tfpilot.KindPRIndex:         prIndexDir,
+	tfpilot.KindDelivery:        deliveriesDir,
+	tfpilot.KindIdempotency:     idempotencyDir,
+	tfpilot.KindCost:            costDir,
+}
+
+// Export implements [tfpilot.Exporter]. It lists the kind's prefix in
+// the original layout (requests/, history/, logs/, webhooks/github/…,
+// cost/, and tfpilot/idempotency/) one page of 1,000 keys at a time,
+// reads the page's objects Options.Concurrency at a time, and hands
+// them to fn in key order, so memory holds one page. It reads the
+// documents themselves, not the list index, so a bucket the original
+// system wrote exports whole without [Store.Reindex], and exporting
+// writes nothing. Objects are read as
+// the other methods read them: an event without id or time takes its
+// key's, an index entry's request id is read liberally, a delivery
+// without state is complete. The two cost documents of a request are
+// one item. Keys that fit no item of the kind (a stray file) are
+// skipped.
+func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+	dir, ok := exportDirs[kind]
+	if !ok {
+		return fmt.Errorf("s3store: export %q: %w", kind, tfpilot.ErrInvalid)
+	}
+	prefix := s.prefix + dir
+	var pending *tfpilot.Cost // a cost whose diff may be on the next page
+	after := ""
+	for {
+		page, more, err := s.listOnce(ctx, prefix, after, exportPageSize)
+		if err != nil {
+			return fmt.Errorf("s3store: export %s: %w", kind, err)
+		}
+		items := make([]*tfpilot.Item, len(page))
+		err = s.parallel(ctx, len(page), func(ctx context.Context, i int) error {
+			it, ok, err := s.exportObject(ctx, kind, strings.TrimPrefix(page[i].key, prefix), page[i].key)
+			if err != nil || !ok {
+				return err
+			}
+			items[i] = &it
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("s3store: export %s: %w", kind, err)
+		}
+		for _, it := range items {
+			if it == nil {
+				continue
+			}
+			if kind == tfpilot.KindCost {
+				// Keys sort by request id, so a request's documents
+				// are adjacent: merge them into one item.
+				if pending != nil && pending.RequestID == it.Cost.RequestID {
+					pending.Estimate = cmpOr(pending.Estimate, it.Cost.Estimate)
+					pending.Diff = cmpOr(pending.Diff, it.Cost.Diff)
+					continue
+				}
+				if pending != nil {
+					if err := fn(tfpilot.Item{Kind: kind, Cost: pending}); err != nil {
+						return err
+					}
+				}
+				pending = it.Cost
+				continue
+			}
+			if err := fn(*it); err != nil {
+				return err
+			}
+		}
+		if !more {
+			break
+		}
+		after = page[len(page)-1].key
+	}
+	if pending != nil {
+		return fn(tfpilot.Item{Kind: kind, Cost: pending})
+	}
+	return nil
+}
+
+func cmpOr(a, b json.RawMessage) json.RawMessage {
+	if len(a) > 0 {
+		return a
+	}
+	return b
+}
+
+// exportObject reads the object at key, whose name under the kind's
+// prefix is rel, as an item of kind. ok is false for a key that names
+// no item (or an object deleted since the listing).
+func (s *Store) exportObject(ctx context.Context, kind tfpilot.ItemKind, rel, key string) (tfpilot.Item, bool, error) {
+	it := tfpilot.Item{Kind: kind}
+	name, isJSON := strings.CutSuffix(rel, ".json")
+	switch kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		if !isJSON || strings.Contains(name, "/") {
+			return it, false, nil
+		}
+	case tfpilot.KindEvent:
+		requestID, event, ok := strings.Cut(name, "/")
+		if !isJSON || !ok || strings.Contains(event, "/") || !safeID(requestID) {
+			return it, false, nil
+		}
+	case tfpilot.KindCost:
+		requestID, doc, ok := strings.Cut(rel, "/")
+		if !ok || (doc != costEstimateName && doc != costDiffName) {
+			return it, false, nil
+		}
+		obj, err := s.get(ctx, key)
+		if isMissing(err) {
+			return it, false, nil
+		} else if err != nil {
+			return it, false, err
+		}
+		c := &tfpilot.Cost{RequestID: requestID}
+		if doc == costEstimateName {
+			c.Estimate = obj.body
+		} else {
+			c.Diff = obj.body
+		}
+		it.Cost = c
+		return it, true, nil
+	default:
+		if !isJSON {
+			return it, false, nil
+		}
+	}
+	obj, err := s.get(ctx, key)
+	switch {
+	case isMissing(err):
+		return it, false, nil
+	case err != nil:
+		return it, false, err
+	}
+	switch kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		r, err := decodeRequest(obj.body)
+		if err != nil {
+			return it, false, fmt.Errorf("decode %s: %w", key, err)
+		}
+		it.Request = r
+	case tfpilot.KindEvent:
+		requestID, event, _ := strings.Cut(name, "/")
+		e, err := decodeEvent(requestID, event, obj)
+		if err != nil {
+			return it, false, fmt.Errorf("decode %s: %w", key, err)
+		}
+		it.Event = &e
+	case tfpilot.KindRunIndex:
+		k, run, ok := strings.Cut(name, "/run-")
+		runID, err := strconv.ParseInt(run, 10, 64)
+		if !ok || err != nil || !runs.Kind(k).Valid() {
+			return it, false, nil
+		}
+		id, ok := mappedID(obj.body)
+		if !ok {
+			return it, false, fmt.Errorf("%s names no request id", key)
+		}
+		it.Run = &tfpilot.RunIndexEntry{Kind: runs.Kind(k), RunID: runID, RequestID: id}
+	case tfpilot.KindPRIndex:
+		pr, ok := parsePRKey(name, obj.body)
+		if !ok {
+			return it, false, nil
+		}
+		id, ok := mappedID(obj.body)
+		if !ok {
+			return it, false, fmt.Errorf("%s names no request id", key)
+		}
+		it.PR = &tfpilot.PRIndexEntry{PR: pr, RequestID: id}
+	case tfpilot.KindDelivery:
+		id, err := url.PathUnescape(name)
+		if err != nil || strings.Contains(name, "/") {
+			return it, false, nil
+		}
+		d := decodeDelivery(id, obj)
+		it.Delivery = &d
+	case tfpilot.KindIdempotency:
+		var b idempotencyBody
+		if err := json.Unmarshal(obj.body, &b); err != nil {
+			return it, false, fmt.Errorf("decode %s: %w", key, err)
+		}
+		rec := b.record()
+		it.Idempotency = &rec
+	}
+	return it, true, nil
+}
+
+// decodeEvent reads the event object named name under logs/<requestID>/
+// as [Store.ListEvents] does.
+func decodeEvent(requestID, name string, obj object) (tfpilot.Event, error) {
+	var le legacyEvent
+	if err := json.Unmarshal(obj.body, &le); err != nil {
+		return tfpilot.Event{}, err
+	}
+	e := tfpilot.Event{ID: le.ID, RequestID: le.RequestID, Event: le.Event, Actor: le.Actor, Source: le.Source, Data: le.Data}
+	if e.ID == "" {
+		e.ID = name
+	}
+	if e.RequestID == "" {
+		e.RequestID = requestID
+	}
+	e.Timestamp = legacyTime(obj.modified, le.Timestamp, le.TS, le.At, le.CreatedAt, json.RawMessage(strconv.Quote(name)))
+	return e, nil
+}
+
+// parsePRKey reads the pull request a PR-index key names:
+// <owner>_<repo>/pr-<n>. The body's owner and repo, when it has them,
+// settle where the "_" splits (GitHub owners have no "_", repos may).
+func parsePRKey(name string, body []byte) (tfpilot.PRRef, bool) {
+	dir, n, ok := strings.Cut(name, "/pr-")
+	number, err := strconv.Atoi(n)
+	if !ok || err != nil || number <= 0 {
+		return tfpilot.PRRef{}, false
+	}
+	var b mappingBody
+	if json.Unmarshal(body, &b) == nil && b.Owner != "" && b.Repo != "" && keyPart(b.Owner)+"_"+keyPart(b.Repo) == dir {
+		return tfpilot.PRRef{Owner: b.Owner, Repo: b.Repo, Number: number}, true
+	}
+	o, r, ok := strings.Cut(dir, "_")
+	owner, err1 := url.PathUnescape(o)
+	repo, err2 := url.PathUnescape(r)
+	if !ok || err1 != nil || err2 != nil || owner == "" || repo == "" {
+		return tfpilot.PRRef{}, false
+	}
+	return tfpilot.PRRef{Owner: owner, Repo: repo, Number: number}, true
+}
+
+// Import implements [tfpilot.Importer]. Every object is created with
+// If-None-Match: *, so of racing imports one writes and the others
+// compare. A live request gets its list-index entry first, as
+// [Store.CreateRequest] does, and its status stored beside it. An event
+// is claimed under tfpilot/event-ids/ first, as [Store.AppendEvent]
+// does, unless the original system stored it under its id as
+// logs/<requestId>/<id>.json. The two cost documents are two objects:
+// an import interrupted between them leaves one, and importing again
+// writes the other (a stored document that is identical to the
+// imported one is not a difference).
+func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+	if err := it.Check(); err != nil {
+		return false, fmt.Errorf("s3store: import: %w", err)
+	}
+	op := fmt.Sprintf("s3store: import %s %s", it.Kind, it.Key())
+	written, cur, err := s.importItem(ctx, it)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("%s: %w", op, err)
+	case written:
+		return true, nil
+	}
+	// Only an import that finds its key taken compares forms.
+	want, err := it.Canonical()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", op, err)
+	}
+	got, err := cur.Canonical()
+	if err != nil {
+		return false, fmt.Errorf("%s: stored item: %w", op, err)
+	}
+	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
+		return false, fmt.Errorf("%s: a different %s is stored: %w", op, cur.Kind, tfpilot.ErrAlreadyExists)
+	}
+	return false, nil
+}
+
+// create writes body at key if absent and reports whether it did.
+func (s *Store) create(ctx context.Context, key string, body []byte) (bool, error) {
+	_, err := s.put(ctx, key, body, cond{ifNoneMatch: true})
+	switch {
+	case err == nil:
+		return true, nil
+	case isPrecondition(err):
+		return false, nil
+	}
+	return false, err
+}
+
+// importItem writes it if its key is free; otherwise it returns the
+// stored item.
+func (s *Store) importItem(ctx context.Context, it tfpilot.Item) (bool, tfpilot.Item, error) {
+	stored := func(kind tfpilot.ItemKind, key, rel string) (bool, tfpilot.Item, error) {
+		cur, ok, err := s.exportObject(ctx, kind, rel, key)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s is neither writable nor readable", key)
+		}
+		return false, cur, err
+	}
+	switch it.Kind {
+	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		return s.importRequest(ctx, it)
+	case tfpilot.KindEvent:
+		return s.importEvent(ctx, *it.Event)
+	case tfpilot.KindRunIndex:
+		e := it.Run
+		key := s.runIndexKey(e.Kind, e.RunID)
+		body, err := json.Marshal(mappingBody{RequestID: e.RequestID, Kind: string(e.Kind), RunID: e.RunID, IndexedAt: s.now()})
+		if err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		if ok, err := s.create(ctx, key, body); ok || err != nil {
+			return ok, tfpilot.Item{}, err
+		}
+		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+runIndexDir))
+	case tfpilot.KindPRIndex:
+		e := it.PR
+		key := s.prIndexKey(e.PR)
+		body, err := json.Marshal(mappingBody{RequestID: e.RequestID, Owner: e.PR.Owner, Repo: e.PR.Repo, Number: e.PR.Number, IndexedAt: s.now()})
+		if err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		if ok, err := s.create(ctx, key, body); ok || err != nil {
+			return ok, tfpilot.Item{}, err
+		}
+		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+prIndexDir))
+	case tfpilot.KindDelivery:
+		d := it.Delivery
+		b := deliveryBody{DeliveryID: d.ID, Event: d.Event, State: stateClaimed, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}
+		if !d.CompletedAt.IsZero() {
+			b.State = stateCompleted
+		}
+		body, err := json.Marshal(b)
+		if err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		key := s.deliveryKey(d.ID)
+		if ok, err := s.create(ctx, key, body); ok || err != nil {
+			return ok, tfpilot.Item{}, err
+		}
+		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+deliveriesDir))
+	case tfpilot.KindIdempotency:
+		r := it.Idempotency
+		body, err := json.Marshal(idempotencyBody{Operation: r.Operation, Key: r.Key, Fingerprint: r.Fingerprint, RequestID: r.RequestID,
+			Response: r.Response, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt})
+		if err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		key := s.idempotencyKey(r.Operation, r.Key)
+		if ok, err := s.create(ctx, key, body); ok || err != nil {
+			return ok, tfpilot.Item{}, err
+		}
+		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+idempotencyDir))
+	case tfpilot.KindCost:
+		return s.importCost(ctx, *it.Cost)
+	}
+	return false, tfpilot.Item{}, fmt.Errorf("kind %q: %w", it.Kind, tfpilot.ErrInvalid)
+}
+
+// importRequest writes a live request (list-index entry, then document)
+// or an archived one, unless the id is stored on either side.
+func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpilot.Item, error) {
+	r := it.Request
+	if !safeID(r.ID) {
+		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", r.ID, tfpilot.ErrInvalid)
+	}
+	live, hist := s.requestKey(r.ID), s.historyKey(r.ID)
+	other := hist
+	if it.Kind == tfpilot.KindArchivedRequest {
+		other = live
+	}
+	if cur, ok, err := s.storedRequest(ctx, r.ID, other); err != nil || ok {
+		return false, cur, err
+	}
+	var key string
+	var body []byte
+	var err error
+	if it.Kind == tfpilot.KindRequest {
+		now := s.now()
+		st := r.Status(now)
+		if body, err = encodeRequest(r, st, now); err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		if err := s.putIndex(ctx, r, entryOf(r, st)); err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		key = live
+	} else {
+		if body, err = json.Marshal(r); err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		key = hist
+	}
+	if ok, err := s.create(ctx, key, body); ok || err != nil {
+		return ok, tfpilot.Item{}, err
+	}
+	cur, ok, err := s.storedRequest(ctx, r.ID, key)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s is neither writable nor readable", key)
+	}
+	return false, cur, err
+}
+
+// storedRequest reads the request at key (requests/ or history/).
+func (s *Store) storedRequest(ctx context.Context, id, key string) (tfpilot.Item, bool, error) {
+	r, _, err := s.loadRequest(ctx, key)
+	switch {
+	case isMissing(err):
+		return tfpilot.Item{}, false, nil
+	case err != nil:
+		return tfpilot.Item{}, false, err
+	}
+	kind := tfpilot.KindRequest
+	if key == s.historyKey(id) {
+		kind = tfpilot.KindArchivedRequest
+	}
+	return tfpilot.Item{Kind: kind, Request: r}, true, nil
+}
+
+// importEvent stores e unless an event with its id is stored, under
+// its id claim or (as the original wrote it) as logs/<id>/<eventId>.json.
+func (s *Store) importEvent(ctx context.Context, e tfpilot.Event) (bool, tfpilot.Item, error) {
+	if !safeID(e.RequestID) {
+		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", e.RequestID, tfpilot.ErrInvalid)
+	}
+	legacy := s.eventDir(e.RequestID) + keyPart(e.ID) + ".json"
+	obj, err := s.get(ctx, legacy)
+	switch {
+	case err == nil:
+		cur, err := decodeEvent(e.RequestID, keyPart(e.ID), obj)
+		if err != nil {
+			return false, tfpilot.Item{}, fmt.Errorf("decode %s: %w", legacy, err)
+		}
+		if cur.ID == e.ID {
+			return false, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &cur}, nil
+		}
+	case !isMissing(err):
+		return false, tfpilot.Item{}, err
+	}
+	_, err = s.AppendEvent(ctx, e)
+	switch {
+	case err == nil:
+		return true, tfpilot.Item{}, nil
+	case !errors.Is(err, tfpilot.ErrAlreadyExists):
+		return false, tfpilot.Item{}, err
+	}
+	claim, err := s.get(ctx, s.eventIDKey(e.RequestID, e.ID))
+	if err != nil {
+		return false, tfpilot.Item{}, err
+	}
+	var cur tfpilot.Event
+	if err := json.Unmarshal(claim.body, &cur); err != nil {
+		return false, tfpilot.Item{}, fmt.Errorf("decode %s: %w", s.eventIDKey(e.RequestID, e.ID), err)
+	}
+	return false, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &cur}, nil
+}
+
+// importCost writes each document of c that is absent.
+func (s *Store) importCost(ctx context.Context, c tfpilot.Cost) (bool, tfpilot.Item, error) {
+	if !safeID(c.RequestID) {
+		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", c.RequestID, tfpilot.ErrInvalid)
+	}
+	cur, err := s.GetCost(ctx, c.RequestID)
+	if err != nil && !errors.Is(err, tfpilot.ErrNotFound) {
+		return false, tfpilot.Item{}, err
+	}
+	// Only absent documents are written, and only when every present one
+	// is the imported one; anything else is a stored cost to compare.
+	same := func(stored, imported []byte) bool { return len(stored) == 0 || bytes.Equal(stored, imported) }
+	if !same(cur.Estimate, c.Estimate) || !same(cur.Diff, c.Diff) {
+		return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &cur}, nil
+	}
+	wrote := false
+	for _, doc := range []struct {
+		name            string
+		stored, imports []byte
+	}{{costEstimateName, cur.Estimate, c.Estimate}, {costDiffName, cur.Diff, c.Diff}} {
+		if len(doc.stored) > 0 || len(doc.imports) == 0 {
+			continue
+		}
+		ok, err := s.create(ctx, s.costKey(c.RequestID, doc.name), doc.imports)
+		if err != nil {
+			return false, tfpilot.Item{}, err
+		}
+		if !ok {
+			// Written meanwhile: compare what is stored now.
+			now, err := s.GetCost(ctx, c.RequestID)
+			return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &now}, err
+		}
+		wrote = true
+	}
+	if !wrote {
+		return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &cur}, nil
+	}
+	return true, tfpilot.Item{}, nil
+}

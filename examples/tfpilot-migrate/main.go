@@ -9,11 +9,11 @@
 //
 // A store URL is one of:
 //
-//	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout; credentials from
-//	                            AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-//	                            AWS_SESSION_TOKEN, region from AWS_REGION, endpoint
-//	                            from --s3-endpoint or AWS_ENDPOINT_URL_S3;
-//	                            --s3-path-style for local servers
+//	s3://bucket[/prefix]        an S3 bucket in the TfPilot layout, reached with the
+//	                            AWS SDK's default configuration (environment,
+//	                            shared config files, instance roles); --s3-endpoint
+//	                            (or AWS_ENDPOINT_URL_S3) and --s3-path-style for
+//	                            local servers
 //	postgres://… postgresql://… a PostgreSQL database; copy brings its schema up to
 //	                            date before writing
 //	memory:                     an empty in-memory store (for trying the command)

@@ -16,6 +16,9 @@ import (
 // byte of the file, including comments, blank lines, line endings and a
 // missing final newline, comes back unchanged. On any error the input slice
 // is returned as is (it is never modified) together with the error.
+//
+// An Editor holds no state; its methods are pure functions of their
+// arguments and safe for concurrent use.
 type Editor struct {
 	// Markers is the marker format. The zero value means [DefaultMarkers].
 	Markers Markers

@@ -79,8 +79,13 @@ type Region struct {
 }
 
 // Content returns the bytes between the markers of r in src, the source r
-// was found in.
-func (r Region) Content(src []byte) []byte { return src[r.ContentStart:r.ContentEnd] }
+// was found in. It returns nil when src is too short to be that source.
+func (r Region) Content(src []byte) []byte {
+	if r.ContentStart < 0 || r.ContentStart > r.ContentEnd || r.ContentEnd > len(src) {
+		return nil
+	}
+	return src[r.ContentStart:r.ContentEnd]
+}
 
 // mark is one marker line found by scan.
 type mark struct {

@@ -238,7 +238,7 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 	marks, _ := m.scan(out, e.filename())
 	after, err := regions(marks)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnsafeEdit, err)
+		return fmt.Errorf("%w: the output would read as: %v", ErrUnsafeEdit, err)
 	}
 	var want []Region
 	delta := 0

@@ -38,6 +38,7 @@ func TestMalformedMarkers_FailWithTypedErrorAndUntouchedInput(t *testing.T) {
 				if !errors.Is(err, tt.sentinel) {
 					t.Fatalf("%s: err = %v, want %v", op, err, tt.sentinel)
 				}
+				checkOneSentinel(t, err)
 				var me *hclblocks.MarkerError
 				if !errors.As(err, &me) || me.ID != tt.id || me.Line != tt.line {
 					t.Fatalf("%s: MarkerError = %+v, want id %q line %d", op, me, tt.id, tt.line)
@@ -110,6 +111,7 @@ func TestInvalidInputs_FailWithTypedErrorAndUntouchedInput(t *testing.T) {
 			if !errors.Is(err, tt.sentinel) {
 				t.Fatalf("err = %v, want %v", err, tt.sentinel)
 			}
+			checkOneSentinel(t, err)
 			if !bytes.Equal(out, []byte(tt.src)) || string(src) != tt.src {
 				t.Fatalf("input not returned untouched: %q", out)
 			}

@@ -65,6 +65,7 @@ func FuzzEdit(f *testing.F) {
 			t.Fatal("input modified")
 		}
 		if err != nil {
+			checkOneSentinel(t, err)
 			if !bytes.Equal(out, src) {
 				t.Fatalf("error %v but output differs from input", err)
 			}

@@ -75,7 +75,7 @@ func RenderModule(m Module) ([]byte, error) {
 		}
 		toks, err := valueTokens(a.val, 0)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidModule, a.name, err)
+			return nil, fmt.Errorf("%s: %w", a.name, err)
 		}
 		body.SetAttributeRaw(a.name, toks)
 	}

@@ -227,6 +227,7 @@ func TestRenderModule_RejectsWhatHasNoSafeRendering(t *testing.T) {
 			if !errors.Is(err, tt.sentinel) {
 				t.Fatalf("err = %v, want %v", err, tt.sentinel)
 			}
+			checkOneSentinel(t, err)
 			if out != nil {
 				t.Fatalf("output on error: %q", out)
 			}

@@ -26,8 +26,8 @@ type Editor struct {
 	// Strict makes every operation first parse the whole file and fail with
 	// [ErrInvalidFile] when it has error diagnostics. When false (the
 	// default), only the region being edited is parsed, so a file with an
-	// unrelated syntax error can still be edited; the output then parses
-	// exactly when the input did.
+	// unrelated syntax error can still be edited. In both modes, when the
+	// input parses, the output parses.
 	Strict bool
 
 	// Filename names the file in diagnostics. Default: "file.tf".
@@ -78,10 +78,13 @@ func (e Editor) Find(src []byte, id string) (Region, error) {
 // When id is present, the two marker lines and everything between them are
 // replaced; bytes before the begin line and after the end line are kept
 // exactly, including the end line's own line ending or its absence.
-// When id is absent, a region is appended after one blank line; if src does
-// not end with a line ending, one is added before the blank line and the new
-// region ends without one, so the file keeps its final-newline style and
-// [Editor.Remove] can undo the append exactly.
+// When id is absent, a region is appended after one blank line (added even
+// when the file already ends with blank lines); if src does not end with a
+// line ending, one is added before the blank line and the new region ends
+// without one, so the file keeps its final-newline style and
+// [Editor.Remove] can undo the append exactly. Appending fails with
+// [ErrInvalidFile] when the file ends inside an unclosed block, expression,
+// string or heredoc.
 //
 // Upsert is idempotent. On error src is returned unchanged.
 func (e Editor) Upsert(src []byte, id string, content []byte) ([]byte, error) {

@@ -196,3 +196,21 @@ func TestMarkers_ValidateRejectsAmbiguousFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestParseErrors_PointAtFileLines(t *testing.T) {
+	t.Parallel()
+	ed := hclblocks.Editor{Filename: "envs/dev/main.tf"}
+	src := []byte("a = 1\n\n# tfpilot:begin/r1\nmodule \"a\" {\n  source = = 1\n}\n# tfpilot:end/r1\n")
+	_, err := ed.Upsert(src, "r1", []byte(moduleA))
+	var pe *hclblocks.ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, hclblocks.ErrInvalidRegion) || pe.ID != "r1" {
+		t.Fatalf("err = %v, want a ParseError for region r1", err)
+	}
+	d := pe.Diagnostics[0]
+	if d.Subject == nil || d.Subject.Filename != "envs/dev/main.tf" || d.Subject.Start.Line != 5 {
+		t.Fatalf("diagnostic at %v, want envs/dev/main.tf line 5", d.Subject)
+	}
+	if !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("message %q does not name line 5", err)
+	}
+}

@@ -120,17 +120,20 @@ func (e Editor) inspect(src []byte) ([]Region, bool, error) {
 	if err := m.Validate(); err != nil {
 		return nil, false, err
 	}
-	marks, topLevelAtEOF := m.scan(src, e.filename())
+	marks, info := m.scan(src, e.filename())
 	regs, err := regions(marks)
 	if err != nil {
 		return nil, false, err
+	}
+	if info.tooDeep {
+		return nil, false, fmt.Errorf("%w: nested too deeply to parse safely (more than %d levels)", ErrInvalidFile, maxNesting)
 	}
 	if e.Strict {
 		if _, diags := hclsyntax.ParseConfig(src, e.filename(), hcl.InitialPos); diags.HasErrors() {
 			return nil, false, &ParseError{Err: ErrInvalidFile, Diagnostics: diags}
 		}
 	}
-	return regs, topLevelAtEOF, nil
+	return regs, info.topLevelAtEOF, nil
 }
 
 func (e Editor) parseRegion(src []byte, r Region) error {
@@ -283,16 +286,24 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 // checkContent rejects content that does not parse as an HCL body, that
 // defines top-level arguments, or that holds marker lines of its own.
 func (e Editor) checkContent(m Markers, content []byte) error {
+	marks, info := m.scan(content, "content.tf")
+	if info.tooDeep {
+		return fmt.Errorf("%w: nested too deeply to parse safely (more than %d levels)", ErrInvalidContent, maxNesting)
+	}
 	f, diags := hclsyntax.ParseConfig(content, "content.tf", hcl.InitialPos)
 	if diags.HasErrors() {
 		return &ParseError{Err: ErrInvalidContent, Diagnostics: diags}
 	}
 	// Only blocks: the top level of a Terraform file holds no arguments, and
 	// an argument could clash with one of the same name elsewhere in the file.
-	for name, a := range f.Body.(*hclsyntax.Body).Attributes {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return fmt.Errorf("%w: not native HCL syntax", ErrInvalidContent)
+	}
+	for name, a := range body.Attributes {
 		return fmt.Errorf("%w: line %d: argument %q at top level; content must be blocks", ErrInvalidContent, a.NameRange.Start.Line, name)
 	}
-	if marks, _ := m.scan(content, "content.tf"); len(marks) > 0 {
+	if len(marks) > 0 {
 		return fmt.Errorf("%w: line %d is a marker line", ErrInvalidContent, marks[0].line)
 	}
 	return nil

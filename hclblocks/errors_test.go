@@ -214,3 +214,51 @@ func TestParseErrors_PointAtFileLines(t *testing.T) {
 		t.Fatalf("message %q does not name line 5", err)
 	}
 }
+
+// The HCL parser recurses once per nesting level and overflows the stack, a
+// fatal error that no recover can catch, at around 10^5 nested brackets or
+// 10^6 chained unary operators. Such input must fail with a typed error
+// before it reaches the parser; without the guard the 100,000-bracket cases
+// crash this test binary. (The unary case is kept small for speed: it checks
+// the guard, not the crash.)
+func TestDeepNesting_FailsWithTypedErrorInsteadOfCrashing(t *testing.T) {
+	t.Parallel()
+	const parens = 100_000 // the parser crashed at 80,000 in a probe
+	deepExpr := strings.Repeat("(", parens) + "1" + strings.Repeat(")", parens)
+	deepBlock := "locals {\n  a = " + deepExpr + "\n}\n"
+	unary := "locals {\n  a = " + strings.Repeat("!", 5000) + "true\n}\n"
+	region := func(body string) []byte {
+		return []byte("# tfpilot:begin/r1\n" + body + "# tfpilot:end/r1\n")
+	}
+	tests := []struct {
+		name     string
+		ed       hclblocks.Editor
+		src      []byte
+		content  string
+		sentinel error
+	}{
+		{"deep region", hclblocks.Editor{}, region(deepBlock), moduleA, hclblocks.ErrInvalidFile},
+		{"deep file in strict mode", hclblocks.Editor{Strict: true}, []byte(deepBlock), moduleA, hclblocks.ErrInvalidFile},
+		{"unary run in region", hclblocks.Editor{}, region(unary), moduleA, hclblocks.ErrInvalidFile},
+		{"deep content", hclblocks.Editor{}, []byte("a = 1\n"), deepBlock, hclblocks.ErrInvalidContent},
+		{"just over the limit", hclblocks.Editor{}, region("locals {\n  a = " + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + "\n}\n"), moduleA, hclblocks.ErrInvalidFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := tt.ed.Upsert(tt.src, "r1", []byte(tt.content))
+			if !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			checkOneSentinel(t, err)
+			if !bytes.Equal(out, tt.src) {
+				t.Fatal("input not returned untouched")
+			}
+		})
+	}
+	// Up to the limit, deep but legal nesting still works.
+	ok := region("locals {\n  a = " + strings.Repeat("[", 990) + strings.Repeat("]", 990) + "\n}\n")
+	if _, err := hclblocks.Upsert(ok, "r1", []byte(moduleA)); err != nil {
+		t.Fatalf("nesting under the limit: %v", err)
+	}
+}

@@ -42,8 +42,9 @@ func (e Editor) filename() string {
 }
 
 // List returns the marked regions of src in file order. It fails with a
-// [*MarkerError] when the markers are malformed, and in strict mode with
-// [ErrInvalidFile]. It does not parse region contents.
+// [*MarkerError] when the markers are malformed, and with [ErrInvalidFile]
+// in strict mode when src does not parse or, in any mode, when src is
+// nested too deeply to parse safely. It does not parse region contents.
 func (e Editor) List(src []byte) ([]Region, error) {
 	regs, _, err := e.inspect(src)
 	return regs, err

@@ -241,6 +241,7 @@ func TestDeepNesting_FailsWithTypedErrorInsteadOfCrashing(t *testing.T) {
 		{"deep file in strict mode", hclblocks.Editor{Strict: true}, []byte(deepBlock), moduleA, hclblocks.ErrInvalidFile},
 		{"unary run in region", hclblocks.Editor{}, region(unary), moduleA, hclblocks.ErrInvalidFile},
 		{"deep content", hclblocks.Editor{}, []byte("a = 1\n"), deepBlock, hclblocks.ErrInvalidContent},
+		{"template directives over the limit", hclblocks.Editor{}, region("locals {\n  a = <<EOT\n" + strings.Repeat("%{ if true }", 1001) + "x" + strings.Repeat("%{ endif }", 1001) + "\nEOT\n}\n"), moduleA, hclblocks.ErrInvalidFile},
 		{"just over the limit", hclblocks.Editor{}, region("locals {\n  a = " + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + "\n}\n"), moduleA, hclblocks.ErrInvalidFile},
 	}
 	for _, tt := range tests {
@@ -257,8 +258,13 @@ func TestDeepNesting_FailsWithTypedErrorInsteadOfCrashing(t *testing.T) {
 		})
 	}
 	// Up to the limit, deep but legal nesting still works.
-	ok := region("locals {\n  a = " + strings.Repeat("[", 990) + strings.Repeat("]", 990) + "\n}\n")
-	if _, err := hclblocks.Upsert(ok, "r1", []byte(moduleA)); err != nil {
-		t.Fatalf("nesting under the limit: %v", err)
+	for _, body := range []string{
+		"locals {\n  a = " + strings.Repeat("[", 990) + strings.Repeat("]", 990) + "\n}\n",
+		"locals {\n  a = <<EOT\n" + strings.Repeat("%{ if true }x%{ endif }", 2000) + "\nEOT\n}\n",
+		"locals {\n  a = " + strings.Repeat("-1 - ", 2000) + "1\n}\n",
+	} {
+		if _, err := hclblocks.Upsert(region(body), "r1", []byte(moduleA)); err != nil {
+			t.Fatalf("nesting under the limit: %v", err)
+		}
 	}
 }

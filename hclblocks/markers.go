@@ -106,8 +106,21 @@ func (m Markers) scan(src []byte, filename string) ([]mark, scanInfo) {
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	var marks []mark
 	var info scanInfo
-	depth, unaryRun, questions := 0, 0, 0
-	for _, t := range toks {
+	// depth counts open brackets of every kind; directives counts open
+	// template %{if} and %{for} blocks, which the parser also nests.
+	depth, directives, unaryRun, questions := 0, 0, 0, 0
+	for i, t := range toks {
+		if t.Type == hclsyntax.TokenIdent && i > 0 && toks[i-1].Type == hclsyntax.TokenTemplateControl {
+			switch string(t.Bytes) {
+			case "if", "for":
+				directives++
+				if directives > maxNesting {
+					info.tooDeep = true
+				}
+			case "endif", "endfor":
+				directives = max(0, directives-1)
+			}
+		}
 		if t.Type == hclsyntax.TokenBang || t.Type == hclsyntax.TokenMinus {
 			unaryRun++
 			if unaryRun > maxNesting {
@@ -163,7 +176,7 @@ type scanInfo struct {
 // between 6*10^4 and 8*10^4 nested parentheses, and between 10^5 and 10^6
 // chained unary operators, conditionals or nested blocks.
 const (
-	maxNesting      = 1000    // brackets, braces, templates, strings, heredocs; runs of ! and -
+	maxNesting      = 1000    // brackets, braces, templates, strings, heredocs; %{if}/%{for} blocks; runs of ! and -
 	maxConditionals = 100_000 // "?" tokens in one file
 )
 

@@ -17,6 +17,9 @@
 //     CurrentAttempt, with no "last" or "latest" fallback.
 //   - INV-REC-1: [NeedsReconcile] is true iff the attempt has a run id and
 //     lacks a conclusion or a completion time.
+//   - A dispatch that GitHub refused outright is recorded on its own
+//     attempt by [FailDispatch] (conclusion startup_failure), which only
+//     applies before a run id exists.
 //   - INV-COMP-1: CompletedAt is set only by [PatchByRunID], from the run's
 //     completed_at, else updated_at, when its status is completed; it is
 //     never cleared.

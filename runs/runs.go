@@ -258,6 +258,27 @@ func replaceAttempt(op Op, idx int, a Attempt) Op {
 	return Op{CurrentAttempt: op.CurrentAttempt, Attempts: attempts}
 }
 
+// FailDispatch returns s with attempt number attempt of kind k marked as
+// never started (status completed, conclusion startup_failure), for the
+// dispatch path to record a workflow_dispatch that GitHub refused outright.
+// It applies only to an attempt that has no run id and no conclusion: once
+// a run exists, only [PatchByRunID] concludes it. CompletedAt stays empty
+// (INV-COMP-1: it comes only from a run's facts). It reports whether s
+// changed.
+func FailDispatch(s State, k Kind, attempt int) (State, bool) {
+	op := s.Op(k)
+	idx := slices.IndexFunc(op.Attempts, func(a Attempt) bool { return a.Attempt == attempt })
+	if idx < 0 {
+		return s, false
+	}
+	a := op.Attempts[idx]
+	if a.RunID != 0 || a.Conclusion != "" {
+		return s, false
+	}
+	a.Status, a.Conclusion = StatusCompleted, ConclusionStartupFailure
+	return s.withOp(k, replaceAttempt(op, idx, a)), true
+}
+
 // RunFacts are the facts about a workflow run that GitHub reports, in a
 // webhook's workflow_run object or the REST API's run object. It
 // unmarshals from that JSON directly.

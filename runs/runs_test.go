@@ -334,3 +334,29 @@ func TestState_JSONIsTfPilots(t *testing.T) {
 		t.Fatalf("round trip:\n got %s\nwant %s", out, doc)
 	}
 }
+
+func TestFailDispatch_OnlyAnAttemptWithoutRunID(t *testing.T) {
+	t.Parallel()
+	s := dispatched(Apply, 2)
+	s, _ = AttachRunID(s, Apply, 1, 10, "")
+	if _, ok := FailDispatch(s, Apply, 1); ok {
+		t.Fatal("FailDispatch concluded an attempt that has a run")
+	}
+	if _, ok := FailDispatch(s, Apply, 9); ok {
+		t.Fatal("FailDispatch of a missing attempt")
+	}
+	got, ok := FailDispatch(s, Apply, 2)
+	if !ok {
+		t.Fatal("FailDispatch refused an attempt without run id")
+	}
+	a, _ := Current(got, Apply)
+	if !Failed(a) || a.Status != StatusCompleted || !a.CompletedAt.IsZero() || NeedsReconcile(a) || Active(a) {
+		t.Fatalf("attempt after FailDispatch: %+v", a)
+	}
+	if _, ok := FailDispatch(got, Apply, 2); ok {
+		t.Fatal("FailDispatch twice changed state")
+	}
+	if len(got.Apply.Attempts) != 2 || got.Apply.CurrentAttempt != 2 {
+		t.Fatal("FailDispatch changed attempts or current")
+	}
+}

@@ -1,0 +1,161 @@
+package tfpilot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Errors about who may do what. Check them with errors.Is.
+var (
+	// ErrUnauthenticated: no valid identity came with the call.
+	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
+	// ErrPermissionDenied: the identity may not perform the action.
+	ErrPermissionDenied = errors.New("tfpilot: permission denied")
+)
+
+// Action is something a principal does to a request.
+type Action string
+
+// The actions [Authorizer] decides on.
+const (
+	ActionRead    Action = "read"
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"
+	ActionPlan    Action = "plan"
+	ActionApprove Action = "approve"
+	ActionMerge   Action = "merge"
+	ActionApply   Action = "apply"
+	ActionDestroy Action = "destroy"
+	ActionSync    Action = "sync"
+)
+
+// Role is a level of trust. Each role may do what the roles below it may.
+type Role string
+
+// Roles, lowest first.
+const (
+	RoleViewer    Role = "viewer"
+	RoleDeveloper Role = "developer"
+	RoleApprover  Role = "approver"
+	RoleAdmin     Role = "admin"
+)
+
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 1
+	case RoleDeveloper:
+		return 2
+	case RoleApprover:
+		return 3
+	case RoleAdmin:
+		return 4
+	}
+	return 0
+}
+
+// Principal is the identity an operation runs as.
+type Principal struct {
+	// Login is the user's or service's name (a GitHub login, say).
+	Login string
+	// Roles are roles granted by the caller's identity provider (a
+	// token's roles, say), on top of any the [Authorizer] assigns.
+	Roles []Role
+}
+
+// Authorizer decides whether a principal may perform an action on a
+// request. r is nil for [ActionCreate] before the request exists; then
+// the request's project and environment are in the proposed document.
+// It returns nil, or an error wrapping [ErrPermissionDenied] that says
+// why.
+type Authorizer interface {
+	Authorize(ctx context.Context, p Principal, a Action, r *Request) error
+}
+
+// RoleAuthorizer is the default [Authorizer]: roles from configured lists
+// and the principal's own roles, and production allow-lists, as in the
+// original TfPilot.
+//
+// Viewers may read; developers may also create, update, plan, sync and
+// destroy; approvers may also approve, merge and apply; admins may do
+// everything. In a production environment, merge and apply additionally
+// need the login on ProductionAllowed, and destroy on
+// ProductionDestroyAllowed (admins included: the lists are explicit).
+type RoleAuthorizer struct {
+	Admins     []string
+	Approvers  []string
+	Developers []string
+	// DefaultRole is the role of a login on no list; empty means viewer.
+	DefaultRole Role
+	// ProductionEnvironments names the environments the allow-lists
+	// guard, e.g. "prod".
+	ProductionEnvironments []string
+	ProductionAllowed      []string
+	// ProductionDestroyAllowed guards destroy in production. Empty means
+	// nobody may destroy in production.
+	ProductionDestroyAllowed []string
+}
+
+// RoleOf returns the highest role p holds.
+func (a RoleAuthorizer) RoleOf(p Principal) Role {
+	best := a.DefaultRole
+	if best.rank() == 0 {
+		best = RoleViewer
+	}
+	consider := func(r Role) {
+		if r.rank() > best.rank() {
+			best = r
+		}
+	}
+	for _, r := range p.Roles {
+		consider(r)
+	}
+	switch {
+	case slices.Contains(a.Admins, p.Login):
+		consider(RoleAdmin)
+	case slices.Contains(a.Approvers, p.Login):
+		consider(RoleApprover)
+	case slices.Contains(a.Developers, p.Login):
+		consider(RoleDeveloper)
+	}
+	return best
+}
+
+func minRole(act Action) Role {
+	switch act {
+	case ActionRead:
+		return RoleViewer
+	case ActionCreate, ActionUpdate, ActionPlan, ActionSync, ActionDestroy:
+		return RoleDeveloper
+	case ActionApprove, ActionMerge, ActionApply:
+		return RoleApprover
+	}
+	return RoleAdmin
+}
+
+// Authorize implements [Authorizer].
+func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r *Request) error {
+	if p.Login == "" {
+		return fmt.Errorf("%w: no login", ErrUnauthenticated)
+	}
+	role, need := a.RoleOf(p), minRole(act)
+	if role.rank() < need.rank() {
+		return fmt.Errorf("%w: %s needs role %s; %q has %s", ErrPermissionDenied, act, need, p.Login, role)
+	}
+	if r == nil || !slices.Contains(a.ProductionEnvironments, r.Environment) {
+		return nil
+	}
+	switch act {
+	case ActionMerge, ActionApply, ActionCreate:
+		if !slices.Contains(a.ProductionAllowed, p.Login) {
+			return fmt.Errorf("%w: %s in production environment %q needs %q on the production allow-list", ErrPermissionDenied, act, r.Environment, p.Login)
+		}
+	case ActionDestroy:
+		if !slices.Contains(a.ProductionDestroyAllowed, p.Login) {
+			return fmt.Errorf("%w: destroy in production environment %q needs %q on the production destroy allow-list", ErrPermissionDenied, r.Environment, p.Login)
+		}
+	}
+	return nil
+}

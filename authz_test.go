@@ -1,0 +1,74 @@
+package tfpilot
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+func TestRoleAuthorizer_RolesAndProductionAllowLists(t *testing.T) {
+	t.Parallel()
+	a := RoleAuthorizer{
+		Admins: []string{"root"}, Approvers: []string{"ann"}, Developers: []string{"dev"},
+		ProductionEnvironments: []string{"prod"}, ProductionAllowed: []string{"ann"}, ProductionDestroyAllowed: []string{"root"},
+	}
+	dev := &Request{Environment: "dev"}
+	prod := &Request{Environment: "prod"}
+	tests := []struct {
+		login string
+		roles []Role
+		act   Action
+		r     *Request
+		want  error
+	}{
+		{"", nil, ActionRead, dev, ErrUnauthenticated},
+		{"guest", nil, ActionRead, dev, nil},
+		{"guest", nil, ActionCreate, nil, ErrPermissionDenied},
+		{"dev", nil, ActionCreate, nil, nil},
+		{"dev", nil, ActionDestroy, dev, nil},
+		{"dev", nil, ActionApprove, dev, ErrPermissionDenied},
+		{"dev", nil, ActionApply, dev, ErrPermissionDenied},
+		{"ann", nil, ActionApprove, prod, nil},
+		{"ann", nil, ActionApply, prod, nil},
+		{"ann", nil, ActionDestroy, prod, ErrPermissionDenied},
+		{"root", nil, ActionApply, prod, ErrPermissionDenied}, // admins need the allow-list too
+		{"root", nil, ActionDestroy, prod, nil},
+		{"root", nil, ActionMerge, dev, nil},
+		{"tok", []Role{RoleApprover}, ActionMerge, dev, nil}, // role from the token
+		{"tok", []Role{"superuser"}, ActionPlan, dev, ErrPermissionDenied},
+		{"dev", nil, ActionCreate, prod, ErrPermissionDenied},
+	}
+	for _, tt := range tests {
+		err := a.Authorize(context.Background(), Principal{Login: tt.login, Roles: tt.roles}, tt.act, tt.r)
+		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+			env := "-"
+			if tt.r != nil {
+				env = tt.r.Environment
+			}
+			t.Errorf("%s %s in %s: err = %v, want %v", tt.login, tt.act, env, err, tt.want)
+		}
+	}
+}
+
+func TestPolicyChecks(t *testing.T) {
+	t.Parallel()
+	naming, err := NamingRule("bucket_name", `{project}-{environment}-[a-z0-9-]+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := RegionAllowList("region", "eu-west-1", "eu-central-1")
+	r := &Request{Project: "pay.ments", Environment: "dev", Config: map[string]any{"bucket_name": "pay.ments-dev-logs", "region": "eu-west-1"}}
+	if v := append(naming(r), regions(r)...); len(v) != 0 {
+		t.Fatalf("violations %v", v)
+	}
+	r.Config = map[string]any{"bucket_name": "payXments-dev-logs", "region": "us-east-1"}
+	if v := naming(r); len(v) != 1 || v[0].Field != "config.bucket_name" {
+		t.Fatalf("naming: quoted project must not act as a regexp: %v", v)
+	}
+	if v := regions(r); len(v) != 1 || v[0].Field != "config.region" {
+		t.Fatalf("regions: %v", v)
+	}
+	if _, err := NamingRule("x", "("); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad pattern err = %v", err)
+	}
+}

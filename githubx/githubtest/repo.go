@@ -1,0 +1,780 @@
+package githubtest
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RepoSpec describes a repository to create with [Fake.CreateRepo].
+type RepoSpec struct {
+	Owner string
+	Name  string
+	// DefaultBranch defaults to "main".
+	DefaultBranch string
+	// Files are the contents of the initial commit, path → content.
+	Files map[string]string
+	// Workflows are the Actions workflows the repository has. Nil means
+	// [DefaultWorkflows].
+	Workflows []Workflow
+}
+
+// ErrNotFound is returned by the fake's Go API (not its HTTP API) for a
+// missing repository, branch, pull request or run.
+var ErrNotFound = errors.New("githubtest: not found")
+
+type object struct {
+	kind   string            // "blob", "tree", "commit"
+	data   []byte            // blob
+	tree   map[string]string // tree: path → blob sha (flat, full paths)
+	commit *commit
+}
+
+type commit struct {
+	tree    string
+	parents []string
+	message string
+	author  string
+	at      time.Time
+}
+
+type repo struct {
+	id            int64
+	owner, name   string
+	defaultBranch string
+	created       time.Time
+	pushed        time.Time
+	objects       map[string]*object
+	refs          map[string]string // branch → commit sha
+	pulls         map[int]*pull
+	nextNumber    int
+	workflows     []*workflow
+	runs          map[int64]*run
+	jobs          map[int64]*job
+}
+
+func repoKey(owner, name string) string { return strings.ToLower(owner + "/" + name) }
+
+// CreateRepo creates a repository with one commit holding spec.Files on its
+// default branch and returns that commit's SHA.
+func (f *Fake) CreateRepo(spec RepoSpec) (string, error) {
+	if spec.Owner == "" || spec.Name == "" {
+		return "", fmt.Errorf("githubtest: create repo: owner and name are required")
+	}
+	if spec.DefaultBranch == "" {
+		spec.DefaultBranch = "main"
+	}
+	wfs := spec.Workflows
+	if wfs == nil {
+		wfs = DefaultWorkflows()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := repoKey(spec.Owner, spec.Name)
+	if _, ok := f.repos[k]; ok {
+		return "", fmt.Errorf("githubtest: create repo %s: already exists", k)
+	}
+	now := f.clock.Now()
+	r := &repo{
+		id: f.newID(), owner: spec.Owner, name: spec.Name, defaultBranch: spec.DefaultBranch,
+		created: now, pushed: now,
+		objects: map[string]*object{}, refs: map[string]string{}, pulls: map[int]*pull{},
+		nextNumber: 1, runs: map[int64]*run{}, jobs: map[int64]*job{},
+	}
+	for _, w := range wfs {
+		w := w
+		r.workflows = append(r.workflows, &workflow{Workflow: w, id: f.newID(), created: now})
+	}
+	tree := map[string]string{}
+	for p, c := range spec.Files {
+		tree[p] = r.putBlob([]byte(c))
+	}
+	sha := r.putCommit(&commit{tree: r.putTree(tree), message: "Initial commit", author: f.opts.Login, at: now})
+	r.refs[spec.DefaultBranch] = sha
+	f.repos[k] = r
+	return sha, nil
+}
+
+func hashObject(kind string, payload []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "%s %d\x00", kind, len(payload))
+	h.Write(payload)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (r *repo) putBlob(data []byte) string {
+	sha := hashObject("blob", data)
+	if _, ok := r.objects[sha]; !ok {
+		r.objects[sha] = &object{kind: "blob", data: append([]byte(nil), data...)}
+	}
+	return sha
+}
+
+func (r *repo) putTree(entries map[string]string) string {
+	paths := make([]string, 0, len(entries))
+	for p := range entries {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&b, "100644 %s\x00%s\n", p, entries[p])
+	}
+	sha := hashObject("tree", []byte(b.String()))
+	if _, ok := r.objects[sha]; !ok {
+		cp := make(map[string]string, len(entries))
+		for k, v := range entries {
+			cp[k] = v
+		}
+		r.objects[sha] = &object{kind: "tree", tree: cp}
+	}
+	return sha
+}
+
+func (r *repo) putCommit(c *commit) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tree %s\n", c.tree)
+	for _, p := range c.parents {
+		fmt.Fprintf(&b, "parent %s\n", p)
+	}
+	fmt.Fprintf(&b, "author %s %d\n\n%s", c.author, c.at.UnixNano(), c.message)
+	sha := hashObject("commit", []byte(b.String()))
+	if _, ok := r.objects[sha]; !ok {
+		r.objects[sha] = &object{kind: "commit", commit: c}
+	}
+	return sha
+}
+
+func (r *repo) commitOf(sha string) *commit {
+	if o, ok := r.objects[sha]; ok && o.kind == "commit" {
+		return o.commit
+	}
+	return nil
+}
+
+func (r *repo) treeOf(commitSHA string) map[string]string {
+	c := r.commitOf(commitSHA)
+	if c == nil {
+		return nil
+	}
+	return r.objects[c.tree].tree
+}
+
+// resolve turns a branch name, "refs/heads/x", "heads/x" or a commit SHA
+// into a commit SHA. Empty means the default branch.
+func (r *repo) resolve(ref string) (string, bool) {
+	if ref == "" {
+		ref = r.defaultBranch
+	}
+	ref = strings.TrimPrefix(ref, "refs/")
+	ref = strings.TrimPrefix(ref, "heads/")
+	if sha, ok := r.refs[ref]; ok {
+		return sha, true
+	}
+	if r.commitOf(ref) != nil {
+		return ref, true
+	}
+	return "", false
+}
+
+// isAncestor reports whether a is reachable from b (a == b counts).
+func (r *repo) isAncestor(a, b string) bool {
+	seen := map[string]bool{}
+	stack := []string{b}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s == a {
+			return true
+		}
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if c := r.commitOf(s); c != nil {
+			stack = append(stack, c.parents...)
+		}
+	}
+	return false
+}
+
+// mergeBase returns the nearest commit reachable from both a and b.
+func (r *repo) mergeBase(a, b string) string {
+	queue := []string{a}
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if r.isAncestor(s, b) {
+			return s
+		}
+		if c := r.commitOf(s); c != nil {
+			queue = append(queue, c.parents...)
+		}
+	}
+	return ""
+}
+
+// threeWay merges head into base: the paths head changed since the merge
+// base are applied to base's tree. It fails on a path both sides changed
+// differently.
+func (r *repo) threeWay(baseSHA, headSHA string) (map[string]string, bool) {
+	mb := r.mergeBase(headSHA, baseSHA)
+	baseTree, headTree := r.treeOf(baseSHA), r.treeOf(headSHA)
+	var mbTree map[string]string
+	if mb != "" {
+		mbTree = r.treeOf(mb)
+	}
+	out := make(map[string]string, len(baseTree))
+	for k, v := range baseTree {
+		out[k] = v
+	}
+	paths := map[string]bool{}
+	for p := range headTree {
+		paths[p] = true
+	}
+	for p := range mbTree {
+		paths[p] = true
+	}
+	for p := range paths {
+		h, inHead := headTree[p]
+		m, inMB := mbTree[p]
+		if inHead == inMB && h == m {
+			continue // head did not touch p
+		}
+		b, inBase := baseTree[p]
+		baseTouched := inBase != inMB || b != m
+		if baseTouched && (inBase != inHead || b != h) {
+			return nil, false
+		}
+		if inHead {
+			out[p] = h
+		} else {
+			delete(out, p)
+		}
+	}
+	return out, true
+}
+
+// --- locking helpers -------------------------------------------------
+
+func (f *Fake) repoLocked(owner, name string) *repo {
+	return f.repos[repoKey(owner, name)]
+}
+
+// routeRepo fetches the repository of a request under f.mu; it writes 404
+// and returns nil when it does not exist.
+func (f *Fake) routeRepo(w http.ResponseWriter, r *http.Request) *repo {
+	rp := f.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
+	if rp == nil {
+		errNotFound(w)
+	}
+	return rp
+}
+
+// --- git data handlers -------------------------------------------------
+
+func (f *Fake) handleGetRepo(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, f.repoJSON(rp))
+}
+
+func (f *Fake) refJSON(rp *repo, branch, sha string) map[string]any {
+	return map[string]any{
+		"ref":     "refs/heads/" + branch,
+		"node_id": nodeID("Ref", rp.id),
+		"url":     f.apiURL(rp, "git/refs/heads/"+branch),
+		"object": map[string]any{
+			"type": "commit", "sha": sha, "url": f.apiURL(rp, "git/commits/"+sha),
+		},
+	}
+}
+
+func (f *Fake) handleGetRef(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
+	sha, ok := rp.refs[branch]
+	if !ok || !strings.HasPrefix(r.PathValue("ref"), "heads/") {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, f.refJSON(rp, branch, sha))
+}
+
+func (f *Fake) handleCreateRef(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
+		return
+	}
+	f.mu.Lock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		f.mu.Unlock()
+		return
+	}
+	if !strings.HasPrefix(body.Ref, "refs/heads/") {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference name must start with 'refs/heads/' in this fake"))
+		return
+	}
+	branch := strings.TrimPrefix(body.Ref, "refs/heads/")
+	if _, exists := rp.refs[branch]; exists {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference already exists"))
+		return
+	}
+	if rp.commitOf(body.SHA) == nil {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Object does not exist"))
+		return
+	}
+	rp.refs[branch] = body.SHA
+	out := f.refJSON(rp, branch, body.SHA)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (f *Fake) handleUpdateRef(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		SHA   string `json:"sha"`
+		Force bool   `json:"force"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
+		return
+	}
+	f.mu.Lock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		f.mu.Unlock()
+		return
+	}
+	branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
+	old, ok := rp.refs[branch]
+	if !ok {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference does not exist"))
+		return
+	}
+	if rp.commitOf(body.SHA) == nil {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Object does not exist"))
+		return
+	}
+	if !body.Force && !rp.isAncestor(old, body.SHA) {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Update is not a fast forward"))
+		return
+	}
+	f.moveBranchLocked(rp, branch, body.SHA, f.opts.Login)
+	out := f.refJSON(rp, branch, body.SHA)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// moveBranchLocked moves a branch and synchronizes open pull requests whose
+// head it is (sending pull_request "synchronize").
+func (f *Fake) moveBranchLocked(rp *repo, branch, sha, actor string) {
+	if rp.refs[branch] == sha {
+		return
+	}
+	rp.refs[branch] = sha
+	now := f.clock.Now()
+	rp.pushed = now
+	for _, n := range sortedPullNumbers(rp) {
+		p := rp.pulls[n]
+		if p.state == "open" && p.head == branch && p.headSHA != sha {
+			before := p.headSHA
+			p.headSHA = sha
+			p.updated = now
+			f.sendPullEventLocked(rp, p, "synchronize", actor, map[string]any{"before": before, "after": sha})
+		}
+	}
+}
+
+func (f *Fake) handleCreateBlob(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Content  string `json:"content"`
+		Encoding string `json:"encoding"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
+		return
+	}
+	data := []byte(body.Content)
+	if body.Encoding == "base64" {
+		d, err := base64.StdEncoding.DecodeString(body.Content)
+		if err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, validationError("invalid base64"))
+			return
+		}
+		data = d
+	}
+	f.mu.Lock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		f.mu.Unlock()
+		return
+	}
+	sha := rp.putBlob(data)
+	u := f.apiURL(rp, "git/blobs/"+sha)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"sha": sha, "url": u})
+}
+
+func (f *Fake) handleCreateTree(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		BaseTree string `json:"base_tree"`
+		Tree     []struct {
+			Path    string  `json:"path"`
+			Mode    string  `json:"mode"`
+			Type    string  `json:"type"`
+			SHA     *string `json:"sha"`
+			Content *string `json:"content"`
+		} `json:"tree"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
+		return
+	}
+	f.mu.Lock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		f.mu.Unlock()
+		return
+	}
+	entries := map[string]string{}
+	if body.BaseTree != "" {
+		base, ok := rp.objects[body.BaseTree]
+		if !ok || base.kind != "tree" {
+			f.mu.Unlock()
+			writeJSON(w, http.StatusUnprocessableEntity, validationError("base_tree is not a valid tree oid"))
+			return
+		}
+		for k, v := range base.tree {
+			entries[k] = v
+		}
+	}
+	for _, e := range body.Tree {
+		p := strings.Trim(e.Path, "/")
+		if p == "" {
+			f.mu.Unlock()
+			writeJSON(w, http.StatusUnprocessableEntity, validationError("tree.path is required"))
+			return
+		}
+		switch {
+		case e.Content != nil:
+			entries[p] = rp.putBlob([]byte(*e.Content))
+		case e.SHA != nil:
+			if o, ok := rp.objects[*e.SHA]; !ok || o.kind != "blob" {
+				f.mu.Unlock()
+				writeJSON(w, http.StatusUnprocessableEntity, validationError("tree.sha "+*e.SHA+" is not a valid blob"))
+				return
+			}
+			entries[p] = *e.SHA
+		default: // sha: null deletes the path
+			delete(entries, p)
+		}
+	}
+	sha := rp.putTree(entries)
+	out := f.treeJSON(rp, sha)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (f *Fake) treeJSON(rp *repo, sha string) map[string]any {
+	t := rp.objects[sha].tree
+	paths := make([]string, 0, len(t))
+	for p := range t {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	list := make([]map[string]any, 0, len(paths))
+	for _, p := range paths {
+		list = append(list, map[string]any{
+			"path": p, "mode": "100644", "type": "blob", "sha": t[p],
+			"size": len(rp.objects[t[p]].data), "url": f.apiURL(rp, "git/blobs/"+t[p]),
+		})
+	}
+	return map[string]any{"sha": sha, "url": f.apiURL(rp, "git/trees/"+sha), "tree": list, "truncated": false}
+}
+
+func (f *Fake) handleGetTree(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	o, ok := rp.objects[r.PathValue("sha")]
+	if !ok || o.kind != "tree" {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, f.treeJSON(rp, r.PathValue("sha")))
+}
+
+func (f *Fake) handleGetBlob(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	sha := r.PathValue("sha")
+	o, ok := rp.objects[sha]
+	if !ok || o.kind != "blob" {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sha": sha, "size": len(o.data), "encoding": "base64",
+		"content": base64.StdEncoding.EncodeToString(o.data), "url": f.apiURL(rp, "git/blobs/"+sha),
+	})
+}
+
+func (f *Fake) commitJSON(rp *repo, sha string) map[string]any {
+	c := rp.commitOf(sha)
+	parents := make([]map[string]any, 0, len(c.parents))
+	for _, p := range c.parents {
+		parents = append(parents, map[string]any{"sha": p, "url": f.apiURL(rp, "git/commits/"+p)})
+	}
+	sig := map[string]any{"name": c.author, "email": c.author + "@users.noreply.github.com", "date": ts(c.at)}
+	return map[string]any{
+		"sha": sha, "node_id": nodeID("Commit", rp.id), "url": f.apiURL(rp, "git/commits/"+sha),
+		"html_url": f.htmlURL(rp, "commit/"+sha), "author": sig, "committer": sig,
+		"message": c.message, "tree": map[string]any{"sha": c.tree, "url": f.apiURL(rp, "git/trees/"+c.tree)},
+		"parents": parents, "verification": map[string]any{"verified": false, "reason": "unsigned"},
+	}
+}
+
+func (f *Fake) handleCreateCommit(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Message string   `json:"message"`
+		Tree    string   `json:"tree"`
+		Parents []string `json:"parents"`
+		Author  *struct {
+			Name string `json:"name"`
+		} `json:"author"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
+		return
+	}
+	f.mu.Lock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		f.mu.Unlock()
+		return
+	}
+	if o, ok := rp.objects[body.Tree]; !ok || o.kind != "tree" {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationError("Tree SHA does not exist"))
+		return
+	}
+	for _, p := range body.Parents {
+		if rp.commitOf(p) == nil {
+			f.mu.Unlock()
+			writeJSON(w, http.StatusUnprocessableEntity, validationError("Parent SHA does not exist or is not a commit object"))
+			return
+		}
+	}
+	author := f.opts.Login
+	if body.Author != nil && body.Author.Name != "" {
+		author = body.Author.Name
+	}
+	sha := rp.putCommit(&commit{tree: body.Tree, parents: body.Parents, message: body.Message, author: author, at: f.clock.Now()})
+	out := f.commitJSON(rp, sha)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (f *Fake) handleGetCommit(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	if rp.commitOf(r.PathValue("sha")) == nil {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, f.commitJSON(rp, r.PathValue("sha")))
+}
+
+func (f *Fake) handleGetContents(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	sha, ok := rp.resolve(r.URL.Query().Get("ref"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError("No commit found for the ref "+r.URL.Query().Get("ref")))
+		return
+	}
+	tree := rp.treeOf(sha)
+	p := strings.Trim(r.PathValue("path"), "/")
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		ref = rp.defaultBranch
+	}
+	if blob, ok := tree[p]; ok {
+		data := rp.objects[blob].data
+		writeJSON(w, http.StatusOK, map[string]any{
+			"type": "file", "encoding": "base64", "size": len(data), "name": pathBase(p), "path": p,
+			"content": base64.StdEncoding.EncodeToString(data), "sha": blob,
+			"url":      f.apiURL(rp, "contents/"+p+"?ref="+ref),
+			"git_url":  f.apiURL(rp, "git/blobs/"+blob),
+			"html_url": f.htmlURL(rp, "blob/"+ref+"/"+p),
+		})
+		return
+	}
+	// A directory: list its direct children.
+	prefix := p + "/"
+	if p == "" {
+		prefix = ""
+	}
+	seen := map[string]bool{}
+	var list []map[string]any
+	for _, fp := range sortedKeys(tree) {
+		if !strings.HasPrefix(fp, prefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(fp, prefix)
+		name, _, isDir := strings.Cut(rest, "/")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		e := map[string]any{"name": name, "path": prefix + name, "type": "file", "sha": tree[fp]}
+		if isDir {
+			e["type"] = "dir"
+			delete(e, "sha")
+		}
+		list = append(list, e)
+	}
+	if list == nil {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func pathBase(p string) string {
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func nodeID(kind string, id int64) string {
+	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("0:%s%d", kind, id)))
+}
+
+// --- Go API for tests -------------------------------------------------
+
+// File returns the content of path at ref (a branch or commit SHA; empty
+// means the default branch).
+func (f *Fake) File(owner, name, ref, path string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.repoLocked(owner, name)
+	if rp == nil {
+		return "", ErrNotFound
+	}
+	sha, ok := rp.resolve(ref)
+	if !ok {
+		return "", ErrNotFound
+	}
+	blob, ok := rp.treeOf(sha)[path]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return string(rp.objects[blob].data), nil
+}
+
+// Branch returns the commit SHA a branch points at.
+func (f *Fake) Branch(owner, name, branch string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.repoLocked(owner, name)
+	if rp == nil {
+		return "", ErrNotFound
+	}
+	sha, ok := rp.refs[branch]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return sha, nil
+}
+
+// Commit describes a commit of the fake, for assertions.
+type Commit struct {
+	SHA     string
+	Message string
+	Parents []string
+	// Files is the full tree of the commit, path → content.
+	Files map[string]string
+}
+
+// Commit returns the commit sha of a repository.
+func (f *Fake) Commit(owner, name, sha string) (Commit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.repoLocked(owner, name)
+	if rp == nil {
+		return Commit{}, ErrNotFound
+	}
+	c := rp.commitOf(sha)
+	if c == nil {
+		return Commit{}, ErrNotFound
+	}
+	files := map[string]string{}
+	for p, b := range rp.objects[c.tree].tree {
+		files[p] = string(rp.objects[b].data)
+	}
+	return Commit{SHA: sha, Message: c.message, Parents: append([]string(nil), c.parents...), Files: files}, nil
+}

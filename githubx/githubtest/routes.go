@@ -1,0 +1,32 @@
+package githubtest
+
+func (f *Fake) routes() {
+	m := f.mux
+	m.HandleFunc(EndpointAppToken, f.handleAppToken)
+	m.HandleFunc("GET /repos/{owner}/{repo}", f.handleGetRepo)
+	m.HandleFunc(EndpointGetRef, f.handleGetRef)
+	m.HandleFunc(EndpointCreateRef, f.handleCreateRef)
+	m.HandleFunc(EndpointUpdateRef, f.handleUpdateRef)
+	m.HandleFunc(EndpointCreateBlob, f.handleCreateBlob)
+	m.HandleFunc("GET /repos/{owner}/{repo}/git/blobs/{sha}", f.handleGetBlob)
+	m.HandleFunc(EndpointCreateTree, f.handleCreateTree)
+	m.HandleFunc("GET /repos/{owner}/{repo}/git/trees/{sha}", f.handleGetTree)
+	m.HandleFunc(EndpointCreateCommit, f.handleCreateCommit)
+	m.HandleFunc(EndpointGetCommit, f.handleGetCommit)
+	m.HandleFunc(EndpointGetContents, f.handleGetContents)
+	m.HandleFunc(EndpointCreatePull, f.handleCreatePull)
+	m.HandleFunc(EndpointListPulls, f.handleListPulls)
+	m.HandleFunc(EndpointGetPull, f.handleGetPull)
+	m.HandleFunc(EndpointUpdatePull, f.handleUpdatePull)
+	m.HandleFunc(EndpointMergePull, f.handleMergePull)
+	m.HandleFunc(EndpointListReviews, f.handleListReviews)
+	m.HandleFunc(EndpointCreateReview, f.handleCreateReview)
+	m.HandleFunc(EndpointDispatch, f.handleDispatch)
+	m.HandleFunc(EndpointWorkflowRuns, f.handleListRuns)
+	m.HandleFunc(EndpointRepoRuns, f.handleListRuns)
+	m.HandleFunc(EndpointGetRun, f.handleGetRun)
+	m.HandleFunc(EndpointListJobs, f.handleListJobs)
+	m.HandleFunc(EndpointGetJob, f.handleGetJob)
+	m.HandleFunc(EndpointJobLogs, f.handleJobLogs)
+	m.HandleFunc(endpointLogDownload, f.handleLogDownload)
+}

@@ -1,0 +1,282 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// Options configures a [Store]. A nil *Options means the defaults.
+type Options struct {
+	// Now is the store's clock: it stamps creations, claims and events,
+	// decides idempotency expiry, and is the time at which a request's
+	// status is derived on every write. Default: time.Now.
+	Now func() time.Time
+}
+
+// Store is an in-memory [tfpilot.Store]. The zero value is not usable;
+// call [New]. A Store is safe for concurrent use.
+type Store struct {
+	now func() time.Time
+
+	mu         sync.Mutex
+	requests   map[string]*stored
+	archived   map[string]*tfpilot.Request
+	events     map[string][]storedEvent
+	eventSeq   int64
+	runIndex   map[runKey]string
+	prIndex    map[tfpilot.PRRef]string
+	deliveries map[string]tfpilot.Delivery
+	idem       map[idemKey]tfpilot.IdempotencyRecord
+	backoffs   map[string]tfpilot.RateLimitBackoff
+	costs      map[string]tfpilot.Cost
+}
+
+// stored is a live request with what was derived at its last write.
+type stored struct {
+	req    *tfpilot.Request
+	doc    []byte // canonical JSON encoding with Version zeroed
+	status lifecycle.Status
+}
+
+// storedEvent keeps Data as JSON so that no caller map is shared.
+type storedEvent struct {
+	ev   tfpilot.Event
+	data []byte
+}
+
+type runKey struct {
+	kind  runs.Kind
+	runID int64
+}
+
+type idemKey struct{ operation, key string }
+
+var _ tfpilot.Store = (*Store)(nil)
+
+// New returns an empty Store configured by opts (nil for the defaults).
+func New(opts *Options) *Store {
+	s := &Store{
+		now:        time.Now,
+		requests:   make(map[string]*stored),
+		archived:   make(map[string]*tfpilot.Request),
+		events:     make(map[string][]storedEvent),
+		runIndex:   make(map[runKey]string),
+		prIndex:    make(map[tfpilot.PRRef]string),
+		deliveries: make(map[string]tfpilot.Delivery),
+		idem:       make(map[idemKey]tfpilot.IdempotencyRecord),
+		backoffs:   make(map[string]tfpilot.RateLimitBackoff),
+		costs:      make(map[string]tfpilot.Cost),
+	}
+	if opts != nil && opts.Now != nil {
+		s.now = opts.Now
+	}
+	return s
+}
+
+// canonical returns r's JSON encoding with Version zeroed, with object
+// keys sorted and whitespace removed, for deciding whether an update
+// changes anything.
+func canonical(r *tfpilot.Request) ([]byte, error) {
+	c := *r
+	c.Version = 0
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func (s *Store) checkRequest(op string, r *tfpilot.Request) error {
+	if r == nil {
+		return fmt.Errorf("memstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
+	}
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("memstore: %s request %q: %w", op, r.ID, err)
+	}
+	return nil
+}
+
+// GetRequest implements [tfpilot.RequestStore].
+func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: get request %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.requests[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: get request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	return e.req.Clone(), nil
+}
+
+// CreateRequest implements [tfpilot.RequestStore].
+func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	if err := s.checkRequest("create", r); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, err)
+	}
+	now := s.now()
+	c := r.Clone()
+	c.Version = 1
+	if c.ReceivedAt.IsZero() {
+		c.ReceivedAt = now
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = now
+	}
+	doc, err := canonical(c)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: create request %q: encode: %w", r.ID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, live := s.requests[c.ID]
+	_, old := s.archived[c.ID]
+	if live || old {
+		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
+	}
+	s.requests[c.ID] = &stored{req: c, doc: doc, status: c.Status(now)}
+	return c.Clone(), nil
+}
+
+// UpdateRequest implements [tfpilot.RequestStore].
+func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	if err := s.checkRequest("update", r); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, err)
+	}
+	c := r.Clone()
+	doc, err := canonical(c)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: update request %q: encode: %w", r.ID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.requests[c.ID]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, tfpilot.ErrNotFound)
+	case e.req.Version != r.Version:
+		return nil, fmt.Errorf("memstore: update request %q at version %d (stored %d): %w", r.ID, r.Version, e.req.Version, tfpilot.ErrConflict)
+	case bytes.Equal(e.doc, doc):
+		return e.req.Clone(), nil
+	}
+	c.Version = r.Version + 1
+	s.requests[c.ID] = &stored{req: c, doc: doc, status: c.Status(s.now())}
+	return c.Clone(), nil
+}
+
+// ArchiveRequest implements [tfpilot.RequestStore].
+func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: archive request %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.requests[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("memstore: archive request %q: %w", id, tfpilot.ErrNotFound)
+	case e.req.Version != version:
+		return fmt.Errorf("memstore: archive request %q at version %d (stored %d): %w", id, version, e.req.Version, tfpilot.ErrConflict)
+	}
+	delete(s.requests, id)
+	s.archived[id] = e.req
+	return nil
+}
+
+// GetArchivedRequest implements [tfpilot.RequestStore].
+func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: get archived request %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.archived[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: get archived request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	return r.Clone(), nil
+}
+
+// ListRequests implements [tfpilot.RequestStore]. It sorts every matching
+// request, which is fine for the sizes an in-memory store holds.
+func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
+	if err := ctx.Err(); err != nil {
+		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
+	}
+	limit, after, err := parseQuery(q)
+	if err != nil {
+		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
+	}
+	s.mu.Lock()
+	var match []*tfpilot.Request
+	for _, e := range s.requests {
+		r := e.req
+		if q.Project != "" && r.Project != q.Project ||
+			q.Environment != "" && r.Environment != q.Environment ||
+			len(q.Statuses) > 0 && !slices.Contains(q.Statuses, e.status) {
+			continue
+		}
+		if after != nil && !older(r, after.ReceivedAt, after.ID) {
+			continue
+		}
+		match = append(match, r)
+	}
+	slices.SortFunc(match, func(a, b *tfpilot.Request) int {
+		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.ID > b.ID:
+			return -1
+		case a.ID < b.ID:
+			return 1
+		}
+		return 0
+	})
+	var page tfpilot.ListPage
+	more := len(match) > limit
+	if more {
+		match = match[:limit]
+	}
+	page.Requests = make([]*tfpilot.Request, len(match))
+	for i, r := range match {
+		page.Requests[i] = r.Clone()
+	}
+	s.mu.Unlock()
+	if more {
+		last := match[len(match)-1]
+		page.NextCursor = encodeCursor(cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// older reports whether r sorts after (receivedAt, id) in newest-first
+// order.
+func older(r *tfpilot.Request, receivedAt time.Time, id string) bool {
+	if c := r.ReceivedAt.Compare(receivedAt); c != 0 {
+		return c < 0
+	}
+	return r.ID < id
+}

@@ -1,0 +1,318 @@
+package memstore
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// AppendEvent implements [tfpilot.EventStore].
+func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+	if e.RequestID == "" || e.Event == "" {
+		return tfpilot.Event{}, fmt.Errorf("memstore: append event %q to request %q: empty request id or event name: %w", e.ID, e.RequestID, tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return tfpilot.Event{}, fmt.Errorf("memstore: append event to request %q: %w", e.RequestID, err)
+	}
+	var data []byte
+	if e.Data != nil {
+		var err error
+		if data, err = json.Marshal(e.Data); err != nil {
+			return tfpilot.Event{}, fmt.Errorf("memstore: append event to request %q: encode data: %w: %w", e.RequestID, tfpilot.ErrInvalid, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.Timestamp.IsZero() {
+		e.Timestamp = s.now()
+	}
+	list := s.events[e.RequestID]
+	if e.ID == "" {
+		s.eventSeq++
+		e.ID = fmt.Sprintf("%s-%08d", e.Timestamp.UTC().Format("20060102T150405.000000000Z"), s.eventSeq)
+	}
+	for _, x := range list {
+		if x.ev.ID == e.ID {
+			return tfpilot.Event{}, fmt.Errorf("memstore: append event %q to request %q: %w", e.ID, e.RequestID, tfpilot.ErrAlreadyExists)
+		}
+	}
+	e.Data = nil
+	list = append(list, storedEvent{ev: e, data: data})
+	slices.SortStableFunc(list, func(a, b storedEvent) int {
+		if c := a.ev.Timestamp.Compare(b.ev.Timestamp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ev.ID, b.ev.ID)
+	})
+	s.events[e.RequestID] = list
+	return withData(e, data), nil
+}
+
+func withData(e tfpilot.Event, data []byte) tfpilot.Event {
+	if data != nil {
+		_ = json.Unmarshal(data, &e.Data) // data was encoded from a map
+	}
+	return e
+}
+
+// ListEvents implements [tfpilot.EventStore].
+func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: list events of request %q: %w", requestID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.events[requestID]
+	out := make([]tfpilot.Event, len(list))
+	for i, x := range list {
+		out[i] = withData(x.ev, x.data)
+	}
+	return out, nil
+}
+
+// IndexRun implements [tfpilot.RunIndex].
+func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
+	if !kind.Valid() || runID <= 0 || requestID == "" {
+		return fmt.Errorf("memstore: index %s run %d to request %q: %w", kind, runID, requestID, tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: index %s run %d: %w", kind, runID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := runKey{kind, runID}
+	if cur, ok := s.runIndex[k]; ok {
+		if cur == requestID {
+			return nil
+		}
+		return fmt.Errorf("memstore: index %s run %d to request %q: held by request %q: %w", kind, runID, requestID, cur, tfpilot.ErrAlreadyExists)
+	}
+	s.runIndex[k] = requestID
+	return nil
+}
+
+// LookupRun implements [tfpilot.RunIndex].
+func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("memstore: look up %s run %d: %w", kind, runID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.runIndex[runKey{kind, runID}]
+	if !ok {
+		return "", fmt.Errorf("memstore: look up %s run %d: %w", kind, runID, tfpilot.ErrNotFound)
+	}
+	return id, nil
+}
+
+func validPR(pr tfpilot.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
+
+// IndexPR implements [tfpilot.PRIndex].
+func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+	if !validPR(pr) || requestID == "" {
+		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: index PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.prIndex[pr]; ok {
+		if cur == requestID {
+			return nil
+		}
+		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: held by request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, cur, tfpilot.ErrAlreadyExists)
+	}
+	s.prIndex[pr] = requestID
+	return nil
+}
+
+// LookupPR implements [tfpilot.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("memstore: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.prIndex[pr]
+	if !ok {
+		return "", fmt.Errorf("memstore: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, tfpilot.ErrNotFound)
+	}
+	return id, nil
+}
+
+// ClaimDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+	if id == "" {
+		return fmt.Errorf("memstore: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: claim delivery %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.deliveries[id]; ok {
+		return fmt.Errorf("memstore: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+	}
+	s.deliveries[id] = tfpilot.Delivery{ID: id, Event: event, ClaimedAt: s.now()}
+	return nil
+}
+
+// CompleteDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: complete delivery %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deliveries[id]
+	if !ok {
+		return fmt.Errorf("memstore: complete delivery %q: %w", id, tfpilot.ErrNotFound)
+	}
+	d.CompletedAt, d.Outcome = s.now(), outcome
+	s.deliveries[id] = d
+	return nil
+}
+
+// ReleaseDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: release delivery %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deliveries[id]
+	switch {
+	case !ok:
+		return nil
+	case !d.CompletedAt.IsZero():
+		return fmt.Errorf("memstore: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+	}
+	delete(s.deliveries, id)
+	return nil
+}
+
+// GetDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return tfpilot.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deliveries[id]
+	if !ok {
+		return tfpilot.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, tfpilot.ErrNotFound)
+	}
+	return d, nil
+}
+
+// PutIdempotency implements [tfpilot.IdempotencyStore].
+func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+	if rec.Operation == "" || rec.Key == "" || rec.ExpiresAt.IsZero() {
+		return fmt.Errorf("memstore: put idempotency record %q/%q: empty operation, key or expiry: %w", rec.Operation, rec.Key, tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: put idempotency record %q/%q: %w", rec.Operation, rec.Key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	k := idemKey{rec.Operation, rec.Key}
+	if cur, ok := s.idem[k]; ok && now.Before(cur.ExpiresAt) {
+		return fmt.Errorf("memstore: put idempotency record %q/%q: %w", rec.Operation, rec.Key, tfpilot.ErrAlreadyExists)
+	}
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = now
+	}
+	rec.Response = bytes.Clone(rec.Response)
+	s.idem[k] = rec
+	return nil
+}
+
+// GetIdempotency implements [tfpilot.IdempotencyStore].
+func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (tfpilot.IdempotencyRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return tfpilot.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.idem[idemKey{operation, key}]
+	if !ok || !s.now().Before(rec.ExpiresAt) {
+		return tfpilot.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, tfpilot.ErrNotFound)
+	}
+	rec.Response = bytes.Clone(rec.Response)
+	return rec, nil
+}
+
+// SetRateLimitBackoff implements [tfpilot.RateLimitStore].
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+	if b.Scope == "" {
+		return fmt.Errorf("memstore: set rate-limit backoff: empty scope: %w", tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: set rate-limit backoff %q: %w", b.Scope, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backoffs[b.Scope] = b
+	return nil
+}
+
+// GetRateLimitBackoff implements [tfpilot.RateLimitStore].
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+	if err := ctx.Err(); err != nil {
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.backoffs[scope]
+	if !ok {
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, tfpilot.ErrNotFound)
+	}
+	return b, nil
+}
+
+// PutCost implements [tfpilot.CostStore].
+func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
+	if c.RequestID == "" {
+		return fmt.Errorf("memstore: put cost: empty request id: %w", tfpilot.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: put cost of request %q: %w", c.RequestID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.costs[c.RequestID]
+	cur.RequestID = c.RequestID
+	if len(c.Estimate) > 0 {
+		cur.Estimate = bytes.Clone(c.Estimate)
+	}
+	if len(c.Diff) > 0 {
+		cur.Diff = bytes.Clone(c.Diff)
+	}
+	if len(cur.Estimate) > 0 || len(cur.Diff) > 0 {
+		s.costs[c.RequestID] = cur
+	}
+	return nil
+}
+
+// GetCost implements [tfpilot.CostStore].
+func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, error) {
+	if err := ctx.Err(); err != nil {
+		return tfpilot.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.costs[requestID]
+	if !ok {
+		return tfpilot.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, tfpilot.ErrNotFound)
+	}
+	c.Estimate, c.Diff = bytes.Clone(c.Estimate), bytes.Clone(c.Diff)
+	return c, nil
+}

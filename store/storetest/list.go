@@ -1,0 +1,221 @@
+package storetest
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
+)
+
+var listTests = []test{
+	{"ListRequests/EmptyStoreGivesEmptyLastPage", testListEmpty},
+	{"ListRequests/NewestFirstTiesByIDDescending", testListOrder},
+	{"ListRequests/PagesNeitherSkipNorRepeatWhileInserting", testListStableWalk},
+	{"ListRequests/FiltersMatchEveryCombination", testListFilters},
+	{"ListRequests/StatusFilterUsesStatusDerivedAtLastWrite", testListStatusAsOfWrite},
+	{"ListRequests/PageSizeDefaultsAndIsClamped", testListPageSize},
+}
+
+// newestFirst sorts rs as ListRequests must.
+func newestFirst(rs []*tfpilot.Request) {
+	slices.SortFunc(rs, func(a, b *tfpilot.Request) int {
+		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+}
+
+func testListEmpty(e *env) {
+	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	if err != nil || len(p.Requests) != 0 || p.NextCursor != "" {
+		e.Fatalf("ListRequests on an empty store = %d requests, cursor %q, %v; want none, no cursor", len(p.Requests), p.NextCursor, err)
+	}
+}
+
+func testListOrder(e *env) {
+	base := e.clock.Now()
+	var want []*tfpilot.Request
+	// Created out of order; three share a timestamp.
+	for i, at := range []int{3, 1, 2, 2, 0, 2} {
+		r := newRequest("r" + pad(i))
+		r.ReceivedAt = base.Add(time.Duration(at) * time.Second)
+		want = append(want, e.create(r))
+	}
+	newestFirst(want)
+	for _, limit := range []int{0, 1, 2, 4} {
+		got := e.walk(tfpilot.ListQuery{Limit: limit})
+		if !reflect.DeepEqual(ids(got), ids(want)) {
+			e.Errorf("walk with page size %d = %v, want %v", limit, ids(got), ids(want))
+		}
+	}
+	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Limit: len(want)})
+	if err != nil || p.NextCursor != "" {
+		e.Errorf("a page holding every request has cursor %q, err %v; want none", p.NextCursor, err)
+	}
+}
+
+// testListStableWalk walks pages while requests are created between
+// pages, newer, older and tied with the walk's position: every request
+// that existed when the walk began comes exactly once, nothing comes
+// twice, and the order never goes backwards.
+func testListStableWalk(e *env) {
+	base := e.clock.Now()
+	before := map[string]bool{}
+	for i := range 23 {
+		r := newRequest("p" + pad(i))
+		r.ReceivedAt = base.Add(time.Duration(i/3) * time.Second) // ties of three
+		before[e.create(r).ID] = false
+	}
+	q := tfpilot.ListQuery{Limit: 4}
+	var walked []*tfpilot.Request
+	for page := 0; ; page++ {
+		if page > 100 {
+			e.Fatal("walk does not end")
+		}
+		p, err := e.s.ListRequests(e.ctx, q)
+		if err != nil {
+			e.Fatalf("ListRequests page %d: %v", page, err)
+		}
+		walked = append(walked, p.Requests...)
+		if p.NextCursor == "" {
+			break
+		}
+		q.Cursor = p.NextCursor
+		last := walked[len(walked)-1]
+		for j, at := range []time.Time{
+			base.Add(time.Hour),               // newer than everything
+			base.Add(-time.Hour),              // older than everything
+			last.ReceivedAt,                   // tied with the last item
+			last.ReceivedAt.Add(-time.Second), // just older
+			last.ReceivedAt.Add(time.Second),  // just newer
+		} {
+			r := newRequest(fmt.Sprintf("n%02d-%d", page, j))
+			r.ReceivedAt = at
+			e.create(r)
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range walked {
+		if seen[r.ID] {
+			e.Errorf("request %q listed twice", r.ID)
+		}
+		seen[r.ID] = true
+		if _, ok := before[r.ID]; ok {
+			before[r.ID] = true
+		}
+		if i > 0 {
+			prev := walked[i-1]
+			if c := prev.ReceivedAt.Compare(r.ReceivedAt); c < 0 || c == 0 && prev.ID <= r.ID {
+				e.Errorf("order goes backwards at %d: %q (%v) then %q (%v)", i, prev.ID, prev.ReceivedAt, r.ID, r.ReceivedAt)
+			}
+		}
+	}
+	for id, ok := range before {
+		if !ok {
+			e.Errorf("request %q existed before the walk but was skipped", id)
+		}
+	}
+}
+
+func testListFilters(e *env) {
+	var all []*tfpilot.Request
+	status := map[string]lifecycle.Status{}
+	for _, project := range []string{"alpha", "beta"} {
+		for _, env := range []string{"dev", "prod"} {
+			for _, st := range []lifecycle.Status{lifecycle.RequestCreated, lifecycle.Planning, lifecycle.Failed} {
+				for n := range 2 {
+					e.clock.Advance(time.Second)
+					r := newRequest(fmt.Sprintf("%s-%s-%s-%d", project, env, st, n))
+					r.Project, r.Environment = project, env
+					withStatus(r, st, e.clock.Now())
+					if got := r.Status(e.clock.Now()); got != st {
+						e.Fatalf("suite bug: %s derives as %s", r.ID, got)
+					}
+					all = append(all, e.create(r))
+					status[r.ID] = st
+				}
+			}
+		}
+	}
+	newestFirst(all)
+	statusSets := [][]lifecycle.Status{nil, {lifecycle.Planning}, {lifecycle.Planning, lifecycle.Failed}, {lifecycle.Applied}}
+	for _, project := range []string{"", "alpha", "beta", "gamma"} {
+		for _, env := range []string{"", "dev", "prod"} {
+			for _, sts := range statusSets {
+				q := tfpilot.ListQuery{Project: project, Environment: env, Statuses: sts, Limit: 5}
+				var want []string
+				for _, r := range all {
+					if (project == "" || r.Project == project) && (env == "" || r.Environment == env) &&
+						(len(sts) == 0 || slices.Contains(sts, status[r.ID])) {
+						want = append(want, r.ID)
+					}
+				}
+				if got := ids(e.walk(q)); !slices.Equal(got, want) {
+					e.Errorf("ListRequests(project %q, environment %q, statuses %v) = %v, want %v", project, env, sts, got, want)
+				}
+			}
+		}
+	}
+}
+
+func testListStatusAsOfWrite(e *env) {
+	r := withStatus(newRequest("r1"), lifecycle.Destroying, e.clock.Now())
+	e.create(r)
+	list := func(st lifecycle.Status) []string {
+		e.Helper()
+		p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{st}})
+		if err != nil {
+			e.Fatalf("ListRequests(%s): %v", st, err)
+		}
+		return ids(p.Requests)
+	}
+	// A stuck destroy derives as failed once its timeout passes, but the
+	// stored status is as of the last write until the next write.
+	now := e.clock.Advance(lifecycle.DefaultStaleDestroyAfter + time.Minute)
+	if got := e.get("r1").Status(now); got != lifecycle.Failed {
+		e.Fatalf("suite bug: stuck destroy derives as %s", got)
+	}
+	if got := list(lifecycle.Destroying); len(got) != 1 {
+		e.Errorf("status filter destroying before a new write = %v, want [r1]", got)
+	}
+	if got := list(lifecycle.Failed); len(got) != 0 {
+		e.Errorf("status filter failed before a new write = %v, want none (status is stored at write time)", got)
+	}
+	cur := e.get("r1")
+	cur.BranchName = "b"
+	if _, err := e.s.UpdateRequest(e.ctx, cur); err != nil {
+		e.Fatalf("UpdateRequest: %v", err)
+	}
+	if got := list(lifecycle.Failed); len(got) != 1 {
+		e.Errorf("status filter failed after a write = %v, want [r1] (derived at the write's time)", got)
+	}
+	if got := list(lifecycle.Destroying); len(got) != 0 {
+		e.Errorf("status filter destroying after a write = %v, want none", got)
+	}
+}
+
+func testListPageSize(e *env) {
+	n := tfpilot.MaxPageSize + 1
+	base := e.clock.Now()
+	for i := range n {
+		r := newRequest("r" + fmt.Sprintf("%04d", i))
+		r.ReceivedAt = base.Add(time.Duration(i) * time.Millisecond)
+		e.create(r)
+	}
+	for _, tc := range []struct {
+		limit, want int
+	}{{0, tfpilot.DefaultPageSize}, {7, 7}, {tfpilot.MaxPageSize, tfpilot.MaxPageSize}, {tfpilot.MaxPageSize * 3, tfpilot.MaxPageSize}} {
+		p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Limit: tc.limit})
+		if err != nil {
+			e.Fatalf("ListRequests(limit %d): %v", tc.limit, err)
+		}
+		if len(p.Requests) != tc.want || p.NextCursor == "" {
+			e.Errorf("ListRequests(limit %d) among %d = %d requests, cursor %q; want %d and a cursor", tc.limit, n, len(p.Requests), p.NextCursor, tc.want)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tfpilot/tfpilot"
+)
+
+var mutateTests = []test{
+	{"Mutate/EveryContenderSucceedsWithinMaxAttempts", testMutateRace},
+	{"Mutate/FnErrorStopsAndNoChangeWritesNothing", testMutateFn},
+}
+
+// testMutateRace runs MaxMutateAttempts concurrent Mutate calls, one
+// change each. A call conflicts only when another call's write landed
+// between its read and its write, and each of the others writes once, so
+// every call succeeds within its attempts and no change is lost.
+func testMutateRace(e *env) {
+	e.create(newRequest("r1"))
+	n := tfpilot.MaxMutateAttempts
+	errs := race(n, func(i int) error {
+		_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+			r.Config[fmt.Sprintf("writer-%02d", i)] = float64(i)
+			return nil
+		})
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			e.Errorf("Mutate %d of %d: %v", i, n, err)
+		}
+	}
+	got := e.get("r1")
+	if got.Version != int64(1+n) {
+		e.Errorf("final version %d after %d mutations of version 1, want %d", got.Version, n, 1+n)
+	}
+	for i := range n {
+		if got.Config[fmt.Sprintf("writer-%02d", i)] != float64(i) {
+			e.Errorf("mutation %d is lost: config %v", i, got.Config)
+		}
+	}
+}
+
+func testMutateFn(e *env) {
+	e.create(newRequest("r1"))
+	boom := errors.New("boom")
+	calls := 0
+	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+		calls++
+		r.BranchName = "never stored"
+		return boom
+	})
+	if err != boom || calls != 1 {
+		e.Errorf("Mutate with a failing fn = %v after %d calls, want the fn's error as is after 1", err, calls)
+	}
+	got, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error { return nil })
+	if err != nil || got.Version != 1 {
+		e.Errorf("Mutate with no change = version %d, %v; want version 1", got.Version, err)
+	}
+	if cur := e.get("r1"); cur.Version != 1 || cur.BranchName != "" {
+		e.Errorf("request after Mutate without writes = version %d branch %q", cur.Version, cur.BranchName)
+	}
+	got, err = tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error { r.BranchName = "b"; return nil })
+	if err != nil || got.Version != 2 || got.BranchName != "b" {
+		e.Errorf("Mutate with a change = %+v, %v; want version 2 branch b", got, err)
+	}
+	_, err = tfpilot.Mutate(e.ctx, e.s, "absent", func(r *tfpilot.Request) error { return nil })
+	e.wantErr("Mutate of an absent request", err, tfpilot.ErrNotFound, "absent")
+}

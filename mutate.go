@@ -14,7 +14,8 @@ const MaxMutateAttempts = 16
 // a compare-and-swap, retrying from a fresh read when a concurrent write
 // wins (up to [MaxMutateAttempts]). fn must be free of side effects other
 // than on its argument, because it may run more than once. An error from
-// fn stops the loop and is returned as is. A change that leaves the
+// fn stops the loop and is returned as is; fn changing the request's ID
+// is [ErrInvalid] and writes nothing. A change that leaves the
 // document identical writes nothing (see [RequestStore.UpdateRequest]).
 func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) error) (*Request, error) {
 	for attempt := 1; ; attempt++ {
@@ -25,6 +26,10 @@ func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) 
 		next := cur.Clone()
 		if err := fn(next); err != nil {
 			return nil, err
+		}
+		if next.ID != id {
+			// Writing next would compare-and-swap another request.
+			return nil, fmt.Errorf("tfpilot: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
 		}
 		next.Version = cur.Version
 		stored, err := s.UpdateRequest(ctx, next)

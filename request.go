@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -182,7 +183,20 @@ var derivedFields = []string{"status", "statusDerivedAt"}
 // UnmarshalJSON decodes a request document, keeping fields it does not
 // model so that [Request.MarshalJSON] writes them back.
 func (r *Request) UnmarshalJSON(b []byte) error {
+	// Fast path: a document without unknown fields (every document
+	// tfpilot wrote) decodes in one strict pass; DisallowUnknownFields
+	// applies at every level, so success proves there is nothing to keep.
 	var doc requestJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&doc) == nil {
+		if _, err := dec.Token(); err == io.EOF {
+			*r = Request(doc)
+			return nil
+		}
+	}
+	// Slow path: decode leniently and collect what the type does not model.
+	doc = requestJSON{}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return fmt.Errorf("tfpilot: decode request: %w", err)
 	}

@@ -11,4 +11,9 @@
 // A skip becomes a failure when TFPILOT_TEST_REQUIRE names the backend
 // (a comma-separated list such as "postgres,s3"); CI sets it so that an
 // integration test can never pass by not running.
+//
+// PostgreSQL: [PostgresDSN] gives each test a database of its own on a
+// server shared by the test binary; packages that use it call [Main]
+// from TestMain so that the server the binary started stops when it
+// exits (a watchdog stops it if the binary dies first).
 package testenv

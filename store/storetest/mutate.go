@@ -10,6 +10,7 @@ import (
 var mutateTests = []test{
 	{"Mutate/EveryContenderSucceedsWithinMaxAttempts", testMutateRace},
 	{"Mutate/FnErrorStopsAndNoChangeWritesNothing", testMutateFn},
+	{"Mutate/FnChangingTheIDWritesNothing", testMutateRenames},
 }
 
 // testMutateRace runs MaxMutateAttempts concurrent Mutate calls, one
@@ -67,4 +68,22 @@ func testMutateFn(e *env) {
 	}
 	_, err = tfpilot.Mutate(e.ctx, e.s, "absent", func(r *tfpilot.Request) error { return nil })
 	e.wantErr("Mutate of an absent request", err, tfpilot.ErrNotFound, "absent")
+}
+
+// testMutateRenames has fn change the request's id to another request's
+// at the same version: Mutate must refuse instead of writing the document
+// over the other request.
+func testMutateRenames(e *env) {
+	e.create(newRequest("r1"))
+	other := e.create(newRequest("r2"))
+	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+		r.ID = "r2"
+		r.BranchName = "from r1"
+		return nil
+	})
+	e.wantErr("Mutate whose fn changes the id", err, tfpilot.ErrInvalid, "r1")
+	e.sameDocument("the other request", e.get("r2"), other)
+	if cur := e.get("r1"); cur.Version != 1 || cur.BranchName != "" {
+		e.Errorf("r1 after a refused Mutate = version %d branch %q", cur.Version, cur.BranchName)
+	}
 }

@@ -24,6 +24,9 @@ type Harness interface {
 	// subtest, from the subtest's goroutine, with the t that [Run]
 	// handed to the harness function; free resources with t.Cleanup and
 	// end the test with t.Fatal or t.Skip when no store can be made.
+	// Subtests run in parallel, so NewStore is called concurrently, and
+	// stores must not share data (give each its own database, schema,
+	// bucket or prefix).
 	NewStore(t *testing.T, now func() time.Time) tfpilot.Store
 }
 

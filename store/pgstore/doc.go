@@ -1,0 +1,34 @@
+// Package pgstore is a [tfpilot.Store] in PostgreSQL, written with
+// uptrace/bun over pgx (through database/sql). It passes the conformance
+// suite in store/storetest.
+//
+// Each request is a row holding the document as JSONB beside the columns
+// lists use: project, environment, status (derived from the document with
+// the store's clock at every write, never read back as a fact), received
+// and updated times. Updates are compare-and-swap
+// (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
+// document is unchanged; lists are keyset pages on (received_at, id)
+// newest first, so a page costs the same however many requests there are;
+// claims, indexes and idempotency keys are primary keys written with
+// INSERT ... ON CONFLICT; archiving moves a row to tfpilot_request_history
+// in one transaction.
+//
+// Use:
+//
+//	s, err := pgstore.Open(ctx, "postgres://user@host/db", nil)
+//	if err != nil { ... }
+//	defer s.Close()
+//	if err := s.Migrate(ctx); err != nil { ... } // embedded SQL, idempotent
+//
+// or [New] over an existing *bun.DB, or [NewFromSQL] over a *sql.DB.
+//
+// Errors wrap tfpilot's sentinels ([tfpilot.ErrNotFound],
+// [tfpilot.ErrConflict], [tfpilot.ErrAlreadyExists],
+// [tfpilot.ErrInvalid]) with the operation and key as context, e.g.
+// `pgstore: update request "r1": tfpilot: version conflict`; check them
+// with errors.Is. Database and context errors are wrapped too, so
+// errors.Is(err, context.Canceled) works.
+//
+// Times are stored with PostgreSQL's microsecond precision; requests and
+// events sort by their microsecond timestamps.
+package pgstore

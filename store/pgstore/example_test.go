@@ -1,0 +1,35 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"log"
+	"os"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store/pgstore"
+)
+
+func ExampleOpen() {
+	ctx := context.Background()
+	s, err := pgstore.Open(ctx, os.Getenv("DATABASE_URL"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	r, err := tfpilot.Mutate(ctx, s, "req-1", func(r *tfpilot.Request) error {
+		r.BranchName = "tfpilot/req-1"
+		return nil
+	})
+	switch {
+	case errors.Is(err, tfpilot.ErrNotFound):
+		log.Print("no such request")
+	case err != nil:
+		log.Fatal(err)
+	default:
+		log.Printf("request %s is at version %d", r.ID, r.Version)
+	}
+}

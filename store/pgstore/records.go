@@ -1,0 +1,373 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:tfpilot_events"`
+
+	RequestID string          `bun:"request_id,pk"`
+	ID        string          `bun:"id,pk"`
+	TS        time.Time       `bun:"ts"`
+	Doc       json.RawMessage `bun:"doc,type:jsonb"`
+}
+
+type runIndexRow struct {
+	bun.BaseModel `bun:"table:tfpilot_run_index"`
+
+	Kind      string    `bun:"kind,pk"`
+	RunID     int64     `bun:"run_id,pk"`
+	RequestID string    `bun:"request_id"`
+	IndexedAt time.Time `bun:"indexed_at"`
+}
+
+type prIndexRow struct {
+	bun.BaseModel `bun:"table:tfpilot_pr_index"`
+
+	Owner     string    `bun:"owner,pk"`
+	Repo      string    `bun:"repo,pk"`
+	Number    int       `bun:"number,pk"`
+	RequestID string    `bun:"request_id"`
+	IndexedAt time.Time `bun:"indexed_at"`
+}
+
+type deliveryRow struct {
+	bun.BaseModel `bun:"table:tfpilot_deliveries"`
+
+	ID          string    `bun:"id,pk"`
+	Event       string    `bun:"event"`
+	ClaimedAt   time.Time `bun:"claimed_at"`
+	CompletedAt time.Time `bun:"completed_at,nullzero"`
+	Outcome     string    `bun:"outcome"`
+}
+
+type idempotencyRow struct {
+	bun.BaseModel `bun:"table:tfpilot_idempotency"`
+
+	Operation   string    `bun:"operation,pk"`
+	Key         string    `bun:"key,pk"`
+	Fingerprint string    `bun:"fingerprint"`
+	RequestID   string    `bun:"request_id"`
+	Response    []byte    `bun:"response,type:bytea"`
+	CreatedAt   time.Time `bun:"created_at"`
+	ExpiresAt   time.Time `bun:"expires_at"`
+}
+
+type rateLimitRow struct {
+	bun.BaseModel `bun:"table:tfpilot_rate_limits"`
+
+	Scope  string    `bun:"scope,pk"`
+	Until  time.Time `bun:"until"`
+	Reason string    `bun:"reason"`
+}
+
+type costRow struct {
+	bun.BaseModel `bun:"table:tfpilot_costs"`
+
+	RequestID string `bun:"request_id,pk"`
+	Estimate  []byte `bun:"estimate,type:bytea"`
+	Diff      []byte `bun:"diff,type:bytea"`
+}
+
+// wrote reports whether a statement changed a row (an INSERT ... ON
+// CONFLICT DO NOTHING that inserted, an UPDATE or DELETE that matched).
+func wrote(res interface{ RowsAffected() (int64, error) }) (bool, error) {
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// AppendEvent implements [tfpilot.EventStore]. An assigned id is the
+// timestamp and a random suffix.
+func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+	op := fmt.Sprintf("append event %q to request %q", e.ID, e.RequestID)
+	if e.RequestID == "" || e.Event == "" {
+		return tfpilot.Event{}, wrap(op, fmt.Errorf("empty request id or event name: %w", tfpilot.ErrInvalid))
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = s.now()
+	}
+	if e.ID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+		e.ID = e.Timestamp.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(b[:])
+		op = fmt.Sprintf("append event %q to request %q", e.ID, e.RequestID)
+	}
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return tfpilot.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+	}
+	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc}).
+		On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return tfpilot.Event{}, wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || !ok {
+		return tfpilot.Event{}, wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+	}
+	// Return what a reader gets back: Data through JSON.
+	var out tfpilot.Event
+	if err := json.Unmarshal(doc, &out); err != nil {
+		return tfpilot.Event{}, wrap(op, err)
+	}
+	return out, nil
+}
+
+func orElse(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}
+
+// ListEvents implements [tfpilot.EventStore].
+func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
+	op := fmt.Sprintf("list events of request %q", requestID)
+	var rows []eventRow
+	if err := s.db.NewSelect().Model(&rows).Column("doc").Where("request_id = ?", requestID).OrderExpr("ts, id").Scan(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]tfpilot.Event, len(rows))
+	for i, r := range rows {
+		if err := json.Unmarshal(r.Doc, &out[i]); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	return out, nil
+}
+
+// IndexRun implements [tfpilot.RunIndex].
+func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
+	op := fmt.Sprintf("index %s run %d to request %q", kind, runID, requestID)
+	if !kind.Valid() || runID <= 0 || requestID == "" {
+		return wrap(op, tfpilot.ErrInvalid)
+	}
+	res, err := s.db.NewInsert().Model(&runIndexRow{Kind: string(kind), RunID: runID, RequestID: requestID, IndexedAt: s.now()}).
+		On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || ok {
+		return wrapIf(op, err)
+	}
+	cur, err := s.LookupRun(ctx, kind, runID)
+	if err != nil || cur == requestID {
+		return wrapIf(op, err)
+	}
+	return wrap(op, fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists))
+}
+
+func wrapIf(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrap(op, err)
+}
+
+// LookupRun implements [tfpilot.RunIndex].
+func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
+	var id string
+	err := s.db.NewSelect().Model((*runIndexRow)(nil)).Column("request_id").
+		Where("kind = ?", string(kind)).Where("run_id = ?", runID).Scan(ctx, &id)
+	if err != nil {
+		return "", wrap(fmt.Sprintf("look up %s run %d", kind, runID), err)
+	}
+	return id, nil
+}
+
+// IndexPR implements [tfpilot.PRIndex].
+func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+	op := fmt.Sprintf("index PR %s/%s#%d to request %q", pr.Owner, pr.Repo, pr.Number, requestID)
+	if pr.Owner == "" || pr.Repo == "" || pr.Number <= 0 || requestID == "" {
+		return wrap(op, tfpilot.ErrInvalid)
+	}
+	res, err := s.db.NewInsert().Model(&prIndexRow{Owner: pr.Owner, Repo: pr.Repo, Number: pr.Number, RequestID: requestID, IndexedAt: s.now()}).
+		On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || ok {
+		return wrapIf(op, err)
+	}
+	cur, err := s.LookupPR(ctx, pr)
+	if err != nil || cur == requestID {
+		return wrapIf(op, err)
+	}
+	return wrap(op, fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists))
+}
+
+// LookupPR implements [tfpilot.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+	var id string
+	err := s.db.NewSelect().Model((*prIndexRow)(nil)).Column("request_id").
+		Where("owner = ?", pr.Owner).Where("repo = ?", pr.Repo).Where("number = ?", pr.Number).Scan(ctx, &id)
+	if err != nil {
+		return "", wrap(fmt.Sprintf("look up PR %s/%s#%d", pr.Owner, pr.Repo, pr.Number), err)
+	}
+	return id, nil
+}
+
+// ClaimDelivery implements [tfpilot.DeliveryStore]: the delivery id is
+// the primary key, so of concurrent claims exactly one inserts.
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+	op := fmt.Sprintf("claim delivery %q", id)
+	if id == "" {
+		return wrap(op, tfpilot.ErrInvalid)
+	}
+	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: s.now()}).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || !ok {
+		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+	}
+	return nil
+}
+
+// CompleteDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+	op := fmt.Sprintf("complete delivery %q", id)
+	res, err := s.db.NewUpdate().Model((*deliveryRow)(nil)).
+		Set("completed_at = ?", s.now()).Set("outcome = ?", outcome).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || !ok {
+		return wrap(op, orElse(err, tfpilot.ErrNotFound))
+	}
+	return nil
+}
+
+// ReleaseDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
+	op := fmt.Sprintf("release delivery %q", id)
+	res, err := s.db.NewDelete().Model((*deliveryRow)(nil)).Where("id = ?", id).Where("completed_at IS NULL").Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || ok {
+		return wrapIf(op, err)
+	}
+	completed, err := s.db.NewSelect().Model((*deliveryRow)(nil)).Where("id = ?", id).Exists(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if completed {
+		return wrap(op, fmt.Errorf("completed: %w", tfpilot.ErrConflict))
+	}
+	return nil
+}
+
+// GetDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+	var d deliveryRow
+	if err := s.db.NewSelect().Model(&d).Where("id = ?", id).Scan(ctx); err != nil {
+		return tfpilot.Delivery{}, wrap(fmt.Sprintf("get delivery %q", id), err)
+	}
+	return tfpilot.Delivery{ID: d.ID, Event: d.Event, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}, nil
+}
+
+// PutIdempotency implements [tfpilot.IdempotencyStore] with one
+// statement: insert, or replace a record whose window has ended.
+func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+	op := fmt.Sprintf("put idempotency record %q/%q", rec.Operation, rec.Key)
+	if rec.Operation == "" || rec.Key == "" || rec.ExpiresAt.IsZero() {
+		return wrap(op, fmt.Errorf("empty operation, key or expiry: %w", tfpilot.ErrInvalid))
+	}
+	now := s.now()
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = now
+	}
+	row := &idempotencyRow{Operation: rec.Operation, Key: rec.Key, Fingerprint: rec.Fingerprint, RequestID: rec.RequestID,
+		Response: rec.Response, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt}
+	res, err := s.db.NewInsert().Model(row).
+		On("CONFLICT (operation, key) DO UPDATE").
+		Set("fingerprint = EXCLUDED.fingerprint, request_id = EXCLUDED.request_id, response = EXCLUDED.response").
+		Set("created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at").
+		Where("idempotency_row.expires_at <= ?", now).
+		Exec(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if ok, err := wrote(res); err != nil || !ok {
+		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+	}
+	return nil
+}
+
+// GetIdempotency implements [tfpilot.IdempotencyStore].
+func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (tfpilot.IdempotencyRecord, error) {
+	var r idempotencyRow
+	err := s.db.NewSelect().Model(&r).Where("operation = ?", operation).Where("key = ?", key).Where("expires_at > ?", s.now()).Scan(ctx)
+	if err != nil {
+		return tfpilot.IdempotencyRecord{}, wrap(fmt.Sprintf("get idempotency record %q/%q", operation, key), err)
+	}
+	return tfpilot.IdempotencyRecord{Operation: r.Operation, Key: r.Key, Fingerprint: r.Fingerprint, RequestID: r.RequestID,
+		Response: r.Response, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
+}
+
+// SetRateLimitBackoff implements [tfpilot.RateLimitStore].
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+	op := fmt.Sprintf("set rate-limit backoff %q", b.Scope)
+	if b.Scope == "" {
+		return wrap(op, fmt.Errorf("empty scope: %w", tfpilot.ErrInvalid))
+	}
+	_, err := s.db.NewInsert().Model(&rateLimitRow{Scope: b.Scope, Until: b.Until, Reason: b.Reason}).
+		On("CONFLICT (scope) DO UPDATE").Set("until = EXCLUDED.until, reason = EXCLUDED.reason").Exec(ctx)
+	return wrapIf(op, err)
+}
+
+// GetRateLimitBackoff implements [tfpilot.RateLimitStore].
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+	var r rateLimitRow
+	if err := s.db.NewSelect().Model(&r).Where("scope = ?", scope).Scan(ctx); err != nil {
+		return tfpilot.RateLimitBackoff{}, wrap(fmt.Sprintf("get rate-limit backoff %q", scope), err)
+	}
+	return tfpilot.RateLimitBackoff{Scope: r.Scope, Until: r.Until, Reason: r.Reason}, nil
+}
+
+// PutCost implements [tfpilot.CostStore]. The documents are kept byte
+// for byte; an empty one leaves the stored one as it is.
+func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
+	op := fmt.Sprintf("put cost of request %q", c.RequestID)
+	if c.RequestID == "" {
+		return wrap(op, fmt.Errorf("empty request id: %w", tfpilot.ErrInvalid))
+	}
+	if len(c.Estimate) == 0 && len(c.Diff) == 0 {
+		if err := ctx.Err(); err != nil {
+			return wrap(op, err)
+		}
+		return nil
+	}
+	row := &costRow{RequestID: c.RequestID}
+	if len(c.Estimate) > 0 {
+		row.Estimate = c.Estimate
+	}
+	if len(c.Diff) > 0 {
+		row.Diff = c.Diff
+	}
+	_, err := s.db.NewInsert().Model(row).
+		On("CONFLICT (request_id) DO UPDATE").
+		Set("estimate = COALESCE(EXCLUDED.estimate, cost_row.estimate), diff = COALESCE(EXCLUDED.diff, cost_row.diff)").
+		Exec(ctx)
+	return wrapIf(op, err)
+}
+
+// GetCost implements [tfpilot.CostStore].
+func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, error) {
+	var r costRow
+	if err := s.db.NewSelect().Model(&r).Where("request_id = ?", requestID).Scan(ctx); err != nil {
+		return tfpilot.Cost{}, wrap(fmt.Sprintf("get cost of request %q", requestID), err)
+	}
+	return tfpilot.Cost{RequestID: r.RequestID, Estimate: r.Estimate, Diff: r.Diff}, nil
+}

@@ -1,0 +1,106 @@
+// Package s3store is a [tfpilot.Store] on an S3 bucket, in the original
+// TfPilot's layout, so that an existing TfPilot bucket works as is.
+//
+// # Use
+//
+//	cfg, err := config.LoadDefaultConfig(ctx)
+//	client := s3.NewFromConfig(cfg)
+//	store, err := s3store.New(client, "tfpilot-requests", nil)
+//	// Once, on a bucket the original system wrote, so that its
+//	// requests are listed:
+//	res, err := store.Reindex(ctx)
+//
+// Any S3 server with conditional writes (If-None-Match: * and If-Match
+// on PutObject, If-Match on DeleteObject) works: AWS S3, versitygw,
+// MinIO. Local servers usually need path-style addressing
+// (s3.Options.UsePathStyle).
+//
+// # Layout
+//
+// Under Options.Prefix (default: the bucket root), the keys of the
+// original system, unchanged:
+//
+//	requests/<id>.json                                  the request document
+//	history/<id>.json                                   an archived request
+//	logs/<id>/<time>_<eventId>.json                     lifecycle events
+//	webhooks/github/run-index/<kind>/run-<runId>.json   run index
+//	webhooks/github/pr-index/<owner>_<repo>/pr-<n>.json PR index
+//	webhooks/github/deliveries/<deliveryId>.json        webhook deliveries
+//	webhooks/github/ratelimit/global.json               rate-limit backoff
+//	webhooks/github/ratelimit/<owner>_<repo>.json
+//	cost/<id>/infracost-cost.json                       infracost documents
+//	cost/<id>/infracost-diff.json
+//
+// and three prefixes this package adds, under tfpilot/:
+//
+//	tfpilot/list/<position>~/p<project>.e<environment>.s<status>  list index
+//	tfpilot/event-ids/<id>/<eventId>.json                        event id claims
+//	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
+//
+// Bodies: request documents are [tfpilot.Request]'s JSON (fields this
+// version does not model survive updates), plus status and
+// statusDerivedAt, the lifecycle status derived at the write, as the
+// original wrote them; they are never read back as facts, only by list
+// status filters. Run- and PR-index entries are
+// {"requestId", "kind"/"runId" or "owner"/"repo"/"number", "indexedAt"};
+// only requestId is read, and an entry holding a bare id (JSON string or
+// plain text) or request_id is read too. A delivery is {"deliveryId",
+// "event", "state": "claimed"|"completed", "claimedAt", "completedAt",
+// "outcome"}; an object without state is a delivery the original system
+// recorded after handling it, i.e. completed. Events are [tfpilot.Event]'s
+// JSON; an event without id or timestamp (as the original wrote them)
+// takes its key's name and time. Rate-limit backoffs are {"scope",
+// "until", "reason"}. Cost documents are stored byte for byte.
+//
+// # Atomicity
+//
+// Every write that must not lose a concurrent one is conditional:
+// creating a request, claiming a delivery, indexing a run or PR and
+// claiming an event id use If-None-Match: *; updating a request,
+// completing or releasing a delivery, replacing an expired idempotency
+// record and archiving use If-Match on the ETag read. S3 answers a lost
+// race with 412 PreconditionFailed, 409 ConditionalRequestConflict, or,
+// for If-Match on a key deleted meanwhile, 404 NoSuchKey; all three mean
+// the race was lost. Each request document holds its version, so its
+// ETag changes on every write.
+//
+// # Listing
+//
+// [Store.ListRequests] reads ListObjectsV2 pages of the list index,
+// whose keys sort newest first (ReceivedAt, then id, both inverted) and
+// name the project, environment and status as of the last write, keeps
+// the keys that pass the filters, and GETs only those documents (the
+// page plus one, to know whether another page follows),
+// Options.Concurrency at a time. A page of 50 costs one ListObjectsV2
+// call and 51 GETs whatever the bucket holds; a filtered page adds one
+// ListObjectsV2 call per 1,000 index keys it scans past. Requests
+// written by the original system have no index entry: run
+// [Store.Reindex] once to add them (and after a crash, to tidy entries
+// of interrupted writes).
+//
+// # Archiving
+//
+// [Store.ArchiveRequest] copies the document to history/, marks the live
+// document (a tfpilotArchiving field, written with If-Match so that a
+// concurrent update and the archive cannot both win), then deletes it.
+// A marked document reads as archived; archiving again finishes a move a
+// crash interrupted.
+//
+// # Servers
+//
+// versitygw checks If-Match on DELETE and on PUT separately: a
+// conditional DELETE and a conditional PUT holding the same ETag can
+// both succeed. This package never lets a conditional delete of a
+// request document race a conditional put of it (hence the mark above).
+// Releasing a delivery's claim does use one; the claim holder is the
+// only writer of a claimed delivery, so it does not race.
+//
+// # Errors
+//
+// Errors wrap tfpilot's sentinels with %w and say which operation and
+// key failed, e.g. `s3store: update request "r1" at version 3:
+// tfpilot: version conflict`. Check them with errors.Is against
+// [tfpilot.ErrNotFound], [tfpilot.ErrConflict],
+// [tfpilot.ErrAlreadyExists] and [tfpilot.ErrInvalid]; other errors are
+// the S3 client's, which errors.As can unwrap to a smithy.APIError.
+package s3store

@@ -1,0 +1,371 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
+)
+
+// encodeRequest returns r's document with st, its status derived at
+// now, beside it, in the fields the original TfPilot used (status and
+// statusDerivedAt), so that list filters see the status as of the last
+// write. [tfpilot.Request] drops both fields on decode: they are never
+// read back as facts.
+func encodeRequest(r *tfpilot.Request, st lifecycle.Status, now time.Time) ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return withFields(b, struct {
+		Status    lifecycle.Status `json:"status"`
+		DerivedAt time.Time        `json:"statusDerivedAt"`
+	}{st, now})
+}
+
+// archivingField marks a request document that ArchiveRequest is moving
+// to history: it is no longer live, and no write but the archive's
+// delete can succeed on it (its ETag changed).
+const archivingField = "tfpilotArchiving"
+
+// withFields returns the JSON object b with the fields of the JSON
+// object that fields encodes appended.
+func withFields(b []byte, fields any) ([]byte, error) {
+	extra, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 2 || b[len(b)-1] != '}' || len(extra) < 2 || extra[0] != '{' {
+		return nil, fmt.Errorf("cannot add %s to %.20q: not objects", extra, b)
+	}
+	if len(extra) == 2 {
+		return b, nil
+	}
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	if len(b) == 2 { // "{}"
+		out = out[:1]
+	}
+	return append(out, extra[1:]...), nil
+}
+
+// withoutField returns the JSON object b without field name.
+func withoutField(b []byte, name string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	delete(obj, name)
+	return json.Marshal(obj)
+}
+
+// docMeta is what a stored request document says beside the request.
+type docMeta struct {
+	// status is the status stored at the last write, in any spelling
+	// [lifecycle.Normalize] knows; "" when absent or unknown.
+	status lifecycle.Status
+	// archiving is set while ArchiveRequest moves the document.
+	archiving bool
+}
+
+func readMeta(body []byte) docMeta {
+	var v struct {
+		Status    string          `json:"status"`
+		Archiving json.RawMessage `json:"tfpilotArchiving"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return docMeta{}
+	}
+	return docMeta{status: lifecycle.Normalize(v.Status), archiving: len(v.Archiving) > 0 && string(v.Archiving) != "null"}
+}
+
+func decodeRequest(body []byte) (*tfpilot.Request, error) {
+	var r tfpilot.Request
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// canonical returns r's JSON encoding with Version zeroed, object keys
+// sorted and numbers kept as written, for deciding whether an update
+// changes anything.
+func canonical(r *tfpilot.Request) ([]byte, error) {
+	c := *r
+	c.Version = 0
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func sameDocument(a, b *tfpilot.Request) (bool, error) {
+	ca, err := canonical(a)
+	if err != nil {
+		return false, err
+	}
+	cb, err := canonical(b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ca, cb), nil
+}
+
+// loadRequest reads and decodes the object at key.
+func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, object, error) {
+	obj, err := s.get(ctx, key)
+	if err != nil {
+		return nil, object{}, err
+	}
+	r, err := decodeRequest(obj.body)
+	if err != nil {
+		return nil, object{}, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return r, obj, nil
+}
+
+// loadLive reads a live request: one being archived is missing.
+func (s *Store) loadLive(ctx context.Context, id string) (*tfpilot.Request, object, docMeta, error) {
+	r, obj, err := s.loadRequest(ctx, s.requestKey(id))
+	if err != nil {
+		return nil, object{}, docMeta{}, err
+	}
+	m := readMeta(obj.body)
+	if m.archiving {
+		return nil, object{}, docMeta{}, errArchiving
+	}
+	return r, obj, m, nil
+}
+
+// errArchiving is a request document that ArchiveRequest is moving; it
+// reads as missing.
+var errArchiving = &missingError{"request is being archived"}
+
+// missingError is an error that [isMissing] recognises.
+type missingError struct{ why string }
+
+func (e *missingError) Error() string { return e.why }
+
+// GetRequest implements [tfpilot.RequestStore]: it reads
+// requests/<id>.json.
+func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+	if !safeID(id) {
+		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	r, _, _, err := s.loadLive(ctx, id)
+	switch {
+	case isMissing(err):
+		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("s3store: get request %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// CreateRequest implements [tfpilot.RequestStore]. It refuses an id
+// found in history/, writes the list-index entry, then writes
+// requests/<id>.json with If-None-Match: *, so exactly one of any
+// number of racing creates wins. An entry left by a losing create
+// names a document that does not match it and is never listed.
+func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	if r == nil {
+		return nil, fmt.Errorf("s3store: create request: nil request: %w", tfpilot.ErrInvalid)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
+	}
+	now := s.now()
+	c := r.Clone()
+	c.Version = 1
+	if c.ReceivedAt.IsZero() {
+		c.ReceivedAt = now
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = now
+	}
+	st := c.Status(now)
+	body, err := encodeRequest(c, st, now)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+	}
+	archived, err := s.exists(ctx, s.historyKey(c.ID))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
+	case archived:
+		return nil, fmt.Errorf("s3store: create request %q: archived: %w", r.ID, tfpilot.ErrAlreadyExists)
+	}
+	if err := s.putIndex(ctx, c, entryOf(c, st)); err != nil {
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
+	}
+	_, err = s.put(ctx, s.requestKey(c.ID), body, cond{ifNoneMatch: true})
+	switch {
+	case isPrecondition(err):
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
+	case err != nil:
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
+	}
+	return decodeRequest(body)
+}
+
+// UpdateRequest implements [tfpilot.RequestStore]: a compare-and-swap
+// that reads the document and its ETag, checks Version, and writes with
+// If-Match on that ETag, with the status derived at the store's clock.
+// When ReceivedAt, project, environment or status change, the new
+// list-index entry is written before the swap and the old one removed
+// after it, so the request is listed throughout.
+func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	if r == nil {
+		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
+	}
+	key := s.requestKey(r.ID)
+	cur, obj, meta, err := s.loadLive(ctx, r.ID)
+	switch {
+	case isMissing(err):
+		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, tfpilot.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
+	case cur.Version != r.Version:
+		return nil, fmt.Errorf("s3store: update request %q at version %d (stored %d): %w", r.ID, r.Version, cur.Version, tfpilot.ErrConflict)
+	}
+	next := r.Clone()
+	same, err := sameDocument(cur, next)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+	case same:
+		return cur, nil
+	}
+	next.Version = cur.Version + 1
+	now := s.now()
+	st := next.Status(now)
+	body, err := encodeRequest(next, st, now)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+	}
+	// The entry moves when project, environment, ReceivedAt or status
+	// change, and for a document the original wrote without a status
+	// this package recognises (its old entry, if any, came from Reindex).
+	curStored := meta.status
+	oldEntry, newEntry := entryOf(cur, curStored), entryOf(next, st)
+	moved := curStored == "" || oldEntry != newEntry
+	if moved {
+		if err := s.putIndex(ctx, next, newEntry); err != nil {
+			return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
+		}
+	}
+	_, err = s.put(ctx, key, body, cond{ifMatch: obj.etag})
+	switch {
+	case isPrecondition(err):
+		return nil, fmt.Errorf("s3store: update request %q at version %d: %w", r.ID, r.Version, tfpilot.ErrConflict)
+	case err != nil:
+		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
+	}
+	if moved && curStored != "" {
+		// A failure leaves an entry that no longer matches the
+		// document: never listed, removed by Reindex.
+		_ = s.deleteIndex(ctx, oldEntry)
+	}
+	return decodeRequest(body)
+}
+
+// ArchiveRequest implements [tfpilot.RequestStore] in four steps:
+//  1. copy the document to history/<id>.json;
+//  2. mark requests/<id>.json as being archived, with If-Match on the
+//     ETag read, so that exactly one of the archive and any concurrent
+//     update wins (when the update wins, the copy is removed again and
+//     the result is [tfpilot.ErrConflict]); from here the request reads
+//     as archived;
+//  3. delete requests/<id>.json with If-Match on the marked ETag;
+//  4. delete its list-index entries.
+//
+// A crash after step 1 leaves the request live and in history, one
+// after step 2 leaves the marked document behind; either way calling
+// ArchiveRequest again with the same version finishes the move, and
+// [Store.Reindex] tidies what step 4 left.
+func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
+	if !safeID(id) {
+		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	key := s.requestKey(id)
+	cur, obj, err := s.loadRequest(ctx, key)
+	if isMissing(err) {
+		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: archive request %q: %w", id, err)
+	}
+	resuming := readMeta(obj.body).archiving
+	switch {
+	case cur.Version != version && resuming:
+		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+	case cur.Version != version:
+		return fmt.Errorf("s3store: archive request %q at version %d (stored %d): %w", id, version, cur.Version, tfpilot.ErrConflict)
+	}
+	live := obj.body
+	if resuming {
+		if live, err = withoutField(obj.body, archivingField); err != nil {
+			return fmt.Errorf("s3store: archive request %q: %w", id, err)
+		}
+	}
+	hkey := s.historyKey(id)
+	hetag, err := s.put(ctx, hkey, live, cond{})
+	if err != nil {
+		return fmt.Errorf("s3store: archive request %q: write history: %w", id, err)
+	}
+	marked := obj.etag
+	if !resuming {
+		body, err := withFields(obj.body, map[string]time.Time{archivingField: s.now()})
+		if err != nil {
+			return fmt.Errorf("s3store: archive request %q: %w", id, err)
+		}
+		marked, err = s.put(ctx, key, body, cond{ifMatch: obj.etag})
+		if isPrecondition(err) {
+			// A concurrent write won: undo the copy unless another
+			// archive overwrote it meanwhile.
+			_ = s.del(ctx, hkey, hetag)
+			return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, tfpilot.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("s3store: archive request %q: %w", id, err)
+		}
+	}
+	// Nothing but another archive of this version can touch the marked
+	// document, and it would delete it too.
+	if err := s.del(ctx, key, marked); err != nil && !isPrecondition(err) {
+		return fmt.Errorf("s3store: archive request %q: %w", id, err)
+	}
+	// A failure leaves entries whose document is gone: never listed,
+	// removed by Reindex.
+	_ = s.deletePosition(ctx, entryOf(cur, ""))
+	return nil
+}
+
+// GetArchivedRequest implements [tfpilot.RequestStore]: it reads
+// history/<id>.json.
+func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+	if !safeID(id) {
+		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, tfpilot.ErrNotFound)
+	}
+	r, _, err := s.loadRequest(ctx, s.historyKey(id))
+	switch {
+	case isMissing(err):
+		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, tfpilot.ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, err)
+	}
+	return r, nil
+}

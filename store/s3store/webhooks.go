@@ -1,0 +1,347 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// mappingBody is the body this package writes for a run-index or
+// PR-index entry. Only requestId is read back.
+type mappingBody struct {
+	RequestID string    `json:"requestId"`
+	Kind      string    `json:"kind,omitempty"`
+	RunID     int64     `json:"runId,omitempty"`
+	Owner     string    `json:"owner,omitempty"`
+	Repo      string    `json:"repo,omitempty"`
+	Number    int       `json:"number,omitempty"`
+	IndexedAt time.Time `json:"indexedAt"`
+}
+
+// mappedID reads the request id of an index entry, liberally: a JSON
+// object with requestId (or request_id, or id), a JSON string, or the id
+// as plain text, which are the shapes the original system's entries
+// take.
+func mappedID(body []byte) (string, bool) {
+	body = bytes.TrimSpace(body)
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) == nil {
+		for _, name := range []string{"requestId", "request_id", "requestID", "id"} {
+			var id string
+			if json.Unmarshal(obj[name], &id) == nil && id != "" {
+				return id, true
+			}
+		}
+		return "", false
+	}
+	var id string
+	if json.Unmarshal(body, &id) == nil {
+		return id, id != ""
+	}
+	id = string(body)
+	return id, safeID(id)
+}
+
+// putMapping creates the index entry at key for requestID with
+// If-None-Match: *. An entry already naming requestID is success; one
+// naming another request is [tfpilot.ErrAlreadyExists].
+func (s *Store) putMapping(ctx context.Context, key, requestID string, body []byte) error {
+	for attempt := 0; ; attempt++ {
+		_, err := s.put(ctx, key, body, cond{ifNoneMatch: true})
+		if err == nil || !isPrecondition(err) {
+			return err
+		}
+		obj, err := s.get(ctx, key)
+		switch {
+		case isMissing(err) && attempt < 3:
+			continue // deleted by hand meanwhile: try again
+		case err != nil:
+			return err
+		}
+		cur, ok := mappedID(obj.body)
+		if ok && cur == requestID {
+			return nil
+		}
+		return fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists)
+	}
+}
+
+// lookupMapping reads the request id of the index entry at key.
+func (s *Store) lookupMapping(ctx context.Context, key string) (string, error) {
+	obj, err := s.get(ctx, key)
+	switch {
+	case isMissing(err):
+		return "", tfpilot.ErrNotFound
+	case err != nil:
+		return "", err
+	}
+	id, ok := mappedID(obj.body)
+	if !ok {
+		return "", fmt.Errorf("%s names no request id", key)
+	}
+	return id, nil
+}
+
+// IndexRun implements [tfpilot.RunIndex] at
+// webhooks/github/run-index/<kind>/run-<runId>.json, with a
+// [mappingBody] as the body.
+func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
+	if !kind.Valid() || runID <= 0 || !safeID(requestID) {
+		return fmt.Errorf("s3store: index %s run %d to request %q: %w", kind, runID, requestID, tfpilot.ErrInvalid)
+	}
+	body, err := json.Marshal(mappingBody{RequestID: requestID, Kind: string(kind), RunID: runID, IndexedAt: s.now()})
+	if err == nil {
+		err = s.putMapping(ctx, s.runIndexKey(kind, runID), requestID, body)
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: index %s run %d to request %q: %w", kind, runID, requestID, err)
+	}
+	return nil
+}
+
+// LookupRun implements [tfpilot.RunIndex].
+func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
+	if !kind.Valid() || runID <= 0 {
+		return "", fmt.Errorf("s3store: look up %s run %d: %w", kind, runID, tfpilot.ErrNotFound)
+	}
+	id, err := s.lookupMapping(ctx, s.runIndexKey(kind, runID))
+	if err != nil {
+		return "", fmt.Errorf("s3store: look up %s run %d: %w", kind, runID, err)
+	}
+	return id, nil
+}
+
+func validPR(pr tfpilot.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
+
+// IndexPR implements [tfpilot.PRIndex] at
+// webhooks/github/pr-index/<owner>_<repo>/pr-<number>.json, with a
+// [mappingBody] as the body.
+func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+	if !validPR(pr) || !safeID(requestID) {
+		return fmt.Errorf("s3store: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, tfpilot.ErrInvalid)
+	}
+	body, err := json.Marshal(mappingBody{RequestID: requestID, Owner: pr.Owner, Repo: pr.Repo, Number: pr.Number, IndexedAt: s.now()})
+	if err == nil {
+		err = s.putMapping(ctx, s.prIndexKey(pr), requestID, body)
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, err)
+	}
+	return nil
+}
+
+// LookupPR implements [tfpilot.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+	if !validPR(pr) {
+		return "", fmt.Errorf("s3store: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, tfpilot.ErrNotFound)
+	}
+	id, err := s.lookupMapping(ctx, s.prIndexKey(pr))
+	if err != nil {
+		return "", fmt.Errorf("s3store: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
+	}
+	return id, nil
+}
+
+// Delivery states in a [deliveryBody].
+const (
+	stateClaimed   = "claimed"
+	stateCompleted = "completed"
+)
+
+// deliveryBody is the body of webhooks/github/deliveries/<id>.json. The
+// original wrote the object once a delivery was handled, with the
+// delivery id, the event and a time; an object without state is read as
+// completed, at the first time field found, else its LastModified.
+type deliveryBody struct {
+	DeliveryID  string    `json:"deliveryId"`
+	Event       string    `json:"event,omitempty"`
+	State       string    `json:"state,omitempty"`
+	ClaimedAt   time.Time `json:"claimedAt,omitzero"`
+	CompletedAt time.Time `json:"completedAt,omitzero"`
+	Outcome     string    `json:"outcome,omitempty"`
+}
+
+// legacyDelivery adds the time fields the original may have written.
+type legacyDelivery struct {
+	DeliveryID  string          `json:"deliveryId"`
+	Event       string          `json:"event"`
+	State       string          `json:"state"`
+	Outcome     string          `json:"outcome"`
+	ClaimedAt   json.RawMessage `json:"claimedAt"`
+	CompletedAt json.RawMessage `json:"completedAt"`
+	RecordedAt  json.RawMessage `json:"recordedAt"`
+	ReceivedAt  json.RawMessage `json:"receivedAt"`
+	ProcessedAt json.RawMessage `json:"processedAt"`
+	At          json.RawMessage `json:"at"`
+}
+
+// decodeDelivery reads a delivery object liberally.
+func decodeDelivery(id string, obj object) tfpilot.Delivery {
+	var l legacyDelivery
+	_ = json.Unmarshal(obj.body, &l) // an unreadable body is a completed delivery
+	d := tfpilot.Delivery{ID: id, Event: l.Event, Outcome: l.Outcome}
+	d.ClaimedAt = legacyTime(time.Time{}, l.ClaimedAt, l.ReceivedAt, l.RecordedAt, l.ProcessedAt, l.At)
+	if l.State == stateClaimed {
+		if d.ClaimedAt.IsZero() {
+			d.ClaimedAt = obj.modified
+		}
+		return d
+	}
+	d.CompletedAt = legacyTime(obj.modified, l.CompletedAt, l.ProcessedAt, l.RecordedAt, l.At, l.ReceivedAt)
+	if d.ClaimedAt.IsZero() {
+		d.ClaimedAt = d.CompletedAt
+	}
+	return d
+}
+
+// ClaimDelivery implements [tfpilot.DeliveryStore]: it creates
+// webhooks/github/deliveries/<id>.json with If-None-Match: *, so that
+// one claim wins; the losers, and claims of a delivery the original
+// system recorded, get [tfpilot.ErrAlreadyExists].
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+	if id == "" {
+		return fmt.Errorf("s3store: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+	}
+	body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: event, State: stateClaimed, ClaimedAt: s.now()})
+	if err != nil {
+		return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+	}
+	_, err = s.put(ctx, s.deliveryKey(id), body, cond{ifNoneMatch: true})
+	switch {
+	case isPrecondition(err):
+		return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+	case err != nil:
+		return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+	}
+	return nil
+}
+
+// maxRecordAttempts bounds the read-modify-write loops on delivery and
+// idempotency objects.
+const maxRecordAttempts = 8
+
+// CompleteDelivery implements [tfpilot.DeliveryStore]: a read and a
+// write with If-Match, retried when a concurrent change wins.
+func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+	key := s.deliveryKey(id)
+	for attempt := 1; ; attempt++ {
+		obj, err := s.get(ctx, key)
+		switch {
+		case isMissing(err):
+			return fmt.Errorf("s3store: complete delivery %q: %w", id, tfpilot.ErrNotFound)
+		case err != nil:
+			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
+		}
+		d := decodeDelivery(id, obj)
+		body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: d.Event, State: stateCompleted, ClaimedAt: d.ClaimedAt, CompletedAt: s.now(), Outcome: outcome})
+		if err != nil {
+			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
+		}
+		_, err = s.put(ctx, key, body, cond{ifMatch: obj.etag})
+		switch {
+		case err == nil:
+			return nil
+		case !isPrecondition(err) || attempt >= maxRecordAttempts:
+			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
+		}
+	}
+}
+
+// ReleaseDelivery implements [tfpilot.DeliveryStore]: it deletes the
+// claim with If-Match, so that it never deletes a completion written
+// meanwhile.
+func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
+	key := s.deliveryKey(id)
+	for attempt := 1; ; attempt++ {
+		obj, err := s.get(ctx, key)
+		switch {
+		case isMissing(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("s3store: release delivery %q: %w", id, err)
+		}
+		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() {
+			return fmt.Errorf("s3store: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+		}
+		err = s.del(ctx, key, obj.etag)
+		switch {
+		case err == nil:
+			return nil
+		case !isPrecondition(err) || attempt >= maxRecordAttempts:
+			return fmt.Errorf("s3store: release delivery %q: %w", id, err)
+		}
+	}
+}
+
+// GetDelivery implements [tfpilot.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+	obj, err := s.get(ctx, s.deliveryKey(id))
+	switch {
+	case isMissing(err):
+		return tfpilot.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, tfpilot.ErrNotFound)
+	case err != nil:
+		return tfpilot.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, err)
+	}
+	return decodeDelivery(id, obj), nil
+}
+
+// rateLimitBody is the body of webhooks/github/ratelimit/<scope>.json.
+type rateLimitBody struct {
+	Scope  string    `json:"scope"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// SetRateLimitBackoff implements [tfpilot.RateLimitStore] at
+// webhooks/github/ratelimit/global.json or <owner>_<repo>.json. The last
+// write wins, as the contract asks.
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+	if b.Scope == "" {
+		return fmt.Errorf("s3store: set rate-limit backoff: empty scope: %w", tfpilot.ErrInvalid)
+	}
+	body, err := json.Marshal(rateLimitBody(b))
+	if err == nil {
+		_, err = s.put(ctx, s.rateLimitKey(b.Scope), body, cond{})
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: set rate-limit backoff %q: %w", b.Scope, err)
+	}
+	return nil
+}
+
+// GetRateLimitBackoff implements [tfpilot.RateLimitStore]. It reads the
+// time from until, backoffUntil or resetAt, as RFC 3339 or Unix
+// milliseconds.
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+	if scope == "" {
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff: empty scope: %w", tfpilot.ErrNotFound)
+	}
+	obj, err := s.get(ctx, s.rateLimitKey(scope))
+	switch {
+	case isMissing(err):
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, tfpilot.ErrNotFound)
+	case err != nil:
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, err)
+	}
+	var l struct {
+		Scope        string          `json:"scope"`
+		Reason       string          `json:"reason"`
+		Until        json.RawMessage `json:"until"`
+		BackoffUntil json.RawMessage `json:"backoffUntil"`
+		ResetAt      json.RawMessage `json:"resetAt"`
+	}
+	if err := json.Unmarshal(obj.body, &l); err != nil {
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: decode: %w", scope, err)
+	}
+	b := tfpilot.RateLimitBackoff{Scope: scope, Reason: l.Reason, Until: legacyTime(time.Time{}, l.Until, l.BackoffUntil, l.ResetAt)}
+	if l.Scope != "" && !strings.EqualFold(l.Scope, scope) {
+		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: the object holds scope %q: %w", scope, l.Scope, tfpilot.ErrNotFound)
+	}
+	return b, nil
+}

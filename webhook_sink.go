@@ -1,0 +1,548 @@
+package tfpilot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/webhook"
+)
+
+// DefaultBranchPrefix is the branch naming convention for request
+// branches: tfpilot/<request-id>.
+const DefaultBranchPrefix = "tfpilot/"
+
+// runCreatedSkew is how much earlier than an attempt's dispatch a run may
+// have been created (by GitHub's clock) and still be attached to it by
+// branch or pull-request correlation.
+const runCreatedSkew = time.Minute
+
+// WebhookEventSource is the Source of the lifecycle events a
+// [WebhookSink] appends.
+const WebhookEventSource = "github-webhook"
+
+// WebhookSinkOptions configures [NewWebhookSink]; nil means defaults.
+type WebhookSinkOptions struct {
+	// BranchPrefix is the prefix of request branches, followed by the
+	// request id. Empty means [DefaultBranchPrefix].
+	BranchPrefix string
+	// Logger receives failures to append lifecycle events and oddities
+	// worth an operator's look. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock that stamps UpdatedAt on the requests the sink
+	// changes. Nil means time.Now.
+	Now func() time.Time
+}
+
+// WebhookSink applies GitHub webhook events to requests. It implements
+// [webhook.Sink]: mount a [webhook.Handler] with it and the same [Store]
+// as the handler's Deliveries (see [IsDuplicateDelivery]).
+//
+// Every change is a [Mutate] compare-and-swap write, retried on
+// conflict, followed by one lifecycle event ([EventStore.AppendEvent],
+// Source [WebhookEventSource]). An event that changes nothing writes
+// nothing and appends nothing, so repeated facts are harmless.
+//
+// Workflow runs are correlated to a request in this order: the run
+// index ([RunIndex.LookupRun]); the dispatch nonce in the run name
+// ([runs.ParseRunName], then [runs.FindByNonce]); the pull-request index
+// ([PRIndex.LookupPR]) for the run's pull requests; the request branch
+// (BranchPrefix + request id). A run found by nonce is attached to the
+// attempt that dispatched it; one found by pull request or branch is
+// attached to the current attempt only when that attempt has no run id
+// yet, the run was started by workflow_dispatch, the attempt was
+// dispatched for the same head SHA (when it recorded one) and not after
+// the run was created, the run name carries no other attempt's nonce,
+// and — for apply runs — when
+// the run's head SHA is the request's mergedSha or commitSha (the
+// original's guard against attaching another request's apply). Attached
+// runs are indexed. Attempts are then patched with [runs.PatchByRunID]:
+// never appended, never moved (INV-CORE-3).
+//
+// Pull requests update the request's pr facts; reviews its approval.
+// The merged state is terminal: once pr.merged, later deliveries for
+// the pull request change nothing, so deliveries arriving in any order
+// end in the same document. Two cases depend on arrival order because
+// the document keeps no time for them, and are settled by the next sync
+// from GitHub: a close and a reopen of the same pull request, and an
+// approval and a revocation by the same reviewer.
+type WebhookSink struct {
+	store  Store
+	prefix string
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewWebhookSink returns a [WebhookSink] over store.
+func NewWebhookSink(store Store, opts *WebhookSinkOptions) *WebhookSink {
+	s := &WebhookSink{store: store, prefix: DefaultBranchPrefix, now: time.Now}
+	if opts != nil {
+		if opts.BranchPrefix != "" {
+			s.prefix = opts.BranchPrefix
+		}
+		s.log = opts.Logger
+		if opts.Now != nil {
+			s.now = opts.Now
+		}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// IsDuplicateDelivery reports whether err, from
+// [DeliveryStore.ClaimDelivery], means the delivery was already claimed.
+// It is the [webhook.Options] IsDuplicate for every [Store].
+func IsDuplicateDelivery(err error) bool { return errors.Is(err, ErrAlreadyExists) }
+
+var _ webhook.Sink = (*WebhookSink)(nil)
+
+// errNoChange aborts a [Mutate] whose function changed nothing.
+var errNoChange = errors.New("tfpilot: no change")
+
+// change is what one event did to a request: the lifecycle event to
+// append, and the outcome to report.
+type change struct {
+	event   string
+	data    map[string]any
+	outcome string
+}
+
+// update applies fn to request id with [Mutate]. fn returns the change it
+// made, or nil when it made none (nothing is written then), plus the
+// outcome to report either way. After a write it appends the change's
+// lifecycle event.
+func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, fn func(r *Request) (*change, string)) (outcome string, err error) {
+	var ch *change
+	_, err = Mutate(ctx, s.store, id, func(r *Request) error {
+		ch, outcome = fn(r)
+		if ch == nil {
+			return errNoChange
+		}
+		r.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+		return outcome, nil
+	case err != nil:
+		return "", fmt.Errorf("tfpilot: webhook: update request %q: %w", id, err)
+	}
+	data := ch.data
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["deliveryId"] = deliveryID
+	if _, err := s.store.AppendEvent(ctx, Event{RequestID: id, Event: ch.event, Actor: actor, Source: WebhookEventSource, Data: data}); err != nil {
+		// The document is the source of truth and is written; a
+		// redelivery would find nothing to change and append nothing,
+		// so failing the delivery would not bring the event back.
+		s.log.ErrorContext(ctx, "tfpilot: webhook: append lifecycle event", "request", id, "event", ch.event, "delivery", deliveryID, "err", err)
+		return ch.outcome + " (lifecycle event not recorded)", nil
+	}
+	return ch.outcome, nil
+}
+
+// gone reports whether err means the request is not there to update
+// (absent, archived, or an id that cannot name one).
+func gone(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) }
+
+// correlation names how a workflow run was tied to its request.
+type correlation string
+
+const (
+	viaRunIndex correlation = "run index"
+	viaNonce    correlation = "run name"
+	viaPRIndex  correlation = "pr index"
+	viaBranch   correlation = "branch"
+)
+
+// HandleWorkflowRun correlates a workflow run to a request and patches
+// the attempt it belongs to. Cleanup and drift runs, and runs that
+// correlate to no request, are reported as outcomes, not errors.
+func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.WorkflowRunEvent) (string, error) {
+	kind, ok := ev.Kind.RunKind()
+	if !ok {
+		return fmt.Sprintf("ignored: %s runs are not attempts of a request", ev.Kind), nil
+	}
+
+	// 1. The run index: the run is already attached somewhere.
+	id, err := s.store.LookupRun(ctx, kind, ev.RunID)
+	switch {
+	case err == nil:
+		out, done, err := s.patchRun(ctx, id, kind, ev, viaRunIndex, nil)
+		if err != nil || done {
+			return out, err
+		}
+		s.log.WarnContext(ctx, "tfpilot: webhook: run index names a request without the run", "request", id, "kind", kind, "run", ev.RunID)
+	case !errors.Is(err, ErrNotFound):
+		return "", fmt.Errorf("tfpilot: webhook: look up %s run %d: %w", kind, ev.RunID, err)
+	}
+
+	// 2. The run name carries the request id and the attempt's nonce.
+	var reasons []string
+	if id, nonce, ok := runs.ParseRunName(ev.RunName); ok && ValidateRequestID(id) == nil {
+		out, done, err := s.patchRun(ctx, id, kind, ev, viaNonce, func(r *Request) (runs.Attempt, string) {
+			a, ok := runs.FindByNonce(r.Runs, kind, nonce)
+			if !ok {
+				return a, fmt.Sprintf("no %s attempt has nonce %q", kind, nonce)
+			}
+			return a, ""
+		})
+		if err != nil || done {
+			return out, err
+		}
+		reasons = append(reasons, out)
+	}
+
+	// 3 and 4. The pull-request index, then the branch: the run is
+	// attached to the current attempt if it fits.
+	var candidates []candidate
+	for _, n := range ev.PullRequests {
+		id, err := s.store.LookupPR(ctx, PRRef{Owner: ev.Repo.Owner, Repo: ev.Repo.Name, Number: n})
+		switch {
+		case err == nil:
+			candidates = append(candidates, candidate{id, viaPRIndex})
+		case !errors.Is(err, ErrNotFound):
+			return "", fmt.Errorf("tfpilot: webhook: look up pull request %s#%d: %w", ev.Repo, n, err)
+		}
+	}
+	if id, ok := strings.CutPrefix(ev.HeadBranch, s.prefix); ok && ValidateRequestID(id) == nil {
+		candidates = append(candidates, candidate{id, viaBranch})
+	}
+	seen := map[string]bool{}
+	for _, c := range candidates {
+		if seen[c.id] {
+			continue
+		}
+		seen[c.id] = true
+		out, done, err := s.patchRun(ctx, c.id, kind, ev, c.via, func(r *Request) (runs.Attempt, string) {
+			return fitsCurrent(r, kind, ev)
+		})
+		if err != nil || done {
+			return out, err
+		}
+		reasons = append(reasons, out)
+	}
+	if len(reasons) > 0 {
+		return "not attached: " + strings.Join(reasons, "; "), nil
+	}
+	return fmt.Sprintf("uncorrelated: %s run %d matches no request", kind, ev.RunID), nil
+}
+
+type candidate struct {
+	id  string
+	via correlation
+}
+
+// patchRun patches run ev.RunID on request id. With pick == nil the run
+// must already be attached; otherwise pick chooses the attempt to attach
+// it to, or says why none fits, when it is not. done is false when the
+// request does not have or take the run; outcome then says why.
+func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
+	onRequest := false
+	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
+		onRequest = false // fn may run again after a conflict
+		st := r.Runs
+		old, found := runs.FindByRunID(st, kind, ev.RunID)
+		attached := false
+		if !found {
+			if pick == nil {
+				return nil, fmt.Sprintf("%s (%s): %s run %d is not on the request", id, via, kind, ev.RunID)
+			}
+			a, why := pick(r)
+			if why != "" {
+				return nil, fmt.Sprintf("%s (%s): %s", id, via, why)
+			}
+			var ok bool
+			if st, ok = runs.AttachRunID(st, kind, a.Attempt, ev.RunID, ev.Facts.HTMLURL); !ok {
+				return nil, fmt.Sprintf("%s (%s): %s attempt %d already has run %d", id, via, kind, a.Attempt, a.RunID)
+			}
+			old, attached = a, true
+		}
+		onRequest = true
+		st, patched := runs.PatchByRunID(st, kind, ev.RunID, ev.Facts)
+		cur, _ := runs.FindByRunID(st, kind, ev.RunID)
+		summary := fmt.Sprintf("%s: %s attempt %d run %d", id, kind, cur.Attempt, ev.RunID)
+		if !patched && !attached {
+			return nil, summary + ": no change"
+		}
+		r.Runs = st
+		return runChange(kind, old, cur, attached, via, summary), ""
+	})
+	switch {
+	case gone(err):
+		return fmt.Sprintf("%s (%s): request not found", id, via), false, nil
+	case err != nil:
+		return "", false, err
+	case !onRequest:
+		return outcome, false, nil
+	}
+	// The run is on the request (attached now or before): index it so
+	// the next delivery finds it first. Indexing again is a no-op.
+	if via != viaRunIndex {
+		if err := s.store.IndexRun(ctx, kind, ev.RunID, id); err != nil {
+			if !errors.Is(err, ErrAlreadyExists) {
+				return "", false, fmt.Errorf("tfpilot: webhook: index %s run %d: %w", kind, ev.RunID, err)
+			}
+			s.log.WarnContext(ctx, "tfpilot: webhook: run indexed to another request", "request", id, "kind", kind, "run", ev.RunID)
+			outcome += " (run index names another request)"
+		}
+	}
+	return outcome, true, nil
+}
+
+// runChange describes the change from attempt old to cur as a lifecycle
+// event: <kind>_completed when a conclusion arrived, <kind>_started when
+// the run started, <kind>_run_attached or <kind>_run_updated otherwise.
+func runChange(kind runs.Kind, old, cur runs.Attempt, attached bool, via correlation, summary string) *change {
+	ch := &change{data: map[string]any{
+		"kind":    string(kind),
+		"attempt": cur.Attempt,
+		"runId":   cur.RunID,
+		"status":  cur.Status,
+	}}
+	if cur.Conclusion != "" {
+		ch.data["conclusion"] = cur.Conclusion
+	}
+	if cur.HeadSHA != "" {
+		ch.data["headSha"] = cur.HeadSHA
+	}
+	if attached {
+		ch.data["correlatedBy"] = string(via)
+	}
+	switch {
+	case old.Conclusion == "" && cur.Conclusion != "":
+		ch.event = string(kind) + "_completed"
+		ch.outcome = fmt.Sprintf("%s: completed %s", summary, cur.Conclusion)
+	case old.Status != cur.Status && cur.Status == runs.StatusInProgress:
+		ch.event = string(kind) + "_started"
+		ch.outcome = summary + ": in_progress"
+	case attached:
+		ch.event = string(kind) + "_run_attached"
+		ch.outcome = fmt.Sprintf("%s: attached (%s), %s", summary, via, cur.Status)
+	default:
+		ch.event = string(kind) + "_run_updated"
+		ch.outcome = fmt.Sprintf("%s: %s", summary, cur.Status)
+	}
+	if attached && ch.event != string(kind)+"_run_attached" {
+		ch.outcome += fmt.Sprintf(" (attached by %s)", via)
+	}
+	return ch
+}
+
+// fitsCurrent returns the current attempt of kind when a run found by
+// pull request or branch may be attached to it, else why not.
+func fitsCurrent(r *Request, kind runs.Kind, ev webhook.WorkflowRunEvent) (runs.Attempt, string) {
+	cur, ok := runs.Current(r.Runs, kind)
+	switch {
+	case !ok:
+		return cur, fmt.Sprintf("no current %s attempt", kind)
+	case cur.RunID != 0:
+		return cur, fmt.Sprintf("current %s attempt %d already has run %d", kind, cur.Attempt, cur.RunID)
+	case !sameRepo(r, ev.Repo):
+		return cur, fmt.Sprintf("run is in %s, the request targets %s/%s", ev.Repo, r.TargetOwner, r.TargetRepo)
+	case cur.HeadSHA != "" && cur.HeadSHA != ev.HeadSHA:
+		return cur, fmt.Sprintf("run head %s is not the attempt's %s", short(ev.HeadSHA), short(cur.HeadSHA))
+	case ev.TriggerEvent != "" && ev.TriggerEvent != "workflow_dispatch":
+		// Attempts are made by workflow_dispatch only (INV-CORE-3); a run
+		// a push or pull request started is not one of them.
+		return cur, fmt.Sprintf("run was started by %s, attempts by workflow_dispatch", ev.TriggerEvent)
+	case !ev.CreatedAt.IsZero() && !cur.DispatchedAt.IsZero() && ev.CreatedAt.Before(cur.DispatchedAt.Add(-runCreatedSkew)):
+		return cur, fmt.Sprintf("run was created before %s attempt %d was dispatched", kind, cur.Attempt)
+	}
+	if _, nonce, ok := runs.ParseRunName(ev.RunName); ok && cur.Nonce != "" && nonce != cur.Nonce {
+		return cur, fmt.Sprintf("run name carries nonce %q, the current attempt %q", nonce, cur.Nonce)
+	}
+	if kind == runs.Apply && ev.HeadSHA != cur.HeadSHA {
+		// The cross-request guard: an apply run belongs to the request
+		// only if it ran on the request's merged or committed code.
+		if ev.HeadSHA == "" || (ev.HeadSHA != r.MergedSHA && ev.HeadSHA != r.CommitSHA) {
+			return cur, fmt.Sprintf("apply run head %s is neither the request's mergedSha nor its commitSha", short(ev.HeadSHA))
+		}
+	}
+	return cur, ""
+}
+
+func sameRepo(r *Request, repo webhook.Repo) bool {
+	return (r.TargetOwner == "" || strings.EqualFold(r.TargetOwner, repo.Owner)) &&
+		(r.TargetRepo == "" || strings.EqualFold(r.TargetRepo, repo.Name))
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	if sha == "" {
+		return "(none)"
+	}
+	return sha
+}
+
+// HandlePullRequest updates the pr facts of the request that owns the
+// pull request, found by the pull-request index, else by its head branch
+// (which indexes it).
+func (s *WebhookSink) HandlePullRequest(ctx context.Context, ev webhook.PullRequestEvent) (string, error) {
+	return s.onPR(ctx, ev.Repo, ev.Number, ev.HeadRef, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
+		return prChange(r, ev)
+	})
+}
+
+// HandleReview records an approval, or revokes the reviewer's approval
+// on a change request or dismissal, on the request that owns the pull
+// request.
+func (s *WebhookSink) HandleReview(ctx context.Context, ev webhook.ReviewEvent) (string, error) {
+	return s.onPR(ctx, ev.Repo, ev.Number, ev.HeadRef, ev.Reviewer, ev.DeliveryID, func(r *Request) (*change, string) {
+		return reviewChange(r, ev)
+	})
+}
+
+// onPR finds the request owning pull request number in repo and applies
+// fn to it.
+func (s *WebhookSink) onPR(ctx context.Context, repo webhook.Repo, number int, headRef, actor, deliveryID string, fn func(r *Request) (*change, string)) (string, error) {
+	ref := PRRef{Owner: repo.Owner, Repo: repo.Name, Number: number}
+	id, err := s.store.LookupPR(ctx, ref)
+	byBranch := false
+	switch {
+	case errors.Is(err, ErrNotFound):
+		bid, ok := strings.CutPrefix(headRef, s.prefix)
+		if !ok || ValidateRequestID(bid) != nil {
+			return fmt.Sprintf("uncorrelated: pull request %s#%d matches no request", repo, number), nil
+		}
+		id, byBranch = bid, true
+	case err != nil:
+		return "", fmt.Errorf("tfpilot: webhook: look up pull request %s#%d: %w", repo, number, err)
+	}
+	owned := false
+	out, err := s.update(ctx, id, actor, deliveryID, func(r *Request) (*change, string) {
+		owned = false
+		if !sameRepo(r, repo) {
+			return nil, fmt.Sprintf("%s: not attached: pull request is in %s, the request targets %s/%s", id, repo, r.TargetOwner, r.TargetRepo)
+		}
+		if r.PR != nil && r.PR.Number != 0 && r.PR.Number != number {
+			return nil, fmt.Sprintf("%s: not attached: the request's pull request is #%d, not #%d", id, r.PR.Number, number)
+		}
+		owned = true
+		return fn(r)
+	})
+	switch {
+	case gone(err):
+		return fmt.Sprintf("uncorrelated: %s: request not found", id), nil
+	case err != nil:
+		return "", err
+	}
+	if byBranch && owned {
+		if err := s.store.IndexPR(ctx, ref, id); err != nil && !errors.Is(err, ErrAlreadyExists) {
+			return "", fmt.Errorf("tfpilot: webhook: index pull request %s#%d: %w", repo, number, err)
+		}
+	}
+	return out, nil
+}
+
+// prChange applies a pull_request event to r's pr facts. Merged is
+// terminal; a synchronize moves the head only from the head it replaced
+// (or from none), and opened/reopened only fill a missing head, so
+// late copies of old events do not move the head back.
+func prChange(r *Request, ev webhook.PullRequestEvent) (*change, string) {
+	old := PullRequest{}
+	if r.PR != nil {
+		old = *r.PR
+	}
+	oldMerged := r.MergedSHA
+	pr := old
+	pr.Number = ev.Number
+	if pr.URL == "" {
+		pr.URL = ev.URL
+	}
+	event := ""
+	switch {
+	case old.Merged:
+		// Terminal: only fill what the merge left missing.
+		if ev.Merged && r.MergedSHA == "" {
+			r.MergedSHA = ev.MergeCommitSHA
+		}
+	case ev.Merged:
+		pr.Merged, pr.Open = true, false
+		if ev.HeadSHA != "" {
+			pr.HeadSHA = ev.HeadSHA
+		}
+		if r.MergedSHA == "" {
+			r.MergedSHA = ev.MergeCommitSHA
+		}
+		event = "pr_merged"
+	case ev.Action == "closed":
+		pr.Open = false
+		event = "pr_closed"
+	case ev.Action == "synchronize":
+		pr.Open = true
+		if pr.HeadSHA == "" || pr.HeadSHA == ev.BeforeSHA {
+			pr.HeadSHA = ev.HeadSHA
+		}
+		event = "pr_synchronized"
+	default: // opened, reopened
+		pr.Open = true
+		if pr.HeadSHA == "" {
+			pr.HeadSHA = ev.HeadSHA
+		}
+		event = "pr_" + ev.Action
+	}
+	summary := fmt.Sprintf("%s: pull request #%d", r.ID, ev.Number)
+	if r.PR != nil && pr == old && r.MergedSHA == oldMerged {
+		return nil, summary + ": no change"
+	}
+	r.PR = &pr
+	if event == "" {
+		event = "pr_updated"
+	}
+	data := map[string]any{"number": pr.Number, "open": pr.Open, "merged": pr.Merged}
+	if pr.HeadSHA != "" {
+		data["headSha"] = pr.HeadSHA
+	}
+	if r.MergedSHA != "" {
+		data["mergedSha"] = r.MergedSHA
+	}
+	return &change{event: event, data: data, outcome: fmt.Sprintf("%s: %s", summary, strings.TrimPrefix(event, "pr_"))}, ""
+}
+
+// reviewChange applies a review to r's approval: an approval adds the
+// reviewer (approvers are kept sorted, so the list does not depend on
+// arrival order); a change request or dismissal removes the reviewer,
+// and the request stays approved while anyone approves.
+func reviewChange(r *Request, ev webhook.ReviewEvent) (*change, string) {
+	a := Approval{}
+	if r.Approval != nil {
+		a = *r.Approval
+		a.Approvers = slices.Clone(r.Approval.Approvers)
+	}
+	summary := fmt.Sprintf("%s: review by %s on #%d", r.ID, ev.Reviewer, ev.Number)
+	i := slices.Index(a.Approvers, ev.Reviewer)
+	data := map[string]any{"number": ev.Number, "reviewer": ev.Reviewer, "state": ev.State}
+	switch ev.State {
+	case webhook.ReviewApproved:
+		if i >= 0 && a.Approved {
+			return nil, summary + ": no change"
+		}
+		if i < 0 {
+			a.Approvers = append(a.Approvers, ev.Reviewer)
+			slices.Sort(a.Approvers)
+		}
+		a.Approved = true
+		r.Approval = &a
+		return &change{event: "request_approved", data: data, outcome: summary + ": approved"}, ""
+	case webhook.ReviewChangesRequested, webhook.ReviewDismissed:
+		if i < 0 {
+			return nil, summary + ": no change (not an approver)"
+		}
+		a.Approvers = slices.Delete(a.Approvers, i, i+1)
+		a.Approved = len(a.Approvers) > 0
+		r.Approval = &a
+		return &change{event: "approval_revoked", data: data, outcome: summary + ": approval revoked"}, ""
+	}
+	return nil, summary + ": ignored state " + ev.State
+}

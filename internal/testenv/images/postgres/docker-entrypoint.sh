@@ -1,7 +1,7 @@
 #!/bin/sh
-# Entrypoint of tfpilot's local PostgreSQL 15 test image (see README.md
-# beside this file). It follows the conventions of the public postgres
-# image that testcontainers' postgres module relies on:
+# Entrypoint of tfpilot's local PostgreSQL 15 test image (see
+# ../README.md). It follows the conventions of the public postgres image
+# that testcontainers' postgres module relies on:
 #
 #   - POSTGRES_USER (default postgres), POSTGRES_PASSWORD (empty means
 #     trust authentication), POSTGRES_DB (default: the user name);

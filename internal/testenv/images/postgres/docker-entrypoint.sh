@@ -66,7 +66,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	for f in /docker-entrypoint-initdb.d/*; do
 		[ -e "$f" ] || continue
 		case "$f" in
-		*.sh) echo "entrypoint: running $f"; . "$f" ;;
+		*.sh)
+			echo "entrypoint: running $f"
+			# shellcheck disable=SC1090 # the scripts are the caller's
+			. "$f"
+			;;
 		*.sql) echo "entrypoint: running $f"; psql -v ON_ERROR_STOP=1 -X -U "$user" -d "$db" -f "$f" ;;
 		*.sql.gz) echo "entrypoint: running $f"; gzip -dc "$f" | psql -v ON_ERROR_STOP=1 -X -U "$user" -d "$db" ;;
 		*) echo "entrypoint: ignoring $f" ;;

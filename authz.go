@@ -78,7 +78,7 @@ type Authorizer interface {
 // and the principal's own roles, and production allow-lists, as in the
 // original TfPilot.
 //
-// Viewers may read; developers may also create, update, plan, sync and
+// Viewers may read and sync; developers may also create, update, plan and
 // destroy; approvers may also approve, merge and apply; admins may do
 // everything. In a production environment, merge and apply additionally
 // need the login on ProductionAllowed, and destroy on
@@ -127,7 +127,9 @@ func minRole(act Action) Role {
 	switch act {
 	case ActionRead:
 		return RoleViewer
-	case ActionCreate, ActionUpdate, ActionPlan, ActionSync, ActionDestroy:
+	case ActionSync:
+		return RoleViewer
+	case ActionCreate, ActionUpdate, ActionPlan, ActionDestroy:
 		return RoleDeveloper
 	case ActionApprove, ActionMerge, ActionApply:
 		return RoleApprover

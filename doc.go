@@ -1,6 +1,46 @@
 // Package tfpilot is the core of a Terraform self-service control plane:
-// a request document, a Store interface with in-memory, PostgreSQL and S3
-// backends, and the Pilot engine that drives
-// "request → pull request → plan → approve → merge → apply → destroy"
-// through GitHub Actions.
+// a user asks for infrastructure, tfpilot renders a bounded Terraform
+// block between markers in an infra repository, opens a pull request, and
+// drives plan → approve → merge → apply → destroy through GitHub Actions
+// workflow_dispatch. tfpilot never runs Terraform: GitHub is the execution
+// boundary.
+//
+// # The request document
+//
+// [Request] is the single schema of a request and the only source of
+// truth about it. Its JSON is the original TfPilot's S3 document; fields
+// it does not model survive a read-modify-write. Status is never stored
+// as a fact: [Request.Status] derives it (see package lifecycle). Run
+// state lives only in Request.Runs (package runs).
+//
+// # Storage
+//
+// [Store] is the persistence contract, grouped by capability (requests,
+// events, run and PR indexes, webhook deliveries, idempotency records,
+// rate-limit backoff, cost documents). Backends: store/memstore,
+// store/pgstore, store/s3store; store/storetest is the conformance suite
+// each passes. Every write that must not lose a concurrent update is a
+// compare-and-swap on Version; [Mutate] is the read-modify-write loop.
+//
+// # The engine
+//
+// [Pilot] is what a platform team embeds: [New] over a Store and a GitHub
+// client (package githubx), then one method per user action — Create,
+// UpdateConfig, Plan, Approve, Merge, Apply, Destroy, Sync — and queries
+// (Get, List, Events, Cost, DriftEligible, Insights). Every mutation is
+// authorized ([Authorizer]), takes the request's TTL lock (approve and
+// merge included), honours an idempotency key durably, checks its gates
+// on the locked document, and writes with compare-and-swap. Dispatches
+// follow a crash-safe protocol: the attempt and its nonce are persisted
+// before workflow_dispatch, so [Pilot.Sync] can always find the run or
+// safely dispatch again; nothing is dispatched twice.
+//
+// # Errors
+//
+// Errors wrap sentinels; check them with errors.Is: [ErrNotFound],
+// [ErrConflict] (a lost compare-and-swap), [ErrAlreadyExists],
+// [ErrInvalid] (a [*ValidationError] listing each field's problem),
+// [ErrPrecondition] (a [*GateError] saying what is missing),
+// [ErrLocked] (another operation holds the lock), [ErrIdempotencyKeyReused],
+// [ErrUnauthenticated] and [ErrPermissionDenied].
 package tfpilot

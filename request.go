@@ -48,6 +48,9 @@ type Request struct {
 	TargetBase    string       `json:"targetBase,omitempty"`
 	TargetEnvPath string       `json:"targetEnvPath,omitempty"`
 	TargetFiles   []string     `json:"targetFiles,omitzero"`
+	// CleanupPR is the pull request that removes the block after a
+	// successful destroy.
+	CleanupPR *PullRequest `json:"cleanupPr,omitempty"`
 
 	// Runs is the only place run state lives (INV-CORE-1).
 	Runs        runs.State                 `json:"runs"`
@@ -111,6 +114,10 @@ func (r *Request) Clone() *Request {
 		pr := *r.PR
 		c.PR = &pr
 	}
+	if r.CleanupPR != nil {
+		pr := *r.CleanupPR
+		c.CleanupPR = &pr
+	}
 	c.TargetFiles = slices.Clone(r.TargetFiles)
 	c.Runs = r.Runs.Clone()
 	if r.Approval != nil {
@@ -161,6 +168,27 @@ func cloneJSONValue(v any) any {
 		return bytes.Clone(v)
 	}
 	return v
+}
+
+// CanonicalJSON returns r's JSON encoding with Version zeroed, object
+// keys sorted, no insignificant space and numbers kept as written. Two
+// documents are the same document, whatever their versions, iff their
+// canonical encodings are equal; stores use it to make an update that
+// changes nothing a no-op.
+func (r *Request) CanonicalJSON() ([]byte, error) {
+	c := *r
+	c.Version = 0
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // UnknownFields returns the top-level fields of the stored document that

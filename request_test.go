@@ -265,3 +265,38 @@ func TestLockFieldIsTheLockPackagesType(t *testing.T) {
 		t.Fatal("zero-expiry lock is active")
 	}
 }
+
+func TestCanonicalJSON_SameDocumentIgnoresVersionOnly(t *testing.T) {
+	t.Parallel()
+	var a Request
+	if err := json.Unmarshal(loadSeed(t), &a); err != nil {
+		t.Fatal(err)
+	}
+	b := a.Clone()
+	b.Version += 3
+	ca, err := a.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := b.CanonicalJSON()
+	if string(ca) != string(cb) {
+		t.Fatal("documents differing only in version are not the same document")
+	}
+	// Unknown fields take part: decoding the same document with its keys
+	// in another order gives the same canonical form.
+	var reordered Request
+	if err := json.Unmarshal([]byte(`{"templateId":"t","version":1,"id":"r","pr":{"open":true,"number":2,"title":"x"}}`), &reordered); err != nil {
+		t.Fatal(err)
+	}
+	var original Request
+	_ = json.Unmarshal([]byte(`{"id":"r","pr":{"number":2,"title":"x","open":true},"templateId":"t","version":9}`), &original)
+	c1, _ := reordered.CanonicalJSON()
+	c2, _ := original.CanonicalJSON()
+	if string(c1) != string(c2) {
+		t.Fatalf("key order changed the canonical form:\n%s\n%s", c1, c2)
+	}
+	b.Config["bucket_name"] = "other"
+	if cb, _ := b.CanonicalJSON(); string(ca) == string(cb) {
+		t.Fatal("a changed config is the same document")
+	}
+}

@@ -3,7 +3,6 @@ package memstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
 // Options configures a [Store]. A nil *Options means the defaults.
@@ -82,25 +82,6 @@ func New(opts *Options) *Store {
 	return s
 }
 
-// canonical returns r's JSON encoding with Version zeroed, with object
-// keys sorted and whitespace removed, for deciding whether an update
-// changes anything.
-func canonical(r *tfpilot.Request) ([]byte, error) {
-	c := *r
-	c.Version = 0
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
-}
-
 func (s *Store) checkRequest(op string, r *tfpilot.Request) error {
 	if r == nil {
 		return fmt.Errorf("memstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
@@ -142,7 +123,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = now
 	}
-	doc, err := canonical(c)
+	doc, err := c.CanonicalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("memstore: create request %q: encode: %w", r.ID, err)
 	}
@@ -166,7 +147,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, err)
 	}
 	c := r.Clone()
-	doc, err := canonical(c)
+	doc, err := c.CanonicalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("memstore: update request %q: encode: %w", r.ID, err)
 	}
@@ -225,7 +206,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	if err := ctx.Err(); err != nil {
 		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
 	}
-	limit, after, err := parseQuery(q)
+	limit, after, err := listquery.Parse(q)
 	if err != nil {
 		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
 	}
@@ -267,7 +248,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	s.mu.Unlock()
 	if more {
 		last := match[len(match)-1]
-		page.NextCursor = encodeCursor(cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
+		page.NextCursor = listquery.Encode(listquery.Cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
 	return page, nil
 }

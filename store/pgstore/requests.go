@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
 // requestRow is a row of tfpilot_requests. Doc holds the document
@@ -233,7 +234,7 @@ func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Req
 // WHERE (received_at, id) < (cursor) ORDER BY received_at DESC, id DESC
 // LIMIT n+1, served by the (…, received_at DESC, id DESC) indexes.
 func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
-	limit, after, err := parseQuery(q)
+	limit, after, err := listquery.Parse(q)
 	if err != nil {
 		return tfpilot.ListPage{}, wrap("list requests", err)
 	}
@@ -262,7 +263,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
-		page.NextCursor = encodeCursor(cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
+		page.NextCursor = listquery.Encode(listquery.Cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
 	page.Requests = make([]*tfpilot.Request, len(rows))
 	for i, rr := range rows {

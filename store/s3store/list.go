@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
 // listCursor is the position after which the next page starts.
@@ -47,19 +48,9 @@ func encodeCursor(c listCursor) string {
 // parseQuery checks q and returns its page size and the index key to
 // start after ("" for the first page).
 func (s *Store) parseQuery(q tfpilot.ListQuery) (int, string, error) {
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return 0, "", fmt.Errorf("limit %d: %w", limit, tfpilot.ErrInvalid)
-	case limit == 0:
-		limit = tfpilot.DefaultPageSize
-	case limit > tfpilot.MaxPageSize:
-		limit = tfpilot.MaxPageSize
-	}
-	for _, st := range q.Statuses {
-		if !st.Valid() {
-			return 0, "", fmt.Errorf("status filter %q: %w", st, tfpilot.ErrInvalid)
-		}
+	limit, err := listquery.Check(q)
+	if err != nil {
+		return 0, "", err
 	}
 	if q.Cursor == "" {
 		return limit, "", nil

@@ -90,31 +90,12 @@ func decodeRequest(body []byte) (*tfpilot.Request, error) {
 	return &r, nil
 }
 
-// canonical returns r's JSON encoding with Version zeroed, object keys
-// sorted and numbers kept as written, for deciding whether an update
-// changes anything.
-func canonical(r *tfpilot.Request) ([]byte, error) {
-	c := *r
-	c.Version = 0
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
-}
-
 func sameDocument(a, b *tfpilot.Request) (bool, error) {
-	ca, err := canonical(a)
+	ca, err := a.CanonicalJSON()
 	if err != nil {
 		return false, err
 	}
-	cb, err := canonical(b)
+	cb, err := b.CanonicalJSON()
 	if err != nil {
 		return false, err
 	}

@@ -1,4 +1,4 @@
-package pgstore
+package listquery
 
 import (
 	"encoding/base64"
@@ -9,37 +9,40 @@ import (
 	"github.com/tfpilot/tfpilot"
 )
 
-// cursor is the position after which the next page starts: the last
+// Cursor is the position after which the next page starts: the last
 // request of the previous page.
-type cursor struct {
+type Cursor struct {
 	ReceivedAt time.Time `json:"t"`
 	ID         string    `json:"id"`
 }
 
-func encodeCursor(c cursor) string {
+// Encode returns c as an opaque cursor string.
+func Encode(c Cursor) string {
 	b, _ := json.Marshal(c) // a time and a string always encode
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*cursor, error) {
+// Decode parses a cursor made by [Encode].
+func Decode(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("cursor %q: %w", s, tfpilot.ErrInvalid)
 	}
-	var c cursor
+	var c Cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
 		return nil, fmt.Errorf("cursor %q: %w", s, tfpilot.ErrInvalid)
 	}
 	return &c, nil
 }
 
-// parseQuery checks q and returns its page size and decoded cursor (nil
-// for the first page).
-func parseQuery(q tfpilot.ListQuery) (int, *cursor, error) {
+// Check checks q's page size and status filters and returns the page
+// size, defaulted and clamped. It does not look at the cursor, whose form
+// is the store's.
+func Check(q tfpilot.ListQuery) (int, error) {
 	limit := q.Limit
 	switch {
 	case limit < 0:
-		return 0, nil, fmt.Errorf("limit %d: %w", limit, tfpilot.ErrInvalid)
+		return 0, fmt.Errorf("limit %d: %w", limit, tfpilot.ErrInvalid)
 	case limit == 0:
 		limit = tfpilot.DefaultPageSize
 	case limit > tfpilot.MaxPageSize:
@@ -47,13 +50,23 @@ func parseQuery(q tfpilot.ListQuery) (int, *cursor, error) {
 	}
 	for _, st := range q.Statuses {
 		if !st.Valid() {
-			return 0, nil, fmt.Errorf("status filter %q: %w", st, tfpilot.ErrInvalid)
+			return 0, fmt.Errorf("status filter %q: %w", st, tfpilot.ErrInvalid)
 		}
+	}
+	return limit, nil
+}
+
+// Parse checks q (see [Check]) and returns its page size and decoded
+// [Cursor] (nil for the first page).
+func Parse(q tfpilot.ListQuery) (int, *Cursor, error) {
+	limit, err := Check(q)
+	if err != nil {
+		return 0, nil, err
 	}
 	if q.Cursor == "" {
 		return limit, nil, nil
 	}
-	c, err := decodeCursor(q.Cursor)
+	c, err := Decode(q.Cursor)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,0 +1,113 @@
+package tfpilot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// dispatch runs the crash-safe dispatch protocol for kind on request id,
+// whose lock h holds: (1) persist a new attempt carrying a fresh nonce;
+// (2) call workflow_dispatch with the request id and the nonce as inputs;
+// (3) attach the run id and index it. A crash after (1) leaves an attempt
+// that Sync finds by its nonce, or dispatches again once no run carries
+// the nonce after Config.DispatchGrace; no attempt is ever dispatched
+// twice while a run for it exists.
+func (p *Pilot) dispatch(ctx context.Context, id, h string, kind runs.Kind, ref, headSHA string, who Principal) (*Request, error) {
+	nonce := newToken(20)
+	var attempt int
+	r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
+		r.Runs = runs.Dispatch(r.Runs, kind, runs.DispatchMeta{HeadSHA: headSHA, Ref: ref, Actor: who.Login, Nonce: nonce}, p.now())
+		attempt = r.Runs.Op(kind).CurrentAttempt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.event(ctx, id, string(kind)+"_dispatched", who, map[string]any{"attempt": attempt, "ref": ref, "headSha": headSHA})
+	return p.startRun(ctx, r, h, kind, attempt)
+}
+
+// startRun calls workflow_dispatch for an attempt already persisted (step
+// 2 of the protocol) and attaches the run (step 3).
+func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Kind, attempt int) (*Request, error) {
+	a, ok := attemptByNumber(r.Runs, kind, attempt)
+	if !ok {
+		return nil, fmt.Errorf("tfpilot: %s attempt %d of %q vanished", kind, attempt, r.ID)
+	}
+	res, err := p.gh.Dispatch(ctx, repoOf(r), githubx.DispatchRequest{
+		Workflow: p.cfg.Workflows.File(githubx.WorkflowKind(kind)),
+		Ref:      a.Ref,
+		Inputs:   map[string]string{runs.InputRequestID: r.ID},
+		Nonce:    a.Nonce,
+	})
+	if err != nil {
+		p.rateLimited(ctx, err)
+		if !definitive(err) {
+			// GitHub may or may not have started a run: Sync will find it
+			// by its nonce, or dispatch again once it is sure none exists.
+			return r, fmt.Errorf("tfpilot: %s dispatch for %q not confirmed; Sync will find or retry it: %w", kind, r.ID, err)
+		}
+		failed, ferr := p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+			r.Runs, _ = runs.FailDispatch(r.Runs, kind, attempt)
+			return nil
+		})
+		if ferr == nil {
+			r = failed
+		}
+		p.event(ctx, r.ID, string(kind)+"_dispatch_failed", Principal{Login: a.Actor}, map[string]any{"attempt": attempt, "error": err.Error()})
+		return r, fmt.Errorf("tfpilot: %s dispatch for %q refused by GitHub: %w", kind, r.ID, err)
+	}
+	if res.RunID == 0 {
+		return r, nil // accepted; the webhook or Sync attaches the run
+	}
+	return p.attachRun(ctx, r.ID, kind, attempt, res.RunID, res.HTMLURL)
+}
+
+// attachRun records runID on an attempt and indexes it. Attaching is a
+// fact about GitHub, so it needs no lock.
+func (p *Pilot) attachRun(ctx context.Context, id string, kind runs.Kind, attempt int, runID int64, url string) (*Request, error) {
+	r, err := Mutate(ctx, p.store, id, func(r *Request) error {
+		r.Runs, _ = runs.AttachRunID(r.Runs, kind, attempt, runID, url)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.store.IndexRun(ctx, kind, runID, id); err != nil {
+		return r, fmt.Errorf("tfpilot: index %s run %d of %q: %w", kind, runID, id, err)
+	}
+	return r, nil
+}
+
+func attemptByNumber(s runs.State, k runs.Kind, n int) (runs.Attempt, bool) {
+	for _, a := range s.Op(k).Attempts {
+		if a.Attempt == n {
+			return a, true
+		}
+	}
+	return runs.Attempt{}, false
+}
+
+// definitive reports whether GitHub certainly did not start a run.
+func definitive(err error) bool {
+	return errors.Is(err, githubx.ErrNotFound) || errors.Is(err, githubx.ErrInvalid) ||
+		errors.Is(err, githubx.ErrUnauthorized) || errors.Is(err, githubx.ErrForbidden)
+}
+
+// rateLimited stores GitHub's backoff so every process (and Get's poll
+// interval) honours it.
+func (p *Pilot) rateLimited(ctx context.Context, err error) {
+	var rl *githubx.RateLimitError
+	if !errors.As(err, &rl) {
+		return
+	}
+	if serr := p.store.SetRateLimitBackoff(ctx, RateLimitBackoff{Scope: "global", Until: rl.Reset, Reason: rl.Error()}); serr != nil {
+		p.log.WarnContext(ctx, "tfpilot: rate-limit backoff not stored", "err", serr)
+	}
+}
+
+func repoOf(r *Request) githubx.Repo { return githubx.Repo{Owner: r.TargetOwner, Name: r.TargetRepo} }

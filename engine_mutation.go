@@ -1,0 +1,178 @@
+package tfpilot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tfpilot/tfpilot/lock"
+)
+
+// fingerprint identifies an operation's input for idempotency: the same
+// key with a different fingerprint is refused.
+func fingerprint(parts ...any) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		_ = enc.Encode(p) // map keys are sorted, so the encoding is stable
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// replay returns the stored answer for (operation, key) when the call was
+// made before with the same fingerprint, ErrIdempotencyKeyReused when it
+// was made with another, and (nil, nil) when it is new.
+func (p *Pilot) replay(ctx context.Context, operation, key, fp string) (*Request, error) {
+	if key == "" {
+		return nil, nil
+	}
+	rec, err := p.store.GetIdempotency(ctx, operation, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case rec.Fingerprint != fp:
+		return nil, fmt.Errorf("%w: key %q of %s", ErrIdempotencyKeyReused, key, operation)
+	}
+	var r Request
+	if err := json.Unmarshal(rec.Response, &r); err != nil {
+		return nil, fmt.Errorf("tfpilot: decode stored answer of %s key %q: %w", operation, key, err)
+	}
+	return &r, nil
+}
+
+// remember stores the answer to (operation, key) for the idempotency
+// window. Failing to remember is logged, not returned: the operation
+// itself succeeded, and a repeat is still guarded by locks and gates.
+func (p *Pilot) remember(ctx context.Context, operation, key, fp string, r *Request) {
+	if key == "" {
+		return
+	}
+	body, err := json.Marshal(r)
+	if err == nil {
+		now := p.now()
+		err = p.store.PutIdempotency(ctx, IdempotencyRecord{
+			Operation: operation, Key: key, Fingerprint: fp, RequestID: r.ID,
+			Response: body, CreatedAt: now, ExpiresAt: now.Add(p.cfg.IdempotencyWindow),
+		})
+	}
+	if err != nil && !errors.Is(err, ErrAlreadyExists) {
+		p.log.WarnContext(ctx, "tfpilot: idempotency record not stored", "operation", operation, "request", r.ID, "err", err)
+	}
+}
+
+// holder names the lock holder of one operation call: unique per call,
+// so two concurrent calls by the same user do not share a lock.
+func holder(who Principal, op Action) string {
+	return fmt.Sprintf("%s/%s/%s", who.Login, op, newToken(10))
+}
+
+// acquire takes request id's lock for op as h, after check accepts the
+// current document (gates are checked on the same read the lock is
+// taken on). A lock held by someone else is ErrLocked.
+func (p *Pilot) acquire(ctx context.Context, id string, op Action, h string, check func(*Request) error) (*Request, error) {
+	return Mutate(ctx, p.store, id, func(r *Request) error {
+		if check != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+		l, err := lock.Acquire(r.Lock, h, string(op), p.cfg.LockTTL, p.now())
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrLocked, err)
+		}
+		r.Lock = l
+		return nil
+	})
+}
+
+// release drops h's lock on request id. It runs even when the operation's
+// context was cancelled; a failure leaves the lock to expire.
+func (p *Pilot) release(ctx context.Context, id, h string) {
+	ctx, cancel := background(ctx)
+	defer cancel()
+	_, err := Mutate(ctx, p.store, id, func(r *Request) error {
+		l, err := lock.Release(r.Lock, h, p.now())
+		if err != nil {
+			return err
+		}
+		r.Lock = l
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		p.log.WarnContext(ctx, "tfpilot: lock not released; it expires on its own", "request", id, "err", err)
+	}
+}
+
+// mutateHeld applies fn to request id while h holds its lock, renewing
+// the lock. If h lost the lock (it expired and someone else took it),
+// it fails with ErrLocked and writes nothing.
+func (p *Pilot) mutateHeld(ctx context.Context, id, h string, fn func(*Request) error) (*Request, error) {
+	return Mutate(ctx, p.store, id, func(r *Request) error {
+		l, err := lock.Renew(r.Lock, h, p.cfg.LockTTL, p.now())
+		if err != nil {
+			return fmt.Errorf("%w: lost the lock: %w", ErrLocked, err)
+		}
+		r.Lock = l
+		if err := fn(r); err != nil {
+			return err
+		}
+		r.UpdatedAt = p.now()
+		return nil
+	})
+}
+
+// event appends a lifecycle event. A failed append is logged: events are
+// the audit trail, not state.
+func (p *Pilot) event(ctx context.Context, requestID, name string, who Principal, data map[string]any) {
+	_, err := p.store.AppendEvent(ctx, Event{
+		RequestID: requestID, Event: name, Timestamp: p.now(), Actor: who.Login, Source: "tfpilot", Data: data,
+	})
+	if err != nil {
+		p.log.WarnContext(ctx, "tfpilot: lifecycle event not stored", "request", requestID, "event", name, "err", err)
+	}
+}
+
+// operation runs a locked mutation: authorize → idempotency replay →
+// lock (with gates checked on the locked read) → work → release →
+// remember the answer. work receives the locked document and the lock
+// holder and returns the final document.
+func (p *Pilot) operation(ctx context.Context, c Caller, op Action, id string, input any,
+	gates func(*Request) error, work func(ctx context.Context, r *Request, h string) (*Request, error)) (*Request, error) {
+	r, err := p.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, op, r); err != nil {
+		return nil, err
+	}
+	operation := string(op) + ":" + id
+	fp := fingerprint(op, id, c.Principal.Login, input)
+	if prev, err := p.replay(ctx, operation, c.IdempotencyKey, fp); err != nil || prev != nil {
+		return prev, err
+	}
+	h := holder(c.Principal, op)
+	locked, err := p.acquire(ctx, id, op, h, gates)
+	if err != nil {
+		return nil, err
+	}
+	out, err := work(ctx, locked, h)
+	p.release(ctx, id, h)
+	if err != nil {
+		return nil, err
+	}
+	// Answer with the document after release.
+	if fresh, gerr := p.store.GetRequest(ctx, id); gerr == nil {
+		out = fresh
+	}
+	p.remember(ctx, operation, c.IdempotencyKey, fp, out)
+	return out, nil
+}
+
+// since formats a duration for event data.
+func since(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() }

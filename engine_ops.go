@@ -1,0 +1,458 @@
+package tfpilot
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/hclblocks"
+	"github.com/tfpilot/tfpilot/lock"
+	"github.com/tfpilot/tfpilot/runs"
+)
+
+// CreateInput is what a user asks for.
+type CreateInput struct {
+	Project     string
+	Environment string
+	Module      string
+	Config      map[string]any
+}
+
+// Create validates the input, stores a new request, renders the module
+// block into the target file on branch tfpilot/<id>, opens the pull
+// request and dispatches the first plan. With an idempotency key the
+// request id is derived from the key, so a repeat (or a retry after a
+// crash) finds the same request instead of creating a second one; the key
+// is durable (unlike the original's in-memory map). Steps left undone by a
+// failure are completed by [Pilot.Sync].
+func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
+	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
+	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
+		return nil, err
+	}
+	if c.IdempotencyKey != "" {
+		sum := sha256.Sum256([]byte(c.Principal.Login + "\x00" + c.IdempotencyKey))
+		draft.ID = "req-" + hex.EncodeToString(sum[:8])
+	} else {
+		draft.ID = "req-" + newToken(16)
+	}
+	if err := p.validate(draft, in.Config); err != nil {
+		return nil, err
+	}
+	t, err := p.cfg.Targets.Target(draft.Project, draft.Environment)
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint(ActionCreate, c.Principal.Login, draft.Project, draft.Environment, draft.Module, draft.Config)
+	if prev, err := p.replay(ctx, "create", c.IdempotencyKey, fp); err != nil || prev != nil {
+		return prev, err
+	}
+	now := p.now()
+	draft.TargetOwner, draft.TargetRepo, draft.TargetBase = t.Owner, t.Repo, t.base()
+	draft.TargetEnvPath, draft.TargetFiles = t.EnvPath, []string{t.path()}
+	draft.BranchName = "tfpilot/" + draft.ID
+	draft.ReceivedAt, draft.UpdatedAt = now, now
+	h := holder(c.Principal, ActionCreate)
+	if draft.Lock, err = lock.Acquire(nil, h, string(ActionCreate), p.cfg.LockTTL, now); err != nil {
+		return nil, err
+	}
+	if c.IdempotencyKey != "" {
+		draft.Idempotency = map[string]IdempotencyMark{"create": {Key: c.IdempotencyKey, At: now}}
+	}
+	r, err := p.store.CreateRequest(ctx, draft)
+	switch {
+	case errors.Is(err, ErrAlreadyExists) && c.IdempotencyKey != "":
+		// An earlier call with this key stored the request and then failed:
+		// resume it if it asked for the same thing.
+		prev, gerr := p.store.GetRequest(ctx, draft.ID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if fingerprint(ActionCreate, c.Principal.Login, prev.Project, prev.Environment, prev.Module, prev.Config) != fp {
+			return nil, fmt.Errorf("%w: key %q of create", ErrIdempotencyKeyReused, c.IdempotencyKey)
+		}
+		if r, err = p.acquire(ctx, draft.ID, ActionCreate, h, nil); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		p.event(ctx, r.ID, "request_created", c.Principal, map[string]any{"module": r.Module})
+	}
+	out, err := p.provision(ctx, r, h, c.Principal)
+	p.release(ctx, r.ID, h)
+	if err != nil {
+		return nil, err
+	}
+	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
+		out = fresh
+	}
+	p.remember(ctx, "create", c.IdempotencyKey, fp, out)
+	return out, nil
+}
+
+// validate checks identifiers, the module, its config and the policy,
+// and stores the normalised config in r.Config.
+func (p *Pilot) validate(r *Request, config map[string]any) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	m, ok := p.cfg.Catalog.Module(r.Module)
+	if !ok {
+		return invalid("module", fmt.Sprintf("unknown module %q", r.Module))
+	}
+	norm, err := m.ValidateConfig(config)
+	if err != nil {
+		return err
+	}
+	r.Config = norm
+	var v ValidationError
+	for _, check := range p.cfg.Policy {
+		v.Violations = append(v.Violations, check(r)...)
+	}
+	if len(v.Violations) > 0 {
+		return &v
+	}
+	return nil
+}
+
+// provision brings a request's GitHub side up to its document, one
+// idempotent step at a time, under lock h: push the block when no commit
+// carries the current config, open the pull request when there is none,
+// and dispatch a plan when the current plan is not for the current
+// commit. Create, UpdateConfig and Sync (after a crash) all use it.
+func (p *Pilot) provision(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
+	var err error
+	if r.CommitSHA == "" {
+		sha, err := p.pushBlock(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+			r.CommitSHA = sha
+			if r.PR != nil {
+				r.PR.HeadSHA = sha
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		p.event(ctx, r.ID, "block_committed", who, map[string]any{"commitSha": sha, "branch": r.BranchName})
+	}
+	if r.PR == nil {
+		if r, err = p.openPR(ctx, r, h, who); err != nil {
+			return nil, err
+		}
+	}
+	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || plan.HeadSHA != r.CommitSHA) {
+		return p.dispatch(ctx, r.ID, h, runs.Plan, r.BranchName, r.CommitSHA, who)
+	}
+	return r, nil
+}
+
+// moduleLabel is the module block's label: the module name and the
+// request id, as an HCL identifier.
+func moduleLabel(r *Request) string {
+	id := strings.Map(func(c rune) rune {
+		if c == '.' {
+			return '_'
+		}
+		return c
+	}, strings.ToLower(r.ID))
+	return r.Module + "_" + id
+}
+
+// pushBlock renders r's module block into its target file on its branch
+// and commits it, returning the commit. If the branch already holds
+// exactly that file (a retry after a crash), it commits nothing and
+// returns the branch head.
+func (p *Pilot) pushBlock(ctx context.Context, r *Request) (string, error) {
+	m, ok := p.cfg.Catalog.Module(r.Module)
+	if !ok {
+		return "", invalid("module", fmt.Sprintf("module %q is no longer in the catalogue", r.Module))
+	}
+	block, err := hclblocks.RenderModule(hclblocks.Module{Name: moduleLabel(r), Source: m.Source, Version: m.Version, Inputs: r.Config})
+	if err != nil {
+		return "", fmt.Errorf("%w: render module block: %v", ErrInvalid, err)
+	}
+	repo := repoOf(r)
+	head, err := p.gh.EnsureBranch(ctx, repo, r.BranchName, r.TargetBase)
+	if err != nil {
+		return "", err
+	}
+	path := r.TargetFiles[0]
+	var src []byte
+	f, err := p.gh.ReadFile(ctx, repo, path, r.BranchName, githubx.BypassCache())
+	switch {
+	case err == nil:
+		src = f.Content
+	case !errors.Is(err, githubx.ErrNotFound):
+		return "", err
+	}
+	ed := hclblocks.Editor{Markers: p.cfg.Markers}
+	next, err := ed.Upsert(src, r.ID, block)
+	if err != nil {
+		return "", fmt.Errorf("tfpilot: edit %s on %s: %w", path, r.BranchName, err)
+	}
+	if src != nil && bytes.Equal(next, src) {
+		return head, nil
+	}
+	return p.gh.CommitFiles(ctx, repo, r.BranchName, fmt.Sprintf("tfpilot: %s for %s/%s (%s)", r.Module, r.Project, r.Environment, r.ID),
+		[]githubx.FileChange{{Path: path, Content: next}})
+}
+
+func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
+	pr, err := p.gh.OpenPR(ctx, repoOf(r), githubx.NewPR{
+		Title: fmt.Sprintf("tfpilot: %s for %s/%s", r.Module, r.Project, r.Environment),
+		Body:  fmt.Sprintf("Requested through tfpilot by %s.\n\nRequest: `%s`\nModule: `%s`\n", who.Login, r.ID, r.Module),
+		Head:  r.BranchName,
+		Base:  r.TargetBase,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The pull_request webhook can record the PR before this write does;
+	// the event is recorded once, by whichever write makes the change.
+	var opened bool
+	r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+		opened = r.PR == nil
+		if opened {
+			r.PR = &PullRequest{Number: pr.Number, URL: pr.URL, Open: pr.Open(), Merged: pr.Merged, HeadSHA: pr.HeadSHA}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.store.IndexPR(ctx, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, r.ID); err != nil {
+		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
+	}
+	if opened {
+		p.event(ctx, r.ID, "pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
+	}
+	return r, nil
+}
+
+func merged(r *Request) bool { return r.MergedSHA != "" || r.PR != nil && r.PR.Merged }
+
+func approved(r *Request) bool { return r.Approval != nil && r.Approval.Approved }
+
+// planOK reports whether the current plan succeeded for the pull
+// request's head.
+func planOK(op Action, r *Request) error {
+	plan, ok := runs.Current(r.Runs, runs.Plan)
+	head := r.CommitSHA
+	if r.PR != nil && r.PR.HeadSHA != "" {
+		head = r.PR.HeadSHA
+	}
+	switch {
+	case !ok:
+		return gate(op, "no plan has run")
+	case runs.Active(plan):
+		return gate(op, "plan attempt %d is still running", plan.Attempt)
+	case plan.Conclusion != runs.ConclusionSuccess:
+		return gate(op, "plan for head %s not successful (%s)", short(plan.HeadSHA), plan.Conclusion)
+	case head != "" && plan.HeadSHA != "" && plan.HeadSHA != head:
+		return gate(op, "the plan was for head %s but the pull request is at %s", short(plan.HeadSHA), short(head))
+	}
+	return nil
+}
+
+// open reports a gate error unless the pull request is open and unmerged.
+func openUnmerged(op Action, r *Request) error {
+	switch {
+	case r.PR == nil:
+		return gate(op, "the pull request is not open yet")
+	case merged(r):
+		return gate(op, "the pull request is already merged")
+	case !r.PR.Open:
+		return gate(op, "the pull request is closed")
+	}
+	return nil
+}
+
+func notRunning(op Action, r *Request, kinds ...runs.Kind) error {
+	for _, k := range kinds {
+		if a, ok := runs.Current(r.Runs, k); ok && runs.Active(a) {
+			return gate(op, "%s attempt %d is still running", k, a.Attempt)
+		}
+	}
+	return nil
+}
+
+// UpdateConfig validates a new config, re-renders the block onto the
+// request's branch and dispatches a new plan. The approval is reset: it
+// was given for the old change.
+func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config map[string]any) (*Request, error) {
+	cur, err := p.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// Authorize before validating, as Create does: a caller who may not
+	// update learns nothing about the module's inputs.
+	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionUpdate, cur); err != nil {
+		return nil, err
+	}
+	probe := cur.Clone()
+	if err := p.validate(probe, config); err != nil {
+		return nil, err
+	}
+	norm := probe.Config
+	gates := func(r *Request) error {
+		if err := openUnmerged(ActionUpdate, r); err != nil {
+			return err
+		}
+		return notRunning(ActionUpdate, r, runs.Plan)
+	}
+	return p.operation(ctx, c, ActionUpdate, id, norm, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
+			r.Config = cloneJSONMap(norm)
+			r.CommitSHA = "" // the branch no longer holds the current config
+			r.Approval = nil
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.event(ctx, id, "configuration_updated", c.Principal, nil)
+		return p.provision(ctx, r, h, c.Principal)
+	})
+}
+
+// Plan dispatches a new plan of the pull request's head.
+func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error) {
+	gates := func(r *Request) error {
+		if err := openUnmerged(ActionPlan, r); err != nil {
+			return err
+		}
+		if r.CommitSHA == "" {
+			return gate(ActionPlan, "the block has not been committed yet; Sync completes it")
+		}
+		return notRunning(ActionPlan, r, runs.Plan)
+	}
+	return p.operation(ctx, c, ActionPlan, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		return p.dispatch(ctx, id, h, runs.Plan, r.BranchName, r.CommitSHA, c.Principal)
+	})
+}
+
+// Approve records the caller's approval. It needs a successful plan of the
+// pull request's head.
+func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
+	gates := func(r *Request) error {
+		if err := openUnmerged(ActionApprove, r); err != nil {
+			return err
+		}
+		return planOK(ActionApprove, r)
+	}
+	return p.operation(ctx, c, ActionApprove, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
+			if r.Approval == nil {
+				r.Approval = &Approval{}
+			}
+			if !slices.Contains(r.Approval.Approvers, c.Principal.Login) {
+				r.Approval.Approvers = append(r.Approval.Approvers, c.Principal.Login)
+			}
+			r.Approval.Approved = true
+			return nil
+		})
+		if err == nil {
+			p.event(ctx, id, "request_approved", c.Principal, nil)
+		}
+		return r, err
+	})
+}
+
+// Merge merges the pull request at the head that was planned and
+// approved, and records the merge commit as mergedSha.
+func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error) {
+	gates := func(r *Request) error {
+		if err := openUnmerged(ActionMerge, r); err != nil {
+			return err
+		}
+		if !approved(r) {
+			return gate(ActionMerge, "not approved")
+		}
+		return planOK(ActionMerge, r)
+	}
+	return p.operation(ctx, c, ActionMerge, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		sha, err := p.gh.MergePR(ctx, repoOf(r), r.PR.Number, githubx.MergeOptions{ExpectedHeadSHA: r.PR.HeadSHA})
+		if errors.Is(err, githubx.ErrConflict) {
+			return nil, fmt.Errorf("%w: %w", gate(ActionMerge, "GitHub refused the merge"), err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// The merged webhook may have recorded the merge already: the
+		// event is recorded once, by the write that makes the change.
+		var recorded bool
+		r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
+			recorded = !merged(r)
+			r.PR.Merged, r.PR.Open = true, false
+			if r.MergedSHA == "" {
+				r.MergedSHA = sha
+			}
+			return nil
+		})
+		if err == nil && recorded {
+			p.event(ctx, id, "pr_merged", c.Principal, map[string]any{"mergedSha": sha})
+		}
+		return r, err
+	})
+}
+
+// Apply dispatches the apply workflow on the base branch at the merge
+// commit. Gates: merged, approved, the current plan succeeded for the
+// merged head, and no apply running or done.
+func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error) {
+	gates := func(r *Request) error {
+		switch {
+		case !merged(r):
+			return gate(ActionApply, "the pull request is not merged")
+		case !approved(r):
+			return gate(ActionApply, "not approved")
+		}
+		if err := planOK(ActionApply, r); err != nil {
+			return err
+		}
+		if err := notRunning(ActionApply, r, runs.Apply, runs.Destroy); err != nil {
+			return err
+		}
+		if a, ok := runs.Current(r.Runs, runs.Apply); ok && runs.Succeeded(a) {
+			return gate(ActionApply, "already applied (attempt %d)", a.Attempt)
+		}
+		if _, ok := runs.Current(r.Runs, runs.Destroy); ok {
+			return gate(ActionApply, "the request has been destroyed")
+		}
+		return nil
+	}
+	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		return p.dispatch(ctx, id, h, runs.Apply, r.TargetBase, r.MergedSHA, c.Principal)
+	})
+}
+
+// Destroy dispatches the destroy workflow. Gate: the request is applied.
+// When the destroy succeeds, Sync opens a cleanup pull request removing
+// the block and archives the request.
+func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (*Request, error) {
+	gates := func(r *Request) error {
+		if err := notRunning(ActionDestroy, r, runs.Apply, runs.Destroy); err != nil {
+			return err
+		}
+		if a, ok := runs.Current(r.Runs, runs.Destroy); ok && runs.Succeeded(a) {
+			return gate(ActionDestroy, "already destroyed")
+		}
+		if a, ok := runs.Current(r.Runs, runs.Apply); !ok || !runs.Succeeded(a) {
+			return gate(ActionDestroy, "the request is not applied")
+		}
+		return nil
+	}
+	return p.operation(ctx, c, ActionDestroy, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		return p.dispatch(ctx, id, h, runs.Destroy, r.TargetBase, r.MergedSHA, c.Principal)
+	})
+}

@@ -1,0 +1,110 @@
+package tfpilot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tfpilot/tfpilot/lifecycle"
+)
+
+// View is a request as a client sees it: the document, its derived
+// status, and how long to wait before polling it again.
+type View struct {
+	Request *Request
+	Status  lifecycle.Status
+	// NextPoll is the polling interval for this status (0: stop polling).
+	NextPoll time.Duration
+	// Archived is true for a request moved to history after its destroy.
+	Archived bool
+}
+
+func (p *Pilot) view(ctx context.Context, r *Request, archived bool) View {
+	now := p.now()
+	return p.viewAt(r, archived, now, p.rateLimitedAt(ctx, now))
+}
+
+// rateLimitedAt reports whether the shared GitHub backoff is in force.
+func (p *Pilot) rateLimitedAt(ctx context.Context, now time.Time) bool {
+	b, err := p.store.GetRateLimitBackoff(ctx, "global")
+	return err == nil && now.Before(b.Until)
+}
+
+func (p *Pilot) viewAt(r *Request, archived bool, now time.Time, rl bool) View {
+	st := p.cfg.Rules.Derive(r.Facts(), now)
+	return View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived}
+}
+
+// ViewOf returns the View of r as Get would.
+func (p *Pilot) ViewOf(ctx context.Context, r *Request) View { return p.view(ctx, r, false) }
+
+// ViewsOf returns the Views of live requests rs (a List page) as Get
+// would, reading the shared rate-limit backoff once for all of them.
+func (p *Pilot) ViewsOf(ctx context.Context, rs []*Request) []View {
+	now := p.now()
+	rl := p.rateLimitedAt(ctx, now)
+	out := make([]View, len(rs))
+	for i, r := range rs {
+		out[i] = p.viewAt(r, false, now, rl)
+	}
+	return out
+}
+
+// Get returns request id (live or archived) with its derived status and
+// next poll interval.
+func (p *Pilot) Get(ctx context.Context, who Principal, id string) (View, error) {
+	r, err := p.store.GetRequest(ctx, id)
+	archived := false
+	if errors.Is(err, ErrNotFound) {
+		if ar, aerr := p.store.GetArchivedRequest(ctx, id); aerr == nil {
+			r, err, archived = ar, nil, true
+		}
+	}
+	if err != nil {
+		return View{}, err
+	}
+	if err := p.cfg.Authorizer.Authorize(ctx, who, ActionRead, r); err != nil {
+		return View{}, err
+	}
+	return p.view(ctx, r, archived), nil
+}
+
+// List returns a page of live requests, newest first.
+func (p *Pilot) List(ctx context.Context, who Principal, q ListQuery) (ListPage, error) {
+	if err := p.cfg.Authorizer.Authorize(ctx, who, ActionRead, nil); err != nil {
+		return ListPage{}, err
+	}
+	return p.store.ListRequests(ctx, q)
+}
+
+// Events returns a request's lifecycle events in time order.
+func (p *Pilot) Events(ctx context.Context, who Principal, id string) ([]Event, error) {
+	if _, err := p.Get(ctx, who, id); err != nil {
+		return nil, err
+	}
+	return p.store.ListEvents(ctx, id)
+}
+
+// Cost returns the infracost documents a workflow uploaded for a request.
+func (p *Pilot) Cost(ctx context.Context, who Principal, id string) (Cost, error) {
+	if _, err := p.Get(ctx, who, id); err != nil {
+		return Cost{}, err
+	}
+	return p.store.GetCost(ctx, id)
+}
+
+// DriftEligible returns a page of applied requests, the ones a drift
+// check should look at, filtered by q's project and environment.
+func (p *Pilot) DriftEligible(ctx context.Context, who Principal, q ListQuery) (ListPage, error) {
+	q.Statuses = []lifecycle.Status{lifecycle.Applied}
+	return p.List(ctx, who, q)
+}
+
+// Insights computes operational metrics over every live request (see
+// [ComputeInsights]).
+func (p *Pilot) Insights(ctx context.Context, who Principal) (Insights, error) {
+	if err := p.cfg.Authorizer.Authorize(ctx, who, ActionRead, nil); err != nil {
+		return Insights{}, err
+	}
+	return ComputeInsights(ctx, p.store, p.now())
+}

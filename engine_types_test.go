@@ -1,0 +1,5 @@
+package tfpilot_test
+
+import "context"
+
+type ctxT = context.Context

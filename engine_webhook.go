@@ -1,0 +1,26 @@
+package tfpilot
+
+import (
+	"github.com/tfpilot/tfpilot/webhook"
+)
+
+// WebhookHandler returns the http.Handler for GitHub's webhook deliveries
+// to mount beside the API: it verifies each delivery against secrets
+// (several while one is rotated), claims it once in the Pilot's store,
+// classifies workflow runs by the configured workflow files, and applies
+// the facts with a [WebhookSink] (correlate, monotonic patch, CAS write,
+// lifecycle event). An empty or missing secret is an error.
+func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
+	wf := p.cfg.Workflows
+	return webhook.New(webhook.Options{
+		Secrets:     secrets,
+		Deliveries:  p.store,
+		IsDuplicate: IsDuplicateDelivery,
+		Sink:        NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}),
+		Classify: func(path, name string) string {
+			k, _ := wf.Classify(path, name)
+			return string(k)
+		},
+		Logger: p.log,
+	})
+}

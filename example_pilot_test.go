@@ -1,0 +1,43 @@
+package tfpilot_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/githubx/githubtest"
+	"github.com/tfpilot/tfpilot/store/memstore"
+)
+
+// Embedding the engine: a catalogue, where each environment's Terraform
+// lives, a store and a GitHub client. Here GitHub is the in-process fake
+// from githubx/githubtest, as in a test suite.
+func ExamplePilot() {
+	ctx := context.Background()
+	fake := githubtest.New(githubtest.Options{})
+	defer fake.Close()
+	fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{"envs/dev/main.tf": "# infra\n"}})
+	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token"})
+
+	catalog, _ := tfpilot.NewCatalog(tfpilot.Module{Name: "s3_bucket", Source: "../../modules/s3-bucket",
+		Fields: []tfpilot.Field{{Name: "bucket_name", Type: tfpilot.FieldString, Required: true}}})
+	pilot, err := tfpilot.New(memstore.New(nil), gh, tfpilot.Config{
+		Catalog:    catalog,
+		Targets:    tfpilot.StaticTargets{"payments/dev": {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"}},
+		Authorizer: tfpilot.RoleAuthorizer{Developers: []string{"alice"}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	alice := tfpilot.Caller{Principal: tfpilot.Principal{Login: "alice"}, IdempotencyKey: "portal-form-1"}
+	r, err := pilot.Create(ctx, alice, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
+		Config: map[string]any{"bucket_name": "reports"}})
+	if err != nil {
+		panic(err)
+	}
+	v, _ := pilot.Get(ctx, alice.Principal, r.ID)
+	fmt.Println(v.Status, r.BranchName == "tfpilot/"+r.ID, r.PR.Open, v.NextPoll)
+	// Output:
+	// planning true true 10s
+}

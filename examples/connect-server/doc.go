@@ -1,0 +1,37 @@
+// Command connect-server is tfpilot's reference service: the tfpilot.v1
+// Connect API (package server) over the engine, with a store, GitHub
+// credentials, the GitHub webhook endpoint, health, metrics and JSON logs.
+//
+// With no GitHub credentials it runs the demo, which needs nothing but Go:
+//
+//	go run ./examples/connect-server
+//
+// The demo keeps requests in memory, simulates GitHub (repository
+// acme/infra; Actions runs complete on their own in about 4 s and their
+// webhooks come back to this server), loads the catalogue in demo.json,
+// prints a generated admin token with the curl commands to try, and runs
+// an autopilot that approves, merges and applies every successful plan
+// (--demo-autopilot=false to do that by hand).
+//
+// In production:
+//
+//	TFPILOT_TOKENS="backstage:approver:SECRET" connect-server \
+//	  --listen :8080 --config tfpilot.json \
+//	  --store postgres --postgres-dsn postgres://tfpilot@db/tfpilot \
+//	  --github-token "$GITHUB_TOKEN" --webhook-secret "$WEBHOOK_SECRET"
+//
+// Every flag has an environment variable; -h lists them. --store is
+// memory, postgres (migrations are applied at start) or s3 (the original
+// TfPilot bucket layout). A Reconciler syncs requests waiting on GitHub
+// every --reconcile-interval, so a lost webhook delays a request but
+// never strands it.
+//
+// The server serves HTTP/1.1 and h2c on one listener; SIGINT or SIGTERM
+// fails /readyz, ends Watch streams and waits --shutdown-timeout for calls
+// in flight.
+//
+// The API's generated code lives in gen/ and is regenerated from this
+// directory with
+//
+//	go tool -modfile=../../tools/go.mod buf generate
+package main

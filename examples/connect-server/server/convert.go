@@ -1,0 +1,161 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tfpilot/tfpilot"
+	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
+	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/runs"
+	"time"
+)
+
+// statusToProto maps a lifecycle status to its enum value: "applied" is
+// STATUS_APPLIED.
+func statusToProto(s lifecycle.Status) pb.Status {
+	return pb.Status(pb.Status_value["STATUS_"+strings.ToUpper(string(s))])
+}
+
+// statusFromProto is the inverse of statusToProto; it reports false for
+// STATUS_UNSPECIFIED and unknown values.
+func statusFromProto(s pb.Status) (lifecycle.Status, bool) {
+	name, ok := pb.Status_name[int32(s)]
+	if !ok || s == pb.Status_STATUS_UNSPECIFIED {
+		return "", false
+	}
+	st := lifecycle.Status(strings.ToLower(strings.TrimPrefix(name, "STATUS_")))
+	return st, st.Valid()
+}
+
+func runKindToProto(k runs.Kind) pb.RunKind {
+	switch k {
+	case runs.Plan:
+		return pb.RunKind_RUN_KIND_PLAN
+	case runs.Apply:
+		return pb.RunKind_RUN_KIND_APPLY
+	case runs.Destroy:
+		return pb.RunKind_RUN_KIND_DESTROY
+	}
+	return pb.RunKind_RUN_KIND_UNSPECIFIED
+}
+
+func timeToProto(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// jsonStruct converts a JSON-shaped map to a Struct through its JSON
+// encoding, so that any value the store decoded (or the engine built)
+// converts. A nil or empty map is nil.
+func jsonStruct(m map[string]any) (*structpb.Struct, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var plain map[string]any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return nil, err
+	}
+	return structpb.NewStruct(plain)
+}
+
+func prToProto(pr *tfpilot.PullRequest) *pb.PullRequest {
+	if pr == nil {
+		return nil
+	}
+	return &pb.PullRequest{Number: int32(pr.Number), Url: pr.URL, Open: pr.Open, Merged: pr.Merged, HeadSha: pr.HeadSHA}
+}
+
+// viewToProto converts the engine's view of a request.
+func viewToProto(v tfpilot.View) (*pb.Request, error) {
+	r := v.Request
+	cfg, err := jsonStruct(r.Config)
+	if err != nil {
+		return nil, fmt.Errorf("convert config of %q: %w", r.ID, err)
+	}
+	out := &pb.Request{
+		Id: r.ID, Project: r.Project, Environment: r.Environment, Module: r.Module,
+		Config: cfg, Status: statusToProto(v.Status), Version: r.Version,
+		ReceivedAt: timeToProto(r.ReceivedAt), UpdatedAt: timeToProto(r.UpdatedAt),
+		BranchName: r.BranchName, CommitSha: r.CommitSHA, MergedSha: r.MergedSHA,
+		PullRequest: prToProto(r.PR), CleanupPullRequest: prToProto(r.CleanupPR),
+		NextPoll: durationpb.New(v.NextPoll), Archived: v.Archived,
+	}
+	if r.TargetOwner != "" || r.TargetRepo != "" {
+		out.Target = &pb.Target{Owner: r.TargetOwner, Repo: r.TargetRepo, Base: r.TargetBase,
+			EnvPath: r.TargetEnvPath, Files: append([]string(nil), r.TargetFiles...)}
+	}
+	if r.Approval != nil {
+		out.Approval = &pb.Approval{Approved: r.Approval.Approved, Approvers: append([]string(nil), r.Approval.Approvers...)}
+	}
+	if r.Lock != nil {
+		out.Lock = &pb.Lock{Operation: r.Lock.Operation, AcquiredAt: timeToProto(r.Lock.AcquiredAt), ExpiresAt: timeToProto(r.Lock.ExpiresAt)}
+	}
+	for _, k := range runs.Kinds() {
+		op := r.Runs.Op(k)
+		for _, a := range op.Attempts {
+			out.Runs = append(out.Runs, &pb.RunAttempt{
+				Kind: runKindToProto(k), Attempt: int32(a.Attempt), Current: a.Attempt == op.CurrentAttempt,
+				RunId: a.RunID, Url: a.URL, Status: a.Status, Conclusion: a.Conclusion,
+				DispatchedAt: timeToProto(a.DispatchedAt), CompletedAt: timeToProto(a.CompletedAt),
+				HeadSha: a.HeadSHA, Ref: a.Ref, Actor: a.Actor,
+			})
+		}
+	}
+	return out, nil
+}
+
+func eventToProto(e tfpilot.Event) (*pb.Event, error) {
+	data, err := jsonStruct(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("convert event %q data: %w", e.ID, err)
+	}
+	return &pb.Event{Id: e.ID, RequestId: e.RequestID, Event: e.Event, Timestamp: timeToProto(e.Timestamp),
+		Actor: e.Actor, Source: e.Source, Data: data}, nil
+}
+
+func eventsToProto(es []tfpilot.Event) ([]*pb.Event, error) {
+	out := make([]*pb.Event, 0, len(es))
+	for _, e := range es {
+		pe, err := eventToProto(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pe)
+	}
+	return out, nil
+}
+
+func insightsToProto(in tfpilot.Insights) *pb.Insights {
+	out := &pb.Insights{
+		Total:                   int32(in.Total),
+		FailuresLast_24H:        int32(in.FailuresLast24h),
+		FailuresLast_7D:         int32(in.FailuresLast7d),
+		AppliesLast_24H:         int32(in.AppliesLast24h),
+		AppliesLast_7D:          int32(in.AppliesLast7d),
+		DestroysLast_24H:        int32(in.DestroysLast24h),
+		DestroysLast_7D:         int32(in.DestroysLast7d),
+		AvgApplySecondsLast_7D:  in.AvgApplySecondsLast7d,
+		P95ApplySecondsLast_7D:  in.P95ApplySecondsLast7d,
+		ApplySuccessRateLast_7D: in.ApplySuccessRateLast7d,
+		PlanSuccessRateLast_7D:  in.PlanSuccessRateLast7d,
+		GeneratedAt:             timeToProto(in.GeneratedAt),
+	}
+	for _, s := range lifecycle.Statuses() {
+		if n := in.StatusCounts[s]; n > 0 {
+			out.StatusCounts = append(out.StatusCounts, &pb.StatusCount{Status: statusToProto(s), Count: int32(n)})
+		}
+	}
+	return out
+}

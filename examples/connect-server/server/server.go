@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1/tfpilotv1connect"
+)
+
+// WebhookPath is where the GitHub webhook endpoint is mounted.
+const WebhookPath = "/webhooks/github"
+
+// ErrInvalidOptions is wrapped by [New]'s errors.
+var ErrInvalidOptions = errors.New("server: invalid options")
+
+// Options configures a [Server]. Zero fields take the documented
+// defaults.
+type Options struct {
+	// Pilot is the engine. Required.
+	Pilot *tfpilot.Pilot
+	// Hub publishes request changes to Watch streams; the engine's store
+	// must be wrapped with [Notify] on the same hub. Required.
+	Hub *Hub
+	// Tokens authenticates callers. Required.
+	Tokens *Tokens
+	// Webhook, when set, is mounted at [WebhookPath] for POST (see the
+	// webhook package). It does its own body limit and signature check.
+	Webhook http.Handler
+	// Ready reports whether the server can serve (e.g. a store ping);
+	// /readyz answers 503 while it fails. Default: always ready.
+	Ready func(context.Context) error
+	// Logger receives JSON-friendly structured logs. Default: discard.
+	Logger *slog.Logger
+	// WatchPoll is how often a Watch stream re-reads its request when no
+	// change was published in this process (writes by other processes).
+	// Default 15 s.
+	WatchPoll time.Duration
+	// UnaryTimeout bounds a unary call. Default 60 s.
+	UnaryTimeout time.Duration
+	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	MaxBodyBytes int64
+}
+
+// Server serves the tfpilot.v1 API. Create it with [New] and mount
+// [Server.Handler].
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics
+	handler  http.Handler
+	draining atomic.Bool
+}
+
+// Services lists the fully-qualified names of the services the server
+// implements, as health and reflection report them.
+var Services = []string{tfpilotv1connect.RequestServiceName, tfpilotv1connect.InsightsServiceName}
+
+// New checks opts and builds the server's handler.
+func New(opts Options) (*Server, error) {
+	switch {
+	case opts.Pilot == nil:
+		return nil, fmt.Errorf("%w: Pilot is required", ErrInvalidOptions)
+	case opts.Hub == nil:
+		return nil, fmt.Errorf("%w: Hub is required", ErrInvalidOptions)
+	case opts.Tokens == nil:
+		return nil, fmt.Errorf("%w: Tokens is required", ErrInvalidOptions)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opts.WatchPoll <= 0 {
+		opts.WatchPoll = 15 * time.Second
+	}
+	if opts.UnaryTimeout <= 0 {
+		opts.UnaryTimeout = 60 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
+
+	apiOpts := []connect.HandlerOption{
+		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}),
+		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
+	}
+	mux := http.NewServeMux()
+	mux.Handle(tfpilotv1connect.NewRequestServiceHandler(&requestService{
+		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...))
+	mux.Handle(tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
+	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,
+		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName}, Services...)...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	if opts.Webhook != nil {
+		mux.Handle("POST "+WebhookPath, opts.Webhook)
+	}
+	s.handler = s.observe(mux)
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler: the Connect services, health,
+// reflection, /healthz, /readyz, /metrics and the webhook endpoint. Serve
+// it over HTTP/2 (h2c) as well as HTTP/1.1 for gRPC clients.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Drain makes /readyz answer 503 and ends every Watch stream, so that a
+// load balancer stops sending calls and http.Server.Shutdown does not
+// wait on streams. Call it when shutdown begins.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.opts.Hub.Close()
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "draining\n")
+		return
+	}
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "request_id", RequestID(r.Context()), "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready\n")
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
+}

@@ -1,0 +1,215 @@
+package tfpilot
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/hclblocks"
+	"github.com/tfpilot/tfpilot/lifecycle"
+)
+
+// Target is where a project/environment's Terraform lives.
+type Target struct {
+	// Owner and Repo name the infra repository.
+	Owner string
+	Repo  string
+	// Base is the branch pull requests merge into. Default "main".
+	Base string
+	// EnvPath is the environment's folder, e.g. "envs/dev".
+	EnvPath string
+	// File is the file tfpilot writes its blocks into, relative to
+	// EnvPath. Default "tfpilot.tf".
+	File string
+}
+
+func (t Target) path() string {
+	f := t.File
+	if f == "" {
+		f = "tfpilot.tf"
+	}
+	if t.EnvPath == "" {
+		return f
+	}
+	return t.EnvPath + "/" + f
+}
+
+func (t Target) base() string {
+	if t.Base == "" {
+		return "main"
+	}
+	return t.Base
+}
+
+func (t Target) repo() githubx.Repo { return githubx.Repo{Owner: t.Owner, Name: t.Repo} }
+
+// Targets resolves the [Target] of a project and environment.
+type Targets interface {
+	Target(project, environment string) (Target, error)
+}
+
+// StaticTargets is a [Targets] from a map keyed "project/environment".
+type StaticTargets map[string]Target
+
+// Target implements [Targets]. An unknown pair is an [ErrInvalid] error.
+func (s StaticTargets) Target(project, environment string) (Target, error) {
+	t, ok := s[project+"/"+environment]
+	if !ok || t.Owner == "" || t.Repo == "" {
+		return Target{}, invalid("environment", fmt.Sprintf("no infra repository is configured for %s/%s", project, environment))
+	}
+	return t, nil
+}
+
+// Config configures a [Pilot]. Zero fields take the documented defaults.
+type Config struct {
+	// Targets says where each project/environment's Terraform lives.
+	// Required.
+	Targets Targets
+	// Catalog lists the modules users may request. Required.
+	Catalog *Catalog
+	// Policy checks run on create and update after config validation.
+	Policy []PolicyCheck
+	// Authorizer decides who may do what. Default: [RoleAuthorizer] with
+	// no lists, under which everyone is a viewer — configure one.
+	Authorizer Authorizer
+	// Workflows names the workflow files. Default: the GitHub client's.
+	Workflows githubx.Workflows
+	// Markers are the hclblocks markers. Default: hclblocks' default.
+	Markers hclblocks.Markers
+
+	// LockTTL is the lifetime of a request lock. Default 2 minutes.
+	LockTTL time.Duration
+	// IdempotencyWindow is how long an idempotency key replays its first
+	// answer. Default 24 hours.
+	IdempotencyWindow time.Duration
+	// ReconcileCooldown is how long Sync leaves a run alone after a
+	// reconcile that changed nothing (INV-REC-1). Default 60 s.
+	ReconcileCooldown time.Duration
+	// DispatchGrace is how long an attempt may lack a run id before Sync,
+	// having found no run carrying its nonce, dispatches it again.
+	// Default 2 minutes.
+	DispatchGrace time.Duration
+	// Rules tune status derivation (the stale-destroy threshold).
+	Rules lifecycle.Rules
+	// Poll is the client polling policy reported by Get.
+	Poll lifecycle.PollPolicy
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives operational logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Pilot is the request lifecycle engine: one method per user action, each
+// authorized, locked, idempotent and written with compare-and-swap. It is
+// safe for concurrent use, also across processes sharing a [Store].
+type Pilot struct {
+	store Store
+	gh    *githubx.Client
+	cfg   Config
+	log   *slog.Logger
+
+	cooldownMu sync.Mutex
+	cooldown   map[string]time.Time // request/kind/run → until
+}
+
+// New returns a Pilot over store and gh.
+func New(store Store, gh *githubx.Client, cfg Config) (*Pilot, error) {
+	switch {
+	case store == nil:
+		return nil, fmt.Errorf("tfpilot.New: %w: a Store is required", ErrInvalid)
+	case gh == nil:
+		return nil, fmt.Errorf("tfpilot.New: %w: a GitHub client is required", ErrInvalid)
+	case cfg.Targets == nil:
+		return nil, fmt.Errorf("tfpilot.New: %w: Config.Targets is required", ErrInvalid)
+	case cfg.Catalog == nil:
+		return nil, fmt.Errorf("tfpilot.New: %w: Config.Catalog is required", ErrInvalid)
+	}
+	if err := cfg.Markers.Validate(); err != nil {
+		return nil, fmt.Errorf("tfpilot.New: %w: %v", ErrInvalid, err)
+	}
+	if cfg.Authorizer == nil {
+		cfg.Authorizer = RoleAuthorizer{}
+	}
+	if cfg.Workflows == (githubx.Workflows{}) {
+		cfg.Workflows = gh.Workflows()
+	}
+	if cfg.LockTTL <= 0 {
+		cfg.LockTTL = 2 * time.Minute
+	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.ReconcileCooldown <= 0 {
+		cfg.ReconcileCooldown = 60 * time.Second
+	}
+	if cfg.DispatchGrace <= 0 {
+		cfg.DispatchGrace = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Pilot{store: store, gh: gh, cfg: cfg, log: log, cooldown: make(map[string]time.Time)}, nil
+}
+
+// Caller is who performs an operation, and the idempotency key the call
+// carries (empty for none).
+type Caller struct {
+	Principal      Principal
+	IdempotencyKey string
+}
+
+func (p *Pilot) now() time.Time { return p.cfg.Now().UTC() }
+
+// newToken returns a random lower-case token of n characters (n <= 26).
+func newToken(n int) string { return strings.ToLower(rand.Text()[:n]) }
+
+// GateError reports an operation refused because the request is not in a
+// state that allows it ("not approved", "plan for head abc123 not
+// successful"). It matches [ErrPrecondition].
+type GateError struct {
+	Operation Action
+	// Reason says what is missing.
+	Reason string
+}
+
+func (e *GateError) Error() string {
+	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
+}
+
+// Is makes errors.Is(err, [ErrPrecondition]) true.
+func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
+
+// More sentinels of the engine.
+var (
+	// ErrPrecondition: the request's state does not allow the operation.
+	// The error is a [*GateError].
+	ErrPrecondition = errors.New("tfpilot: failed precondition")
+	// ErrLocked: another operation holds the request's lock. The error
+	// also matches lock.ErrConflict and carries a *lock.ConflictError.
+	ErrLocked = errors.New("tfpilot: request locked")
+	// ErrIdempotencyKeyReused: the idempotency key was first used with a
+	// different request body.
+	ErrIdempotencyKeyReused = errors.New("tfpilot: idempotency key reused with a different request")
+)
+
+func gate(op Action, format string, args ...any) error {
+	return &GateError{Operation: op, Reason: fmt.Sprintf(format, args...)}
+}
+
+// background returns a context for clean-up writes that must happen even
+// when ctx was cancelled (releasing a lock), bounded in time.
+func background(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}

@@ -70,9 +70,8 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 // attachRun records runID on an attempt and indexes it. Attaching is a
 // fact about GitHub, so it needs no lock.
 func (p *Pilot) attachRun(ctx context.Context, id string, kind runs.Kind, attempt int, runID int64, url string) (*Request, error) {
-	r, err := Mutate(ctx, p.store, id, func(r *Request) error {
+	r, err := p.patch(ctx, id, func(r *Request) {
 		r.Runs, _ = runs.AttachRunID(r.Runs, kind, attempt, runID, url)
-		return nil
 	})
 	if err != nil {
 		return nil, err

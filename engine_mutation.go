@@ -1,6 +1,7 @@
 package tfpilot
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -123,6 +124,27 @@ func (p *Pilot) mutateHeld(ctx context.Context, id, h string, fn func(*Request) 
 			return err
 		}
 		r.UpdatedAt = p.now()
+		return nil
+	})
+}
+
+// patch applies fn to request id with [Mutate] and stamps UpdatedAt only
+// when fn changed the document, so a patch that changes nothing still
+// writes nothing. It is for facts learned from GitHub, which need no lock.
+func (p *Pilot) patch(ctx context.Context, id string, fn func(*Request)) (*Request, error) {
+	return Mutate(ctx, p.store, id, func(r *Request) error {
+		before, err := r.CanonicalJSON()
+		if err != nil {
+			return err
+		}
+		fn(r)
+		after, err := r.CanonicalJSON()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(before, after) {
+			r.UpdatedAt = p.now()
+		}
 		return nil
 	})
 }

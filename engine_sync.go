@@ -51,11 +51,10 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	}
 	now := p.now()
 	if r.Lock != nil && r.Lock.Expired(now) {
-		if r, err = Mutate(ctx, p.store, id, func(r *Request) error {
+		if r, err = p.patch(ctx, id, func(r *Request) {
 			if r.Lock != nil && r.Lock.Expired(p.now()) {
 				r.Lock = nil
 			}
-			return nil
 		}); err != nil {
 			return nil, err
 		}
@@ -152,7 +151,7 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 		return nil, err
 	}
 	wasMerged := merged(r)
-	r, err = Mutate(ctx, p.store, r.ID, func(r *Request) error {
+	r, err = p.patch(ctx, r.ID, func(r *Request) {
 		r.PR.Open, r.PR.URL = pr.Open(), pr.URL
 		if pr.HeadSHA != "" && !merged(r) {
 			r.PR.HeadSHA = pr.HeadSHA
@@ -164,7 +163,6 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 			}
 		}
 		r.Approval = approvalFromReviews(r.Approval, reviews)
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -291,10 +289,9 @@ func RunFactsOf(run githubx.Run) runs.RunFacts {
 func (p *Pilot) patchRun(ctx context.Context, id string, k runs.Kind, runID int64, run githubx.Run) (bool, error) {
 	var changed bool
 	var before runs.Attempt
-	r, err := Mutate(ctx, p.store, id, func(r *Request) error {
+	r, err := p.patch(ctx, id, func(r *Request) {
 		before, _ = runs.FindByRunID(r.Runs, k, runID)
 		r.Runs, changed = runs.PatchByRunID(r.Runs, k, runID, RunFactsOf(run))
-		return nil
 	})
 	if err != nil {
 		return false, err

@@ -66,3 +66,27 @@ func TestPilot_SyncClearsExpiredLock(t *testing.T) {
 		t.Fatalf("Sync left the expired lock %+v", got.Lock)
 	}
 }
+
+// TestPilot_SyncStampsUpdatedAtOnlyWhenFactsChange: a Sync that learns
+// something moves updatedAt (and the version); one that learns nothing
+// writes nothing.
+func TestPilot_SyncStampsUpdatedAtOnlyWhenFactsChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("reports")
+	e.clock.Advance(time.Minute)
+	before := e.sync(r.ID) // the queued run: nothing new
+	e.clock.Advance(2 * time.Minute)
+	same := e.sync(r.ID)
+	if same.Version != before.Version || !same.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("a Sync that learned nothing wrote: v%d→v%d, %s→%s", before.Version, same.Version, before.UpdatedAt, same.UpdatedAt)
+	}
+	if err := e.fake.Complete(e.currentRun(r.ID, "plan"), "success"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	after := e.sync(r.ID)
+	if after.Version == before.Version || !after.UpdatedAt.Equal(e.clock.Now()) {
+		t.Fatalf("a Sync that learned the plan's result: v%d→v%d, updatedAt %s (now %s)", before.Version, after.Version, after.UpdatedAt, e.clock.Now())
+	}
+}

@@ -55,8 +55,11 @@
 //     [*MarkerError] with the id and line.
 //   - [ErrInvalidRegion], [ErrInvalidFile], [ErrInvalidContent]: HCL that
 //     does not parse; [errors.As] gives a [*ParseError] with the
-//     diagnostics (except for [ErrInvalidFile] on a file that ends inside
-//     an unclosed construct, which has none).
+//     diagnostics. Two cases carry no diagnostics: appending to a file that
+//     ends inside an unclosed construct, and input nested more than 1000
+//     levels deep, which is refused before it reaches the HCL parser
+//     because the parser would overflow the stack (a fatal error, not a
+//     panic).
 //   - [ErrNotFound]: no region with that id ([Find], [Remove]).
 //   - [ErrUnsafeEdit]: the edit would change how markers are read.
 //   - [ErrInvalidMarkers], [ErrInvalidModule], [ErrInvalidValue]: bad

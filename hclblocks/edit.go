@@ -16,6 +16,9 @@ import (
 // byte of the file, including comments, blank lines, line endings and a
 // missing final newline, comes back unchanged. On any error the input slice
 // is returned as is (it is never modified) together with the error.
+//
+// An Editor holds no state; its methods are pure functions of their
+// arguments and safe for concurrent use.
 type Editor struct {
 	// Markers is the marker format. The zero value means [DefaultMarkers].
 	Markers Markers
@@ -23,8 +26,8 @@ type Editor struct {
 	// Strict makes every operation first parse the whole file and fail with
 	// [ErrInvalidFile] when it has error diagnostics. When false (the
 	// default), only the region being edited is parsed, so a file with an
-	// unrelated syntax error can still be edited; the output then parses
-	// exactly when the input did.
+	// unrelated syntax error can still be edited. In both modes, when the
+	// input parses, the output parses.
 	Strict bool
 
 	// Filename names the file in diagnostics. Default: "file.tf".
@@ -39,8 +42,9 @@ func (e Editor) filename() string {
 }
 
 // List returns the marked regions of src in file order. It fails with a
-// [*MarkerError] when the markers are malformed, and in strict mode with
-// [ErrInvalidFile]. It does not parse region contents.
+// [*MarkerError] when the markers are malformed, and with [ErrInvalidFile]
+// in strict mode when src does not parse or, in any mode, when src is
+// nested too deeply to parse safely. It does not parse region contents.
 func (e Editor) List(src []byte) ([]Region, error) {
 	regs, _, err := e.inspect(src)
 	return regs, err
@@ -75,10 +79,13 @@ func (e Editor) Find(src []byte, id string) (Region, error) {
 // When id is present, the two marker lines and everything between them are
 // replaced; bytes before the begin line and after the end line are kept
 // exactly, including the end line's own line ending or its absence.
-// When id is absent, a region is appended after one blank line; if src does
-// not end with a line ending, one is added before the blank line and the new
-// region ends without one, so the file keeps its final-newline style and
-// [Editor.Remove] can undo the append exactly.
+// When id is absent, a region is appended after one blank line (added even
+// when the file already ends with blank lines); if src does not end with a
+// line ending, one is added before the blank line and the new region ends
+// without one, so the file keeps its final-newline style and
+// [Editor.Remove] can undo the append exactly. Appending fails with
+// [ErrInvalidFile] when the file ends inside an unclosed block, expression,
+// string or heredoc.
 //
 // Upsert is idempotent. On error src is returned unchanged.
 func (e Editor) Upsert(src []byte, id string, content []byte) ([]byte, error) {
@@ -114,17 +121,20 @@ func (e Editor) inspect(src []byte) ([]Region, bool, error) {
 	if err := m.Validate(); err != nil {
 		return nil, false, err
 	}
-	marks, topLevelAtEOF := m.scan(src, e.filename())
+	marks, info := m.scan(src, e.filename())
 	regs, err := regions(marks)
 	if err != nil {
 		return nil, false, err
+	}
+	if info.tooDeep {
+		return nil, false, fmt.Errorf("%w: nested too deeply to parse safely (more than %d levels)", ErrInvalidFile, maxNesting)
 	}
 	if e.Strict {
 		if _, diags := hclsyntax.ParseConfig(src, e.filename(), hcl.InitialPos); diags.HasErrors() {
 			return nil, false, &ParseError{Err: ErrInvalidFile, Diagnostics: diags}
 		}
 	}
-	return regs, topLevelAtEOF, nil
+	return regs, info.topLevelAtEOF, nil
 }
 
 func (e Editor) parseRegion(src []byte, r Region) error {
@@ -235,7 +245,7 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 	marks, _ := m.scan(out, e.filename())
 	after, err := regions(marks)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnsafeEdit, err)
+		return fmt.Errorf("%w: the output would read as: %v", ErrUnsafeEdit, err)
 	}
 	var want []Region
 	delta := 0
@@ -277,16 +287,24 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 // checkContent rejects content that does not parse as an HCL body, that
 // defines top-level arguments, or that holds marker lines of its own.
 func (e Editor) checkContent(m Markers, content []byte) error {
+	marks, info := m.scan(content, "content.tf")
+	if info.tooDeep {
+		return fmt.Errorf("%w: nested too deeply to parse safely (more than %d levels)", ErrInvalidContent, maxNesting)
+	}
 	f, diags := hclsyntax.ParseConfig(content, "content.tf", hcl.InitialPos)
 	if diags.HasErrors() {
 		return &ParseError{Err: ErrInvalidContent, Diagnostics: diags}
 	}
 	// Only blocks: the top level of a Terraform file holds no arguments, and
 	// an argument could clash with one of the same name elsewhere in the file.
-	for name, a := range f.Body.(*hclsyntax.Body).Attributes {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return fmt.Errorf("%w: not native HCL syntax", ErrInvalidContent)
+	}
+	for name, a := range body.Attributes {
 		return fmt.Errorf("%w: line %d: argument %q at top level; content must be blocks", ErrInvalidContent, a.NameRange.Start.Line, name)
 	}
-	if marks, _ := m.scan(content, "content.tf"); len(marks) > 0 {
+	if len(marks) > 0 {
 		return fmt.Errorf("%w: line %d is a marker line", ErrInvalidContent, marks[0].line)
 	}
 	return nil

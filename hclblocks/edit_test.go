@@ -163,9 +163,6 @@ func TestUpsert_OutputParsesWhenInputParses(t *testing.T) {
 					if ok, diags := parses(out); !ok {
 						t.Fatalf("output does not parse: %v\n%s", diags, out)
 					}
-					if !strings.Contains(in.src, "region") && id == "req-1" {
-						return
-					}
 					rm, err := hclblocks.Editor{Strict: true}.Remove(out, id)
 					if err != nil {
 						t.Fatalf("Remove: %v", err)
@@ -229,5 +226,49 @@ func TestRemove_DropsOnlySeparatorBlankLine(t *testing.T) {
 				t.Fatalf("got  %q\nwant %q", out, tt.want)
 			}
 		})
+	}
+}
+
+func TestUpsertAndRemove_OutputNeverAliasesInput(t *testing.T) {
+	t.Parallel()
+	text := "a = 1\n\n# tfpilot:begin/r\nlocals {}\n# tfpilot:end/r\n"
+	src := make([]byte, len(text), len(text)+4096) // spare capacity invites aliasing bugs
+	copy(src, text)
+	for _, op := range []func() ([]byte, error){
+		func() ([]byte, error) { return hclblocks.Upsert(src, "r", []byte(moduleA)) },
+		func() ([]byte, error) { return hclblocks.Upsert(src, "new", []byte(moduleA)) },
+		func() ([]byte, error) { return hclblocks.Remove(src, "r") },
+	} {
+		out, err := op()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range out {
+			out[i] = 'X'
+		}
+		if string(src) != text || string(src[:cap(src)][len(text):len(text)+1]) == "X" {
+			t.Fatal("writing to the output changed the input")
+		}
+	}
+}
+
+func TestFind_ReturnsRegionOffsetsAndContent(t *testing.T) {
+	t.Parallel()
+	src := []byte("a = 1\r\n\r\n  # tfpilot:begin/r  \r\nlocals {}\r\n# tfpilot:end/r")
+	r, err := hclblocks.Find(src, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := hclblocks.Region{ID: "r", Start: 9, ContentStart: 32, ContentEnd: 43, End: len(src), BeginLine: 3, EndLine: 5}
+	got := r
+	if got.ID != want.ID || got.Start != want.Start || got.ContentStart != want.ContentStart ||
+		got.ContentEnd != want.ContentEnd || got.End != want.End || got.BeginLine != want.BeginLine || got.EndLine != want.EndLine {
+		t.Fatalf("Find = %+v, want %+v", got, want)
+	}
+	if c := string(r.Content(src)); c != "locals {}\r\n" {
+		t.Fatalf("Content = %q", c)
+	}
+	if r.Content(src[:10]) != nil {
+		t.Fatal("Content of a too short source is not nil")
 	}
 }

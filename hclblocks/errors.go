@@ -40,13 +40,15 @@ var (
 	ErrInvalidRegion = errors.New("hclblocks: marked region does not parse")
 
 	// ErrInvalidFile reports a file that does not parse in strict mode (see
-	// [Editor].Strict), or a file to which nothing can be appended safely
-	// because it ends inside an unclosed block, expression, string or heredoc.
+	// [Editor].Strict), a file to which nothing can be appended safely
+	// because it ends inside an unclosed block, expression, string or
+	// heredoc, or a file nested so deeply (over 1000 levels) that the HCL
+	// parser would exhaust the stack.
 	ErrInvalidFile = errors.New("hclblocks: file does not parse")
 
 	// ErrInvalidContent reports content given to [Editor.Upsert] that does
-	// not parse as HCL, defines a top-level argument, or contains a marker
-	// line of its own.
+	// not parse as HCL, defines a top-level argument, contains a marker line
+	// of its own, or is nested over 1000 levels deep.
 	ErrInvalidContent = errors.New("hclblocks: invalid block content")
 
 	// ErrUnsafeEdit reports an edit that would change how the markers of

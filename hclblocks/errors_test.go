@@ -38,6 +38,7 @@ func TestMalformedMarkers_FailWithTypedErrorAndUntouchedInput(t *testing.T) {
 				if !errors.Is(err, tt.sentinel) {
 					t.Fatalf("%s: err = %v, want %v", op, err, tt.sentinel)
 				}
+				checkOneSentinel(t, err)
 				var me *hclblocks.MarkerError
 				if !errors.As(err, &me) || me.ID != tt.id || me.Line != tt.line {
 					t.Fatalf("%s: MarkerError = %+v, want id %q line %d", op, me, tt.id, tt.line)
@@ -110,6 +111,7 @@ func TestInvalidInputs_FailWithTypedErrorAndUntouchedInput(t *testing.T) {
 			if !errors.Is(err, tt.sentinel) {
 				t.Fatalf("err = %v, want %v", err, tt.sentinel)
 			}
+			checkOneSentinel(t, err)
 			if !bytes.Equal(out, []byte(tt.src)) || string(src) != tt.src {
 				t.Fatalf("input not returned untouched: %q", out)
 			}
@@ -191,6 +193,78 @@ func TestMarkers_ValidateRejectsAmbiguousFormats(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, hclblocks.ErrInvalidMarkers) {
 			t.Errorf("Validate(%+v) = %v, does not wrap ErrInvalidMarkers", tt.m, err)
+		}
+	}
+}
+
+func TestParseErrors_PointAtFileLines(t *testing.T) {
+	t.Parallel()
+	ed := hclblocks.Editor{Filename: "envs/dev/main.tf"}
+	src := []byte("a = 1\n\n# tfpilot:begin/r1\nmodule \"a\" {\n  source = = 1\n}\n# tfpilot:end/r1\n")
+	_, err := ed.Upsert(src, "r1", []byte(moduleA))
+	var pe *hclblocks.ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, hclblocks.ErrInvalidRegion) || pe.ID != "r1" {
+		t.Fatalf("err = %v, want a ParseError for region r1", err)
+	}
+	d := pe.Diagnostics[0]
+	if d.Subject == nil || d.Subject.Filename != "envs/dev/main.tf" || d.Subject.Start.Line != 5 {
+		t.Fatalf("diagnostic at %v, want envs/dev/main.tf line 5", d.Subject)
+	}
+	if !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("message %q does not name line 5", err)
+	}
+}
+
+// The HCL parser recurses once per nesting level and overflows the stack, a
+// fatal error that no recover can catch, at around 10^5 nested brackets or
+// 10^6 chained unary operators. Such input must fail with a typed error
+// before it reaches the parser; without the guard the 100,000-bracket cases
+// crash this test binary. (The unary case is kept small for speed: it checks
+// the guard, not the crash.)
+func TestDeepNesting_FailsWithTypedErrorInsteadOfCrashing(t *testing.T) {
+	t.Parallel()
+	const parens = 100_000 // the parser crashed at 80,000 in a probe
+	deepExpr := strings.Repeat("(", parens) + "1" + strings.Repeat(")", parens)
+	deepBlock := "locals {\n  a = " + deepExpr + "\n}\n"
+	unary := "locals {\n  a = " + strings.Repeat("!", 5000) + "true\n}\n"
+	region := func(body string) []byte {
+		return []byte("# tfpilot:begin/r1\n" + body + "# tfpilot:end/r1\n")
+	}
+	tests := []struct {
+		name     string
+		ed       hclblocks.Editor
+		src      []byte
+		content  string
+		sentinel error
+	}{
+		{"deep region", hclblocks.Editor{}, region(deepBlock), moduleA, hclblocks.ErrInvalidFile},
+		{"deep file in strict mode", hclblocks.Editor{Strict: true}, []byte(deepBlock), moduleA, hclblocks.ErrInvalidFile},
+		{"unary run in region", hclblocks.Editor{}, region(unary), moduleA, hclblocks.ErrInvalidFile},
+		{"deep content", hclblocks.Editor{}, []byte("a = 1\n"), deepBlock, hclblocks.ErrInvalidContent},
+		{"template directives over the limit", hclblocks.Editor{}, region("locals {\n  a = <<EOT\n" + strings.Repeat("%{ if true }", 1001) + "x" + strings.Repeat("%{ endif }", 1001) + "\nEOT\n}\n"), moduleA, hclblocks.ErrInvalidFile},
+		{"just over the limit", hclblocks.Editor{}, region("locals {\n  a = " + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + "\n}\n"), moduleA, hclblocks.ErrInvalidFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := tt.ed.Upsert(tt.src, "r1", []byte(tt.content))
+			if !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			checkOneSentinel(t, err)
+			if !bytes.Equal(out, tt.src) {
+				t.Fatal("input not returned untouched")
+			}
+		})
+	}
+	// Up to the limit, deep but legal nesting still works.
+	for _, body := range []string{
+		"locals {\n  a = " + strings.Repeat("[", 990) + strings.Repeat("]", 990) + "\n}\n",
+		"locals {\n  a = <<EOT\n" + strings.Repeat("%{ if true }x%{ endif }", 2000) + "\nEOT\n}\n",
+		"locals {\n  a = " + strings.Repeat("-1 - ", 2000) + "1\n}\n",
+	} {
+		if _, err := hclblocks.Upsert(region(body), "r1", []byte(moduleA)); err != nil {
+			t.Fatalf("nesting under the limit: %v", err)
 		}
 	}
 }

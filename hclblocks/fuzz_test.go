@@ -28,11 +28,15 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Add([]byte("/*\n# tfpilot:begin/r1\nx = 1\n# tfpilot:end/r1\n"), uint8(0), uint8(0), []byte("locals {\n  a = \"*/\"\n}\n"))
 	f.Add([]byte("v = <<EOT\n"), uint8(0), uint8(9), []byte("locals {}\n"))
+	f.Add([]byte("a = 1\n// b:r\nlocals {}\n// e:r\n"), uint8(16+8), uint8(0), []byte("locals {\n  x = 1\n}\n"))
 
 	f.Fuzz(func(t *testing.T, src []byte, op, idSel uint8, content []byte) {
 		orig := bytes.Clone(src)
 		srcParses, _ := parses(src)
-		ed := hclblocks.Editor{}
+		ed := hclblocks.Editor{Strict: op&8 != 0}
+		if op&16 != 0 {
+			ed.Markers = hclblocks.Markers{Begin: "// b:", End: "// e:"}
+		}
 
 		// Pick an id: one present in the file, or a new one.
 		id := fmt.Sprintf("req-fz%d", idSel%4)
@@ -65,6 +69,7 @@ func FuzzEdit(f *testing.F) {
 			t.Fatal("input modified")
 		}
 		if err != nil {
+			checkOneSentinel(t, err)
 			if !bytes.Equal(out, src) {
 				t.Fatalf("error %v but output differs from input", err)
 			}

@@ -2,6 +2,7 @@ package hclblocks_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,4 +89,27 @@ func mustRender(t testing.TB, m hclblocks.Module) []byte {
 		t.Fatalf("RenderModule: %v", err)
 	}
 	return b
+}
+
+var allSentinels = []error{
+	hclblocks.ErrInvalidID, hclblocks.ErrInvalidMarkers, hclblocks.ErrUnclosedBegin,
+	hclblocks.ErrUnmatchedEnd, hclblocks.ErrDuplicateID, hclblocks.ErrNestedMarkers,
+	hclblocks.ErrNotFound, hclblocks.ErrInvalidRegion, hclblocks.ErrInvalidFile,
+	hclblocks.ErrInvalidContent, hclblocks.ErrUnsafeEdit, hclblocks.ErrInvalidModule,
+	hclblocks.ErrInvalidValue,
+}
+
+// checkOneSentinel fails unless err wraps exactly one sentinel, so that
+// errors.Is answers are unambiguous.
+func checkOneSentinel(t *testing.T, err error) {
+	t.Helper()
+	n := 0
+	for _, s := range allSentinels {
+		if errors.Is(err, s) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("error %q wraps %d sentinels, want exactly 1", err, n)
+	}
 }

@@ -79,8 +79,13 @@ type Region struct {
 }
 
 // Content returns the bytes between the markers of r in src, the source r
-// was found in.
-func (r Region) Content(src []byte) []byte { return src[r.ContentStart:r.ContentEnd] }
+// was found in. It returns nil when src is too short to be that source.
+func (r Region) Content(src []byte) []byte {
+	if r.ContentStart < 0 || r.ContentStart > r.ContentEnd || r.ContentEnd > len(src) {
+		return nil
+	}
+	return src[r.ContentStart:r.ContentEnd]
+}
 
 // mark is one marker line found by scan.
 type mark struct {
@@ -97,21 +102,50 @@ type mark struct {
 // expression, string, heredoc or block comment), alone on its line apart
 // from spaces and tabs, whose text is exactly a prefix of m followed by a
 // valid id. Anything else that merely looks like a marker is ordinary text.
-// topLevelAtEOF reports whether the file ends at the top level, i.e.
-// whether text appended to it would be read at the top level too.
-func (m Markers) scan(src []byte, filename string) (marks []mark, topLevelAtEOF bool) {
+func (m Markers) scan(src []byte, filename string) ([]mark, scanInfo) {
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
-	depth := 0
-	for _, t := range toks {
+	var marks []mark
+	var info scanInfo
+	// depth counts open brackets of every kind; directives counts open
+	// template %{if} and %{for} blocks, which the parser also nests.
+	depth, directives, unaryRun, questions := 0, 0, 0, 0
+	for i, t := range toks {
+		if t.Type == hclsyntax.TokenIdent && i > 0 && toks[i-1].Type == hclsyntax.TokenTemplateControl {
+			switch string(t.Bytes) {
+			case "if", "for":
+				directives++
+				if directives > maxNesting {
+					info.tooDeep = true
+				}
+			case "endif", "endfor":
+				directives = max(0, directives-1)
+			}
+		}
+		if t.Type == hclsyntax.TokenBang || t.Type == hclsyntax.TokenMinus {
+			unaryRun++
+			if unaryRun > maxNesting {
+				info.tooDeep = true
+			}
+		} else {
+			unaryRun = 0
+		}
 		switch t.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
 			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl,
 			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
 			depth++
+			if depth > maxNesting {
+				info.tooDeep = true
+			}
 		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
 			hclsyntax.TokenTemplateSeqEnd, hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
 			if depth > 0 {
 				depth--
+			}
+		case hclsyntax.TokenQuestion:
+			questions++
+			if questions > maxConditionals {
+				info.tooDeep = true
 			}
 		case hclsyntax.TokenComment:
 			if depth != 0 {
@@ -122,8 +156,29 @@ func (m Markers) scan(src []byte, filename string) (marks []mark, topLevelAtEOF 
 			}
 		}
 	}
-	return marks, depth == 0
+	info.topLevelAtEOF = depth == 0
+	return marks, info
 }
+
+// scanInfo is what scan learns about a file besides its markers.
+type scanInfo struct {
+	// topLevelAtEOF reports whether the file ends at the top level, i.e.
+	// whether text appended to it would be read at the top level too.
+	topLevelAtEOF bool
+	// tooDeep reports nesting that the HCL parser, which recurses once per
+	// level, could not parse without exhausting the goroutine stack (a fatal
+	// error, not a panic): see maxNesting and maxConditionals.
+	tooDeep bool
+}
+
+// Limits on what is handed to the HCL parser. Real configurations nest a
+// few dozen levels at most; in probes the parser overflowed the 1 GB stack
+// between 6*10^4 and 8*10^4 nested parentheses, and between 10^5 and 10^6
+// chained unary operators, conditionals or nested blocks.
+const (
+	maxNesting      = 1000    // brackets, braces, templates, strings, heredocs; %{if}/%{for} blocks; runs of ! and -
+	maxConditionals = 100_000 // "?" tokens in one file
+)
 
 func (m Markers) markerAt(src []byte, t hclsyntax.Token) (mark, bool) {
 	b := t.Bytes

@@ -75,7 +75,7 @@ func RenderModule(m Module) ([]byte, error) {
 		}
 		toks, err := valueTokens(a.val, 0)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidModule, a.name, err)
+			return nil, fmt.Errorf("%s: %w", a.name, err)
 		}
 		body.SetAttributeRaw(a.name, toks)
 	}
@@ -174,18 +174,15 @@ func valueTokens(v any, depth int) (hclwrite.Tokens, error) {
 }
 
 // keyTokens renders an object key: a bare identifier when HCL reads it back
-// as that literal name, a quoted string otherwise ("for", "null", "true" and
-// "false" are keywords in key position).
+// as that literal name, a quoted string otherwise. hclwrite's own object
+// rendering writes every identifier-like key bare, but "{ for = 1 }" does not
+// parse: "for" opens a for expression there.
 func keyTokens(k string) (hclwrite.Tokens, error) {
 	if !utf8.ValidString(k) {
 		return nil, fmt.Errorf("%w: object key is not valid UTF-8", ErrInvalidValue)
 	}
-	switch k {
-	case "for", "null", "true", "false":
-	default:
-		if hclsyntax.ValidIdentifier(k) {
-			return hclwrite.TokensForIdentifier(k), nil
-		}
+	if k != "for" && hclsyntax.ValidIdentifier(k) {
+		return hclwrite.TokensForIdentifier(k), nil
 	}
 	return hclwrite.TokensForValue(cty.StringVal(k)), nil
 }

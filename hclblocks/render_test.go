@@ -162,7 +162,7 @@ func TestRenderModule_RendersGoValues(t *testing.T) {
 		{"array", [2]int{1, 2}, `[1, 2]`},
 		{"pointer", &s, `"pointed"`},
 		{"object sorted", map[string]int{"b": 2, "a": 1}, "{\n    a = 1\n    b = 2\n  }"},
-		{"keyword keys quoted", map[string]int{"for": 1, "null": 2, "true": 3, "ok": 4}, "{\n    \"for\"  = 1\n    \"null\" = 2\n    ok     = 4\n    \"true\" = 3\n  }"},
+		{"key for quoted", map[string]int{"for": 1, "null": 2, "true": 3, "ok": 4}, "{\n    \"for\" = 1\n    null  = 2\n    ok    = 4\n    true  = 3\n  }"},
 		{"odd key quoted", map[string]int{"a b": 1}, "{\n    \"a b\" = 1\n  }"},
 		{"cty list", cty.ListVal([]cty.Value{cty.StringVal("x")}), `["x"]`},
 		{"cty number", cty.NumberIntVal(7), `7`},
@@ -227,9 +227,41 @@ func TestRenderModule_RejectsWhatHasNoSafeRendering(t *testing.T) {
 			if !errors.Is(err, tt.sentinel) {
 				t.Fatalf("err = %v, want %v", err, tt.sentinel)
 			}
+			checkOneSentinel(t, err)
 			if out != nil {
 				t.Fatalf("output on error: %q", out)
 			}
 		})
+	}
+}
+
+func TestRenderModule_ObjectKeysReadBackLiterally(t *testing.T) {
+	t.Parallel()
+	keys := []string{"for", "null", "true", "false", "if", "in", "a b", "${x}", "%{y}", "-x", "x-y", "1a", "", "é", "# tfpilot:end/r"}
+	obj := map[string]any{}
+	for i, k := range keys {
+		obj[k] = i
+	}
+	out := mustRender(t, hclblocks.Module{Name: "m", Source: "s", Inputs: map[string]any{"v": obj}})
+	f, diags := hclsyntax.ParseConfig(out, "m.tf", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("does not parse: %v\n%s", diags, out)
+	}
+	v, diags := f.Body.(*hclsyntax.Body).Blocks[0].Body.Attributes["v"].Expr.Value(nil)
+	if diags.HasErrors() {
+		t.Fatalf("does not evaluate: %v\n%s", diags, out)
+	}
+	if v.LengthInt() != len(keys) {
+		t.Fatalf("got %d keys, want %d:\n%s", v.LengthInt(), len(keys), out)
+	}
+	for i, k := range keys {
+		if !v.Type().HasAttribute(k) {
+			t.Errorf("key %q missing:\n%s", k, out)
+			continue
+		}
+		got := v.GetAttr(k)
+		if n, _ := got.AsBigFloat().Int64(); int(n) != i {
+			t.Errorf("key %q reads back as %#v, want %d", k, got, i)
+		}
 	}
 }

@@ -181,6 +181,34 @@ module "postgres_flexible_req_az_02" {
 }
 # tfpilot:end/req-az-02
 
+resource "azurerm_log_analytics_workspace" "central" {
+  name                = "law-central-${var.location}"
+  location            = var.location
+  resource_group_name = "rg-management"
+  sku                 = "PerGB2018"
+  retention_in_days   = 90
+  tags                = local.tags
+}
+
+resource "azurerm_monitor_diagnostic_setting" "key_vault" {
+  for_each                   = azurerm_key_vault.team
+  name                       = "diag-${each.key}"
+  target_resource_id         = each.value.id
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.central.id
+
+  dynamic "enabled_log" {
+    for_each = ["AuditEvent", "AzurePolicyEvaluationDetails"]
+    content {
+      category = enabled_log.value
+    }
+  }
+
+  metric {
+    category = "AllMetrics"
+    enabled  = true
+  }
+}
+
 output "resource_group_ids" {
   value = { for k, rg in azurerm_resource_group.team : k => rg.id }
 }

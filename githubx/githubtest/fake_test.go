@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
+	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -349,9 +350,12 @@ func TestWebhookPayloads_MatchFixtureKeySets(t *testing.T) {
 		{"workflow_run", "repository"}, {"workflow_run", "head_commit"}, {"workflow_run", "actor"},
 		{"pull_request"}, {"pull_request", "head"}, {"pull_request", "base"}, {"pull_request", "base", "repo"},
 		{"pull_request", "_links"}, {"review"}, {"review", "_links"}}
+	dir, err := webhooktest.FixtureDir()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, name := range seen {
-		file := filepath.Join("testdata", name+".json")
-		raw, err := os.ReadFile(file)
+		raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
 		if os.IsNotExist(err) {
 			continue // no fixture for workflow_run.in_progress
 		}

@@ -3,13 +3,15 @@ package tfpilot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tfpilot/tfpilot/hclblocks"
 )
 
 // Limits on identifiers. Identifiers become branch names, file paths and
 // HCL labels, so they are short and drawn from a safe set.
 const (
 	MaxNameLen      = 63
-	MaxRequestIDLen = 128
+	MaxRequestIDLen = hclblocks.MaxIDLen
 )
 
 // ValidateName checks a project, environment or module name: 1 to
@@ -45,7 +47,8 @@ func nameProblem(name string) string {
 
 // ValidateRequestID checks a request id: 1 to [MaxRequestIDLen]
 // characters, letters, digits, '-', '_' and '.', starting with a letter
-// or digit, with no "..". It returns a [*ValidationError] or nil.
+// or digit, with no "..". It is the rule of [hclblocks.ValidateID], where
+// ids become marker text. It returns a [*ValidationError] or nil.
 func ValidateRequestID(id string) error {
 	if reason := requestIDProblem(id); reason != "" {
 		return invalid("id", reason)
@@ -54,23 +57,10 @@ func ValidateRequestID(id string) error {
 }
 
 func requestIDProblem(id string) string {
-	switch {
-	case id == "":
-		return "must not be empty"
-	case len(id) > MaxRequestIDLen:
-		return fmt.Sprintf("is %d characters long; the limit is %d", len(id), MaxRequestIDLen)
-	case strings.Contains(id, "..") || strings.ContainsAny(id, `/\`):
-		return "must not contain a path (\"..\", \"/\" or \"\\\")"
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if i == 0 && !alnum {
-			return "must start with a letter or digit"
-		}
-		if !alnum && c != '-' && c != '_' && c != '.' {
-			return fmt.Sprintf("has %q at byte %d; only letters, digits, '-', '_' and '.' are allowed", c, i)
-		}
+	if err := hclblocks.ValidateID(id); err != nil {
+		// One rule for request ids, kept by hclblocks (ids are marker
+		// text there); the description drops its package prefix.
+		return strings.TrimPrefix(err.Error(), hclblocks.ErrInvalidID.Error()+": ")
 	}
 	return ""
 }

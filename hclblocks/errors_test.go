@@ -157,6 +157,11 @@ func TestValidateID_AcceptsOnlySafeSet(t *testing.T) {
 		{"a\x00", false},
 		{"a*", false},
 		{"${x}", false},
+		{".", false},
+		{".hidden", false},
+		{"-rf", false},
+		{"_x", false},
+		{"9-lives", true},
 	}
 	for _, tt := range tests {
 		err := hclblocks.ValidateID(tt.id)

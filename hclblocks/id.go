@@ -9,8 +9,10 @@ import (
 const MaxIDLen = 128
 
 // ValidateID reports whether id may be used as a request id in a marker.
-// The safe set is ASCII letters, digits, '-', '_' and '.', with no "..",
-// and 1 to [MaxIDLen] bytes. The error wraps [ErrInvalidID].
+// The safe set is ASCII letters, digits, '-', '_' and '.', starting with a
+// letter or digit (so an id is never ".", a hidden file name or an
+// option), with no "..", and 1 to [MaxIDLen] bytes. The error wraps
+// [ErrInvalidID]. tfpilot.ValidateRequestID applies the same rule.
 //
 // Other packages may reuse it wherever a request id reaches a file name,
 // a key or a marker.
@@ -22,6 +24,8 @@ func ValidateID(id string) error {
 		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrInvalidID, len(id), MaxIDLen)
 	case strings.Contains(id, ".."):
 		return fmt.Errorf("%w: %q contains \"..\"", ErrInvalidID, id)
+	case !isAlnum(id[0]):
+		return fmt.Errorf("%w: %q must start with a letter or digit", ErrInvalidID, id)
 	}
 	for i := 0; i < len(id); i++ {
 		if !isIDByte(id[i]) {
@@ -33,7 +37,7 @@ func ValidateID(id string) error {
 
 // validID is [ValidateID] without building an error.
 func validID(id string) bool {
-	if id == "" || len(id) > MaxIDLen || strings.Contains(id, "..") {
+	if id == "" || len(id) > MaxIDLen || strings.Contains(id, "..") || !isAlnum(id[0]) {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -44,7 +48,8 @@ func validID(id string) bool {
 	return true
 }
 
-func isIDByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.'
+func isIDByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

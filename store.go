@@ -155,14 +155,37 @@ type Delivery struct {
 	Outcome     string
 }
 
+// DeliveryClaimTTL is how long a delivery's claim holds while its
+// handling is in progress. A claim neither completed nor released
+// within it is stale: its handler is taken to have died (a crash
+// mid-handling, or a ReleaseDelivery that failed), and the next claim of
+// the id replaces it, so the delivery is not lost. It is far beyond
+// anything a live handler takes: GitHub waits 10 s for an answer and
+// the webhook package's handler gives up after 7 s
+// (webhook.DefaultTimeout), so a claim this old has no handler left to
+// race with. (The methods carry no fencing token: a holder that did
+// outlive the TTL would complete or release the claim that replaced its
+// own.)
+const DeliveryClaimTTL = 10 * time.Minute
+
 // DeliveryStore makes webhook handling happen once per delivery id.
 type DeliveryStore interface {
 	// ClaimDelivery claims delivery id (of GitHub event type event) for
 	// handling, at the store's clock. Exactly one of any number of
 	// concurrent claims succeeds; the others, and any claim of an id
-	// already claimed or completed, get ErrAlreadyExists. The signature
-	// uses no tfpilot types so that the Store satisfies the webhook
-	// package's interface as is.
+	// already claimed (and not stale, below) or completed, get
+	// ErrAlreadyExists.
+	//
+	// A claim that is neither completed nor younger than
+	// [DeliveryClaimTTL] (by the store's clock: claimed at or before
+	// now minus the TTL) is stale, and claiming the id then replaces
+	// it: the delivery gets the new ClaimedAt and event, as if it had
+	// been released first. Among concurrent claimers of a stale claim
+	// exactly one wins; the others get ErrAlreadyExists. A completed
+	// delivery is never reclaimed, however old.
+	//
+	// The signature uses no tfpilot types so that the Store satisfies
+	// the webhook package's interface as is.
 	ClaimDelivery(ctx context.Context, id, event string) error
 	// CompleteDelivery records the outcome of a claimed delivery.
 	// ErrNotFound when the id was never claimed.

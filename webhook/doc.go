@@ -42,6 +42,11 @@
 // duplicate. When the handling fails, the claim is released; GitHub does
 // not retry by itself, so such a delivery is handled again when someone
 // redelivers it (from the hook's Recent Deliveries page or the REST API).
+// A claim that is never released, because the process died mid-handling
+// or the release itself failed, does not block the delivery for good: a
+// tfpilot.Store treats an in-progress claim older than
+// tfpilot.DeliveryClaimTTL (10 minutes) as stale, and a redelivery after
+// that claims it and is handled.
 //
 // Errors: [New] returns errors wrapping [ErrInvalidOptions];
 // [VerifySignature] returns [ErrNoSignature] or [ErrBadSignature]; a

@@ -41,7 +41,10 @@ type Deliveries interface {
 	// ClaimDelivery claims delivery id for handling. Exactly one of any
 	// number of concurrent claims succeeds; the others, and claims of an
 	// id already claimed or completed, fail with an error for which
-	// [Options.IsDuplicate] is true.
+	// [Options.IsDuplicate] is true. A claim left in progress longer
+	// than the store's claim TTL (tfpilot.DeliveryClaimTTL) is stale:
+	// its handler is taken to have died, and a new claim replaces it,
+	// so that a redelivery is handled.
 	ClaimDelivery(ctx context.Context, id, event string) error
 	// CompleteDelivery records the outcome of a claimed delivery.
 	CompleteDelivery(ctx context.Context, id, outcome string) error
@@ -95,7 +98,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Timeout bounds the claim and the sink's work for one delivery.
 	// Zero means [DefaultTimeout]. Work is not cut short when GitHub
-	// hangs up, only when Timeout expires.
+	// hangs up, only when Timeout expires. Keep it far below the
+	// store's claim TTL (tfpilot.DeliveryClaimTTL, 10 minutes): a
+	// redelivery after the TTL reclaims a delivery still being handled.
 	Timeout time.Duration
 	// Logger receives one record per delivery handled and one per
 	// failure. Nil discards.
@@ -256,8 +261,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cerr := h.deliveries.CompleteDelivery(fctx, id, outcome); cerr != nil {
-		// The work is done; a redelivery finds the claim and does
-		// nothing, so the delivery is answered as handled.
+		// The work is done, so the delivery is answered as handled. A
+		// redelivery finds the claim and does nothing until it goes
+		// stale; after that it redoes the work, which the Sink's
+		// idempotency makes harmless.
 		h.log.ErrorContext(fctx, "webhook: complete delivery", "delivery", id, "err", cerr)
 	}
 	h.log.InfoContext(ctx, "webhook: delivery handled", "delivery", id, "event", event, "outcome", outcome)
@@ -294,7 +301,7 @@ func (h *Handler) parse(event, id string, body []byte) (work func(context.Contex
 }
 
 // run calls the sink, turning a panic into an error so that the claim
-// is released rather than left held forever.
+// is released at once rather than left held until it goes stale.
 func (h *Handler) run(ctx context.Context, id string, work func(context.Context) (string, error)) (outcome string, err error) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -147,7 +147,9 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 	return id, nil
 }
 
-// ClaimDelivery implements [tfpilot.DeliveryStore].
+// ClaimDelivery implements [tfpilot.DeliveryStore]. An in-progress claim
+// at least [tfpilot.DeliveryClaimTTL] old is replaced; under the mutex,
+// one claimer sees it stale and the rest see the replacement.
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 	if id == "" {
 		return fmt.Errorf("memstore: claim delivery: empty id: %w", tfpilot.ErrInvalid)
@@ -157,10 +159,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.deliveries[id]; ok {
+	now := s.now()
+	if d, ok := s.deliveries[id]; ok && (!d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL))) {
 		return fmt.Errorf("memstore: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
 	}
-	s.deliveries[id] = tfpilot.Delivery{ID: id, Event: event, ClaimedAt: s.now()}
+	s.deliveries[id] = tfpilot.Delivery{ID: id, Event: event, ClaimedAt: now}
 	return nil
 }
 

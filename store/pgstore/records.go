@@ -217,14 +217,24 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 	return id, nil
 }
 
-// ClaimDelivery implements [tfpilot.DeliveryStore]: the delivery id is
-// the primary key, so of concurrent claims exactly one inserts.
+// ClaimDelivery implements [tfpilot.DeliveryStore] with one statement:
+// insert, or take over an in-progress claim at least
+// [tfpilot.DeliveryClaimTTL] old. The delivery id is the primary key, so
+// of concurrent claims exactly one inserts; of concurrent reclaims of a
+// stale row, the first locks it and the others, re-checking the row it
+// wrote, find it fresh and change nothing.
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 	op := fmt.Sprintf("claim delivery %q", id)
 	if id == "" {
 		return wrap(op, tfpilot.ErrInvalid)
 	}
-	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: s.now()}).On("CONFLICT DO NOTHING").Exec(ctx)
+	now := s.now()
+	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: now}).
+		On("CONFLICT (id) DO UPDATE").
+		Set("event = EXCLUDED.event, claimed_at = EXCLUDED.claimed_at, outcome = EXCLUDED.outcome").
+		Where("delivery_row.completed_at IS NULL").
+		Where("delivery_row.claimed_at <= ?", now.Add(-tfpilot.DeliveryClaimTTL)).
+		Exec(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -57,8 +57,9 @@
 // Every write that must not lose a concurrent one is conditional:
 // creating a request, claiming a delivery, indexing a run or PR and
 // claiming an event id use If-None-Match: *; updating a request,
-// completing or releasing a delivery, replacing an expired idempotency
-// record and archiving use If-Match on the ETag read. S3 answers a lost
+// completing or releasing a delivery, reclaiming a stale delivery claim,
+// replacing an expired idempotency record and archiving use If-Match on
+// the ETag read. S3 answers a lost
 // race with 412 PreconditionFailed, 409 ConditionalRequestConflict, or,
 // for If-Match on a key deleted meanwhile, 404 NoSuchKey; all three mean
 // the race was lost. Each request document holds its version, so its
@@ -93,7 +94,9 @@
 // both succeed. This package never lets a conditional delete of a
 // request document race a conditional put of it (hence the mark above).
 // Releasing a delivery's claim does use one; the claim holder is the
-// only writer of a claimed delivery, so it does not race.
+// only writer of a claimed delivery until the claim goes stale
+// ([tfpilot.DeliveryClaimTTL], far beyond any live handler's time), so
+// it does not race a reclaim.
 //
 // # Errors
 //

@@ -203,23 +203,45 @@ func decodeDelivery(id string, obj object) tfpilot.Delivery {
 // ClaimDelivery implements [tfpilot.DeliveryStore]: it creates
 // webhooks/github/deliveries/<id>.json with If-None-Match: *, so that
 // one claim wins; the losers, and claims of a delivery the original
-// system recorded, get [tfpilot.ErrAlreadyExists].
+// system recorded, get [tfpilot.ErrAlreadyExists]. When the object is an
+// in-progress claim at least [tfpilot.DeliveryClaimTTL] old, it is
+// replaced with If-Match on the ETag read, so that of concurrent
+// reclaimers exactly one wins; a failed If-Match (412, 409, or 404 when
+// the claim was released meanwhile) is a lost race.
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 	if id == "" {
 		return fmt.Errorf("s3store: claim delivery: empty id: %w", tfpilot.ErrInvalid)
 	}
-	body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: event, State: stateClaimed, ClaimedAt: s.now()})
+	now := s.now()
+	body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: event, State: stateClaimed, ClaimedAt: now})
 	if err != nil {
 		return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 	}
-	_, err = s.put(ctx, s.deliveryKey(id), body, cond{ifNoneMatch: true})
-	switch {
-	case isPrecondition(err):
-		return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
-	case err != nil:
-		return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+	key := s.deliveryKey(id)
+	c := cond{ifNoneMatch: true}
+	for attempt := 1; ; attempt++ {
+		_, err = s.put(ctx, key, body, c)
+		switch {
+		case err == nil:
+			return nil
+		case !isPrecondition(err):
+			return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+		case c.ifMatch != "" || attempt >= maxRecordAttempts:
+			// Another claimer replaced the stale claim first.
+			return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+		}
+		obj, err := s.get(ctx, key)
+		switch {
+		case isMissing(err):
+			continue // released meanwhile: create again
+		case err != nil:
+			return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+		}
+		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL)) {
+			return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+		}
+		c = cond{ifMatch: obj.etag}
 	}
-	return nil
 }
 
 // maxRecordAttempts bounds the read-modify-write loops on delivery and

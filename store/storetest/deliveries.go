@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/tfpilot/tfpilot"
@@ -10,6 +11,10 @@ var deliveryTests = []test{
 	{"Deliveries/ConcurrentClaimsExactlyOneWins", testClaimRace},
 	{"Deliveries/CompleteRecordsOutcomeAndKeepsClaim", testDeliveryComplete},
 	{"Deliveries/ReleaseLetsRedeliveryClaim", testDeliveryRelease},
+	{"Deliveries/StaleClaimIsReclaimedAfterTTL", testStaleClaimReclaimed},
+	{"Deliveries/ClaimYoungerThanTTLHolds", testFreshClaimHolds},
+	{"Deliveries/CompletedDeliveryIsNeverReclaimed", testCompletedNeverReclaimed},
+	{"Deliveries/ConcurrentReclaimsOfStaleClaimExactlyOneWins", testReclaimRace},
 }
 
 func testClaimRace(e *env) {
@@ -71,5 +76,101 @@ func testDeliveryRelease(e *env) {
 	}
 	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || !d.ClaimedAt.Equal(again) {
 		e.Errorf("GetDelivery of the new claim = %+v, %v; want claimed at %v", d, err, again)
+	}
+}
+
+// testStaleClaimReclaimed: a claim left in progress (its handler died)
+// is taken over by the first claim at or after DeliveryClaimTTL, which
+// records its own time and event, and is then a claim like any other.
+func testStaleClaimReclaimed(e *env) {
+	if err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run"); err != nil {
+		e.Fatalf("ClaimDelivery: %v", err)
+	}
+	again := e.clock.Advance(tfpilot.DeliveryClaimTTL + time.Second)
+	if err := e.s.ClaimDelivery(e.ctx, "d-1", "pull_request"); err != nil {
+		e.Fatalf("ClaimDelivery of a claim stale for %v: %v; want it reclaimed", tfpilot.DeliveryClaimTTL+time.Second, err)
+	}
+	d, err := e.s.GetDelivery(e.ctx, "d-1")
+	if err != nil || d.ID != "d-1" || d.Event != "pull_request" || !d.ClaimedAt.Equal(again) || !d.CompletedAt.IsZero() || d.Outcome != "" {
+		e.Errorf("GetDelivery after the reclaim = %+v, %v; want event pull_request, claimed at %v, not completed", d, err, again)
+	}
+	err = e.s.ClaimDelivery(e.ctx, "d-1", "pull_request")
+	e.wantErr("ClaimDelivery of a freshly reclaimed delivery", err, tfpilot.ErrAlreadyExists, "d-1")
+	done := e.clock.Advance(time.Second)
+	if err := e.s.CompleteDelivery(e.ctx, "d-1", "patched r1"); err != nil {
+		e.Fatalf("CompleteDelivery of the reclaimed delivery: %v", err)
+	}
+	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || d.Outcome != "patched r1" || !d.ClaimedAt.Equal(again) || !d.CompletedAt.Equal(done) {
+		e.Errorf("GetDelivery after completing the reclaim = %+v, %v; want outcome, claimed %v, completed %v", d, err, again, done)
+	}
+}
+
+// testFreshClaimHolds: a claim younger than DeliveryClaimTTL is held; it
+// turns stale exactly at the TTL. (The suite's clock moves in whole
+// microseconds, which every backend keeps.)
+func testFreshClaimHolds(e *env) {
+	claimed := e.clock.Now()
+	if err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run"); err != nil {
+		e.Fatalf("ClaimDelivery: %v", err)
+	}
+	e.clock.Advance(tfpilot.DeliveryClaimTTL - time.Microsecond)
+	err := e.s.ClaimDelivery(e.ctx, "d-1", "pull_request")
+	e.wantErr("ClaimDelivery of a claim 1µs younger than the TTL", err, tfpilot.ErrAlreadyExists, "d-1")
+	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || d.Event != "workflow_run" || !d.ClaimedAt.Equal(claimed) {
+		e.Errorf("GetDelivery after a refused claim = %+v, %v; want the first claim (workflow_run at %v)", d, err, claimed)
+	}
+	at := e.clock.Advance(time.Microsecond)
+	if err := e.s.ClaimDelivery(e.ctx, "d-1", "pull_request"); err != nil {
+		e.Fatalf("ClaimDelivery of a claim exactly DeliveryClaimTTL old: %v; want it reclaimed", err)
+	}
+	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || d.Event != "pull_request" || !d.ClaimedAt.Equal(at) {
+		e.Errorf("GetDelivery after the reclaim = %+v, %v; want pull_request claimed at %v", d, err, at)
+	}
+}
+
+// testCompletedNeverReclaimed: age frees an in-progress claim, never a
+// completed delivery. d-2, claimed alongside but never completed, shows
+// the clock has moved far enough to free a claim.
+func testCompletedNeverReclaimed(e *env) {
+	claimed := e.clock.Now()
+	for _, id := range []string{"d-1", "d-2"} {
+		if err := e.s.ClaimDelivery(e.ctx, id, "workflow_run"); err != nil {
+			e.Fatalf("ClaimDelivery(%q): %v", id, err)
+		}
+	}
+	done := e.clock.Advance(time.Second)
+	if err := e.s.CompleteDelivery(e.ctx, "d-1", "patched r1"); err != nil {
+		e.Fatalf("CompleteDelivery: %v", err)
+	}
+	e.clock.Advance(100 * tfpilot.DeliveryClaimTTL)
+	err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run")
+	e.wantErr("ClaimDelivery of a delivery completed long ago", err, tfpilot.ErrAlreadyExists, "d-1")
+	d, err := e.s.GetDelivery(e.ctx, "d-1")
+	if err != nil || d.Outcome != "patched r1" || !d.ClaimedAt.Equal(claimed) || !d.CompletedAt.Equal(done) {
+		e.Errorf("GetDelivery after a refused reclaim = %+v, %v; want outcome, claimed %v, completed %v", d, err, claimed, done)
+	}
+	if err := e.s.ClaimDelivery(e.ctx, "d-2", "workflow_run"); err != nil {
+		e.Errorf("ClaimDelivery of d-2, in progress as long: %v; want it reclaimed", err)
+	}
+}
+
+// testReclaimRace: of concurrent claims of one stale claim exactly one
+// wins, and the stored delivery is the winner's.
+func testReclaimRace(e *env) {
+	if err := e.s.ClaimDelivery(e.ctx, "d-1", "stale"); err != nil {
+		e.Fatalf("ClaimDelivery: %v", err)
+	}
+	again := e.clock.Advance(tfpilot.DeliveryClaimTTL + time.Minute)
+	event := func(i int) string { return fmt.Sprintf("event-%d", i) }
+	errs := race(concurrency, func(i int) error {
+		return e.s.ClaimDelivery(e.ctx, "d-1", event(i))
+	})
+	won := e.winners(errs, tfpilot.ErrAlreadyExists)
+	if len(won) != 1 {
+		e.Fatalf("%d of %d concurrent reclaims of a stale claim won, want exactly 1", len(won), concurrency)
+	}
+	d, err := e.s.GetDelivery(e.ctx, "d-1")
+	if err != nil || d.Event != event(won[0]) || !d.ClaimedAt.Equal(again) || !d.CompletedAt.IsZero() {
+		e.Errorf("GetDelivery after the race = %+v, %v; want the winner's claim (%s at %v)", d, err, event(won[0]), again)
 	}
 }

@@ -33,6 +33,9 @@
 //     its document is identical to the stored one;
 //   - an idempotency record is live while the store's clock is before its
 //     ExpiresAt;
+//   - a delivery's in-progress claim holds while the store's clock is
+//     before its ClaimedAt plus [tfpilot.DeliveryClaimTTL], and is stale
+//     (reclaimable) from that instant on;
 //   - a cancelled context makes every method return an error wrapping
 //     context.Canceled.
 //

@@ -15,7 +15,8 @@ const MaxMutateAttempts = 16
 // wins (up to [MaxMutateAttempts]). fn must be free of side effects other
 // than on its argument, because it may run more than once. An error from
 // fn stops the loop and is returned as is; fn changing the request's ID
-// is [ErrInvalid] and writes nothing. A change that leaves the
+// is [ErrInvalid] and writes nothing, and so is fn changing ReceivedAt
+// (see [RequestStore.UpdateRequest]). A change that leaves the
 // document identical writes nothing (see [RequestStore.UpdateRequest]).
 func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) error) (*Request, error) {
 	for attempt := 1; ; attempt++ {

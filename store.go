@@ -47,6 +47,17 @@ type RequestStore interface {
 	// absent. When r is identical to the stored document, nothing is
 	// written and the stored document is returned with its version
 	// unchanged.
+	//
+	// ReceivedAt is set at creation and never changes, because it is the
+	// sort key of ListRequests and a request moving across a walk's
+	// cursor would be skipped or listed twice. A zero r.ReceivedAt keeps
+	// the stored value. A non-zero one must be the stored instant (as
+	// time.Equal compares, at the backend's precision: one that equals
+	// the stored value once both are rounded to what the backend keeps is
+	// accepted), else UpdateRequest returns ErrInvalid and writes
+	// nothing. Either way the stored value is kept as it was, so the
+	// ReceivedAt that GetRequest returns, sent back as is, is always
+	// accepted. Version conflicts are reported before ErrInvalid.
 	UpdateRequest(ctx context.Context, r *Request) (*Request, error)
 
 	// ListRequests returns a page of requests, newest first by

@@ -138,7 +138,9 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	return c.Clone(), nil
 }
 
-// UpdateRequest implements [tfpilot.RequestStore].
+// UpdateRequest implements [tfpilot.RequestStore]. A non-zero
+// ReceivedAt must equal the stored one to the nanosecond (time.Equal);
+// the stored value, zone included, is what is kept.
 func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if err := s.checkRequest("update", r); err != nil {
 		return nil, err
@@ -147,10 +149,6 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, err)
 	}
 	c := r.Clone()
-	doc, err := c.CanonicalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("memstore: update request %q: encode: %w", r.ID, err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.requests[c.ID]
@@ -159,6 +157,17 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, tfpilot.ErrNotFound)
 	case e.req.Version != r.Version:
 		return nil, fmt.Errorf("memstore: update request %q at version %d (stored %d): %w", r.ID, r.Version, e.req.Version, tfpilot.ErrConflict)
+	case !c.ReceivedAt.IsZero() && !c.ReceivedAt.Equal(e.req.ReceivedAt):
+		return nil, fmt.Errorf("memstore: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
+			r.ID, c.ReceivedAt.Format(time.RFC3339Nano), e.req.ReceivedAt.Format(time.RFC3339Nano), tfpilot.ErrInvalid)
+	}
+	// The stored value is kept as it was (zone included), so that the
+	// no-op check below sees no change.
+	c.ReceivedAt = e.req.ReceivedAt
+	doc, err := c.CanonicalJSON()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("memstore: update request %q: encode: %w", r.ID, err)
 	case bytes.Equal(e.doc, doc):
 		return e.req.Clone(), nil
 	}

@@ -8,7 +8,10 @@
 // and updated times. Updates are compare-and-swap
 // (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
 // document is unchanged; lists are keyset pages on (received_at, id)
-// newest first, so a page costs the same however many requests there are;
+// newest first, so a page costs the same however many requests there are
+// (received_at is written at creation only: an update whose ReceivedAt
+// differs from the stored one at microsecond precision is
+// [tfpilot.ErrInvalid]);
 // claims, indexes and idempotency keys are primary keys written with
 // INSERT ... ON CONFLICT; archiving moves a row to tfpilot_request_history
 // in one transaction.

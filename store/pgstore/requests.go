@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -137,19 +139,56 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 }
 
 // updateSQL is the compare-and-swap. It writes only when the version
-// matches and the document differs (JSONB equality, which ignores key
-// order and spacing). It runs with real placeholders on the *sql.DB under
-// bun, not through bun's query builder, which inlines arguments: inlined,
-// the ~3 KB document is parsed twice per statement, and the benchmark
-// (BENCHMARKS.md) measured twice the time.
-const updateSQL = `UPDATE tfpilot_requests
-SET project = $3, environment = $4, status = $5, received_at = $6, updated_at = $7,
-    version = version + 1, doc = $8::jsonb - 'version'
-WHERE id = $1 AND version = $2 AND doc <> $8::jsonb - 'version'`
+// matches, the document differs (JSONB equality, which ignores key order
+// and spacing) and the ReceivedAt sent ($6, RFC 3339 text, NULL when
+// zero) is the stored one (see receivedSame). The document keeps the
+// stored receivedAt as it was, and received_at is never set: ReceivedAt
+// never changes after creation. It runs with real placeholders on the
+// *sql.DB under bun, not through bun's query builder, which inlines
+// arguments: inlined, the ~3 KB document is parsed twice per statement,
+// and the benchmark (BENCHMARKS.md) measured twice the time.
+var updateSQL = `UPDATE tfpilot_requests
+SET project = $3, environment = $4, status = $5, updated_at = $7,
+    version = version + 1, doc = ` + nextDocExpr + `
+WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr + `
+RETURNING doc->'receivedAt'`
+
+// nextDocExpr is the document $8 as stored by an update: without the
+// version key and with the stored receivedAt (absent when the stored
+// document has none, and then $8 has none either, see receivedSame).
+const nextDocExpr = `(CASE WHEN tfpilot_requests.doc ? 'receivedAt'
+    THEN jsonb_set($8::jsonb - 'version', '{receivedAt}', tfpilot_requests.doc->'receivedAt')
+    ELSE $8::jsonb - 'version' END)`
+
+// receivedSame is the condition that ReceivedAt param (a placeholder
+// whose value is RFC 3339 text, or NULL for zero) may be written over
+// the stored document: it is NULL, or it and the stored receivedAt are
+// the same timestamptz. Both sides are parsed from text by PostgreSQL,
+// so both are rounded to microseconds the same way: the value
+// GetRequest returns always passes, whatever its nanoseconds, and so
+// does any value equal to it at microsecond precision.
+func receivedSame(param string) string {
+	return `(` + param + `::text IS NULL OR (tfpilot_requests.doc->>'receivedAt')::timestamptz IS NOT DISTINCT FROM ` + param + `::text::timestamptz)`
+}
+
+// receivedParam is t as the parameter of receivedSame.
+func receivedParam(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// currentSQL reads what tells apart the reasons updateSQL wrote nothing
+// ($1 the id, $2 the ReceivedAt sent).
+var currentSQL = `SELECT version, doc, ` + receivedSame("$2") + ` FROM tfpilot_requests WHERE id = $1`
 
 // UpdateRequest implements [tfpilot.RequestStore]. One statement writes
 // (see updateSQL); only when it writes nothing does a second read tell a
-// conflict, an absent request and an unchanged document apart.
+// conflict, an absent request, a changed ReceivedAt and an unchanged
+// document apart. A non-zero ReceivedAt must equal the stored one at
+// microsecond precision, the precision of PostgreSQL's timestamptz; the
+// stored value, to the nanosecond, is what is kept.
 func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if err := checkRequest("update", r); err != nil {
 		return nil, err
@@ -160,28 +199,40 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if err != nil {
 		return nil, wrap(op, fmt.Errorf("encode: %w", err))
 	}
-	res, err := s.db.DB.ExecContext(ctx, updateSQL,
-		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, rr.ReceivedAt, rr.UpdatedAt, doc)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, wrap(op, err)
-	} else if n == 1 {
+	var received []byte
+	err = s.db.DB.QueryRowContext(ctx, updateSQL,
+		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc).Scan(&received)
+	switch {
+	case err == nil:
 		c := r.Clone()
 		c.Version = r.Version + 1
+		c.ReceivedAt = time.Time{}
+		if received != nil {
+			if err := json.Unmarshal(received, &c.ReceivedAt); err != nil {
+				return nil, wrap(op, fmt.Errorf("decode stored receivedAt: %w", err))
+			}
+		}
 		return c, nil
-	}
-	var cur requestRow
-	if err := s.db.NewSelect().Model(&cur).Column("version", "doc").Where("id = ?", r.ID).Scan(ctx); err != nil {
+	case !errors.Is(err, sql.ErrNoRows):
 		return nil, wrap(op, err)
 	}
-	if cur.Version != r.Version {
-		return nil, wrap(fmt.Sprintf("%s at version %d (stored %d)", op, r.Version, cur.Version), tfpilot.ErrConflict)
-	}
-	stored, err := decodeRequest(cur.Doc, cur.Version)
+	var (
+		cur  requestRow
+		same sql.NullBool
+	)
+	err = s.db.DB.QueryRowContext(ctx, currentSQL, r.ID, receivedParam(r.ReceivedAt)).Scan(&cur.Version, &cur.Doc, &same)
 	if err != nil {
 		return nil, wrap(op, err)
+	}
+	stored, err := decodeRequest(cur.Doc, cur.Version)
+	switch {
+	case cur.Version != r.Version:
+		return nil, wrap(fmt.Sprintf("%s at version %d (stored %d)", op, r.Version, cur.Version), tfpilot.ErrConflict)
+	case err != nil:
+		return nil, wrap(op, err)
+	case !same.Valid || !same.Bool:
+		return nil, wrap(fmt.Sprintf("%s: receivedAt %s differs from the stored %s and never changes",
+			op, r.ReceivedAt.Format(time.RFC3339Nano), stored.ReceivedAt.Format(time.RFC3339Nano)), tfpilot.ErrInvalid)
 	}
 	return stored, nil
 }

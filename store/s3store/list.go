@@ -18,9 +18,11 @@ import (
 // listCursor is the position after which the next page starts.
 type listCursor struct {
 	// Key is the position (the index key up to "~/", relative to the
-	// index prefix) of the previous page's last request. A position
-	// never changes, even when the request's entry moves to another
-	// project, environment or status, so the walk never repeats it.
+	// index prefix) of the previous page's last request. A position is
+	// made of ReceivedAt and the id, which never change (UpdateRequest
+	// refuses a ReceivedAt change), so it stays put even when the
+	// request's entry moves to another project, environment or status,
+	// and the walk never repeats or skips it.
 	Key string `json:"k"`
 	// Filter fingerprints the query's filters.
 	Filter string `json:"f"`

@@ -2,8 +2,10 @@ package s3store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,5 +301,34 @@ func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
 	}
 	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("failed lists %v", got)
+	}
+}
+
+// TestUpdate_RefusedReceivedAtChangeLeavesTheIndexAlone: ReceivedAt is
+// the entry's position and never changes, so an update that tries is
+// refused before any list-index write, and an update with a zero
+// ReceivedAt keeps the entry where it is.
+func TestUpdate_RefusedReceivedAtChangeLeavesTheIndexAlone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	r := mustCreate(t, e, newRequest("req-1"))
+	before := e.keys(t, "tfpilot/list/")
+	next := r.Clone()
+	next.ReceivedAt = r.ReceivedAt.Add(time.Hour)
+	next.PR = &tfpilot.PullRequest{Number: 1, Open: true} // a status change too
+	if _, err := e.UpdateRequest(ctx, next); !errors.Is(err, tfpilot.ErrInvalid) {
+		t.Fatalf("UpdateRequest moving ReceivedAt = %v, want ErrInvalid", err)
+	}
+	if after := e.keys(t, "tfpilot/list/"); !slices.Equal(after, before) {
+		t.Fatalf("index after a refused update = %v, want %v", after, before)
+	}
+	next.ReceivedAt = time.Time{}
+	if _, err := e.UpdateRequest(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	after := e.keys(t, "tfpilot/list/")
+	if len(after) != 1 || len(before) != 1 || strings.SplitAfter(after[0], "~/")[0] != strings.SplitAfter(before[0], "~/")[0] {
+		t.Fatalf("index after an update with zero ReceivedAt = %v, want one entry at the position of %v", after, before)
 	}
 }

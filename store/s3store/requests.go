@@ -202,9 +202,13 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // UpdateRequest implements [tfpilot.RequestStore]: a compare-and-swap
 // that reads the document and its ETag, checks Version, and writes with
 // If-Match on that ETag, with the status derived at the store's clock.
-// When ReceivedAt, project, environment or status change, the new
-// list-index entry is written before the swap and the old one removed
-// after it, so the request is listed throughout.
+// A non-zero ReceivedAt must equal the stored one to the nanosecond
+// (time.Equal; the document keeps nanoseconds), else the result is
+// [tfpilot.ErrInvalid]; the stored value, zone included, is kept. The
+// request's list-index position is made of ReceivedAt and its id, so
+// it never moves: when project, environment or status change, the new
+// entry at the same position is written before the swap and the old one
+// removed after it, so the request is listed throughout.
 func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
 	if r == nil {
 		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
@@ -221,8 +225,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	case cur.Version != r.Version:
 		return nil, fmt.Errorf("s3store: update request %q at version %d (stored %d): %w", r.ID, r.Version, cur.Version, tfpilot.ErrConflict)
+	case !r.ReceivedAt.IsZero() && !r.ReceivedAt.Equal(cur.ReceivedAt):
+		return nil, fmt.Errorf("s3store: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
+			r.ID, r.ReceivedAt.Format(time.RFC3339Nano), cur.ReceivedAt.Format(time.RFC3339Nano), tfpilot.ErrInvalid)
 	}
 	next := r.Clone()
+	next.ReceivedAt = cur.ReceivedAt
 	same, err := sameDocument(cur, next)
 	switch {
 	case err != nil:
@@ -237,9 +245,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}
-	// The entry moves when project, environment, ReceivedAt or status
-	// change, and for a document the original wrote without a status
-	// this package recognises (its old entry, if any, came from Reindex).
+	// The entry moves, within its position, when project, environment
+	// or status change, and is written for a document the original
+	// wrote without a status this package recognises (its old entry, if
+	// any, came from Reindex, with a status derived then; it may be the
+	// new entry's key, so it is not deleted, and Reindex removes it
+	// otherwise).
 	curStored := meta.status
 	oldEntry, newEntry := entryOf(cur, curStored), entryOf(next, st)
 	moved := curStored == "" || oldEntry != newEntry

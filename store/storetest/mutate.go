@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tfpilot/tfpilot"
 )
@@ -11,6 +12,7 @@ var mutateTests = []test{
 	{"Mutate/EveryContenderSucceedsWithinMaxAttempts", testMutateRace},
 	{"Mutate/FnErrorStopsAndNoChangeWritesNothing", testMutateFn},
 	{"Mutate/FnChangingTheIDWritesNothing", testMutateRenames},
+	{"Mutate/FnChangingReceivedAtIsErrInvalidOnFirstTry", testMutateReceivedAt},
 }
 
 // testMutateRace runs MaxMutateAttempts concurrent Mutate calls, one
@@ -86,4 +88,23 @@ func testMutateRenames(e *env) {
 	if cur := e.get("r1"); cur.Version != 1 || cur.BranchName != "" {
 		e.Errorf("r1 after a refused Mutate = version %d branch %q", cur.Version, cur.BranchName)
 	}
+}
+
+// testMutateReceivedAt has fn move ReceivedAt: the store refuses it with
+// ErrInvalid, which Mutate returns without retrying (fn runs once) and
+// without a write.
+func testMutateReceivedAt(e *env) {
+	created := e.create(newRequest("r1"))
+	calls := 0
+	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+		calls++
+		r.ReceivedAt = r.ReceivedAt.Add(-time.Hour)
+		r.BranchName = "b"
+		return nil
+	})
+	e.wantErr("Mutate whose fn changes ReceivedAt", err, tfpilot.ErrInvalid, "r1")
+	if calls != 1 {
+		e.Errorf("fn ran %d times, want 1 (ErrInvalid is not retried)", calls)
+	}
+	e.sameDocument("request after a refused Mutate", e.get("r1"), created)
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tfpilot/tfpilot/lock"
 )
@@ -195,6 +194,3 @@ func (p *Pilot) operation(ctx context.Context, c Caller, op Action, id string, i
 	p.remember(ctx, operation, c.IdempotencyKey, fp, out)
 	return out, nil
 }
-
-// since formats a duration for event data.
-func since(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() }

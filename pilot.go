@@ -48,8 +48,6 @@ func (t Target) base() string {
 	return t.Base
 }
 
-func (t Target) repo() githubx.Repo { return githubx.Repo{Owner: t.Owner, Name: t.Repo} }
-
 // Targets resolves the [Target] of a project and environment.
 type Targets interface {
 	Target(project, environment string) (Target, error)

@@ -9,8 +9,6 @@ import (
 // Their key sets follow the real payloads (see the shared fixtures and
 // TestWebhookPayloads_MatchFixtureKeySets).
 
-func (f *Fake) apiBase() string { return f.srv.URL }
-
 func (f *Fake) apiURL(rp *repo, suffix string) string {
 	return fmt.Sprintf("%s/repos/%s/%s/%s", f.srv.URL, rp.owner, rp.name, suffix)
 }

@@ -561,16 +561,6 @@ func testIdempotency(t *testing.T, e *env) {
 	}
 }
 
-func countRuns(r *pb.Request, k pb.RunKind) int {
-	n := 0
-	for _, a := range r.GetRuns() {
-		if a.GetKind() == k {
-			n++
-		}
-	}
-	return n
-}
-
 func testList(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	want := map[string]bool{}

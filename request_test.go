@@ -300,3 +300,17 @@ func TestCanonicalJSON_SameDocumentIgnoresVersionOnly(t *testing.T) {
 		t.Fatal("a changed config is the same document")
 	}
 }
+
+func TestValidateName_ReportsTheFieldItChecks(t *testing.T) {
+	t.Parallel()
+	if err := ValidateName("environment", "dev-eu_1"); err != nil {
+		t.Fatalf("valid name refused: %v", err)
+	}
+	for _, bad := range []string{"", "Dev", "1dev", "dev/eu", "..", "dev eu", strings.Repeat("d", MaxNameLen+1)} {
+		err := ValidateName("environment", bad)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Field != "environment" {
+			t.Errorf("ValidateName(%q) = %v, want one violation on environment", bad, err)
+		}
+	}
+}

@@ -21,6 +21,9 @@
 // store/pgstore, store/s3store; store/storetest is the conformance suite
 // each passes. Every write that must not lose a concurrent update is a
 // compare-and-swap on Version; [Mutate] is the read-modify-write loop.
+// Stores that can enumerate and import everything they hold implement the
+// optional [Exporter] and [Importer] (found by type assertion), which the
+// migrate package uses to audit a store and copy one store to another.
 //
 // # The engine
 //
@@ -34,6 +37,14 @@
 // follow a crash-safe protocol: the attempt and its nonce are persisted
 // before workflow_dispatch, so [Pilot.Sync] can always find the run or
 // safely dispatch again; nothing is dispatched twice.
+//
+// # GitHub webhooks
+//
+// [Pilot.WebhookHandler] returns the http.Handler to mount where GitHub
+// posts deliveries: package webhook verifies, claims and parses them, and
+// a [WebhookSink] correlates each to its request and applies the facts
+// with the same monotonic patches and compare-and-swap writes Sync uses.
+// A claim left by a crashed handler expires after [DeliveryClaimTTL].
 //
 // # Errors
 //

@@ -241,7 +241,10 @@ type IdempotencyStore interface {
 // RateLimitBackoff is a stored instruction to stop calling GitHub for a
 // scope until a time.
 type RateLimitBackoff struct {
-	// Scope is "global" or "owner/repo".
+	// Scope is "global" or "owner/repo", or
+	// "reconcile-cooldown:<request>:<kind>:<run>" for the engine's
+	// per-run reconcile cooldown (Config.ReconcileCooldown), which is
+	// shared through the store the same way.
 	Scope  string
 	Until  time.Time
 	Reason string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tfpilot/tfpilot/webhook"
 )
@@ -28,22 +29,22 @@ func newDeliveries() *deliveries {
 	return &deliveries{claims: map[string]string{}, done: map[string]bool{}}
 }
 
-func (d *deliveries) ClaimDelivery(ctx context.Context, id, event string) error {
+func (d *deliveries) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.claimErr; err != nil {
 		d.claimErr = nil
-		return err
+		return time.Time{}, err
 	}
 	if _, ok := d.claims[id]; ok {
-		return errClaimed
+		return time.Time{}, errClaimed
 	}
 	d.claims[id] = ""
 	d.claimed.Add(1)
-	return nil
+	return time.Time{}, nil // claims never go stale here
 }
 
-func (d *deliveries) CompleteDelivery(ctx context.Context, id, outcome string) error {
+func (d *deliveries) CompleteDelivery(ctx context.Context, id string, _ time.Time, outcome string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.claims[id]; !ok {
@@ -54,7 +55,7 @@ func (d *deliveries) CompleteDelivery(ctx context.Context, id, outcome string) e
 	return nil
 }
 
-func (d *deliveries) ReleaseDelivery(ctx context.Context, id string) error {
+func (d *deliveries) ReleaseDelivery(ctx context.Context, id string, _ time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.done[id] {

@@ -61,22 +61,22 @@ func testPruneDeliveries(e *env) {
 	p := e.pruner()
 	t0 := e.clock.Now()
 	for _, id := range []string{"done-early", "done-at-horizon", "open"} {
-		if err := e.s.ClaimDelivery(e.ctx, id, "pull_request"); err != nil {
+		if _, err := e.s.ClaimDelivery(e.ctx, id, "pull_request"); err != nil {
 			e.Fatalf("ClaimDelivery(%q): %v", id, err)
 		}
 	}
-	if err := e.s.CompleteDelivery(e.ctx, "done-early", "ok"); err != nil {
+	if err := e.s.CompleteDelivery(e.ctx, "done-early", e.claimOf("done-early"), "ok"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
 	horizon := e.clock.Advance(time.Hour)
-	if err := e.s.CompleteDelivery(e.ctx, "done-at-horizon", "ok"); err != nil {
+	if err := e.s.CompleteDelivery(e.ctx, "done-at-horizon", e.claimOf("done-at-horizon"), "ok"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
 	e.clock.Advance(time.Microsecond)
-	if err := e.s.ClaimDelivery(e.ctx, "done-late", "push"); err != nil {
+	if _, err := e.s.ClaimDelivery(e.ctx, "done-late", "push"); err != nil {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
-	if err := e.s.CompleteDelivery(e.ctx, "done-late", "ok"); err != nil {
+	if err := e.s.CompleteDelivery(e.ctx, "done-late", e.claimOf("done-late"), "ok"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
 	e.prune(p, horizon, tfpilot.PruneResult{Deliveries: 2})

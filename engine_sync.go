@@ -232,7 +232,7 @@ func (p *Pilot) syncRuns(ctx context.Context, r *Request) ([]pending, error) {
 			switch {
 			case a.RunID != 0 && runs.NeedsReconcile(a):
 				key := fmt.Sprintf("%s/%s/%d", r.ID, k, a.RunID)
-				if p.inCooldown(key, now) {
+				if p.inCooldown(ctx, key, now) {
 					continue
 				}
 				run, err := p.gh.GetRun(ctx, repo, a.RunID, githubx.BypassCache())
@@ -244,7 +244,7 @@ func (p *Pilot) syncRuns(ctx context.Context, r *Request) ([]pending, error) {
 					return nil, err
 				}
 				if !changed {
-					p.setCooldown(key, now)
+					p.setCooldown(ctx, key, now)
 				}
 			case a.RunID == 0 && a.Conclusion == "" && a.Nonce != "":
 				run, err := p.gh.FindRun(ctx, repo, p.cfg.Workflows.File(githubx.WorkflowKind(k)), a.Nonce, githubx.BypassCache())
@@ -303,21 +303,37 @@ func (p *Pilot) patchRun(ctx context.Context, id string, k runs.Kind, runID int6
 	return changed, nil
 }
 
-func (p *Pilot) inCooldown(key string, now time.Time) bool {
-	p.cooldownMu.Lock()
-	defer p.cooldownMu.Unlock()
-	until, ok := p.cooldown[key]
-	if ok && !now.Before(until) {
-		delete(p.cooldown, key)
+// inCooldown reports whether the run named by key (request/kind/run) is
+// in its reconcile cooldown. The cooldown lives in the store, as a
+// [RateLimitBackoff] of scope [cooldownScope](key), so every process
+// sharing the store honours it. A store error counts as no cooldown: the
+// cost is one more conditional GitHub read.
+func (p *Pilot) inCooldown(ctx context.Context, key string, now time.Time) bool {
+	b, err := p.store.GetRateLimitBackoff(ctx, cooldownScope(key))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false
+	case err != nil:
+		p.log.WarnContext(ctx, "read reconcile cooldown", "run", key, "err", err)
 		return false
 	}
-	return ok
+	return now.Before(b.Until)
 }
 
-func (p *Pilot) setCooldown(key string, now time.Time) {
-	p.cooldownMu.Lock()
-	defer p.cooldownMu.Unlock()
-	p.cooldown[key] = now.Add(p.cfg.ReconcileCooldown)
+// setCooldown starts the reconcile cooldown of the run named by key, in
+// the store (see inCooldown). A failed write is logged: the cooldown is
+// an economy, not a guarantee.
+func (p *Pilot) setCooldown(ctx context.Context, key string, now time.Time) {
+	b := RateLimitBackoff{Scope: cooldownScope(key), Until: now.Add(p.cfg.ReconcileCooldown), Reason: "reconcile cooldown"}
+	if err := p.store.SetRateLimitBackoff(ctx, b); err != nil {
+		p.log.WarnContext(ctx, "write reconcile cooldown", "run", key, "err", err)
+	}
+}
+
+// cooldownScope is the [RateLimitBackoff] scope of a run's reconcile
+// cooldown: "reconcile-cooldown:<request>:<kind>:<run>".
+func cooldownScope(key string) string {
+	return "reconcile-cooldown:" + strings.ReplaceAll(key, "/", ":")
 }
 
 // cleanup opens the pull request that removes a destroyed request's block

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -88,7 +87,9 @@ type Config struct {
 	// answer. Default 24 hours.
 	IdempotencyWindow time.Duration
 	// ReconcileCooldown is how long Sync leaves a run alone after a
-	// reconcile that changed nothing (INV-REC-1). Default 60 s.
+	// reconcile that changed nothing (INV-REC-1). The cooldown is kept
+	// in the store (a RateLimitBackoff per run), so it holds across
+	// every process sharing it. Default 60 s.
 	ReconcileCooldown time.Duration
 	// DispatchGrace is how long an attempt may lack a run id before Sync,
 	// having found no run carrying its nonce, dispatches it again.
@@ -113,9 +114,6 @@ type Pilot struct {
 	gh    *githubx.Client
 	cfg   Config
 	log   *slog.Logger
-
-	cooldownMu sync.Mutex
-	cooldown   map[string]time.Time // request/kind/run → until
 }
 
 // New returns a Pilot over store and gh.
@@ -158,7 +156,7 @@ func New(store Store, gh *githubx.Client, cfg Config) (*Pilot, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Pilot{store: store, gh: gh, cfg: cfg, log: log, cooldown: make(map[string]time.Time)}, nil
+	return &Pilot{store: store, gh: gh, cfg: cfg, log: log}, nil
 }
 
 // Caller is who performs an operation, and the idempotency key the call

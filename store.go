@@ -174,18 +174,27 @@ type Delivery struct {
 // anything a live handler takes: GitHub waits 10 s for an answer and
 // the webhook package's handler gives up after 7 s
 // (webhook.DefaultTimeout), so a claim this old has no handler left to
-// race with. (The methods carry no fencing token: a holder that did
-// outlive the TTL would complete or release the claim that replaced its
-// own.)
+// race with. Should a handler outlive it all the same, the claim's
+// fencing value (below) keeps it from completing or releasing the claim
+// that replaced its own.
 const DeliveryClaimTTL = 10 * time.Minute
 
 // DeliveryStore makes webhook handling happen once per delivery id.
+//
+// A claim's fencing value is its ClaimedAt, as ClaimDelivery returns it:
+// it is unique to the claim and grows from a claim to the next one of
+// the same id (a stale claim is replaced only at or after ClaimedAt +
+// [DeliveryClaimTTL], by the replacing claimer's clock). CompleteDelivery
+// and ReleaseDelivery take it back and refuse with [ErrConflict] when
+// the stored claim is another one, so a handler that outlived its claim
+// cannot complete or drop its successor's.
 type DeliveryStore interface {
 	// ClaimDelivery claims delivery id (of GitHub event type event) for
-	// handling, at the store's clock. Exactly one of any number of
-	// concurrent claims succeeds; the others, and any claim of an id
-	// already claimed (and not stale, below) or completed, get
-	// ErrAlreadyExists.
+	// handling, at the store's clock, and returns the claim's fencing
+	// value: its ClaimedAt as stored (at the backend's precision).
+	// Exactly one of any number of concurrent claims succeeds; the
+	// others, and any claim of an id already claimed (and not stale,
+	// below) or completed, get ErrAlreadyExists.
 	//
 	// A claim that is neither completed nor younger than
 	// [DeliveryClaimTTL] (by the store's clock: claimed at or before
@@ -197,14 +206,16 @@ type DeliveryStore interface {
 	//
 	// The signature uses no tfpilot types so that the Store satisfies
 	// the webhook package's interface as is.
-	ClaimDelivery(ctx context.Context, id, event string) error
-	// CompleteDelivery records the outcome of a claimed delivery.
-	// ErrNotFound when the id was never claimed.
-	CompleteDelivery(ctx context.Context, id, outcome string) error
+	ClaimDelivery(ctx context.Context, id, event string) (claim time.Time, err error)
+	// CompleteDelivery records the outcome of the delivery claimed with
+	// fencing value claim. ErrNotFound when the id was never claimed;
+	// ErrConflict when the stored claim is not claim (it was replaced).
+	CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error
 	// ReleaseDelivery drops the claim of a delivery whose handling
 	// failed, so a redelivery can claim it. Releasing an absent claim is
-	// a no-op; releasing a completed delivery is ErrConflict.
-	ReleaseDelivery(ctx context.Context, id string) error
+	// a no-op; releasing a completed delivery, or a claim that is not
+	// claim (it was replaced), is ErrConflict.
+	ReleaseDelivery(ctx context.Context, id string, claim time.Time) error
 	// GetDelivery returns a delivery's claim, or ErrNotFound.
 	GetDelivery(ctx context.Context, id string) (Delivery, error)
 }
@@ -241,7 +252,10 @@ type IdempotencyStore interface {
 // RateLimitBackoff is a stored instruction to stop calling GitHub for a
 // scope until a time.
 type RateLimitBackoff struct {
-	// Scope is "global" or "owner/repo".
+	// Scope is "global" or "owner/repo", or
+	// "reconcile-cooldown:<request>:<kind>:<run>" for the engine's
+	// per-run reconcile cooldown (Config.ReconcileCooldown), which is
+	// shared through the store the same way.
 	Scope  string
 	Until  time.Time
 	Reason string

@@ -129,9 +129,11 @@ func seedIndexedRun(b *testing.B, store tfpilot.Store) func(ctx context.Context,
 // reading, signature check, JSON decode, classification.
 type nopDeliveries struct{}
 
-func (nopDeliveries) ClaimDelivery(context.Context, string, string) error    { return nil }
-func (nopDeliveries) CompleteDelivery(context.Context, string, string) error { return nil }
-func (nopDeliveries) ReleaseDelivery(context.Context, string) error          { return nil }
+func (nopDeliveries) ClaimDelivery(context.Context, string, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+func (nopDeliveries) CompleteDelivery(context.Context, string, time.Time, string) error { return nil }
+func (nopDeliveries) ReleaseDelivery(context.Context, string, time.Time) error          { return nil }
 
 type nopSink struct{}
 

@@ -789,10 +789,10 @@ func TestIsDuplicateDelivery_MatchesTheStoreClaimError(t *testing.T) {
 	t.Parallel()
 	store := newMemStore(t)
 	ctx := context.Background()
-	if err := store.ClaimDelivery(ctx, "d-1", "ping"); err != nil || tfpilot.IsDuplicateDelivery(err) {
+	if _, err := store.ClaimDelivery(ctx, "d-1", "ping"); err != nil || tfpilot.IsDuplicateDelivery(err) {
 		t.Fatalf("first claim: %v", err)
 	}
-	if err := store.ClaimDelivery(ctx, "d-1", "ping"); !tfpilot.IsDuplicateDelivery(err) {
+	if _, err := store.ClaimDelivery(ctx, "d-1", "ping"); !tfpilot.IsDuplicateDelivery(err) {
 		t.Fatalf("second claim: %v; want a duplicate", err)
 	}
 	if tfpilot.IsDuplicateDelivery(errInjected) {

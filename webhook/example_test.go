@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tfpilot/tfpilot/webhook"
 )
@@ -19,17 +20,17 @@ type onceDeliveries struct{ claims sync.Map }
 
 var errSeen = errors.New("already claimed")
 
-func (d *onceDeliveries) ClaimDelivery(_ context.Context, id, _ string) error {
+func (d *onceDeliveries) ClaimDelivery(_ context.Context, id, _ string) (time.Time, error) {
 	if _, loaded := d.claims.LoadOrStore(id, ""); loaded {
-		return errSeen
+		return time.Time{}, errSeen
 	}
-	return nil
+	return time.Time{}, nil // claims never expire here, so need no fence
 }
-func (d *onceDeliveries) CompleteDelivery(_ context.Context, id, outcome string) error {
+func (d *onceDeliveries) CompleteDelivery(_ context.Context, id string, _ time.Time, outcome string) error {
 	d.claims.Store(id, outcome)
 	return nil
 }
-func (d *onceDeliveries) ReleaseDelivery(_ context.Context, id string) error {
+func (d *onceDeliveries) ReleaseDelivery(_ context.Context, id string, _ time.Time) error {
 	d.claims.Delete(id)
 	return nil
 }

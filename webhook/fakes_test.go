@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tfpilot/tfpilot/webhook"
 )
@@ -19,7 +20,8 @@ type deliveries struct {
 	mu       sync.Mutex
 	claims   map[string]string // id → outcome ("" while in progress)
 	done     map[string]bool
-	claimErr error // returned once by the next claim, when set
+	fences   map[string]time.Time // id → the fencing value of its claim
+	claimErr error                // returned once by the next claim, when set
 	claimed  atomic.Int64
 	released atomic.Int64
 }
@@ -28,37 +30,47 @@ func newDeliveries() *deliveries {
 	return &deliveries{claims: map[string]string{}, done: map[string]bool{}}
 }
 
-func (d *deliveries) ClaimDelivery(ctx context.Context, id, event string) error {
+func (d *deliveries) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.claimErr; err != nil {
 		d.claimErr = nil
-		return err
+		return time.Time{}, err
 	}
 	if _, ok := d.claims[id]; ok {
-		return errClaimed
+		return time.Time{}, errClaimed
 	}
 	d.claims[id] = ""
-	d.claimed.Add(1)
-	return nil
+	n := d.claimed.Add(1)
+	if d.fences == nil {
+		d.fences = map[string]time.Time{}
+	}
+	d.fences[id] = time.Unix(n, 0) // a fencing value unique to the claim
+	return d.fences[id], nil
 }
 
-func (d *deliveries) CompleteDelivery(ctx context.Context, id, outcome string) error {
+func (d *deliveries) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.claims[id]; !ok {
 		return errors.New("test: complete of unclaimed delivery")
+	}
+	if !d.fences[id].Equal(claim) {
+		return errors.New("test: complete with another claim's fencing value")
 	}
 	d.claims[id] = outcome
 	d.done[id] = true
 	return nil
 }
 
-func (d *deliveries) ReleaseDelivery(ctx context.Context, id string) error {
+func (d *deliveries) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.done[id] {
 		return errors.New("test: release of completed delivery")
+	}
+	if _, ok := d.claims[id]; ok && !d.fences[id].Equal(claim) {
+		return errors.New("test: release with another claim's fencing value")
 	}
 	delete(d.claims, id)
 	d.released.Add(1)

@@ -38,19 +38,24 @@ var ErrInvalidOptions = errors.New("webhook: invalid options")
 // Deliveries makes handling happen once per delivery id, durably.
 // tfpilot.Store satisfies it as is.
 type Deliveries interface {
-	// ClaimDelivery claims delivery id for handling. Exactly one of any
-	// number of concurrent claims succeeds; the others, and claims of an
-	// id already claimed or completed, fail with an error for which
-	// [Options.IsDuplicate] is true. A claim left in progress longer
-	// than the store's claim TTL (tfpilot.DeliveryClaimTTL) is stale:
-	// its handler is taken to have died, and a new claim replaces it,
-	// so that a redelivery is handled.
-	ClaimDelivery(ctx context.Context, id, event string) error
-	// CompleteDelivery records the outcome of a claimed delivery.
-	CompleteDelivery(ctx context.Context, id, outcome string) error
-	// ReleaseDelivery drops the claim of a delivery whose handling
-	// failed, so that a redelivery can claim it.
-	ReleaseDelivery(ctx context.Context, id string) error
+	// ClaimDelivery claims delivery id for handling and returns the
+	// claim's fencing value. Exactly one of any number of concurrent
+	// claims succeeds; the others, and claims of an id already claimed
+	// or completed, fail with an error for which [Options.IsDuplicate]
+	// is true. A claim left in progress longer than the store's claim
+	// TTL (tfpilot.DeliveryClaimTTL) is stale: its handler is taken to
+	// have died, and a new claim replaces it, so that a redelivery is
+	// handled.
+	ClaimDelivery(ctx context.Context, id, event string) (claim time.Time, err error)
+	// CompleteDelivery records the outcome of the delivery claimed with
+	// fencing value claim; it fails when the claim was replaced since,
+	// so a handler that outlived its claim cannot complete its
+	// successor's.
+	CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error
+	// ReleaseDelivery drops the claim (fencing value claim) of a
+	// delivery whose handling failed, so that a redelivery can claim
+	// it; it fails, dropping nothing, when the claim was replaced since.
+	ReleaseDelivery(ctx context.Context, id string, claim time.Time) error
 }
 
 // Sink does the work a delivery asks for. Each method returns a short
@@ -235,7 +240,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The work must not stop because GitHub hung up, only on timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.timeout)
 	defer cancel()
-	if err := h.deliveries.ClaimDelivery(ctx, id, event); err != nil {
+	claim, err := h.deliveries.ClaimDelivery(ctx, id, event)
+	if err != nil {
 		if h.isDuplicate(err) {
 			h.log.InfoContext(ctx, "webhook: duplicate delivery", "delivery", id, "event", event)
 			reply(w, http.StatusOK, OutcomeDuplicate)
@@ -254,13 +260,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer fcancel()
 	if err != nil {
 		h.log.ErrorContext(ctx, "webhook: handling failed; claim released for redelivery", "delivery", id, "event", event, "err", err)
-		if rerr := h.deliveries.ReleaseDelivery(fctx, id); rerr != nil {
+		if rerr := h.deliveries.ReleaseDelivery(fctx, id, claim); rerr != nil {
 			h.log.ErrorContext(fctx, "webhook: release delivery", "delivery", id, "err", rerr)
 		}
 		reply(w, http.StatusInternalServerError, "handling failed")
 		return
 	}
-	if cerr := h.deliveries.CompleteDelivery(fctx, id, outcome); cerr != nil {
+	if cerr := h.deliveries.CompleteDelivery(fctx, id, claim, outcome); cerr != nil {
 		// The work is done, so the delivery is answered as handled. A
 		// redelivery finds the claim and does nothing until it goes
 		// stale; after that it redoes the work, which the Sink's

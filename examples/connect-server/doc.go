@@ -22,9 +22,10 @@
 //
 // Every flag has an environment variable; -h lists them. --store is
 // memory, postgres (migrations are applied at start) or s3 (the original
-// TfPilot bucket layout). A Reconciler syncs requests waiting on GitHub
-// every --reconcile-interval, so a lost webhook delays a request but
-// never strands it.
+// TfPilot bucket layout). A reconciler (package reconcile) syncs every
+// request that may still move each --reconcile-interval, so a lost
+// webhook delays a request but never strands it; replicas sharing a
+// store elect one leader through it, and only the leader reconciles.
 //
 // The server serves HTTP/1.1 and h2c on one listener; SIGINT or SIGTERM
 // fails /readyz, ends Watch streams and waits --shutdown-timeout for calls

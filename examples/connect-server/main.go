@@ -20,6 +20,7 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/reconcile"
 )
 
 func main() {
@@ -229,9 +230,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS
 	httpSrv.Protocols = &protocols
 
-	rec := &server.Reconciler{Pilot: pilot, Interval: o.reconcile, Logger: log}
+	// One reconciler per deployment: every replica runs one, and they
+	// elect a leader through the (unwrapped) store's lease.
+	rec := &reconcile.Reconciler{Pilot: pilot, Store: base, Interval: o.reconcile, Logger: log}
+	if err := srv.WatchReconciler(rec); err != nil {
+		return err
+	}
 	done := make(chan struct{})
-	go func() { defer close(done); rec.Run(ctx) }()
+	go func() {
+		defer close(done)
+		if err := rec.Run(ctx); err != nil {
+			log.Error("reconciler not started", "err", err)
+		}
+	}()
 	if demo != nil && o.autopilot {
 		ap := &autopilot{pilot: pilot, hub: hub, log: log}
 		apDone := make(chan struct{})

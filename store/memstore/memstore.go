@@ -38,6 +38,7 @@ type Store struct {
 	idem       map[idemKey]tfpilot.IdempotencyRecord
 	backoffs   map[string]tfpilot.RateLimitBackoff
 	costs      map[string]tfpilot.Cost
+	leases     map[string]tfpilot.Lease // lease.go; made on first use
 }
 
 // stored is a live request with what was derived at its last write.

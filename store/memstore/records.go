@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
@@ -150,33 +151,37 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 // ClaimDelivery implements [tfpilot.DeliveryStore]. An in-progress claim
 // at least [tfpilot.DeliveryClaimTTL] old is replaced; under the mutex,
 // one claimer sees it stale and the rest see the replacement.
-func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	if id == "" {
-		return fmt.Errorf("memstore: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+		return time.Time{}, fmt.Errorf("memstore: claim delivery: empty id: %w", tfpilot.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: claim delivery %q: %w", id, err)
+		return time.Time{}, fmt.Errorf("memstore: claim delivery %q: %w", id, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if d, ok := s.deliveries[id]; ok && (!d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL))) {
-		return fmt.Errorf("memstore: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+		return time.Time{}, fmt.Errorf("memstore: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
 	}
 	s.deliveries[id] = tfpilot.Delivery{ID: id, Event: event, ClaimedAt: now}
-	return nil
+	return now, nil
 }
 
 // CompleteDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: complete delivery %q: %w", id, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.deliveries[id]
-	if !ok {
+	switch {
+	case !ok:
 		return fmt.Errorf("memstore: complete delivery %q: %w", id, tfpilot.ErrNotFound)
+	case !d.ClaimedAt.Equal(claim):
+		return fmt.Errorf("memstore: complete delivery %q claimed at %s: claimed again at %s: %w",
+			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
 	}
 	d.CompletedAt, d.Outcome = s.now(), outcome
 	s.deliveries[id] = d
@@ -184,7 +189,7 @@ func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error 
 }
 
 // ReleaseDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
+func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: release delivery %q: %w", id, err)
 	}
@@ -196,6 +201,9 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
 		return nil
 	case !d.CompletedAt.IsZero():
 		return fmt.Errorf("memstore: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+	case !d.ClaimedAt.Equal(claim):
+		return fmt.Errorf("memstore: release delivery %q claimed at %s: claimed again at %s: %w",
+			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
 	}
 	delete(s.deliveries, id)
 	return nil

@@ -3,8 +3,10 @@ package pgstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -222,13 +224,15 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 // [tfpilot.DeliveryClaimTTL] old. The delivery id is the primary key, so
 // of concurrent claims exactly one inserts; of concurrent reclaims of a
 // stale row, the first locks it and the others, re-checking the row it
-// wrote, find it fresh and change nothing.
-func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+// wrote, find it fresh and change nothing. The claim time is truncated
+// to the microsecond PostgreSQL keeps, so the fencing value returned is
+// the one stored.
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	op := fmt.Sprintf("claim delivery %q", id)
 	if id == "" {
-		return wrap(op, tfpilot.ErrInvalid)
+		return time.Time{}, wrap(op, tfpilot.ErrInvalid)
 	}
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond)
 	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: now}).
 		On("CONFLICT (id) DO UPDATE").
 		Set("event = EXCLUDED.event, claimed_at = EXCLUDED.claimed_at, outcome = EXCLUDED.outcome").
@@ -236,46 +240,59 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 		Where("delivery_row.claimed_at <= ?", now.Add(-tfpilot.DeliveryClaimTTL)).
 		Exec(ctx)
 	if err != nil {
-		return wrap(op, err)
+		return time.Time{}, wrap(op, err)
 	}
 	if ok, err := wrote(res); err != nil || !ok {
-		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+		return time.Time{}, wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
 	}
-	return nil
+	return now, nil
 }
 
-// CompleteDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+// CompleteDelivery implements [tfpilot.DeliveryStore]: one update fenced
+// on the claim time.
+func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	op := fmt.Sprintf("complete delivery %q", id)
 	res, err := s.db.NewUpdate().Model((*deliveryRow)(nil)).
-		Set("completed_at = ?", s.now()).Set("outcome = ?", outcome).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return wrap(op, err)
-	}
-	if ok, err := wrote(res); err != nil || !ok {
-		return wrap(op, orElse(err, tfpilot.ErrNotFound))
-	}
-	return nil
-}
-
-// ReleaseDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
-	op := fmt.Sprintf("release delivery %q", id)
-	res, err := s.db.NewDelete().Model((*deliveryRow)(nil)).Where("id = ?", id).Where("completed_at IS NULL").Exec(ctx)
+		Set("completed_at = ?", s.now()).Set("outcome = ?", outcome).Where("id = ?", id).Where("claimed_at = ?", claim).Exec(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}
 	if ok, err := wrote(res); err != nil || ok {
 		return wrapIf(op, err)
 	}
-	completed, err := s.db.NewSelect().Model((*deliveryRow)(nil)).Where("id = ?", id).Exists(ctx)
+	exists, err := s.db.NewSelect().Model((*deliveryRow)(nil)).Where("id = ?", id).Exists(ctx)
+	switch {
+	case err != nil:
+		return wrap(op, err)
+	case exists:
+		return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), tfpilot.ErrConflict))
+	}
+	return wrap(op, tfpilot.ErrNotFound)
+}
+
+// ReleaseDelivery implements [tfpilot.DeliveryStore]: one delete fenced
+// on the claim time.
+func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
+	op := fmt.Sprintf("release delivery %q", id)
+	res, err := s.db.NewDelete().Model((*deliveryRow)(nil)).Where("id = ?", id).Where("completed_at IS NULL").
+		Where("claimed_at = ?", claim).Exec(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}
-	if completed {
+	if ok, err := wrote(res); err != nil || ok {
+		return wrapIf(op, err)
+	}
+	var d deliveryRow
+	err = s.db.NewSelect().Model(&d).Where("id = ?", id).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return wrap(op, err)
+	case !d.CompletedAt.IsZero():
 		return wrap(op, fmt.Errorf("completed: %w", tfpilot.ErrConflict))
 	}
-	return nil
+	return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), tfpilot.ErrConflict))
 }
 
 // GetDelivery implements [tfpilot.DeliveryStore].

@@ -150,10 +150,10 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	if err != nil || d.Event != "workflow_run" || !d.CompletedAt.Equal(time.Date(2025, 6, 1, 10, 7, 0, 0, time.UTC)) {
 		t.Errorf("delivery: %+v, %v", d, err)
 	}
-	if err := e.ClaimDelivery(ctx, guid, "workflow_run"); !errors.Is(err, tfpilot.ErrAlreadyExists) {
+	if _, err := e.ClaimDelivery(ctx, guid, "workflow_run"); !errors.Is(err, tfpilot.ErrAlreadyExists) {
 		t.Errorf("claiming a recorded delivery: %v", err)
 	}
-	if err := e.ReleaseDelivery(ctx, guid); !errors.Is(err, tfpilot.ErrConflict) {
+	if err := e.ReleaseDelivery(ctx, guid, d.ClaimedAt); !errors.Is(err, tfpilot.ErrConflict) {
 		t.Errorf("releasing a recorded delivery: %v", err)
 	}
 

@@ -28,14 +28,16 @@
 //	webhooks/github/deliveries/<deliveryId>.json        webhook deliveries
 //	webhooks/github/ratelimit/global.json               rate-limit backoff
 //	webhooks/github/ratelimit/<owner>_<repo>.json
+//	webhooks/github/ratelimit/reconcile-cooldown:<id>:<kind>:<run>.json  reconcile cooldowns
 //	cost/<id>/infracost-cost.json                       infracost documents
 //	cost/<id>/infracost-diff.json
 //
-// and three prefixes this package adds, under tfpilot/:
+// and four prefixes this package adds, under tfpilot/:
 //
 //	tfpilot/list/<position>~/p<project>.e<environment>.s<status>  list index
 //	tfpilot/event-ids/<id>/<eventId>.json                        event id claims
 //	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
+//	tfpilot/leases/<name>.json                                   leases (tfpilot.LeaseStore)
 //
 // Bodies: request documents are [tfpilot.Request]'s JSON (fields this
 // version does not model survive updates), plus status and

@@ -467,7 +467,7 @@ func TestDelivery_ConcurrentClaimsHaveOneWinner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := e.ClaimDelivery(ctx, "d-1", "workflow_run")
+			_, err := e.ClaimDelivery(ctx, "d-1", "workflow_run")
 			switch {
 			case err == nil:
 				wins.Add(1)
@@ -486,33 +486,35 @@ func TestDelivery_ClaimCompleteRelease(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.ClaimDelivery(ctx, "d-1", "pull_request"); err != nil {
+	claim, err := e.ClaimDelivery(ctx, "d-1", "pull_request")
+	if err != nil {
 		t.Fatal(err)
 	}
 	d, err := e.GetDelivery(ctx, "d-1")
 	if err != nil || d.Event != "pull_request" || !d.ClaimedAt.Equal(e.clock.Now()) || !d.CompletedAt.IsZero() {
 		t.Fatalf("claimed: %+v, %v", d, err)
 	}
-	if err := e.ReleaseDelivery(ctx, "d-1"); err != nil {
+	if err := e.ReleaseDelivery(ctx, "d-1", claim); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ReleaseDelivery(ctx, "d-1"); err != nil {
+	if err := e.ReleaseDelivery(ctx, "d-1", claim); err != nil {
 		t.Fatalf("releasing an absent claim: %v", err)
 	}
-	if err := e.ClaimDelivery(ctx, "d-1", "pull_request"); err != nil {
+	if claim, err = e.ClaimDelivery(ctx, "d-1", "pull_request"); err != nil {
 		t.Fatalf("claim after release: %v", err)
 	}
 	e.clock.Advance(time.Second)
-	if err := e.CompleteDelivery(ctx, "d-1", "patched"); err != nil {
+	if err := e.CompleteDelivery(ctx, "d-1", claim, "patched"); err != nil {
 		t.Fatal(err)
 	}
 	d, err = e.GetDelivery(ctx, "d-1")
 	if err != nil || d.Outcome != "patched" || !d.CompletedAt.Equal(e.clock.Now()) {
 		t.Fatalf("completed: %+v, %v", d, err)
 	}
-	wantErr(t, e.ReleaseDelivery(ctx, "d-1"), tfpilot.ErrConflict)
-	wantErr(t, e.ClaimDelivery(ctx, "d-1", "pull_request"), tfpilot.ErrAlreadyExists)
-	wantErr(t, e.CompleteDelivery(ctx, "d-2", "x"), tfpilot.ErrNotFound)
+	wantErr(t, e.ReleaseDelivery(ctx, "d-1", claim), tfpilot.ErrConflict)
+	_, err = e.ClaimDelivery(ctx, "d-1", "pull_request")
+	wantErr(t, err, tfpilot.ErrAlreadyExists)
+	wantErr(t, e.CompleteDelivery(ctx, "d-2", time.Time{}, "x"), tfpilot.ErrNotFound)
 	_, err = e.GetDelivery(ctx, "d-2")
 	wantErr(t, err, tfpilot.ErrNotFound)
 }
@@ -639,7 +641,7 @@ func TestOptions_ServerSideEncryptionIsSentWithEveryWrite(t *testing.T) {
 	}
 	ctx := context.Background()
 	mustCreate(t, s, newRequest("req-1"))
-	if err := s.ClaimDelivery(ctx, "d-1", "ping"); err != nil {
+	if _, err := s.ClaimDelivery(ctx, "d-1", "ping"); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.values) < 3 {

@@ -207,15 +207,22 @@ func decodeDelivery(id string, obj object) tfpilot.Delivery {
 // in-progress claim at least [tfpilot.DeliveryClaimTTL] old, it is
 // replaced with If-Match on the ETag read, so that of concurrent
 // reclaimers exactly one wins; a failed If-Match (412, 409, or 404 when
-// the claim was released meanwhile) is a lost race.
-func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
+// the claim was released meanwhile) is a lost race. The claim's fencing
+// value is its claimedAt, kept to the nanosecond in the JSON body.
+func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	if id == "" {
-		return fmt.Errorf("s3store: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+		return time.Time{}, fmt.Errorf("s3store: claim delivery: empty id: %w", tfpilot.ErrInvalid)
 	}
 	now := s.now()
 	body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: event, State: stateClaimed, ClaimedAt: now})
 	if err != nil {
-		return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+		return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+	}
+	// The fence is the instant as the body keeps it (JSON drops the
+	// monotonic reading and keeps the zone offset).
+	var stored deliveryBody
+	if err := json.Unmarshal(body, &stored); err != nil {
+		return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 	}
 	key := s.deliveryKey(id)
 	c := cond{ifNoneMatch: true}
@@ -223,22 +230,22 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 		_, err = s.put(ctx, key, body, c)
 		switch {
 		case err == nil:
-			return nil
+			return stored.ClaimedAt, nil
 		case !isPrecondition(err):
-			return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 		case c.ifMatch != "" || attempt >= maxRecordAttempts:
 			// Another claimer replaced the stale claim first.
-			return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
 		}
 		obj, err := s.get(ctx, key)
 		switch {
 		case isMissing(err):
 			continue // released meanwhile: create again
 		case err != nil:
-			return fmt.Errorf("s3store: claim delivery %q: %w", id, err)
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 		}
 		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL)) {
-			return fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
 		}
 		c = cond{ifMatch: obj.etag}
 	}
@@ -249,8 +256,9 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) error {
 const maxRecordAttempts = 8
 
 // CompleteDelivery implements [tfpilot.DeliveryStore]: a read and a
-// write with If-Match, retried when a concurrent change wins.
-func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error {
+// write with If-Match, retried when a concurrent change wins; a stored
+// claim other than claim is [tfpilot.ErrConflict].
+func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	key := s.deliveryKey(id)
 	for attempt := 1; ; attempt++ {
 		obj, err := s.get(ctx, key)
@@ -261,6 +269,10 @@ func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error 
 			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
 		}
 		d := decodeDelivery(id, obj)
+		if !d.ClaimedAt.Equal(claim) {
+			return fmt.Errorf("s3store: complete delivery %q claimed at %s: claimed again at %s: %w",
+				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+		}
 		body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: d.Event, State: stateCompleted, ClaimedAt: d.ClaimedAt, CompletedAt: s.now(), Outcome: outcome})
 		if err != nil {
 			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
@@ -277,8 +289,8 @@ func (s *Store) CompleteDelivery(ctx context.Context, id, outcome string) error 
 
 // ReleaseDelivery implements [tfpilot.DeliveryStore]: it deletes the
 // claim with If-Match, so that it never deletes a completion written
-// meanwhile.
-func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
+// meanwhile; a stored claim other than claim is [tfpilot.ErrConflict].
+func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	key := s.deliveryKey(id)
 	for attempt := 1; ; attempt++ {
 		obj, err := s.get(ctx, key)
@@ -288,8 +300,12 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string) error {
 		case err != nil:
 			return fmt.Errorf("s3store: release delivery %q: %w", id, err)
 		}
-		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() {
+		switch d := decodeDelivery(id, obj); {
+		case !d.CompletedAt.IsZero():
 			return fmt.Errorf("s3store: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+		case !d.ClaimedAt.Equal(claim):
+			return fmt.Errorf("s3store: release delivery %q claimed at %s: claimed again at %s: %w",
+				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
 		}
 		err = s.del(ctx, key, obj.etag)
 		switch {

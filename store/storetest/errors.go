@@ -67,7 +67,10 @@ func testInvalidInput(e *env) {
 		{"IndexPR(no request)", func(ctx context.Context, s tfpilot.Store) error {
 			return s.IndexPR(ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 1}, "")
 		}},
-		{"ClaimDelivery(no id)", func(ctx context.Context, s tfpilot.Store) error { return s.ClaimDelivery(ctx, "", "ping") }},
+		{"ClaimDelivery(no id)", func(ctx context.Context, s tfpilot.Store) error {
+			_, err := s.ClaimDelivery(ctx, "", "ping")
+			return err
+		}},
 		{"PutIdempotency(no operation)", func(ctx context.Context, s tfpilot.Store) error {
 			return s.PutIdempotency(ctx, tfpilot.IdempotencyRecord{Key: "k", ExpiresAt: exp})
 		}},
@@ -122,9 +125,14 @@ func testCancelled(e *env) {
 		{"LookupPR", func(ctx context.Context, s tfpilot.Store) error {
 			return ignore(s.LookupPR(ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 1}))
 		}},
-		{"ClaimDelivery", func(ctx context.Context, s tfpilot.Store) error { return s.ClaimDelivery(ctx, "d1", "ping") }},
-		{"CompleteDelivery", func(ctx context.Context, s tfpilot.Store) error { return s.CompleteDelivery(ctx, "d1", "ok") }},
-		{"ReleaseDelivery", func(ctx context.Context, s tfpilot.Store) error { return s.ReleaseDelivery(ctx, "d1") }},
+		{"ClaimDelivery", func(ctx context.Context, s tfpilot.Store) error {
+			_, err := s.ClaimDelivery(ctx, "d1", "ping")
+			return err
+		}},
+		{"CompleteDelivery", func(ctx context.Context, s tfpilot.Store) error {
+			return s.CompleteDelivery(ctx, "d1", time.Time{}, "ok")
+		}},
+		{"ReleaseDelivery", func(ctx context.Context, s tfpilot.Store) error { return s.ReleaseDelivery(ctx, "d1", time.Time{}) }},
 		{"GetDelivery", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.GetDelivery(ctx, "d1")) }},
 		{"PutIdempotency", func(ctx context.Context, s tfpilot.Store) error {
 			return s.PutIdempotency(ctx, tfpilot.IdempotencyRecord{Operation: "create", Key: "k", ExpiresAt: exp})

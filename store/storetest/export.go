@@ -119,12 +119,12 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 		e.Fatalf("IndexPR: %v", err)
 	}
 	for _, id := range []string{"d-done", "d-open"} {
-		if err := e.s.ClaimDelivery(e.ctx, id, "workflow_run"); err != nil {
+		if _, err := e.s.ClaimDelivery(e.ctx, id, "workflow_run"); err != nil {
 			e.Fatalf("ClaimDelivery: %v", err)
 		}
 	}
 	e.clock.Advance(time.Second)
-	if err := e.s.CompleteDelivery(e.ctx, "d-done", "patched plan attempt 2"); err != nil {
+	if err := e.s.CompleteDelivery(e.ctx, "d-done", e.claimOf("d-done"), "patched plan attempt 2"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
 	for _, rec := range []tfpilot.IdempotencyRecord{
@@ -287,7 +287,7 @@ func testImportKeeps(e *exportEnv) {
 	if err != nil || !gd.ClaimedAt.Equal(d.ClaimedAt) || !gd.CompletedAt.Equal(d.CompletedAt) || gd.Outcome != "ok" {
 		e.Errorf("imported delivery = %+v, %v; want %+v", gd, err, d)
 	}
-	err = e.s.ClaimDelivery(e.ctx, "d1", "pull_request")
+	_, err = e.s.ClaimDelivery(e.ctx, "d1", "pull_request")
 	e.wantErr("ClaimDelivery of an imported delivery", err, tfpilot.ErrAlreadyExists, "d1")
 
 	ev := tfpilot.Event{ID: "old-1", RequestID: r.ID, Event: "request_created", Timestamp: claimed}

@@ -1,100 +1,52 @@
 package server
 
 import (
-	"context"
-	"errors"
-	"log/slog"
-	"time"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/reconcile"
 )
 
-// Reconciler syncs, at an interval, every request waiting on GitHub: a
-// safety net for lost webhook deliveries, and what moves requests along
-// when no webhook endpoint is configured. Sync's own conditional reads
-// and cooldowns keep the GitHub cost of an idle request near zero.
-type Reconciler struct {
-	// Pilot is the engine. Required.
-	Pilot *tfpilot.Pilot
-	// Interval between passes. Default 30 s.
-	Interval time.Duration
-	// Statuses are the statuses (as of each request's last write) whose
-	// requests are synced. Default: request_created, planning, applying,
-	// destroying and destroyed (so a destroyed request is cleaned up and
-	// archived).
-	Statuses []lifecycle.Status
-	// Principal the syncs run as; it needs the viewer role. Default
-	// "tfpilot-reconciler" with the viewer role.
-	Principal tfpilot.Principal
-	// Logger. Default: discard.
-	Logger *slog.Logger
+// WatchReconciler exposes rec's counters on /metrics:
+// tfpilot_reconciler_leader (1 while rec leads), and the totals of
+// elections, depositions, passes, syncs by result, recovered panics and
+// pruned records by kind. Call it once per reconciler.
+func (s *Server) WatchReconciler(rec *reconcile.Reconciler) error {
+	return s.metrics.registry.Register(reconcilerCollector{rec})
 }
 
-// DefaultReconcileStatuses are the statuses [Reconciler] syncs by default.
-var DefaultReconcileStatuses = []lifecycle.Status{lifecycle.RequestCreated, lifecycle.Planning,
-	lifecycle.Applying, lifecycle.Destroying, lifecycle.Destroyed}
+var (
+	recLeaderDesc  = prometheus.NewDesc("tfpilot_reconciler_leader", "1 while this process's reconciler holds the leader lease.", nil, nil)
+	recElectedDesc = prometheus.NewDesc("tfpilot_reconciler_elections_total", "Times this process's reconciler became the leader.", nil, nil)
+	recDeposedDesc = prometheus.NewDesc("tfpilot_reconciler_depositions_total", "Times this process's reconciler stopped being the leader.", nil, nil)
+	recPassesDesc  = prometheus.NewDesc("tfpilot_reconciler_passes_total", "Reconcile passes made as leader.", nil, nil)
+	recSyncsDesc   = prometheus.NewDesc("tfpilot_reconciler_syncs_total", "Requests synced by the reconciler, by result.", []string{"result"}, nil)
+	recPanicsDesc  = prometheus.NewDesc("tfpilot_reconciler_panics_total", "Panics recovered in reconciler work.", nil, nil)
+	recPrunedDesc  = prometheus.NewDesc("tfpilot_reconciler_pruned_total", "Records pruned by the reconciler, by kind.", []string{"kind"}, nil)
+)
 
-// Run makes a pass every Interval until ctx is done, and returns nil
-// then.
-func (r *Reconciler) Run(ctx context.Context) error {
-	if r.Pilot == nil {
-		return errors.New("server: Reconciler.Pilot is required")
-	}
-	interval := r.Interval
-	if interval <= 0 {
-		interval = 30 * time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			r.Pass(ctx)
-		}
+// reconcilerCollector reads a reconciler's Stats at each scrape.
+type reconcilerCollector struct{ rec *reconcile.Reconciler }
+
+func (c reconcilerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{recLeaderDesc, recElectedDesc, recDeposedDesc, recPassesDesc, recSyncsDesc, recPanicsDesc, recPrunedDesc} {
+		ch <- d
 	}
 }
 
-// Pass syncs every request in one of the statuses once, and returns how
-// many it synced without error.
-func (r *Reconciler) Pass(ctx context.Context) int {
-	log := r.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+func (c reconcilerCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.rec.Stats()
+	leader := 0.0
+	if st.Leading {
+		leader = 1
 	}
-	who := r.Principal
-	if who.Login == "" {
-		who = tfpilot.Principal{Login: "tfpilot-reconciler", Roles: []tfpilot.Role{tfpilot.RoleViewer}}
-	}
-	statuses := r.Statuses
-	if len(statuses) == 0 {
-		statuses = DefaultReconcileStatuses
-	}
-	q := tfpilot.ListQuery{Statuses: statuses, Limit: tfpilot.MaxPageSize}
-	synced := 0
-	for {
-		page, err := r.Pilot.List(ctx, who, q)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.WarnContext(ctx, "reconcile: list requests", "err", err)
-			}
-			return synced
-		}
-		for _, req := range page.Requests {
-			if ctx.Err() != nil {
-				return synced
-			}
-			if _, err := r.Pilot.Sync(ctx, tfpilot.Caller{Principal: who}, req.ID); err != nil {
-				log.WarnContext(ctx, "reconcile: sync", "request", req.ID, "err", err)
-				continue
-			}
-			synced++
-		}
-		if page.NextCursor == "" {
-			return synced
-		}
-		q.Cursor = page.NextCursor
-	}
+	ch <- prometheus.MustNewConstMetric(recLeaderDesc, prometheus.GaugeValue, leader)
+	ch <- prometheus.MustNewConstMetric(recElectedDesc, prometheus.CounterValue, float64(st.Elected))
+	ch <- prometheus.MustNewConstMetric(recDeposedDesc, prometheus.CounterValue, float64(st.Deposed))
+	ch <- prometheus.MustNewConstMetric(recPassesDesc, prometheus.CounterValue, float64(st.Passes))
+	ch <- prometheus.MustNewConstMetric(recSyncsDesc, prometheus.CounterValue, float64(st.Synced), "ok")
+	ch <- prometheus.MustNewConstMetric(recSyncsDesc, prometheus.CounterValue, float64(st.Failed), "error")
+	ch <- prometheus.MustNewConstMetric(recPanicsDesc, prometheus.CounterValue, float64(st.Panics))
+	ch <- prometheus.MustNewConstMetric(recPrunedDesc, prometheus.CounterValue, float64(st.Pruned.Idempotency), "idempotency")
+	ch <- prometheus.MustNewConstMetric(recPrunedDesc, prometheus.CounterValue, float64(st.Pruned.Deliveries), "delivery")
+	ch <- prometheus.MustNewConstMetric(recPrunedDesc, prometheus.CounterValue, float64(st.Pruned.Backoffs), "backoff")
 }

@@ -1,38 +1,44 @@
 package server_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
-	"connectrpc.com/connect"
-
-	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
-	"github.com/tfpilot/tfpilot/examples/connect-server/server"
+	"github.com/tfpilot/tfpilot/reconcile"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
-func TestReconciler_SyncsOnlyRequestsWaitingOnGitHub(t *testing.T) {
+// TestWatchReconciler_MetricsCountLeadershipAndSyncs: the library
+// reconciler, run against the server's store, moves a finished plan on
+// and its leadership and syncs show on /metrics.
+func TestWatchReconciler_MetricsCountLeadershipAndSyncs(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, memstore.New(nil), envOptions{})
+	store := memstore.New(nil)
+	e := newEnv(t, store, envOptions{})
 	ctx := ctxT(t)
-	waiting := e.create("payments-dev-waiting").GetId()
-	ready := e.create("payments-dev-ready").GetId()
-	e.finishRun(ready, runs.Plan, "success")
-	e.sync(ready) // plan_ready: waiting on a person, not on GitHub
-	e.finishRun(waiting, runs.Plan, "success")
+	id := e.create("payments-dev-waiting").GetId()
+	e.finishRun(id, runs.Plan, "success")
 
-	rec := &server.Reconciler{Pilot: e.pilot}
-	if n := rec.Pass(ctx); n != 1 {
-		t.Errorf("Pass synced %d requests, want 1 (the planning one)", n)
+	rec := &reconcile.Reconciler{Pilot: e.pilot, Store: store, Holder: "replica-1"}
+	if err := e.server.WatchReconciler(rec); err != nil {
+		t.Fatal(err)
 	}
-	res, err := e.admin.Get(ctx, connect.NewRequest(&pb.GetRequest{Id: waiting}))
+	if res := rec.Pass(ctx); !res.Leading || res.Synced != 1 {
+		t.Fatalf("Pass = %+v, want leading with the request synced", res)
+	}
+	resp, err := http.Get(e.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := res.Msg.GetRequest().GetStatus(); st != pb.Status_STATUS_PLAN_READY {
-		t.Errorf("after a pass the finished plan's request is %s, want plan_ready", st)
-	}
-	if n := rec.Pass(ctx); n != 0 {
-		t.Errorf("a second pass synced %d requests, want 0", n)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"tfpilot_reconciler_leader 1", "tfpilot_reconciler_elections_total 1",
+		`tfpilot_reconciler_syncs_total{result="ok"} 1`, "tfpilot_reconciler_panics_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

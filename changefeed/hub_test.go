@@ -1,4 +1,4 @@
-package server_test
+package changefeed_test
 
 import (
 	"context"
@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/examples/connect-server/server"
+	"github.com/tfpilot/tfpilot/changefeed"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
-func signalled(s *server.Subscription) bool {
+func signalled(s *changefeed.Subscription) bool {
 	select {
 	case <-s.C:
 		return true
@@ -21,7 +21,7 @@ func signalled(s *server.Subscription) bool {
 
 func TestHub_CoalescesAndRoutesByRequest(t *testing.T) {
 	t.Parallel()
-	h := server.NewHub()
+	h := changefeed.New()
 	a, b, all := h.Subscribe("a"), h.Subscribe("b"), h.Subscribe("")
 	defer a.Close()
 	defer b.Close()
@@ -55,8 +55,8 @@ func TestHub_CoalescesAndRoutesByRequest(t *testing.T) {
 func TestNotify_PublishesOnlyWritesThatHappened(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := server.NewHub()
-	s := server.Notify(memstore.New(nil), h)
+	h := changefeed.New()
+	s := changefeed.Notify(memstore.New(nil), h)
 	sub := h.Subscribe("r1")
 	defer sub.Close()
 

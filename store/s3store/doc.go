@@ -81,7 +81,10 @@
 // call and 51 GETs whatever the bucket holds; a filtered page adds one
 // ListObjectsV2 call per 1,000 index keys it scans past. Requests
 // written by the original system have no index entry: run
-// [Store.Reindex] once to add them (and after a crash, to tidy entries
+// [Store.Reindex] once to add them (also after upgrading from a version
+// that named the status derived with the clock, or the original's status
+// field, in its keys: such an entry still lists its request unfiltered,
+// but a status filter finds the request by the entry Reindex adds) (and after a crash, to tidy entries
 // of interrupted writes).
 //
 // # Archiving

@@ -161,3 +161,29 @@ func TestDispatch_RecordsDispatchedSHAInJSON(t *testing.T) {
 		t.Fatalf("original attempt gained dispatchedSha: %s", b)
 	}
 }
+
+// FuzzRunFacts_TimeNeverFailsDecode: whatever string GitHub sends as a
+// run's completed_at, the run decodes; the time is the trimmed string
+// parsed as RFC 3339 when it parses, and absent otherwise (issue 13).
+func FuzzRunFacts_TimeNeverFailsDecode(f *testing.F) {
+	for _, s := range []string{"", " ", "2026-03-04T05:06:07Z", " 2026-03-04T05:06:07.5+02:00\n", "not-a-date", "2026-13-40T99:99:99Z", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := json.Marshal(s)
+		if err != nil {
+			t.Skip()
+		}
+		var got RunFacts
+		if err := json.Unmarshal([]byte(`{"id":1,"status":"completed","completed_at":`+string(v)+`}`), &got); err != nil {
+			t.Fatalf("completed_at %q: decode error %v", s, err)
+		}
+		want, perr := time.Parse(time.RFC3339, strings.TrimSpace(s))
+		if perr != nil {
+			want = time.Time{}
+		}
+		if !got.CompletedAt.Equal(want) || got.ID != 1 || got.Status != StatusCompleted {
+			t.Fatalf("completed_at %q decoded as %+v, want time %v", s, got, want)
+		}
+	})
+}

@@ -7,8 +7,9 @@
 // document, recomputed at every write: a function of the facts alone, so
 // it needs no clock and never goes out of date; never read back as a
 // fact), received and updated times. A row written by an earlier version
-// may hold a status derived with older rules until its next write;
-// [tfpilot.Pilot.List] re-derives every request it returns. Updates are compare-and-swap
+// may hold a status derived with older rules until its next write: run
+// [Store.Rederive] once after upgrading ([tfpilot.Pilot.List] re-derives
+// every request it returns either way). Updates are compare-and-swap
 // (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
 // document is unchanged; lists are keyset pages on (received_at, id)
 // newest first, so a page costs the same however many requests there are

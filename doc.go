@@ -11,7 +11,11 @@
 // truth about it. Its JSON is the original TfPilot's S3 document; fields
 // it does not model survive a read-modify-write. Status is never stored
 // as a fact: [Request.Status] derives it (see package lifecycle). Run
-// state lives only in Request.Runs (package runs).
+// state lives only in Request.Runs (package runs). Stores keep the
+// clock-free [lifecycle.IndexStatus] beside a request for list filters;
+// [Pilot.Get], [Pilot.List]'s status filters and [Pilot.Insights] all
+// derive with Config.Rules at the Pilot's clock, so they agree for every
+// Rules.
 //
 // # Storage
 //

@@ -150,7 +150,7 @@ func (p *Pilot) provision(ctx context.Context, r *Request, h string, who Princip
 			return nil, err
 		}
 	}
-	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || plan.HeadSHA != r.CommitSHA) {
+	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || runs.DispatchedFor(plan) != r.CommitSHA) {
 		return p.dispatch(ctx, r.ID, h, runs.Plan, r.BranchName, r.CommitSHA, who)
 	}
 	return r, nil
@@ -244,7 +244,10 @@ func merged(r *Request) bool { return r.MergedSHA != "" || r.PR != nil && r.PR.M
 func approved(r *Request) bool { return r.Approval != nil && r.Approval.Approved }
 
 // planOK reports whether the current plan succeeded for the pull
-// request's head.
+// request's head. The plan's HeadSHA is its run's head SHA once GitHub
+// reported it; a plan whose run was of another commit than the one it
+// was dispatched for is refused: a plan of another commit is not a plan
+// of this one.
 func planOK(op Action, r *Request) error {
 	plan, ok := runs.Current(r.Runs, runs.Plan)
 	head := r.CommitSHA
@@ -258,6 +261,9 @@ func planOK(op Action, r *Request) error {
 		return gate(op, "plan attempt %d is still running", plan.Attempt)
 	case plan.Conclusion != runs.ConclusionSuccess:
 		return gate(op, "plan for head %s not successful (%s)", short(plan.HeadSHA), plan.Conclusion)
+	case runs.HeadMismatch(plan):
+		return gate(op, "plan attempt %d was dispatched for %s but its run planned %s: a plan of another commit is not a plan of this one",
+			plan.Attempt, short(plan.DispatchedSHA), short(plan.HeadSHA))
 	case head != "" && plan.HeadSHA != "" && plan.HeadSHA != head:
 		return gate(op, "the plan was for head %s but the pull request is at %s", short(plan.HeadSHA), short(head))
 	}

@@ -3,6 +3,7 @@ package tfpilot
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/tfpilot/tfpilot/lifecycle"
@@ -69,12 +70,59 @@ func (p *Pilot) Get(ctx context.Context, who Principal, id string) (View, error)
 	return p.view(ctx, r, archived), nil
 }
 
-// List returns a page of live requests, newest first.
+// List returns a page of live requests, newest first. A status filter
+// keeps the requests whose status, derived as Get derives it (with
+// Config.Rules at the Pilot's clock), is one of q.Statuses. Stores keep
+// only the clock-free [lifecycle.IndexStatus], so List asks the store
+// for the statuses that may derive into the wanted ones
+// ([lifecycle.IndexStatuses]: a destroy in flight is destroying or, once
+// stale, failed) and re-derives each request at read time, reading on
+// until the page is full or the requests run out. A page is short only
+// when it is the last; a full page's NextCursor may lead to an empty
+// last page.
 func (p *Pilot) List(ctx context.Context, who Principal, q ListQuery) (ListPage, error) {
 	if err := p.cfg.Authorizer.Authorize(ctx, who, ActionRead, nil); err != nil {
 		return ListPage{}, err
 	}
-	return p.store.ListRequests(ctx, q)
+	if len(q.Statuses) == 0 {
+		return p.store.ListRequests(ctx, q)
+	}
+	return p.listDerived(ctx, q)
+}
+
+// listDerived implements List with a status filter. Each store call asks
+// for no more requests than the page still needs, so every request the
+// store returns is either on the page or filtered out, and the store's
+// cursor continues exactly after the page.
+func (p *Pilot) listDerived(ctx context.Context, q ListQuery) (ListPage, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultPageSize
+	case limit > MaxPageSize:
+		limit = MaxPageSize
+	}
+	want := q.Statuses
+	sq := q
+	sq.Statuses = lifecycle.IndexStatuses(want)
+	now := p.now()
+	out := []*Request{}
+	for {
+		sq.Limit = limit - len(out)
+		page, err := p.store.ListRequests(ctx, sq)
+		if err != nil {
+			return ListPage{}, err
+		}
+		for _, r := range page.Requests {
+			if slices.Contains(want, p.cfg.Rules.Derive(r.Facts(), now)) {
+				out = append(out, r)
+			}
+		}
+		if page.NextCursor == "" || len(out) >= limit {
+			return ListPage{Requests: out, NextCursor: page.NextCursor}, nil
+		}
+		sq.Cursor = page.NextCursor
+	}
 }
 
 // Events returns a request's lifecycle events in time order.
@@ -106,5 +154,5 @@ func (p *Pilot) Insights(ctx context.Context, who Principal) (Insights, error) {
 	if err := p.cfg.Authorizer.Authorize(ctx, who, ActionRead, nil); err != nil {
 		return Insights{}, err
 	}
-	return ComputeInsights(ctx, p.store, p.now())
+	return ComputeInsightsWith(ctx, p.store, p.cfg.Rules, p.now())
 }

@@ -94,7 +94,7 @@ func needsWork(r *Request, redispatch []pending) bool {
 	if len(redispatch) > 0 || r.CommitSHA == "" || r.PR == nil {
 		return true
 	}
-	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || plan.HeadSHA != r.CommitSHA) {
+	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || runs.DispatchedFor(plan) != r.CommitSHA) {
 		return true
 	}
 	if d, ok := runs.Current(r.Runs, runs.Destroy); ok && runs.Succeeded(d) {
@@ -299,6 +299,9 @@ func (p *Pilot) patchRun(ctx context.Context, id string, k runs.Kind, runID int6
 	if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && before.Conclusion == "" && after.Conclusion != "" {
 		p.event(ctx, id, string(k)+"_completed", Principal{Login: "github"}, map[string]any{
 			"attempt": after.Attempt, "runId": runID, "conclusion": after.Conclusion, "source": "sync"})
+	}
+	if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && runs.HeadMismatch(after) && !runs.HeadMismatch(before) {
+		p.event(ctx, id, headMismatchEvent(k), Principal{Login: "github"}, headMismatchData(after, "sync"))
 	}
 	return changed, nil
 }

@@ -36,8 +36,16 @@ type Insights struct {
 
 // ComputeInsights walks every live request page by page (memory stays
 // bounded by a page plus the apply durations of the last 7 days) and
-// computes [Insights] at now.
+// computes [Insights] at now, with statuses derived by the default
+// [lifecycle.Rules].
 func ComputeInsights(ctx context.Context, s RequestStore, now time.Time) (Insights, error) {
+	return ComputeInsightsWith(ctx, s, lifecycle.Rules{}, now)
+}
+
+// ComputeInsightsWith is [ComputeInsights] with statuses derived by rules,
+// as [Pilot.Get] derives them: [Pilot.Insights] passes Config.Rules, so
+// its StatusCounts agree with Get and List.
+func ComputeInsightsWith(ctx context.Context, s RequestStore, rules lifecycle.Rules, now time.Time) (Insights, error) {
 	in := Insights{StatusCounts: make(map[lifecycle.Status]int), GeneratedAt: now}
 	var (
 		durations          []float64
@@ -54,7 +62,7 @@ func ComputeInsights(ctx context.Context, s RequestStore, now time.Time) (Insigh
 		}
 		for _, r := range page.Requests {
 			in.Total++
-			in.StatusCounts[r.Status(now)]++
+			in.StatusCounts[rules.Derive(r.Facts(), now)]++
 			for _, k := range runs.Kinds() {
 				for _, a := range r.Runs.Op(k).Attempts {
 					if a.Conclusion == "" {

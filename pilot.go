@@ -95,7 +95,8 @@ type Config struct {
 	// having found no run carrying its nonce, dispatches it again.
 	// Default 2 minutes.
 	DispatchGrace time.Duration
-	// Rules tune status derivation (the stale-destroy threshold).
+	// Rules tune status derivation (the stale-destroy threshold). Get,
+	// the status filters of List and Insights all derive with them.
 	Rules lifecycle.Rules
 	// Poll is the client polling policy reported by Get.
 	Poll lifecycle.PollPolicy

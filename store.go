@@ -82,8 +82,9 @@ type ListQuery struct {
 	// Project and Environment, when set, must match exactly.
 	Project     string
 	Environment string
-	// Statuses, when non-empty, keeps requests whose derived status (as
-	// of their last write) is one of these.
+	// Statuses, when non-empty, keeps requests whose clock-free status
+	// ([lifecycle.IndexStatus] of their facts, kept at every write) is
+	// one of these. [Pilot.List] re-derives it with Config.Rules.
 	Statuses []lifecycle.Status
 	// Limit is the page size: 0 means [DefaultPageSize]; larger than
 	// [MaxPageSize] is clamped.

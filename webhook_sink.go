@@ -246,9 +246,9 @@ type candidate struct {
 // it to, or says why none fits, when it is not. done is false when the
 // request does not have or take the run; outcome then says why.
 func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
-	onRequest := false
+	onRequest, mismatch := false, runs.Attempt{}
 	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
-		onRequest = false // fn may run again after a conflict
+		onRequest, mismatch = false, runs.Attempt{} // fn may run again after a conflict
 		st := r.Runs
 		old, found := runs.FindByRunID(st, kind, ev.RunID)
 		attached := false
@@ -274,6 +274,9 @@ func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, e
 			return nil, summary + ": no change"
 		}
 		r.Runs = st
+		if runs.HeadMismatch(cur) && !runs.HeadMismatch(old) {
+			mismatch = cur
+		}
 		return runChange(kind, old, cur, attached, via, summary), ""
 	})
 	switch {
@@ -283,6 +286,9 @@ func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, e
 		return "", false, err
 	case !onRequest:
 		return outcome, false, nil
+	}
+	if mismatch.RunID != 0 {
+		s.headMismatch(ctx, id, kind, mismatch, ev.Sender, ev.DeliveryID)
 	}
 	// The run is on the request (attached now or before): index it so
 	// the next delivery finds it first. Indexing again is a no-op.

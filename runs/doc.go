@@ -27,4 +27,19 @@
 //     in_progress, a conclusion is never cleared or replaced, and a patch
 //     that changes nothing reports changed == false so callers skip the
 //     write.
+//   - In flight: [Active] is true for every attempt without a conclusion,
+//     whatever its status (a run GitHub reported completed whose
+//     conclusion has not arrived is still in flight). Gates use it, so no
+//     second run of a kind starts over one whose outcome is unknown.
+//     [Running] is the narrower "GitHub reports it queued or running".
+//   - Head SHAs: [Dispatch] records the commit an attempt is dispatched
+//     for in both HeadSHA (`headSha`, the original's field) and
+//     DispatchedSHA (`dispatchedSha`). [PatchByRunID] replaces HeadSHA
+//     with the run's head_sha when GitHub reports one, as the original
+//     does, and DispatchedSHA keeps what was asked for. [HeadMismatch]
+//     reports a run of another commit than its attempt was dispatched
+//     for; [DispatchedFor] is the commit asked for, also for documents
+//     the original wrote without dispatchedSha.
+//   - GitHub's time strings ([RunFacts], [ParseTime]) are trimmed, and an
+//     empty or malformed one reads as absent rather than failing the run.
 package runs

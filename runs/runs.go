@@ -3,6 +3,7 @@ package runs
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -73,8 +74,17 @@ type Attempt struct {
 	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
 	// CompletedAt is when the run completed (INV-COMP-1).
 	CompletedAt time.Time `json:"completedAt,omitzero"`
-	// HeadSHA is the commit the run was dispatched for.
+	// HeadSHA is the commit the run is of: the commit the attempt was
+	// dispatched for until GitHub reports the run's head_sha, then
+	// GitHub's (as the original TfPilot records it). Compare it with
+	// DispatchedSHA through [HeadMismatch].
 	HeadSHA string `json:"headSha,omitempty"`
+	// DispatchedSHA is the commit tfpilot dispatched the attempt for. It
+	// is set by [Dispatch] and never changed, except that
+	// [PatchByRunID] fills it from HeadSHA for an attempt recorded
+	// without it (a document the original wrote) when it replaces
+	// HeadSHA with a different run head. Empty when unknown.
+	DispatchedSHA string `json:"dispatchedSha,omitempty"`
 	// Ref is the git ref the workflow was dispatched on.
 	Ref string `json:"ref,omitempty"`
 	// Actor is who asked for the dispatch.
@@ -161,13 +171,14 @@ func Dispatch(s State, k Kind, meta DispatchMeta, now time.Time) State {
 	attempts := make([]Attempt, len(op.Attempts), len(op.Attempts)+1)
 	copy(attempts, op.Attempts)
 	attempts = append(attempts, Attempt{
-		Attempt:      n,
-		Status:       StatusQueued,
-		DispatchedAt: now,
-		HeadSHA:      meta.HeadSHA,
-		Ref:          meta.Ref,
-		Actor:        meta.Actor,
-		Nonce:        meta.Nonce,
+		Attempt:       n,
+		Status:        StatusQueued,
+		DispatchedAt:  now,
+		HeadSHA:       meta.HeadSHA,
+		DispatchedSHA: meta.HeadSHA,
+		Ref:           meta.Ref,
+		Actor:         meta.Actor,
+		Nonce:         meta.Nonce,
 	})
 	return s.withOp(k, Op{CurrentAttempt: n, Attempts: attempts})
 }
@@ -293,35 +304,30 @@ type RunFacts struct {
 }
 
 // UnmarshalJSON decodes a GitHub run object, reading null conclusions and
-// timestamps as empty.
+// timestamps as empty. Timestamps are read leniently, as the original
+// TfPilot reads them: surrounding spaces are trimmed, and a timestamp
+// that is empty, not a string or not RFC 3339 reads as absent (zero)
+// instead of failing the whole object.
 func (f *RunFacts) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		ID          int64   `json:"id"`
-		Status      *string `json:"status"`
-		Conclusion  *string `json:"conclusion"`
-		CompletedAt *string `json:"completed_at"`
-		UpdatedAt   *string `json:"updated_at"`
-		HeadSHA     *string `json:"head_sha"`
-		HTMLURL     *string `json:"html_url"`
+		ID          int64           `json:"id"`
+		Status      *string         `json:"status"`
+		Conclusion  *string         `json:"conclusion"`
+		CompletedAt json.RawMessage `json:"completed_at"`
+		UpdatedAt   json.RawMessage `json:"updated_at"`
+		HeadSHA     *string         `json:"head_sha"`
+		HTMLURL     *string         `json:"html_url"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	completed, err := parseTime(raw.CompletedAt)
-	if err != nil {
-		return err
-	}
-	updated, err := parseTime(raw.UpdatedAt)
-	if err != nil {
-		return err
-	}
 	*f = RunFacts{
 		ID:          raw.ID,
-		Status:      deref(raw.Status),
-		Conclusion:  deref(raw.Conclusion),
-		CompletedAt: completed,
-		UpdatedAt:   updated,
-		HeadSHA:     deref(raw.HeadSHA),
+		Status:      strings.TrimSpace(deref(raw.Status)),
+		Conclusion:  strings.TrimSpace(deref(raw.Conclusion)),
+		CompletedAt: ParseTime(raw.CompletedAt),
+		UpdatedAt:   ParseTime(raw.UpdatedAt),
+		HeadSHA:     strings.TrimSpace(deref(raw.HeadSHA)),
 		HTMLURL:     deref(raw.HTMLURL),
 	}
 	return nil
@@ -334,11 +340,24 @@ func deref(s *string) string {
 	return *s
 }
 
-func parseTime(s *string) (time.Time, error) {
-	if s == nil || *s == "" {
-		return time.Time{}, nil
+// ParseTime reads a GitHub timestamp leniently: raw is a JSON value; a
+// string is trimmed and parsed as RFC 3339. Anything else (null, an empty
+// or malformed string, a number) is absent: the zero time. GitHub's time
+// strings are facts about a run, and one bad one must not hide the rest.
+func ParseTime(raw json.RawMessage) time.Time {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return time.Time{}
 	}
-	return time.Parse(time.RFC3339, *s)
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // statusRank orders run statuses so that a patch can only move forward.
@@ -378,7 +397,9 @@ func laterStatus(cur, next string) string {
 // the status only moves forward (queued → in_progress → completed), a
 // conclusion once set is never cleared or replaced, and CompletedAt is set
 // once, from f.CompletedAt, else f.UpdatedAt, when the run is completed
-// (INV-COMP-1). Missing HeadSHA and URL are filled in. It never appends an
+// (INV-COMP-1). HeadSHA becomes the run's head SHA when f carries one
+// (DispatchedSHA keeps the commit the attempt was dispatched for; see
+// [HeadMismatch]); a missing URL is filled in. It never appends an
 // attempt or moves CurrentAttempt (INV-CORE-3); with no attempt carrying
 // runID it returns s unchanged and false.
 func PatchByRunID(s State, k Kind, runID int64, f RunFacts) (State, bool) {
@@ -408,7 +429,13 @@ func PatchByRunID(s State, k Kind, runID int64, f RunFacts) (State, bool) {
 			a.CompletedAt = f.UpdatedAt
 		}
 	}
-	if a.HeadSHA == "" {
+	if f.HeadSHA != "" && f.HeadSHA != a.HeadSHA {
+		// GitHub's head_sha is what the run is of. Keep what the attempt
+		// was dispatched for beside it, so a run of another commit shows
+		// ([HeadMismatch]).
+		if a.DispatchedSHA == "" {
+			a.DispatchedSHA = a.HeadSHA
+		}
 		a.HeadSHA = f.HeadSHA
 	}
 	if a.URL == "" {
@@ -427,9 +454,20 @@ func NeedsReconcile(a Attempt) bool {
 	return a.RunID != 0 && (a.Conclusion == "" || a.CompletedAt.IsZero())
 }
 
-// Active reports whether a is in flight: dispatched or running, with no
-// conclusion yet.
-func Active(a Attempt) bool {
+// Active reports whether a is in flight: it has no conclusion yet,
+// whatever its status says. An attempt that is dispatched, running, or
+// reported completed without a conclusion is in flight; only a
+// conclusion ends it (as in the original TfPilot, where a current apply
+// or destroy attempt without a conclusion is applying or destroying).
+// Gates use it so that no second run of a kind starts over one whose
+// outcome is unknown.
+func Active(a Attempt) bool { return a.Conclusion == "" }
+
+// Running reports whether GitHub reports a as waiting or running: it has
+// no conclusion and a status other than empty or completed. It is
+// narrower than [Active]; lifecycle derivation uses it for plans
+// ("planning" means a plan run is queued or in progress).
+func Running(a Attempt) bool {
 	if a.Conclusion != "" {
 		return false
 	}
@@ -438,6 +476,23 @@ func Active(a Attempt) bool {
 		return false
 	}
 	return true
+}
+
+// DispatchedFor returns the commit a was dispatched for: DispatchedSHA,
+// or HeadSHA for an attempt recorded without it whose run head is not
+// known to differ.
+func DispatchedFor(a Attempt) string {
+	if a.DispatchedSHA != "" {
+		return a.DispatchedSHA
+	}
+	return a.HeadSHA
+}
+
+// HeadMismatch reports whether a's run is of another commit than the one
+// a was dispatched for: both are known and differ. A plan whose run
+// mismatches is not a plan of the commit it was dispatched for.
+func HeadMismatch(a Attempt) bool {
+	return a.DispatchedSHA != "" && a.HeadSHA != "" && a.HeadSHA != a.DispatchedSHA
 }
 
 // Succeeded reports whether a completed with conclusion success.

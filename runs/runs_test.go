@@ -168,8 +168,10 @@ func TestPatchByRunID_Monotonic(t *testing.T) {
 			false, Attempt{Status: StatusInProgress, HeadSHA: "abc"}},
 		{"head sha and url filled when missing", Attempt{Status: StatusQueued}, RunFacts{Status: StatusQueued, HeadSHA: "abc", HTMLURL: "https://x"},
 			true, Attempt{Status: StatusQueued, HeadSHA: "abc", URL: "https://x"}},
-		{"head sha never overwritten", Attempt{Status: StatusQueued, HeadSHA: "abc"}, RunFacts{Status: StatusQueued, HeadSHA: "def"},
-			false, Attempt{Status: StatusQueued, HeadSHA: "abc"}},
+		{"head sha becomes the run's, dispatched sha kept", Attempt{Status: StatusQueued, HeadSHA: "abc", DispatchedSHA: "abc"}, RunFacts{Status: StatusQueued, HeadSHA: "def"},
+			true, Attempt{Status: StatusQueued, HeadSHA: "def", DispatchedSHA: "abc"}},
+		{"empty head sha keeps the recorded one", Attempt{Status: StatusQueued, HeadSHA: "abc", DispatchedSHA: "abc"}, RunFacts{Status: StatusInProgress},
+			true, Attempt{Status: StatusInProgress, HeadSHA: "abc", DispatchedSHA: "abc"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,9 +278,10 @@ func TestActive(t *testing.T) {
 		{Attempt{Status: StatusQueued}, true},
 		{Attempt{Status: StatusInProgress}, true},
 		{Attempt{Status: StatusWaiting}, true},
-		{Attempt{Status: StatusCompleted}, false},
+		{Attempt{Status: StatusCompleted}, true},
 		{Attempt{Status: StatusInProgress, Conclusion: ConclusionFailure}, false},
-		{Attempt{}, false},
+		{Attempt{Status: StatusCompleted, Conclusion: ConclusionNeutral}, false},
+		{Attempt{}, true},
 	}
 	for _, tt := range tests {
 		if got := Active(tt.a); got != tt.want {
@@ -310,8 +313,8 @@ func TestRunFacts_UnmarshalGitHubRun(t *testing.T) {
 	if f != want {
 		t.Fatalf("got %+v\nwant %+v", f, want)
 	}
-	if err := json.Unmarshal([]byte(`{"updated_at":"yesterday"}`), &f); err == nil {
-		t.Fatal("bad timestamp accepted")
+	if err := json.Unmarshal([]byte(`{"updated_at":"yesterday"}`), &f); err != nil || !f.UpdatedAt.IsZero() {
+		t.Fatalf("bad timestamp: %+v, %v; want it read as absent", f, err)
 	}
 }
 

@@ -48,15 +48,15 @@ type workflowRunJSON struct {
 }
 
 type runJSON struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	DisplayTitle string    `json:"display_title"`
-	Path         string    `json:"path"`
-	HeadBranch   string    `json:"head_branch"`
-	HeadSHA      string    `json:"head_sha"`
-	RunAttempt   int       `json:"run_attempt"`
-	Event        string    `json:"event"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           int64           `json:"id"`
+	Name         string          `json:"name"`
+	DisplayTitle string          `json:"display_title"`
+	Path         string          `json:"path"`
+	HeadBranch   string          `json:"head_branch"`
+	HeadSHA      string          `json:"head_sha"`
+	RunAttempt   int             `json:"run_attempt"`
+	Event        string          `json:"event"`
+	CreatedAt    json.RawMessage `json:"created_at"` // read leniently (runs.ParseTime)
 	PullRequests []struct {
 		Number int `json:"number"`
 	} `json:"pull_requests"`
@@ -129,7 +129,7 @@ func parseWorkflowRun(body []byte, classify Classifier) (ev WorkflowRunEvent, ig
 		HeadBranch:   run.HeadBranch,
 		HeadSHA:      run.HeadSHA,
 		TriggerEvent: run.Event,
-		CreatedAt:    run.CreatedAt,
+		CreatedAt:    runs.ParseTime(run.CreatedAt),
 		Facts:        facts,
 		Sender:       p.Sender.Login,
 	}

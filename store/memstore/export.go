@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
 var (
@@ -228,7 +229,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	switch it.Kind {
 	case tfpilot.KindRequest:
 		r := it.Request.Clone()
-		s.requests[r.ID] = &stored{req: r, doc: doc, status: r.Status(s.now())}
+		s.requests[r.ID] = &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())}
 	case tfpilot.KindArchivedRequest:
 		s.archived[it.Request.ID] = it.Request.Clone()
 	case tfpilot.KindEvent:

@@ -17,8 +17,8 @@ import (
 // Options configures a [Store]. A nil *Options means the defaults.
 type Options struct {
 	// Now is the store's clock: it stamps creations, claims and events,
-	// decides idempotency expiry, and is the time at which a request's
-	// status is derived on every write. Default: time.Now.
+	// and decides idempotency expiry. (The status kept for list filters,
+	// [lifecycle.IndexStatus], needs no clock.) Default: time.Now.
 	Now func() time.Time
 }
 
@@ -41,7 +41,8 @@ type Store struct {
 	leases     map[string]tfpilot.Lease // lease.go; made on first use
 }
 
-// stored is a live request with what was derived at its last write.
+// stored is a live request with what was derived at its last write: its
+// clock-free [lifecycle.IndexStatus], which status filters match.
 type stored struct {
 	req    *tfpilot.Request
 	doc    []byte // canonical JSON encoding with Version zeroed
@@ -135,7 +136,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if live || old {
 		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
 	}
-	s.requests[c.ID] = &stored{req: c, doc: doc, status: c.Status(now)}
+	s.requests[c.ID] = &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())}
 	return c.Clone(), nil
 }
 
@@ -173,7 +174,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return e.req.Clone(), nil
 	}
 	c.Version = r.Version + 1
-	s.requests[c.ID] = &stored{req: c, doc: doc, status: c.Status(s.now())}
+	s.requests[c.ID] = &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())}
 	return c.Clone(), nil
 }
 

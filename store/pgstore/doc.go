@@ -3,9 +3,13 @@
 // suite in store/storetest.
 //
 // Each request is a row holding the document as JSONB beside the columns
-// lists use: project, environment, status (derived from the document with
-// the store's clock at every write, never read back as a fact), received
-// and updated times. Updates are compare-and-swap
+// lists use: project, environment, status ([lifecycle.IndexStatus] of the
+// document, recomputed at every write: a function of the facts alone, so
+// it needs no clock and never goes out of date; never read back as a
+// fact), received and updated times. A row written by an earlier version
+// may hold a status derived with older rules until its next write: run
+// [Store.Rederive] once after upgrading ([tfpilot.Pilot.List] re-derives
+// every request it returns either way). Updates are compare-and-swap
 // (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
 // document is unchanged; lists are keyset pages on (received_at, id)
 // newest first, so a page costs the same however many requests there are

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
 )
 
@@ -255,7 +256,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		if it.Kind == tfpilot.KindArchivedRequest {
 			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc)}
 		} else {
-			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(r.Status(now)), r.ReceivedAt, now, r.Version, string(doc)}
+			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(lifecycle.IndexStatus(r.Facts())), r.ReceivedAt, now, r.Version, string(doc)}
 		}
 	case tfpilot.KindEvent:
 		doc, err := json.Marshal(it.Event)

@@ -18,9 +18,9 @@ import (
 // Options configures a [Store]. A nil *Options means the defaults.
 type Options struct {
 	// Now is the store's clock: it stamps creations, claims, index
-	// entries and events, decides idempotency expiry, and is the time at
-	// which a request's status is derived on every write. PostgreSQL
-	// keeps microseconds. Default: time.Now.
+	// entries and events, and decides idempotency expiry. (The status
+	// column, [lifecycle.IndexStatus], needs no clock.) PostgreSQL keeps
+	// microseconds. Default: time.Now.
 	Now func() time.Time
 	// Logger receives the store's few log records (applied migrations).
 	// Default: discard.

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
@@ -65,7 +66,8 @@ func checkRequest(op string, r *tfpilot.Request) error {
 	return nil
 }
 
-// row returns r's row at version, its status derived at now.
+// row returns r's row at version, written at now; its status column is
+// the clock-free [lifecycle.IndexStatus].
 func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string, error) {
 	doc, err := json.Marshal(r)
 	if err != nil {
@@ -73,7 +75,7 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 	}
 	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
-		Status:     string(r.Status(now)),
+		Status:     string(lifecycle.IndexStatus(r.Facts())),
 		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version,
 	}, string(doc), nil
 }

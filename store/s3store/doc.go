@@ -41,9 +41,12 @@
 //
 // Bodies: request documents are [tfpilot.Request]'s JSON (fields this
 // version does not model survive updates), plus status and
-// statusDerivedAt, the lifecycle status derived at the write, as the
-// original wrote them; they are never read back as facts, only by list
-// status filters. Run- and PR-index entries are
+// statusDerivedAt, as the original wrote them: the status is
+// [lifecycle.IndexStatus] of the facts at the write, the same as the
+// list-index key's. Neither is read back as a fact, and list status
+// filters never trust the status a document carries (the original's may
+// be stale or spelled otherwise): they derive it from the document's
+// facts. Run- and PR-index entries are
 // {"requestId", "kind"/"runId" or "owner"/"repo"/"number", "indexedAt"};
 // only requestId is read, and an entry holding a bare id (JSON string or
 // plain text) or request_id is read too. A delivery is {"deliveryId",
@@ -71,14 +74,19 @@
 //
 // [Store.ListRequests] reads ListObjectsV2 pages of the list index,
 // whose keys sort newest first (ReceivedAt, then id, both inverted) and
-// name the project, environment and status as of the last write, keeps
-// the keys that pass the filters, and GETs only those documents (the
+// name the project, environment and [lifecycle.IndexStatus] (clock-free,
+// derived from the facts), keeps the keys that pass the filters, and GETs
+// only those documents, keeping a document only when its own facts pass
+// the filters (the
 // page plus one, to know whether another page follows),
 // Options.Concurrency at a time. A page of 50 costs one ListObjectsV2
 // call and 51 GETs whatever the bucket holds; a filtered page adds one
 // ListObjectsV2 call per 1,000 index keys it scans past. Requests
 // written by the original system have no index entry: run
-// [Store.Reindex] once to add them (and after a crash, to tidy entries
+// [Store.Reindex] once to add them (also after upgrading from a version
+// that named the status derived with the clock, or the original's status
+// field, in its keys: such an entry still lists its request unfiltered,
+// but a status filter finds the request by the entry Reindex adds) (and after a crash, to tidy entries
 // of interrupted writes).
 //
 // # Archiving

@@ -394,7 +394,7 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 	var err error
 	if it.Kind == tfpilot.KindRequest {
 		now := s.now()
-		st := r.Status(now)
+		st := indexStatus(r)
 		if body, err = encodeRequest(r, st, now); err != nil {
 			return false, tfpilot.Item{}, err
 		}

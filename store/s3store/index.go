@@ -75,19 +75,25 @@ func receivedNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// entryOf is the entry of r whose status as of its last write is st.
+// entryOf is the entry of r with status st.
 func entryOf(r *tfpilot.Request, st lifecycle.Status) indexEntry {
 	return indexEntry{nanos: receivedNanos(r.ReceivedAt), id: r.ID, project: r.Project, environment: r.Environment, status: st}
 }
 
-// matches reports whether e is the entry of r, whose stored document
-// holds status stored ("" when it holds none this package recognises;
-// then the entry's status, derived when the entry was written, stands).
-func (e indexEntry) matches(r *tfpilot.Request, stored lifecycle.Status) bool {
-	if stored == "" {
-		stored = e.status
-	}
-	return entryOf(r, stored) == e
+// indexStatus is the status r's list-index entry names: derived from r's
+// facts without the clock ([lifecycle.IndexStatus]), never a status field
+// a document carries.
+func indexStatus(r *tfpilot.Request) lifecycle.Status { return lifecycle.IndexStatus(r.Facts()) }
+
+// entryOfFacts is r's entry as derived from its facts.
+func entryOfFacts(r *tfpilot.Request) indexEntry { return entryOf(r, indexStatus(r)) }
+
+// locates reports whether e is at r's position with r's project and
+// environment, whatever status it names: an entry whose status is out of
+// date (written by an earlier version, or by an update that then lost)
+// still finds r, and list filters check r's status from its facts.
+func (e indexEntry) locates(r *tfpilot.Request) bool {
+	return entryOf(r, e.status) == e
 }
 
 // position is the part of e's key before "~/": where it sorts.

@@ -86,8 +86,9 @@ type candidate struct {
 // most max(remaining page, Concurrency) with Concurrency GETs in flight,
 // until the page and one more request are found (so that NextCursor is
 // empty exactly on the last page). An entry the document no longer
-// agrees with is skipped. Status filters match the status stored at the
-// last write, as the contract says. An unfiltered page of 50 costs one
+// agrees with is skipped. Status filters match [lifecycle.IndexStatus]
+// derived from each document's facts, never a status field the document
+// carries. An unfiltered page of 50 costs one
 // ListObjectsV2 call and 51 GETs, whatever the bucket holds; a filtered
 // page costs the same GETs plus one ListObjectsV2 call per 1,000 index
 // entries scanned.
@@ -142,7 +143,8 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			case err != nil:
 				return err
 			}
-			if m := readMeta(obj.body); !m.archiving && batch[i].entry.matches(r, m.status) {
+			if m := readMeta(obj.body); !m.archiving && batch[i].entry.locates(r) &&
+				(len(q.Statuses) == 0 || slices.Contains(q.Statuses, indexStatus(r))) {
 				docs[i] = r
 			}
 			return nil
@@ -220,13 +222,8 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 		}
 	}
 	have := make(map[string]bool, len(existing))
-	byPosition := make(map[string][]indexEntry)
 	for _, l := range existing {
 		have[l.key] = true
-		if e, ok := s.parseIndexKey(l.key); ok {
-			pos, _ := s.position(e)
-			byPosition[pos] = append(byPosition[pos], e)
-		}
 	}
 	now := s.now()
 	keys := make([]string, len(ids)) // the entry each request keeps
@@ -240,32 +237,16 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 		case err != nil:
 			return err
 		}
-		meta := readMeta(obj.body)
-		if meta.archiving {
+		if readMeta(obj.body).archiving {
 			return nil // archived but for the last step
 		}
-		stored := meta.status
-		st := stored
-		if st == "" {
-			st = r.Status(now)
-		}
-		e := entryOf(r, st)
+		// The entry's status comes from the facts, never from a status
+		// field the document carries (the original's may be stale).
+		e := entryOfFacts(r)
 		key, ok := s.indexKey(e)
 		if !ok || r.ID != ids[i] {
 			unlistable[i] = true
 			return nil
-		}
-		if stored == "" {
-			// No status to check entries against: an entry already
-			// at the request's position stands (its status was
-			// derived when it was written).
-			pos, _ := s.position(e)
-			for _, old := range byPosition[pos] {
-				if old.matches(r, "") {
-					keys[i], _ = s.indexKey(old)
-					return nil
-				}
-			}
 		}
 		keys[i] = key
 		if have[key] {

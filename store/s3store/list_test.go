@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tfpilot/tfpilot"
@@ -284,10 +285,12 @@ func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
 	if keys := e.keys(t, "tfpilot/list/"); len(keys) != 1 {
 		t.Fatalf("index holds %v, want one entry", keys)
 	}
+	// The entry names the clock-free status (lifecycle.IndexStatus): the
+	// destroy is in flight however old; the Pilot turns it failed.
 	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
-		t.Fatalf("destroying (as of the reindex) lists %v", got)
+		t.Fatalf("destroying lists %v", got)
 	}
-	// The first write through s3store stores a status and moves the entry.
+	// A write through s3store keeps the same entry.
 	cur, err := e.GetRequest(ctx, "req-1")
 	if err != nil {
 		t.Fatal(err)
@@ -296,11 +299,70 @@ func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
 	if _, err := e.UpdateRequest(ctx, cur); err != nil {
 		t.Fatal(err)
 	}
+	if keys := e.keys(t, "tfpilot/list/"); len(keys) != 1 {
+		t.Fatalf("after the update the index holds %v, want one entry", keys)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
+		t.Fatalf("after the update destroying lists %v", got)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); len(got) != 0 {
+		t.Fatalf("failed lists %v; the store keeps the clock-free status", got)
+	}
+}
+
+// TestList_StatusFilterNeverTrustsALegacyStatusField: a document the
+// original wrote with a status field its facts contradict, indexed under
+// that status by an earlier version, is found by the status its facts
+// derive once Reindex has run, and never by the stale one (issue 13: on
+// S3, status filters derive status from facts).
+func TestList_StatusFilterNeverTrustsALegacyStatusField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	// Facts: a failed plan. Stored status: applied.
+	e.putRaw(t, "requests/req-1.json", `{"id":"req-1","project":"payments","environment":"dev","module":"m","version":2,
+		"status":"applied","receivedAt":"2025-05-01T00:00:00Z","runs":{"plan":{"currentAttempt":1,"attempts":[
+		{"attempt":1,"runId":9,"status":"completed","conclusion":"failure"}]}}}`)
+	// The entry an earlier version's Reindex wrote from the status
+	// field: this version's entry, renamed to name applied.
+	if _, err := e.Reindex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := e.keys(t, "tfpilot/list/")
+	if len(keys) != 1 || !strings.HasSuffix(keys[0], ".sfailed") {
+		t.Fatalf("reindex wrote %v, want one entry naming failed", keys)
+	}
+	e.putRaw(t, strings.TrimSuffix(keys[0], ".sfailed")+".sapplied", "{}")
+	if _, err := e.b.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(e.b.Bucket), Key: aws.String(e.key(keys[0]))}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.GetRequest(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Applied}}); len(got) != 0 {
+		t.Fatalf("applied lists %v: the stale status field counted", got)
+	}
 	if got := walk(t, e, tfpilot.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
-		t.Fatalf("after the update the list holds %v", got)
+		t.Fatalf("unfiltered list %v", got)
+	}
+	if _, err := e.Reindex(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); !slices.Equal(got, []string{"req-1"}) {
-		t.Fatalf("failed lists %v", got)
+		t.Fatalf("failed lists %v after Reindex", got)
+	}
+	// An update moves it off the stale entry too.
+	r.BranchName = "b"
+	if _, err := e.UpdateRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	keys = e.keys(t, "tfpilot/list/")
+	if len(keys) != 1 || !strings.HasSuffix(keys[0], ".sfailed") {
+		t.Fatalf("after the update the index holds %v, want the failed entry only", keys)
+	}
+	if got := walk(t, e, tfpilot.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
+		t.Fatalf("unfiltered list %v after the update", got)
 	}
 }
 

@@ -11,11 +11,11 @@ import (
 	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
-// encodeRequest returns r's document with st, its status derived at
-// now, beside it, in the fields the original TfPilot used (status and
-// statusDerivedAt), so that list filters see the status as of the last
-// write. [tfpilot.Request] drops both fields on decode: they are never
-// read back as facts.
+// encodeRequest returns r's document with st, its list-index status
+// ([lifecycle.IndexStatus]), and now beside it, in the fields the
+// original TfPilot used (status and statusDerivedAt). [tfpilot.Request]
+// drops both fields on decode: they are never read back as facts, and
+// list filters derive the status from the facts.
 func encodeRequest(r *tfpilot.Request, st lifecycle.Status, now time.Time) ([]byte, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = now
 	}
-	st := c.Status(now)
+	st := indexStatus(c)
 	body, err := encodeRequest(c, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
@@ -240,20 +240,22 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	}
 	next.Version = cur.Version + 1
 	now := s.now()
-	st := next.Status(now)
+	st := indexStatus(next)
 	body, err := encodeRequest(next, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
 	}
 	// The entry moves, within its position, when project, environment
-	// or status change, and is written for a document the original
-	// wrote without a status this package recognises (its old entry, if
-	// any, came from Reindex, with a status derived then; it may be the
-	// new entry's key, so it is not deleted, and Reindex removes it
-	// otherwise).
-	curStored := meta.status
-	oldEntry, newEntry := entryOf(cur, curStored), entryOf(next, st)
-	moved := curStored == "" || oldEntry != newEntry
+	// or status change. The current entry is the one derived from the
+	// stored facts when the document's status field agrees with them (a
+	// document this version wrote, or one Reindex indexed); otherwise
+	// (the original's document, or an earlier version's status derived
+	// with the clock) it is not known for sure, so the new entry is
+	// written and every entry the document may have had is removed after
+	// the swap. The new entry's key is never removed.
+	oldEntry, newEntry := entryOfFacts(cur), entryOf(next, st)
+	known := meta.status == oldEntry.status
+	moved := !known || oldEntry != newEntry
 	if moved {
 		if err := s.putIndex(ctx, next, newEntry); err != nil {
 			return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
@@ -266,10 +268,18 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	case err != nil:
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
-	if moved && curStored != "" {
+	if moved {
 		// A failure leaves an entry that no longer matches the
 		// document: never listed, removed by Reindex.
-		_ = s.deleteIndex(ctx, oldEntry)
+		olds := []indexEntry{oldEntry}
+		if meta.status.Valid() {
+			olds = append(olds, entryOf(cur, meta.status))
+		}
+		for _, old := range olds {
+			if old != newEntry {
+				_ = s.deleteIndex(ctx, old)
+			}
+		}
 	}
 	return decodeRequest(body)
 }

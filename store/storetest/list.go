@@ -9,6 +9,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/runs"
 )
 
 var listTests = []test{
@@ -16,7 +17,7 @@ var listTests = []test{
 	{"ListRequests/NewestFirstTiesByIDDescending", testListOrder},
 	{"ListRequests/PagesNeitherSkipNorRepeatWhileInserting", testListStableWalk},
 	{"ListRequests/FiltersMatchEveryCombination", testListFilters},
-	{"ListRequests/StatusFilterUsesStatusDerivedAtLastWrite", testListStatusAsOfWrite},
+	{"ListRequests/StatusFilterMatchesClockFreeIndexStatus", testListIndexStatus},
 	{"ListRequests/PageSizeDefaultsAndIsClamped", testListPageSize},
 }
 
@@ -163,40 +164,65 @@ func testListFilters(e *env) {
 	}
 }
 
-func testListStatusAsOfWrite(e *env) {
-	r := withStatus(newRequest("r1"), lifecycle.Destroying, e.clock.Now())
-	e.create(r)
+// testListIndexStatus: status filters match [lifecycle.IndexStatus], the
+// status derived from the facts without the clock, so what a store keeps
+// never goes out of date: a stuck destroy is destroying in the store
+// before and after a write however old it is (the Pilot, not the store,
+// turns it failed once stale, with its Rules), and an apply or destroy
+// GitHub reported completed without a conclusion is in flight (issue 13).
+func testListIndexStatus(e *env) {
+	now := e.clock.Now()
+	stuck := withStatus(newRequest("r1"), lifecycle.Destroying, now)
+	e.create(stuck)
+	inFlight := func(id string, kind string) *tfpilot.Request {
+		r := newRequest(id)
+		r.PR = &tfpilot.PullRequest{Number: 1, Merged: true}
+		r.Runs.Plan = runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 1, Status: runs.StatusCompleted, Conclusion: runs.ConclusionSuccess}}}
+		done := runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 2, Status: runs.StatusCompleted, Conclusion: runs.ConclusionSuccess}}}
+		open := runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 3, Status: runs.StatusCompleted, DispatchedAt: now}}}
+		if kind == "apply" {
+			r.Runs.Apply = open
+		} else {
+			r.Runs.Apply, r.Runs.Destroy = done, open
+		}
+		return e.create(r)
+	}
+	inFlight("r2", "apply")
+	inFlight("r3", "destroy")
 	list := func(st lifecycle.Status) []string {
 		e.Helper()
-		p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{st}})
-		if err != nil {
-			e.Fatalf("ListRequests(%s): %v", st, err)
-		}
-		return ids(p.Requests)
+		got := ids(e.walk(tfpilot.ListQuery{Statuses: []lifecycle.Status{st}}))
+		slices.Sort(got)
+		return got
 	}
-	// A stuck destroy derives as failed once its timeout passes, but the
-	// stored status is as of the last write until the next write.
-	now := e.clock.Advance(lifecycle.DefaultStaleDestroyAfter + time.Minute)
-	if got := e.get("r1").Status(now); got != lifecycle.Failed {
+	check := func(when string) {
+		e.Helper()
+		for st, want := range map[lifecycle.Status][]string{
+			lifecycle.Destroying: {"r1", "r3"},
+			lifecycle.Applying:   {"r2"},
+			lifecycle.Failed:     nil,
+			lifecycle.Merged:     nil,
+			lifecycle.Applied:    nil,
+		} {
+			if got := list(st); !slices.Equal(got, want) {
+				e.Errorf("%s: status filter %s = %v, want %v", when, st, got, want)
+			}
+		}
+	}
+	check("at creation")
+	later := e.clock.Advance(lifecycle.DefaultStaleDestroyAfter + time.Hour)
+	if got := e.get("r1").Status(later); got != lifecycle.Failed {
 		e.Fatalf("suite bug: stuck destroy derives as %s", got)
 	}
-	if got := list(lifecycle.Destroying); len(got) != 1 {
-		e.Errorf("status filter destroying before a new write = %v, want [r1]", got)
+	check("once the destroys are stale, before a write")
+	for _, id := range []string{"r1", "r3"} {
+		cur := e.get(id)
+		cur.BranchName = "b"
+		if _, err := e.s.UpdateRequest(e.ctx, cur); err != nil {
+			e.Fatalf("UpdateRequest: %v", err)
+		}
 	}
-	if got := list(lifecycle.Failed); len(got) != 0 {
-		e.Errorf("status filter failed before a new write = %v, want none (status is stored at write time)", got)
-	}
-	cur := e.get("r1")
-	cur.BranchName = "b"
-	if _, err := e.s.UpdateRequest(e.ctx, cur); err != nil {
-		e.Fatalf("UpdateRequest: %v", err)
-	}
-	if got := list(lifecycle.Failed); len(got) != 1 {
-		e.Errorf("status filter failed after a write = %v, want [r1] (derived at the write's time)", got)
-	}
-	if got := list(lifecycle.Destroying); len(got) != 0 {
-		e.Errorf("status filter destroying after a write = %v, want none", got)
-	}
+	check("once the destroys are stale, after a write")
 }
 
 func testListPageSize(e *env) {

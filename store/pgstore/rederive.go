@@ -1,0 +1,59 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/lifecycle"
+)
+
+// Rederive recomputes the status column of every live request from its
+// document ([lifecycle.IndexStatus]) and returns how many rows it
+// changed. Every write keeps the column current; run Rederive once after
+// upgrading from a version that derived it otherwise (with the clock, or
+// with older derivation rules), so that status filters find those
+// requests before their next write. It reads the table in pages of 500
+// by id and updates a row only at the version it read, so it is safe
+// while the store is in use (a concurrent write derives the column
+// itself). A document that does not decode is skipped and reported in
+// the error after the walk.
+func (s *Store) Rederive(ctx context.Context) (int, error) {
+	const page = 500
+	changed, after := 0, ""
+	var bad []string
+	for {
+		var rows []requestRow
+		if err := s.db.NewSelect().Model(&rows).Column("id", "status", "version", "doc").
+			Where("id > ?", after).Order("id").Limit(page).Scan(ctx); err != nil {
+			return changed, wrap("rederive statuses", err)
+		}
+		for _, row := range rows {
+			after = row.ID
+			r, err := decodeRequest(row.Doc, row.Version)
+			if err != nil {
+				bad = append(bad, row.ID)
+				continue
+			}
+			st := string(lifecycle.IndexStatus(r.Facts()))
+			if st == row.Status {
+				continue
+			}
+			res, err := s.db.NewUpdate().Table("tfpilot_requests").Set("status = ?", st).
+				Where("id = ? AND version = ?", row.ID, row.Version).Exec(ctx)
+			if err != nil {
+				return changed, wrap(fmt.Sprintf("rederive status of %q", row.ID), err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				changed++
+			}
+		}
+		if len(rows) < page {
+			break
+		}
+	}
+	if len(bad) > 0 {
+		return changed, fmt.Errorf("pgstore: rederive statuses: %d documents do not decode (%q…): %w", len(bad), bad[0], tfpilot.ErrInvalid)
+	}
+	return changed, nil
+}

@@ -432,3 +432,51 @@ func TestView_LockLeftByADeadHolderShowsAsExpired(t *testing.T) {
 		}
 	}
 }
+
+// TestGates_NoSecondApplyOrDestroyOverAnAttemptWithUnknownConclusion: an
+// attempt with no conclusion is in flight whatever its status says (a
+// legacy document without status, a run reported completed before its
+// conclusion): Apply and Destroy must not start another over it.
+func TestGates_NoSecondApplyOrDestroyOverAnAttemptWithUnknownConclusion(t *testing.T) {
+	t.Parallel()
+	if runs.Active(runs.Attempt{Status: runs.StatusCompleted}) == false {
+		t.Skip("needs the rule of issue 13: runs.Active means no conclusion")
+	}
+	for _, status := range []string{"", runs.StatusCompleted} {
+		t.Run("status "+status, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			r := e.create("reports")
+			e.finish(r.ID, runs.Plan, "success")
+			mustOK(t, e, e.pilot.Approve, approver, r.ID)
+			mustOK(t, e, e.pilot.Merge, approver, r.ID)
+			mustOK(t, e, e.pilot.Apply, approver, r.ID)
+			unknown := func(k runs.Kind) {
+				if _, err := tfpilot.Mutate(e.ctx, e.store, r.ID, func(r *tfpilot.Request) error {
+					op := r.Runs.Op(k)
+					a := &op.Attempts[len(op.Attempts)-1]
+					a.Status, a.Conclusion = status, ""
+					switch k {
+					case runs.Apply:
+						r.Runs.Apply = op
+					case runs.Destroy:
+						r.Runs.Destroy = op
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unknown(runs.Apply)
+			if _, err := e.pilot.Apply(e.ctx, approver, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+				t.Fatalf("second Apply over an attempt with unknown conclusion: %v, want ErrPrecondition", err)
+			}
+			if _, err := e.pilot.Destroy(e.ctx, dev, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+				t.Fatalf("Destroy over an apply with unknown conclusion: %v, want ErrPrecondition", err)
+			}
+			if got := len(e.runsOf("apply.yml")) + len(e.runsOf("destroy.yml")); got != 1 {
+				t.Fatalf("%d apply and destroy runs, want the one apply", got)
+			}
+		})
+	}
+}

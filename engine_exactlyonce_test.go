@@ -13,8 +13,10 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
+	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
 // process is a second tfpilot process: its own Pilot and GitHub client
@@ -291,31 +293,56 @@ func (s *appendFailingStore) AppendEvent(ctx context.Context, ev tfpilot.Event) 
 // next Sync records it, once.
 func TestEvents_MilestoneSurvivesAFailureBetweenWriteAndEvent(t *testing.T) {
 	t.Parallel()
-	var fs *appendFailingStore
-	e := newEnv(t, func(_ *tfpilot.Config, s *tfpilot.Store) {
-		fs = &appendFailingStore{Store: *s}
-		*s = fs
-	})
-	r := e.create("reports")
-	cur, _ := e.store.GetRequest(e.ctx, r.ID)
-	plan, _ := runs.Current(cur.Runs, runs.Plan)
-	if err := e.fake.Complete(plan.RunID, "success"); err != nil {
-		t.Fatal(err)
+	for _, be := range []struct {
+		name string
+		opt  func(t *testing.T) envOption
+	}{
+		{"memstore", func(*testing.T) envOption { return func(*tfpilot.Config, *tfpilot.Store) {} }},
+		{"pgstore", func(t *testing.T) envOption { return withPgstore(t) }},
+		{"s3store", func(t *testing.T) envOption { return withS3store(t) }},
+	} {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			var fs *appendFailingStore
+			e := newEnv(t, be.opt(t), func(_ *tfpilot.Config, s *tfpilot.Store) {
+				fs = &appendFailingStore{Store: *s}
+				*s = fs
+			})
+			r := e.create("reports")
+			cur, _ := e.store.GetRequest(e.ctx, r.ID)
+			plan, _ := runs.Current(cur.Runs, runs.Plan)
+			if err := e.fake.Complete(plan.RunID, "success"); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(time.Minute)
+			fs.down.Store(true)
+			e.sync(r.ID)
+			fs.down.Store(false)
+			if got, _ := e.store.GetRequest(e.ctx, r.ID); !runs.Succeeded(mustCurrent(t, got, runs.Plan)) {
+				t.Fatal("the conclusion was not written")
+			}
+			e.sync(r.ID)
+			e.sync(r.ID)
+			if n := countEvents(t, e, r.ID, "plan_completed"); n != 1 {
+				t.Fatalf("plan_completed recorded %d times, want 1", n)
+			}
+			if got, _ := e.store.GetRequest(e.ctx, r.ID); len(got.Outbox) != 0 {
+				t.Fatalf("outbox not flushed: %+v", got.Outbox)
+			}
+		})
 	}
-	e.clock.Advance(time.Minute)
-	fs.down.Store(true)
-	e.sync(r.ID)
-	fs.down.Store(false)
-	if got, _ := e.store.GetRequest(e.ctx, r.ID); !runs.Succeeded(mustCurrent(t, got, runs.Plan)) {
-		t.Fatal("the conclusion was not written")
-	}
-	e.sync(r.ID)
-	e.sync(r.ID)
-	if n := countEvents(t, e, r.ID, "plan_completed"); n != 1 {
-		t.Fatalf("plan_completed recorded %d times, want 1", n)
-	}
-	if got, _ := e.store.GetRequest(e.ctx, r.ID); len(got.Outbox) != 0 {
-		t.Fatalf("outbox not flushed: %+v", got.Outbox)
+}
+
+// withS3store replaces the memstore with an s3store on a fresh bucket
+// prefix (skipped, or failed under TFPILOT_TEST_REQUIRE=s3, without one).
+func withS3store(t testing.TB) envOption {
+	return func(cfg *tfpilot.Config, s *tfpilot.Store) {
+		b := testenv.NewS3(t)
+		ss, err := s3store.New(b.Client, b.Bucket, &s3store.Options{Prefix: b.Prefix, Now: cfg.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*s = ss
 	}
 }
 

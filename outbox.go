@@ -41,9 +41,10 @@ const outboxIDLayout = "20060102T150405.000000000Z"
 // and only when the change the event describes is made by that call: the
 // function may run again on a fresher document, and what it staged on a
 // losing try is discarded with the try. e.RequestID is set to r.ID, and
-// e.ID to a deterministic id unique to this write; a zero Timestamp must
-// be set by the caller (the engine's clock), else it is left to the store
-// when the event is flushed.
+// e.ID to a deterministic id unique to this write (the version the write
+// produces and the event's place in the outbox), so the event store
+// refuses a second copy. Set e.Timestamp from the caller's clock: it
+// leads the id, so events sharing a timestamp list in write order.
 func StageEvent(r *Request, e Event) {
 	e.RequestID = r.ID
 	e.ID = outboxEventID(e.Timestamp, r.Version+1, len(r.Outbox))

@@ -37,10 +37,50 @@
 // (Get, List, Events, Cost, DriftEligible, Insights). Every mutation is
 // authorized ([Authorizer]), takes the request's TTL lock (approve and
 // merge included), honours an idempotency key durably, checks its gates
-// on the locked document, and writes with compare-and-swap. Dispatches
-// follow a crash-safe protocol: the attempt and its nonce are persisted
-// before workflow_dispatch, so [Pilot.Sync] can always find the run or
-// safely dispatch again; nothing is dispatched twice.
+// on the locked document, and writes with compare-and-swap. A lock whose
+// release fails is retried with bounded backoff; one left by a dead
+// holder expires, shows as such ([View.LockExpired]) and blocks nothing.
+//
+// # Exactly one run per attempt
+//
+// Dispatches follow a crash-safe protocol: the attempt and its nonce are
+// persisted before workflow_dispatch, so [Pilot.Sync] can always find the
+// run by its nonce or safely dispatch again. It holds across any number
+// of processes on one Store:
+//
+//   - An attempt is dispatched again only by the holder of the request's
+//     lock, after re-reading the attempt under that lock: it must still
+//     have no run id, no conclusion, and the dispatch generation
+//     (DispatchedAt) the unlocked read saw, older than
+//     Config.DispatchGrace.
+//   - The decision is recorded first, with a compare-and-swap that
+//     renews the lock (a new DispatchedAt, see runs.Redispatch, and a
+//     <kind>_redispatched event); a process that read the attempt
+//     before sees it moved and does not dispatch.
+//   - No new dispatch follows a quick look: GitHub lists a dispatched run
+//     only seconds later, so githubx looks for the run with backoff until
+//     its list-lag window (githubx.DefaultListLag) has passed, and
+//     DispatchGrace is never shorter than that window plus the longest a
+//     dispatch call may take.
+//   - A run found carrying an attempt's nonce is attached, not dispatched
+//     again. A second run carrying the same nonce is reported (a
+//     <kind>_duplicate_run event and a warning) and never attached or put
+//     in the run index.
+//   - An attempt whose conclusion is unknown is in flight: the gates of
+//     Apply and Destroy refuse to start another over it.
+//
+// # Lifecycle events
+//
+// A milestone (pr_merged, plan_completed, apply_dispatched, …) is recorded
+// exactly once and is not lost by a crash after the write that made it.
+// The event is decided inside the compare-and-swap function from that
+// try's own read (so a losing try's decision is discarded with it) and
+// staged in the document's outbox ([StageEvent]) in the same write; it
+// is then appended to the [EventStore] under a deterministic id, so a
+// second append is [ErrAlreadyExists], and cleared from the outbox
+// ([FlushOutbox]). An outbox a crash left behind is flushed by the next
+// write or by Sync. This works alike on every backend, with no
+// transaction spanning the document and the event log.
 //
 // # GitHub webhooks
 //
@@ -57,5 +97,8 @@
 // [ErrInvalid] (a [*ValidationError] listing each field's problem),
 // [ErrPrecondition] (a [*GateError] saying what is missing),
 // [ErrLocked] (another operation holds the lock), [ErrIdempotencyKeyReused],
-// [ErrUnauthenticated] and [ErrPermissionDenied].
+// [ErrUnauthenticated], [ErrPermissionDenied] and [ErrUnavailable] (GitHub
+// unreachable, failing or rate limiting; the error also wraps the githubx
+// error, whose sentinels and *githubx.RateLimitError errors.Is and
+// errors.As still reach).
 package tfpilot

@@ -22,12 +22,12 @@ func (p *Pilot) dispatch(ctx context.Context, id, h string, kind runs.Kind, ref,
 	r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
 		r.Runs = runs.Dispatch(r.Runs, kind, runs.DispatchMeta{HeadSHA: headSHA, Ref: ref, Actor: who.Login, Nonce: nonce}, p.now())
 		attempt = r.Runs.Op(kind).CurrentAttempt
+		p.stage(r, string(kind)+"_dispatched", who, map[string]any{"attempt": attempt, "ref": ref, "headSha": headSHA})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	p.event(ctx, id, string(kind)+"_dispatched", who, map[string]any{"attempt": attempt, "ref": ref, "headSha": headSHA})
 	return p.startRun(ctx, r, h, kind, attempt)
 }
 
@@ -38,7 +38,11 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 	if !ok {
 		return nil, fmt.Errorf("tfpilot: %s attempt %d of %q vanished", kind, attempt, r.ID)
 	}
-	res, err := p.gh.Dispatch(ctx, repoOf(r), githubx.DispatchRequest{
+	// The call, with the client's own recovery, ends while h still holds
+	// the lock, and DispatchGrace covers it (see Config.DispatchGrace).
+	dctx, cancel := context.WithTimeout(ctx, p.cfg.LockTTL/2)
+	defer cancel()
+	res, err := p.gh.Dispatch(dctx, repoOf(r), githubx.DispatchRequest{
 		Workflow: p.cfg.Workflows.File(githubx.WorkflowKind(kind)),
 		Ref:      a.Ref,
 		Inputs:   map[string]string{runs.InputRequestID: r.ID},
@@ -52,13 +56,15 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 			return r, fmt.Errorf("tfpilot: %s dispatch for %q not confirmed; Sync will find or retry it: %w", kind, r.ID, err)
 		}
 		failed, ferr := p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
-			r.Runs, _ = runs.FailDispatch(r.Runs, kind, attempt)
+			var changed bool
+			if r.Runs, changed = runs.FailDispatch(r.Runs, kind, attempt); changed {
+				p.stage(r, string(kind)+"_dispatch_failed", Principal{Login: a.Actor}, map[string]any{"attempt": attempt, "error": err.Error()})
+			}
 			return nil
 		})
 		if ferr == nil {
 			r = failed
 		}
-		p.event(ctx, r.ID, string(kind)+"_dispatch_failed", Principal{Login: a.Actor}, map[string]any{"attempt": attempt, "error": err.Error()})
 		return r, fmt.Errorf("tfpilot: %s dispatch for %q refused by GitHub: %w", kind, r.ID, err)
 	}
 	if res.RunID == 0 {
@@ -68,13 +74,39 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 }
 
 // attachRun records runID on an attempt and indexes it. Attaching is a
-// fact about GitHub, so it needs no lock.
-func (p *Pilot) attachRun(ctx context.Context, id string, kind runs.Kind, attempt int, runID int64, url string) (*Request, error) {
+// fact about GitHub, so it needs no lock. A run the attempt does not take
+// (it already has another run: runID is a duplicate dispatch of it) is
+// reported, never indexed: the run index names only attempts' runs. dups
+// are other runs found carrying the attempt's nonce; they are reported
+// with the attach.
+func (p *Pilot) attachRun(ctx context.Context, id string, kind runs.Kind, attempt int, runID int64, url string, dups ...int64) (*Request, error) {
+	var rejected int64
 	r, err := p.patch(ctx, id, func(r *Request) {
-		r.Runs, _ = runs.AttachRunID(r.Runs, kind, attempt, runID, url)
+		rejected = 0
+		next, ok := runs.AttachRunID(r.Runs, kind, attempt, runID, url)
+		if !ok {
+			if a, found := attemptByNumber(r.Runs, kind, attempt); found && a.RunID != 0 && a.RunID != runID {
+				rejected = a.RunID
+			}
+			return
+		}
+		if a, _ := attemptByNumber(r.Runs, kind, attempt); a.RunID == 0 && len(dups) > 0 {
+			p.stage(r, string(kind)+"_duplicate_run", Principal{Login: "github"}, map[string]any{
+				"attempt": attempt, "runId": runID, "duplicates": dups})
+		}
+		r.Runs = next
 	})
 	if err != nil {
 		return nil, err
+	}
+	if rejected != 0 {
+		p.log.WarnContext(ctx, "tfpilot: a second run for one attempt; not attached, not indexed", "request", id, "kind", kind, "attempt", attempt, "run", runID, "attached", rejected)
+		p.event(ctx, id, string(kind)+"_duplicate_run", Principal{Login: "github"}, map[string]any{
+			"attempt": attempt, "runId": rejected, "duplicates": []int64{runID}})
+		return r, nil
+	}
+	if a, ok := attemptByNumber(r.Runs, kind, attempt); !ok || a.RunID != runID {
+		return r, nil
 	}
 	if err := p.store.IndexRun(ctx, kind, runID, id); err != nil {
 		return r, fmt.Errorf("tfpilot: index %s run %d of %q: %w", kind, runID, id, err)
@@ -95,6 +127,14 @@ func attemptByNumber(s runs.State, k runs.Kind, n int) (runs.Attempt, bool) {
 func definitive(err error) bool {
 	return errors.Is(err, githubx.ErrNotFound) || errors.Is(err, githubx.ErrInvalid) ||
 		errors.Is(err, githubx.ErrUnauthorized) || errors.Is(err, githubx.ErrForbidden)
+}
+
+// githubErr records a rate limit and returns err, wrapped with
+// [ErrUnavailable] when GitHub could not be reached, failed or is rate
+// limiting.
+func (p *Pilot) githubErr(ctx context.Context, err error) error {
+	p.rateLimited(ctx, err)
+	return unavailable(err)
 }
 
 // rateLimited stores GitHub's backoff so every process (and Get's poll

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tfpilot/tfpilot/lock"
 )
@@ -91,29 +92,67 @@ func (p *Pilot) acquire(ctx context.Context, id string, op Action, h string, che
 	})
 }
 
+// Release retries: a failed release (the store unreachable for a moment)
+// is retried with exponential backoff from releaseFirstWait, doubling up
+// to releaseMaxWait, at most releaseTries times and within the 10 s of
+// [background], so a one-second database blip does not leave the request
+// locked for the full LockTTL.
+const (
+	releaseTries     = 8
+	releaseFirstWait = 50 * time.Millisecond
+	releaseMaxWait   = 2 * time.Second
+)
+
 // release drops h's lock on request id. It runs even when the operation's
-// context was cancelled; a failure leaves the lock to expire.
+// context was cancelled, retrying a failed write with bounded backoff; a
+// release that still fails leaves the lock to expire (it then shows as
+// expired, see [View.LockExpired], and blocks nothing).
 func (p *Pilot) release(ctx context.Context, id, h string) {
 	ctx, cancel := background(ctx)
 	defer cancel()
-	_, err := Mutate(ctx, p.store, id, func(r *Request) error {
-		l, err := lock.Release(r.Lock, h, p.now())
-		if err != nil {
-			return err
+	wait := releaseFirstWait
+	for try := 1; ; try++ {
+		r, err := Mutate(ctx, p.store, id, func(r *Request) error {
+			l, err := lock.Release(r.Lock, h, p.now())
+			if err != nil {
+				return err
+			}
+			r.Lock = l
+			return nil
+		})
+		switch {
+		case err == nil:
+			flush(ctx, p.store, p.log, r)
+			return
+		case errors.Is(err, ErrNotFound), errors.Is(err, lock.ErrConflict):
+			return // gone (archived), or the lock expired and someone else holds it now
+		case try >= releaseTries || sleep(ctx, wait) != nil:
+			p.log.WarnContext(ctx, "tfpilot: lock not released; it expires on its own", "request", id, "tries", try, "err", err)
+			return
 		}
-		r.Lock = l
+		wait = min(2*wait, releaseMaxWait)
+	}
+}
+
+// sleep waits d or until ctx is done. It is for retry backoff, which
+// waits real time whatever the configured clock says.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
 		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		p.log.WarnContext(ctx, "tfpilot: lock not released; it expires on its own", "request", id, "err", err)
 	}
 }
 
 // mutateHeld applies fn to request id while h holds its lock, renewing
 // the lock. If h lost the lock (it expired and someone else took it),
-// it fails with ErrLocked and writes nothing.
+// it fails with ErrLocked and writes nothing. Events fn stages with
+// [Pilot.stage] are written with the change and flushed after it.
 func (p *Pilot) mutateHeld(ctx context.Context, id, h string, fn func(*Request) error) (*Request, error) {
-	return Mutate(ctx, p.store, id, func(r *Request) error {
+	r, err := Mutate(ctx, p.store, id, func(r *Request) error {
 		l, err := lock.Renew(r.Lock, h, p.cfg.LockTTL, p.now())
 		if err != nil {
 			return fmt.Errorf("%w: lost the lock: %w", ErrLocked, err)
@@ -125,13 +164,19 @@ func (p *Pilot) mutateHeld(ctx context.Context, id, h string, fn func(*Request) 
 		r.UpdatedAt = p.now()
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return flush(ctx, p.store, p.log, r), nil
 }
 
 // patch applies fn to request id with [Mutate] and stamps UpdatedAt only
 // when fn changed the document, so a patch that changes nothing still
 // writes nothing. It is for facts learned from GitHub, which need no lock.
+// Events fn stages with [Pilot.stage] are written with the change and
+// flushed after it.
 func (p *Pilot) patch(ctx context.Context, id string, fn func(*Request)) (*Request, error) {
-	return Mutate(ctx, p.store, id, func(r *Request) error {
+	r, err := Mutate(ctx, p.store, id, func(r *Request) error {
 		before, err := r.CanonicalJSON()
 		if err != nil {
 			return err
@@ -146,14 +191,27 @@ func (p *Pilot) patch(ctx context.Context, id string, fn func(*Request)) (*Reque
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return flush(ctx, p.store, p.log, r), nil
 }
 
-// event appends a lifecycle event. A failed append is logged: events are
-// the audit trail, not state.
+// event appends a lifecycle event at once, outside any write. A failed
+// append is logged and the event is lost: use it only for events that
+// describe no change of the document. An event that describes a change
+// is staged with [Pilot.stage] inside the write that makes the change
+// (see outbox.go), which records it exactly once and survives a crash.
+//
+// The event's id places it after the events staged by the writes up to
+// the request's current version, so that events sharing a timestamp list
+// in the order they happened (see afterVersionID).
 func (p *Pilot) event(ctx context.Context, requestID, name string, who Principal, data map[string]any) {
-	_, err := p.store.AppendEvent(ctx, Event{
-		RequestID: requestID, Event: name, Timestamp: p.now(), Actor: who.Login, Source: "tfpilot", Data: data,
-	})
+	e := Event{RequestID: requestID, Event: name, Timestamp: p.now(), Actor: who.Login, Source: "tfpilot", Data: data}
+	if r, err := p.store.GetRequest(ctx, requestID); err == nil {
+		e.ID = afterVersionID(e.Timestamp, r.Version)
+	}
+	_, err := p.store.AppendEvent(ctx, e)
 	if err != nil {
 		p.log.WarnContext(ctx, "tfpilot: lifecycle event not stored", "request", requestID, "event", name, "err", err)
 	}
@@ -185,7 +243,7 @@ func (p *Pilot) operation(ctx context.Context, c Caller, op Action, id string, i
 	out, err := work(ctx, locked, h)
 	p.release(ctx, id, h)
 	if err != nil {
-		return nil, err
+		return nil, p.githubErr(ctx, err)
 	}
 	// Answer with the document after release.
 	if fresh, gerr := p.store.GetRequest(ctx, id); gerr == nil {

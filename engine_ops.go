@@ -88,7 +88,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	out, err := p.provision(ctx, r, h, c.Principal)
 	p.release(ctx, r.ID, h)
 	if err != nil {
-		return nil, err
+		return nil, p.githubErr(ctx, err)
 	}
 	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
 		out = fresh

@@ -18,6 +18,11 @@ type View struct {
 	NextPoll time.Duration
 	// Archived is true for a request moved to history after its destroy.
 	Archived bool
+	// LockExpired is true when the request carries a lock past its expiry:
+	// its holder died (or could not release it) before finishing. It
+	// blocks nothing; the next operation takes the lock over, and Sync
+	// clears it.
+	LockExpired bool
 }
 
 func (p *Pilot) view(ctx context.Context, r *Request, archived bool) View {
@@ -33,7 +38,8 @@ func (p *Pilot) rateLimitedAt(ctx context.Context, now time.Time) bool {
 
 func (p *Pilot) viewAt(r *Request, archived bool, now time.Time, rl bool) View {
 	st := p.cfg.Rules.Derive(r.Facts(), now)
-	return View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived}
+	return View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived,
+		LockExpired: r.Lock != nil && r.Lock.Expired(now)}
 }
 
 // ViewOf returns the View of r as Get would.

@@ -49,6 +49,10 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionSync, r); err != nil {
 		return nil, err
 	}
+	if len(r.Outbox) > 0 {
+		// Events a crash left staged: record them now.
+		r = flush(ctx, p.store, p.log, r)
+	}
 	now := p.now()
 	if r.Lock != nil && r.Lock.Expired(now) {
 		if r, err = p.patch(ctx, id, func(r *Request) {
@@ -79,15 +83,14 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	return r, nil
 }
 
-// githubErr records a rate limit before returning err.
-func (p *Pilot) githubErr(ctx context.Context, err error) error {
-	p.rateLimited(ctx, err)
-	return err
-}
-
+// pending is an attempt that looked stranded (no run id, no run carries
+// its nonce, dispatched longer than DispatchGrace ago) on an unlocked
+// read: what the read saw is its dispatch generation.
 type pending struct {
-	kind    runs.Kind
-	attempt int
+	kind         runs.Kind
+	attempt      int
+	nonce        string
+	dispatchedAt time.Time
 }
 
 func needsWork(r *Request, redispatch []pending) bool {
@@ -106,18 +109,18 @@ func needsWork(r *Request, redispatch []pending) bool {
 // syncLocked runs the steps of Sync that act on GitHub, under the lock.
 func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch []pending) (*Request, error) {
 	h := holder(Principal{Login: "sync"}, ActionSync)
-	r, err := p.acquire(ctx, r.ID, ActionSync, h, nil)
+	id := r.ID
+	r, err := p.acquire(ctx, id, ActionSync, h, nil)
 	if errors.Is(err, ErrLocked) {
-		return p.store.GetRequest(ctx, r.ID) // someone else is working on it
+		return p.store.GetRequest(ctx, id) // someone else is working on it
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer p.release(ctx, r.ID, h)
+	defer p.release(ctx, id, h)
 	who := Principal{Login: c.Principal.Login}
 	for _, pd := range redispatch {
-		p.log.InfoContext(ctx, "tfpilot: no run carries the nonce; dispatching again", "request", r.ID, "kind", pd.kind, "attempt", pd.attempt)
-		if r, err = p.startRun(ctx, r, h, pd.kind, pd.attempt); err != nil {
+		if r, err = p.redispatch(ctx, id, h, pd, who); err != nil {
 			return nil, err
 		}
 	}
@@ -127,7 +130,91 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 	if r, err = p.provision(ctx, r, h, who); err != nil {
 		return nil, err
 	}
-	return p.store.GetRequest(ctx, r.ID)
+	return p.store.GetRequest(ctx, id)
+}
+
+// errStale aborts a re-dispatch whose premise a concurrent write changed.
+var errStale = errors.New("tfpilot: attempt changed since it was read")
+
+// redispatch repeats the workflow_dispatch of an attempt that Sync found
+// stranded, exactly once across processes. h holds the request's lock.
+// It re-reads the attempt under the lock and gives up unless it is still
+// exactly what the unlocked read saw (no run id, no conclusion, the same
+// nonce and dispatch generation) and its grace has passed; looks for its
+// run once more (the list-lag window since its last dispatch is long past,
+// see [Config.DispatchGrace]) and attaches one if found; and otherwise
+// records the new dispatch generation with a compare-and-swap that renews
+// h's lock before calling workflow_dispatch, so that no other process,
+// whatever it read before, dispatches the attempt again.
+func (p *Pilot) redispatch(ctx context.Context, id, h string, pd pending, who Principal) (*Request, error) {
+	r, err := p.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := attemptByNumber(r.Runs, pd.kind, pd.attempt)
+	if !ok || !stranded(a, pd) || p.now().Sub(a.DispatchedAt) <= p.cfg.DispatchGrace {
+		return r, nil // attached, concluded or dispatched again meanwhile
+	}
+	attached, err := p.attachByNonce(ctx, r, pd.kind, a)
+	if err != nil || attached {
+		if err != nil {
+			return nil, err
+		}
+		return p.store.GetRequest(ctx, id)
+	}
+	r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
+		cur, ok := attemptByNumber(r.Runs, pd.kind, pd.attempt)
+		if !ok || !stranded(cur, pd) {
+			return errStale
+		}
+		var changed bool
+		if r.Runs, changed = runs.Redispatch(r.Runs, pd.kind, pd.attempt, p.now()); !changed {
+			return errStale
+		}
+		p.stage(r, string(pd.kind)+"_redispatched", who, map[string]any{"attempt": pd.attempt, "source": "sync"})
+		return nil
+	})
+	switch {
+	case errors.Is(err, errStale):
+		return p.store.GetRequest(ctx, id)
+	case err != nil:
+		return nil, err
+	}
+	p.log.InfoContext(ctx, "tfpilot: no run carries the nonce; dispatching again", "request", id, "kind", pd.kind, "attempt", pd.attempt)
+	return p.startRun(ctx, r, h, pd.kind, pd.attempt)
+}
+
+// stranded reports whether a is still the attempt pd saw: no run id, no
+// conclusion, same nonce, same dispatch generation.
+func stranded(a runs.Attempt, pd pending) bool {
+	return a.RunID == 0 && a.Conclusion == "" && a.Nonce == pd.nonce && a.DispatchedAt.Equal(pd.dispatchedAt)
+}
+
+// attachByNonce looks for the runs carrying a's nonce. The oldest is
+// attached to a and patched with its facts; any other is a duplicate
+// dispatch: it is reported (a <kind>_duplicate_run event, staged with the
+// attach, and a warning) and never attached or indexed. It reports
+// whether a run was found.
+func (p *Pilot) attachByNonce(ctx context.Context, r *Request, k runs.Kind, a runs.Attempt) (bool, error) {
+	found, err := p.gh.FindRuns(ctx, repoOf(r), p.cfg.Workflows.File(githubx.WorkflowKind(k)), a.Nonce, githubx.BypassCache())
+	if err != nil || len(found) == 0 {
+		return false, err
+	}
+	run := found[0]
+	var dups []int64
+	for _, d := range found[1:] {
+		dups = append(dups, d.ID)
+	}
+	if len(dups) > 0 {
+		p.log.WarnContext(ctx, "tfpilot: more than one run carries an attempt's nonce; only the first is the attempt's", "request", r.ID, "kind", k, "attempt", a.Attempt, "run", run.ID, "duplicates", dups)
+	}
+	if _, err := p.attachRun(ctx, r.ID, k, a.Attempt, run.ID, run.URL, dups...); err != nil {
+		return false, err
+	}
+	if _, err := p.patchRun(ctx, r.ID, k, run.ID, run); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // syncPR patches the pull request's facts and the approvals its reviews
@@ -150,8 +237,8 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	wasMerged := merged(r)
 	r, err = p.patch(ctx, r.ID, func(r *Request) {
+		wasMerged := merged(r) // this write's own read: see outbox.go
 		r.PR.Open, r.PR.URL = pr.Open(), pr.URL
 		if pr.HeadSHA != "" && !merged(r) {
 			r.PR.HeadSHA = pr.HeadSHA
@@ -163,12 +250,12 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 			}
 		}
 		r.Approval = approvalFromReviews(r.Approval, reviews)
+		if !wasMerged && merged(r) {
+			p.stage(r, "pr_merged", Principal{Login: "github"}, map[string]any{"mergedSha": r.MergedSHA, "source": "sync"})
+		}
 	})
 	if err != nil {
 		return nil, err
-	}
-	if !wasMerged && merged(r) {
-		p.event(ctx, r.ID, "pr_merged", Principal{Login: "github"}, map[string]any{"mergedSha": r.MergedSHA, "source": "sync"})
 	}
 	return r, nil
 }
@@ -247,21 +334,12 @@ func (p *Pilot) syncRuns(ctx context.Context, r *Request) ([]pending, error) {
 					p.setCooldown(ctx, key, now)
 				}
 			case a.RunID == 0 && a.Conclusion == "" && a.Nonce != "":
-				run, err := p.gh.FindRun(ctx, repo, p.cfg.Workflows.File(githubx.WorkflowKind(k)), a.Nonce, githubx.BypassCache())
+				found, err := p.attachByNonce(ctx, r, k, a)
 				switch {
-				case err == nil:
-					if _, err := p.attachRun(ctx, r.ID, k, a.Attempt, run.ID, run.URL); err != nil {
-						return nil, err
-					}
-					if _, err := p.patchRun(ctx, r.ID, k, run.ID, run); err != nil {
-						return nil, err
-					}
-				case errors.Is(err, githubx.ErrNotFound):
-					if now.Sub(a.DispatchedAt) > p.cfg.DispatchGrace {
-						redo = append(redo, pending{k, a.Attempt})
-					}
-				default:
+				case err != nil:
 					return nil, err
+				case !found && now.Sub(a.DispatchedAt) > p.cfg.DispatchGrace:
+					redo = append(redo, pending{kind: k, attempt: a.Attempt, nonce: a.Nonce, dispatchedAt: a.DispatchedAt})
 				}
 			}
 		}
@@ -288,20 +366,22 @@ func RunFactsOf(run githubx.Run) runs.RunFacts {
 
 func (p *Pilot) patchRun(ctx context.Context, id string, k runs.Kind, runID int64, run githubx.Run) (bool, error) {
 	var changed bool
-	var before runs.Attempt
-	r, err := p.patch(ctx, id, func(r *Request) {
-		before, _ = runs.FindByRunID(r.Runs, k, runID)
+	_, err := p.patch(ctx, id, func(r *Request) {
+		before, _ := runs.FindByRunID(r.Runs, k, runID)
 		r.Runs, changed = runs.PatchByRunID(r.Runs, k, runID, RunFactsOf(run))
+		// Decided on this write's own read: a concurrent webhook or Sync
+		// that concluded the run first makes this try lose the race and
+		// rerun, finding nothing to record.
+		if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && before.Conclusion == "" && after.Conclusion != "" {
+			p.stage(r, string(k)+"_completed", Principal{Login: "github"}, map[string]any{
+				"attempt": after.Attempt, "runId": runID, "conclusion": after.Conclusion, "source": "sync"})
+		}
+		if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && runs.HeadMismatch(after) && !runs.HeadMismatch(before) {
+			p.stage(r, headMismatchEvent(k), Principal{Login: "github"}, headMismatchData(after, "sync"))
+		}
 	})
 	if err != nil {
 		return false, err
-	}
-	if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && before.Conclusion == "" && after.Conclusion != "" {
-		p.event(ctx, id, string(k)+"_completed", Principal{Login: "github"}, map[string]any{
-			"attempt": after.Attempt, "runId": runID, "conclusion": after.Conclusion, "source": "sync"})
-	}
-	if after, ok := runs.FindByRunID(r.Runs, k, runID); ok && runs.HeadMismatch(after) && !runs.HeadMismatch(before) {
-		p.event(ctx, id, headMismatchEvent(k), Principal{Login: "github"}, headMismatchData(after, "sync"))
 	}
 	return changed, nil
 }
@@ -376,12 +456,14 @@ func (p *Pilot) cleanup(ctx context.Context, r *Request, h string, who Principal
 				return nil, err
 			}
 			if r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+				if r.CleanupPR == nil {
+					p.stage(r, "cleanup_pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
+				}
 				r.CleanupPR = &PullRequest{Number: pr.Number, URL: pr.URL, Open: pr.Open(), HeadSHA: pr.HeadSHA}
 				return nil
 			}); err != nil {
 				return nil, err
 			}
-			p.event(ctx, r.ID, "cleanup_pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
 		}
 	}
 	p.event(ctx, r.ID, "request_archived", who, nil)

@@ -1,8 +1,15 @@
 package tfpilot
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"strings"
+
+	"github.com/tfpilot/tfpilot/githubx"
 )
 
 // Sentinel errors. Every error tfpilot and its stores return that falls in
@@ -19,6 +26,13 @@ var (
 	// ErrInvalid: the input is malformed. The error is usually a
 	// [*ValidationError] listing each field's problem.
 	ErrInvalid = errors.New("tfpilot: invalid argument")
+	// ErrUnavailable: GitHub could not be reached, answered 5xx after the
+	// client's retries, or is rate limiting tfpilot. Nothing is lost: retry
+	// later, and Sync finishes what the call started. The error also
+	// wraps the GitHub client's error, so errors.Is and errors.As still
+	// reach githubx.ErrUnavailable, githubx.ErrRateLimited and
+	// *githubx.RateLimitError (its Reset says when to retry).
+	ErrUnavailable = errors.New("tfpilot: GitHub unavailable")
 )
 
 // FieldViolation says what is wrong with one field of an input.
@@ -55,4 +69,34 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 // invalid returns a *ValidationError with one violation.
 func invalid(field, description string) *ValidationError {
 	return &ValidationError{Violations: []FieldViolation{{Field: field, Description: description}}}
+}
+
+// unavailable wraps err with [ErrUnavailable] when it says GitHub could
+// not be reached, failed with a 5xx or is rate limiting; other errors
+// (and nil) are returned unchanged.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) || !githubDown(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// githubDown reports whether err is a GitHub call that failed for want
+// of GitHub: 5xx, rate limit, or a transport failure (no answer at all).
+func githubDown(err error) bool {
+	if errors.Is(err, githubx.ErrUnavailable) || errors.Is(err, githubx.ErrRateLimited) {
+		return true
+	}
+	var ge *githubx.Error
+	if !errors.As(err, &ge) || ge.StatusCode != 0 {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		ue *url.Error
+		ne net.Error
+	)
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -93,7 +93,10 @@ type Config struct {
 	ReconcileCooldown time.Duration
 	// DispatchGrace is how long an attempt may lack a run id before Sync,
 	// having found no run carrying its nonce, dispatches it again.
-	// Default 2 minutes.
+	// Default 2 minutes. It is raised to at least LockTTL/2 (the longest a
+	// workflow_dispatch call, with the client's recovery, may take) plus
+	// the client's list-lag window (githubx.Client.ListLag), so that a run
+	// a dispatch started is listed before Sync concludes there is none.
 	DispatchGrace time.Duration
 	// Rules tune status derivation (the stale-destroy threshold). Get,
 	// the status filters of List and Insights all derive with them.
@@ -150,6 +153,7 @@ func New(store Store, gh *githubx.Client, cfg Config) (*Pilot, error) {
 	if cfg.DispatchGrace <= 0 {
 		cfg.DispatchGrace = 2 * time.Minute
 	}
+	cfg.DispatchGrace = max(cfg.DispatchGrace, cfg.LockTTL/2+gh.ListLag())
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

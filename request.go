@@ -59,6 +59,9 @@ type Request struct {
 	Idempotency map[string]IdempotencyMark `json:"idempotency,omitzero"`
 	Timeline    []json.RawMessage          `json:"timeline,omitzero"`
 	Cost        json.RawMessage            `json:"cost,omitzero"`
+	// Outbox holds lifecycle events written with the change they describe
+	// and not yet appended to the event store (see [StageEvent]).
+	Outbox []Event `json:"outbox,omitzero"`
 
 	unknown *unknownFields
 }
@@ -137,6 +140,7 @@ func (r *Request) Clone() *Request {
 		}
 	}
 	c.Cost = bytes.Clone(r.Cost)
+	c.Outbox = slices.Clone(r.Outbox) // staged events are never changed in place
 	// unknown is never mutated after decode, so it is shared.
 	return &c
 }

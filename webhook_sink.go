@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -44,9 +45,11 @@ type WebhookSinkOptions struct {
 // as the handler's Deliveries (see [IsDuplicateDelivery]).
 //
 // Every change is a [Mutate] compare-and-swap write, retried on
-// conflict, followed by one lifecycle event ([EventStore.AppendEvent],
-// Source [WebhookEventSource]). An event that changes nothing writes
-// nothing and appends nothing, so repeated facts are harmless.
+// conflict, that stages one lifecycle event (Source
+// [WebhookEventSource]) on the document in the same write, flushed to the
+// [EventStore] right after (see [StageEvent]). An event that changes
+// nothing writes nothing and records nothing, so repeated facts are
+// harmless.
 //
 // Workflow runs are correlated to a request in this order: the run
 // index ([RunIndex.LookupRun]); the dispatch nonce in the run name
@@ -116,16 +119,25 @@ type change struct {
 
 // update applies fn to request id with [Mutate]. fn returns the change it
 // made, or nil when it made none (nothing is written then), plus the
-// outcome to report either way. After a write it appends the change's
-// lifecycle event.
+// outcome to report either way. The change's lifecycle event is staged
+// on the document in the same write (decided by fn from that write's own
+// read, so a race recorded it once) and flushed to the event store after
+// it (see [StageEvent]).
 func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, fn func(r *Request) (*change, string)) (outcome string, err error) {
 	var ch *change
-	_, err = Mutate(ctx, s.store, id, func(r *Request) error {
+	stored, err := Mutate(ctx, s.store, id, func(r *Request) error {
 		ch, outcome = fn(r)
 		if ch == nil {
 			return errNoChange
 		}
-		r.UpdatedAt = s.now().UTC()
+		now := s.now().UTC()
+		r.UpdatedAt = now
+		data := maps.Clone(ch.data)
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["deliveryId"] = deliveryID
+		StageEvent(r, Event{Event: ch.event, Timestamp: now, Actor: actor, Source: WebhookEventSource, Data: data})
 		return nil
 	})
 	switch {
@@ -134,17 +146,11 @@ func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, 
 	case err != nil:
 		return "", fmt.Errorf("tfpilot: webhook: update request %q: %w", id, err)
 	}
-	data := ch.data
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["deliveryId"] = deliveryID
-	if _, err := s.store.AppendEvent(ctx, Event{RequestID: id, Event: ch.event, Actor: actor, Source: WebhookEventSource, Data: data}); err != nil {
-		// The document is the source of truth and is written; a
-		// redelivery would find nothing to change and append nothing,
-		// so failing the delivery would not bring the event back.
-		s.log.ErrorContext(ctx, "tfpilot: webhook: append lifecycle event", "request", id, "event", ch.event, "delivery", deliveryID, "err", err)
-		return ch.outcome + " (lifecycle event not recorded)", nil
+	if _, err := FlushOutbox(ctx, s.store, stored); err != nil {
+		// The event is written with the change; the next write or Sync
+		// flushes it.
+		s.log.WarnContext(ctx, "tfpilot: webhook: lifecycle event staged, not yet recorded", "request", id, "event", ch.event, "delivery", deliveryID, "err", err)
+		return ch.outcome + " (lifecycle event staged, not yet recorded)", nil
 	}
 	return ch.outcome, nil
 }
@@ -246,9 +252,9 @@ type candidate struct {
 // it to, or says why none fits, when it is not. done is false when the
 // request does not have or take the run; outcome then says why.
 func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
-	onRequest, mismatch := false, runs.Attempt{}
+	onRequest := false
 	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
-		onRequest, mismatch = false, runs.Attempt{} // fn may run again after a conflict
+		onRequest = false // fn may run again after a conflict
 		st := r.Runs
 		old, found := runs.FindByRunID(st, kind, ev.RunID)
 		attached := false
@@ -275,7 +281,9 @@ func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, e
 		}
 		r.Runs = st
 		if runs.HeadMismatch(cur) && !runs.HeadMismatch(old) {
-			mismatch = cur
+			data := headMismatchData(cur, "webhook")
+			data["deliveryId"] = ev.DeliveryID
+			StageEvent(r, Event{Event: headMismatchEvent(kind), Timestamp: s.now().UTC(), Actor: ev.Sender, Source: WebhookEventSource, Data: data})
 		}
 		return runChange(kind, old, cur, attached, via, summary), ""
 	})
@@ -286,9 +294,6 @@ func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, e
 		return "", false, err
 	case !onRequest:
 		return outcome, false, nil
-	}
-	if mismatch.RunID != 0 {
-		s.headMismatch(ctx, id, kind, mismatch, ev.Sender, ev.DeliveryID)
 	}
 	// The run is on the request (attached now or before): index it so
 	// the next delivery finds it first. Indexing again is a no-op.

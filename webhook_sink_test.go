@@ -472,7 +472,8 @@ func TestWebhookSink_CorrelatesWorkflowRunsAndNeverAppendsAttempts(t *testing.T)
 			if got, err := store.LookupRun(context.Background(), tt.wantKind, tt.run.id); err != nil || got != "req-1" {
 				t.Errorf("run index = %q, %v; want req-1", got, err)
 			}
-			if after.Version != before.Version+1 || !slices.Equal(events, []string{tt.wantEvent}) {
+			// One write with the staged event, one clearing the flushed outbox.
+			if after.Version != before.Version+2 || len(after.Outbox) != 0 || !slices.Equal(events, []string{tt.wantEvent}) {
 				t.Errorf("version %d→%d, events %v; want one write and [%s]", before.Version, after.Version, events, tt.wantEvent)
 			}
 		})
@@ -751,7 +752,8 @@ func TestWebhookSink_ConcurrentCopiesWorkOnce(t *testing.T) {
 					}
 				}
 				r := getRequest(t, store, "req-1")
-				if ev := eventNames(t, store, "req-1"); r.Version != 2 || !slices.Equal(ev, []string{"plan_completed"}) {
+				// One write with the staged event, one clearing the flushed outbox.
+				if ev := eventNames(t, store, "req-1"); r.Version != 3 || len(r.Outbox) != 0 || !slices.Equal(ev, []string{"plan_completed"}) {
 					t.Fatalf("version %d, events %v; want one write and one event", r.Version, ev)
 				}
 			})

@@ -65,8 +65,10 @@ type dispatchAnswer struct {
 // find the run by its nonce instead.
 //
 // A dispatch is never blindly retried: after a 5xx or a lost answer the
-// client first looks for a run carrying the nonce, returns it if the first
-// try started one, and dispatches again only if none exists. Rate-limit
+// client looks for a run carrying the nonce, with backoff, until the
+// list-lag window (Options.ListLag, [DefaultListLag]) since the failed try
+// has passed; it returns the run if the try started one, and dispatches
+// again only if none was listed within the window. Rate-limit
 // refusals are retried (GitHub did not apply them) within
 // Options.MaxRateLimitWait.
 func (c *Client) Dispatch(ctx context.Context, repo Repo, req DispatchRequest) (DispatchResult, error) {
@@ -90,6 +92,7 @@ func (c *Client) Dispatch(ctx context.Context, repo Repo, req DispatchRequest) (
 		if err != nil {
 			return DispatchResult{}, wrapErr(op, err)
 		}
+		sent := c.clock.Now()
 		var ans dispatchAnswer
 		_, err = c.gh.Do(ctx, hreq, &ans)
 		if err == nil {
@@ -102,10 +105,11 @@ func (c *Client) Dispatch(ctx context.Context, repo Repo, req DispatchRequest) (
 		if !retryable(err) || attempt >= c.retries {
 			return DispatchResult{}, err
 		}
-		if serr := c.sleepBackoff(ctx, attempt); serr != nil {
-			return DispatchResult{}, wrapErr(op, serr)
-		}
-		run, ferr := c.FindRun(ctx, repo, req.Workflow, req.Nonce, BypassCache())
+		// The try may have started a run whose answer was lost, and GitHub
+		// lists a new run only after a delay: look for it until the
+		// list-lag window since the try has passed, never just once.
+		c.stats.retries.Add(1)
+		run, ferr := c.awaitListed(ctx, repo, req.Workflow, req.Nonce, sent)
 		switch {
 		case ferr == nil:
 			return DispatchResult{RunID: run.ID, HTMLURL: run.URL, Recovered: true}, nil

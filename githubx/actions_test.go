@@ -98,8 +98,10 @@ func TestDispatch_RetriesOnlyWhenNoRunStarted(t *testing.T) {
 		fault   githubtest.Fault
 		lookups int // nonce checks before the retry
 	}{
-		{"502", githubtest.Fault{Kind: githubtest.FaultServerError}, 1},
-		{"connection reset", githubtest.Fault{Kind: githubtest.FaultConnectionReset}, 1},
+		// Looked for until the list-lag window (20 s) has passed: at 0, 1,
+		// 3, 7, 15 and 20 s after the failed try.
+		{"502", githubtest.Fault{Kind: githubtest.FaultServerError}, 6},
+		{"connection reset", githubtest.Fault{Kind: githubtest.FaultConnectionReset}, 6},
 		// A rate-limited request was not applied: retried after the wait.
 		{"429 with Retry-After", githubtest.Fault{Kind: githubtest.FaultTooManyRequests}, 0},
 		{"secondary limit", githubtest.Fault{Kind: githubtest.FaultSecondaryRateLimit}, 0},

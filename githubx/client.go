@@ -62,6 +62,10 @@ type Options struct {
 	// FindRunInterval is the first wait between those looks (doubling).
 	// Default 1 s.
 	FindRunInterval time.Duration
+	// ListLag is how long after a dispatch whose answer was lost the
+	// client keeps looking for the run by its nonce before it dispatches
+	// again (see [DefaultListLag]). Default DefaultListLag.
+	ListLag time.Duration
 }
 
 // Client is a rate-aware GitHub client for the operations tfpilot needs.
@@ -80,6 +84,7 @@ type Client struct {
 	retryMax   time.Duration
 	findTries  int
 	findWait   time.Duration
+	listLag    time.Duration
 }
 
 // Repo names a repository.
@@ -150,6 +155,9 @@ func New(opts Options) (*Client, error) {
 	if opts.FindRunInterval <= 0 {
 		opts.FindRunInterval = time.Second
 	}
+	if opts.ListLag <= 0 {
+		opts.ListLag = DefaultListLag
+	}
 
 	stats := &counters{}
 	var src tokenSource = staticToken(opts.Token)
@@ -180,7 +188,7 @@ func New(opts Options) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,
-		findTries: opts.FindRunAttempts, findWait: opts.FindRunInterval,
+		findTries: opts.FindRunAttempts, findWait: opts.FindRunInterval, listLag: opts.ListLag,
 	}, nil
 }
 

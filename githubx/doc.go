@@ -36,7 +36,12 @@
 // ref or pull request that then "already exists"). A dispatch or a merge is
 // never blindly retried: the client first checks GitHub (a run carrying
 // the dispatch nonce; whether the pull request merged) and retries only if
-// the first try had no effect.
+// the first try had no effect. Since GitHub lists a dispatched run only
+// seconds after the dispatch, a dispatch is repeated only when no run
+// carrying its nonce was listed during the list-lag window after the
+// failed try (Options.ListLag, [DefaultListLag]), looked for with backoff.
+// [Client.FindRuns] lists every run carrying a nonce, so duplicates can
+// be told from the attempt's run.
 //
 // [Client.Stats] exposes counters for metrics. Time and sleeping come from
 // Options.Clock, so tests never sleep for real.

@@ -100,6 +100,9 @@ func viewToProto(v tfpilot.View) (*pb.Request, error) {
 		out.Approval = &pb.Approval{Approved: r.Approval.Approved, Approvers: append([]string(nil), r.Approval.Approvers...)}
 	}
 	if r.Lock != nil {
+		// A lock left by a dead holder (v.LockExpired) is shown as it is:
+		// its expires_at lies in the past, which says it blocks nothing
+		// and is taken over by the next operation (and cleared by Sync).
 		out.Lock = &pb.Lock{Operation: r.Lock.Operation, AcquiredAt: timeToProto(r.Lock.AcquiredAt), ExpiresAt: timeToProto(r.Lock.ExpiresAt)}
 	}
 	for _, k := range runs.Kinds() {

@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/githubx"
@@ -19,7 +20,9 @@ import (
 // ConnectError maps an engine error to the Connect error a client sees.
 // Messages are written for the client: a gate's reason, a validation's
 // field violations (also as a google.rpc.BadRequest detail), who holds a
-// lock. An error of no known class becomes INTERNAL with a message naming
+// lock. GitHub unreachable, failing or rate limiting
+// ([tfpilot.ErrUnavailable]) is UNAVAILABLE with a google.rpc.RetryInfo
+// detail. An error of no known class becomes INTERNAL with a message naming
 // the call's correlation id only; it is logged to log in full. A
 // *connect.Error passes through unchanged.
 func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Error {
@@ -65,14 +68,29 @@ func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Err
 		return connect.NewError(connect.CodeAlreadyExists, errors.New("already exists"))
 	case errors.As(err, &rerr):
 		log.WarnContext(ctx, "GitHub rate limit", "request_id", RequestID(ctx), "err", err)
-		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("GitHub is rate limiting tfpilot until %s; retry then",
-			rerr.Reset.UTC().Format(time.RFC3339)))
-	case errors.Is(err, githubx.ErrUnavailable):
+		return unavailable(fmt.Sprintf("GitHub is rate limiting tfpilot until %s; retry then",
+			rerr.Reset.UTC().Format(time.RFC3339)), time.Until(rerr.Reset))
+	case errors.Is(err, tfpilot.ErrUnavailable), errors.Is(err, githubx.ErrUnavailable):
 		log.WarnContext(ctx, "GitHub unavailable", "request_id", RequestID(ctx), "err", err)
-		return connect.NewError(connect.CodeUnavailable, errors.New("GitHub is unavailable; retry later (Sync finishes what was started)"))
+		return unavailable("GitHub is unavailable; retry later (Sync finishes what was started)", UnavailableRetryDelay)
 	}
 	log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "err", err)
 	return connect.NewError(connect.CodeInternal, fmt.Errorf("internal error (request id %s)", RequestID(ctx)))
+}
+
+// UnavailableRetryDelay is the retry delay an UNAVAILABLE answer
+// suggests (google.rpc.RetryInfo) when GitHub is down and did not say
+// for how long.
+const UnavailableRetryDelay = 5 * time.Second
+
+// unavailable is UNAVAILABLE with a google.rpc.RetryInfo detail saying
+// how long to wait before retrying (at least one second).
+func unavailable(msg string, retryAfter time.Duration) *connect.Error {
+	ce := connect.NewError(connect.CodeUnavailable, errors.New(msg))
+	if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(max(retryAfter, time.Second).Round(time.Second))}); err == nil {
+		ce.AddDetail(d)
+	}
+	return ce
 }
 
 // invalidArgument is INVALID_ARGUMENT with a google.rpc.BadRequest detail.

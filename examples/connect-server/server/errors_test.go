@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
@@ -45,6 +46,8 @@ func TestConnectError_MapsEveryEngineErrorClass(t *testing.T) {
 		{"permission denied", fmt.Errorf("%w: approve needs role approver", tfpilot.ErrPermissionDenied), connect.CodePermissionDenied, "needs role approver", ""},
 		{"rate limited", &githubx.RateLimitError{Reset: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, connect.CodeUnavailable, "2030-01-01T00:00:00Z", ""},
 		{"github down", fmt.Errorf("githubx: get run at https://internal.example: %w", githubx.ErrUnavailable), connect.CodeUnavailable, "GitHub is unavailable", "internal.example"},
+		{"github unreachable", fmt.Errorf("%w: %w", tfpilot.ErrUnavailable, &githubx.Error{Op: "githubx.GetPR", Err: errors.New("dial tcp 10.9.9.9:443: connection refused")}),
+			connect.CodeUnavailable, "GitHub is unavailable", "10.9.9.9"},
 		{"cancelled", context.Canceled, connect.CodeCanceled, "cancelled", ""},
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), connect.CodeDeadlineExceeded, "ran out of time", ""},
 		{"unknown is internal and says nothing", errors.New("pq: password authentication failed for user admin at 10.0.0.7"),
@@ -69,6 +72,33 @@ func TestConnectError_MapsEveryEngineErrorClass(t *testing.T) {
 				t.Errorf("the internal error was not logged in full: %s", logs.String())
 			}
 		})
+	}
+}
+
+// TestConnectError_UnavailableCarriesRetryInfo: GitHub down or rate
+// limiting answers UNAVAILABLE with a google.rpc.RetryInfo detail, as
+// the README promises.
+func TestConnectError_UnavailableCarriesRetryInfo(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		fmt.Errorf("%w: %w", tfpilot.ErrUnavailable, &githubx.Error{Op: "githubx.GetPR", Err: errors.New("connection refused")}),
+		fmt.Errorf("%w: %w", tfpilot.ErrUnavailable, &githubx.RateLimitError{Reset: time.Now().Add(time.Minute)}),
+	} {
+		ce := server.ConnectError(context.Background(), slog.New(slog.DiscardHandler), err)
+		if ce.Code() != connect.CodeUnavailable {
+			t.Fatalf("%v: code %s, want unavailable", err, ce.Code())
+		}
+		var delay time.Duration
+		for _, d := range ce.Details() {
+			if v, derr := d.Value(); derr == nil {
+				if ri, ok := v.(*errdetails.RetryInfo); ok {
+					delay = ri.GetRetryDelay().AsDuration()
+				}
+			}
+		}
+		if delay < time.Second {
+			t.Fatalf("%v: RetryInfo delay %s, want a RetryInfo detail of at least 1 s", err, delay)
+		}
 	}
 }
 

@@ -446,7 +446,8 @@ func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
 			q.Get("head_sha") != "" && run.headSHA != q.Get("head_sha"),
 			q.Get("status") != "" && run.status != q.Get("status") && run.conclusion != q.Get("status"),
 			!after.IsZero() && run.created.Before(after),
-			!before.IsZero() && run.created.After(before):
+			!before.IsZero() && run.created.After(before),
+			f.lagHidesLocked(run):
 			continue
 		}
 		list = append(list, f.runJSON(rp, run))

@@ -43,6 +43,11 @@
 // own with Options.Auto (delays on the fake's clock, a conclusion per
 // workflow file), which is what the demo server uses.
 //
+// [Fake.SetRunsListLag] makes the run lists trail dispatches, as
+// GitHub's do: a new run is found by id at once but listed only after
+// the lag, so nonce searches are tested against it. examples/fake-github
+// serves the fake as a process of its own.
+//
 // # Webhooks
 //
 // State changes send workflow_run (requested, in_progress, completed),

@@ -157,6 +157,24 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 		}(i)
 	}
 
+	// A replica that dies on its own (a panic) is restarted, as an
+	// orchestrator would, and reported at the end.
+	superviseDone := make(chan struct{})
+	go func() {
+		defer close(superviseDone)
+		for loadCtx.Err() == nil {
+			for _, r := range replicas {
+				if !r.alive() && !r.isKilled() {
+					r.start(t)
+				}
+			}
+			select {
+			case <-loadCtx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+
 	// The faults, spread over the load.
 	chaosDone := make(chan struct{})
 	var chaosLog []string
@@ -212,6 +230,7 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 	wg.Wait()
 	loadCancel()
 	<-chaosDone
+	<-superviseDone
 	t.Logf("chaos: %s", strings.Join(chaosLog, "; "))
 
 	// Let the replicas finish what is in flight, then stop them: the
@@ -227,6 +246,15 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 		r.kill(syscall.SIGTERM)
 	}
 
+	var calls struct {
+		Calls map[string]int `json:"calls"`
+	}
+	if err := getJSON(ctx, fakeURL+"/_debug/calls", &calls); err == nil {
+		t.Logf("fake GitHub calls: %d workflow_dispatch, %d run lists, %d get run, %d merges",
+			calls.Calls["POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches"],
+			calls.Calls["GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs"]+calls.Calls["GET /repos/{owner}/{repo}/actions/runs"],
+			calls.Calls["GET /repos/{owner}/{repo}/actions/runs/{run_id}"], calls.Calls["PUT /repos/{owner}/{repo}/pulls/{number}/merge"])
+	}
 	v := &verifier{t: t, db: db, fakeURL: fakeURL}
 	v.check(ctx, ids, outcome, sc.requests)
 	for _, r := range replicas {
@@ -297,6 +325,19 @@ func restartDatabase(ctx context.Context, dsn string, down time.Duration) error 
 	time.Sleep(down)
 	_, err = conn.ExecContext(context.WithoutCancel(ctx), "ALTER DATABASE "+q+" ALLOW_CONNECTIONS true")
 	return err
+}
+
+func getJSON(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 func postJSON(ctx context.Context, url, body string) error {

@@ -104,7 +104,9 @@ func (p *proc) start(t *testing.T) {
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.name, err)
+		// Errorf, not Fatalf: start is called from the chaos goroutines.
+		t.Errorf("start %s: %v", p.name, err)
+		return
 	}
 	p.starts++
 	gen := p.starts
@@ -169,6 +171,13 @@ func (p *proc) alive() bool {
 	default:
 		return true
 	}
+}
+
+// isKilled reports whether the test stopped the current instance.
+func (p *proc) isKilled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killed
 }
 
 func (p *proc) unwantedExits() []string {

@@ -10,5 +10,6 @@
 // The test runs in stage 1 of scripts/test and must run (not skip) when
 // TFPILOT_TEST_REQUIRE names postgres. TFPILOT_SOAK=1 makes it a longer
 // soak (more requests, more kills); TFPILOT_SOAK_REQUESTS overrides the
-// number of requests.
+// number of requests; TFPILOT_MULTIPROC_LIST_LAG the lag of the fake's
+// run lists behind a dispatch (default 2s).
 package multiproc

@@ -29,17 +29,23 @@ import (
 // on two cores); TFPILOT_SOAK=1 is the operator-sized soak of the issue.
 type scenario struct {
 	requests int           // distinct idempotency keys
+	stagger  time.Duration // between two creates, so the load spans the faults
 	kills    int           // SIGKILLs of a replica
 	deadline time.Duration // for every request to settle
+	listLag  time.Duration // of the fake's run lists behind a dispatch
 }
 
 func sizes() scenario {
-	s := scenario{requests: 24, kills: 2, deadline: 100 * time.Second}
+	s := scenario{requests: 24, stagger: 600 * time.Millisecond, kills: 2, deadline: 100 * time.Second}
 	if os.Getenv("TFPILOT_SOAK") == "1" {
-		s = scenario{requests: 200, kills: 4, deadline: 10 * time.Minute}
+		s = scenario{requests: 200, stagger: 200 * time.Millisecond, kills: 4, deadline: 10 * time.Minute}
 	}
 	if n, err := strconv.Atoi(os.Getenv("TFPILOT_SOAK_REQUESTS")); err == nil && n > 0 {
 		s.requests = n
+	}
+	s.listLag = 2 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("TFPILOT_MULTIPROC_LIST_LAG")); err == nil && d >= 0 {
+		s.listLag = d
 	}
 	return s
 }
@@ -83,7 +89,7 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 		"--config", config, "--token", githubToken, "--webhook-secret", webhookKey,
 		"--webhook-target", fmt.Sprintf("http://127.0.0.1:%d%s", portA, webhookPath),
 		"--webhook-target", fmt.Sprintf("http://127.0.0.1:%d%s", portB, webhookPath),
-		"--rate-limit", "1000000", "--queue-delay", "300ms", "--run-delay", "700ms", "--runs-list-lag", "2s", "--webhook-timeout", "5s",
+		"--rate-limit", "1000000", "--queue-delay", "300ms", "--run-delay", "700ms", "--runs-list-lag", sc.listLag.String(), "--webhook-timeout", "5s",
 	}}
 	fake.start(t)
 	defer fake.kill(syscall.SIGTERM)
@@ -140,6 +146,10 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			select { // creates spread over the faults
+			case <-loadCtx.Done():
+			case <-time.After(time.Duration(i) * sc.stagger):
+			}
 			id, err := c.create(loadCtx, key, body, i%3 == 0)
 			if err != nil {
 				mu.Lock()
@@ -185,19 +195,19 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 		}
 		sleep := func(d time.Duration) bool {
 			select {
-			case <-loadCtx.Done():
+			case <-ctx.Done():
 				return false
 			case <-time.After(d):
 				return true
 			}
 		}
-		if !sleep(3 * time.Second) {
+		if !sleep(2 * time.Second) {
 			return
 		}
 		// Two dispatches refused outright (502, not applied) and three
 		// applied with the answer lost (two 500s, one dropped connection).
 		faults := `[{"endpoint":"dispatch","kind":"server_error","times":2},{"endpoint":"dispatch","kind":"ambiguous","times":2},{"endpoint":"dispatch","kind":"ambiguous","drop":true}]`
-		if err := postJSON(loadCtx, fakeURL+"/_debug/faults", faults); err != nil {
+		if err := postJSON(ctx, fakeURL+"/_debug/faults", faults); err != nil {
 			logf("arm faults: %v", err)
 		} else {
 			logf("armed 5 dispatch faults")
@@ -219,7 +229,7 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 				if !sleep(3 * time.Second) {
 					return
 				}
-				if err := restartDatabase(loadCtx, dsn, 1500*time.Millisecond); err != nil {
+				if err := restartDatabase(ctx, dsn, 1500*time.Millisecond); err != nil {
 					logf("PostgreSQL restart: %v", err)
 				} else {
 					logf("PostgreSQL restarted (connections cut, refused 1.5s)")
@@ -227,9 +237,9 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 			}
 		}
 	}()
+	<-chaosDone // every fault happened, whatever the load did meanwhile
 	wg.Wait()
 	loadCancel()
-	<-chaosDone
 	<-superviseDone
 	t.Logf("chaos: %s", strings.Join(chaosLog, "; "))
 
@@ -254,6 +264,13 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 			calls.Calls["POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches"],
 			calls.Calls["GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs"]+calls.Calls["GET /repos/{owner}/{repo}/actions/runs"],
 			calls.Calls["GET /repos/{owner}/{repo}/actions/runs/{run_id}"], calls.Calls["PUT /repos/{owner}/{repo}/pulls/{number}/merge"])
+	}
+	var faults struct{ Pending int }
+	if err := getJSON(ctx, fakeURL+"/_debug/faults", &faults); err != nil || faults.Pending != 0 {
+		t.Errorf("the injected dispatch faults did not all fire (%d hits pending, %v): the run did not test them", faults.Pending, err)
+	}
+	if n := len(chaosLog); n < 2+2*sc.kills {
+		t.Errorf("chaos did not run to the end: %v", chaosLog)
 	}
 	v := &verifier{t: t, db: db, fakeURL: fakeURL}
 	v.check(ctx, ids, outcome, sc.requests)
@@ -515,7 +532,13 @@ type attemptDoc struct {
 }
 
 type requestDoc struct {
-	ID   string `json:"id"`
+	ID        string `json:"id"`
+	CommitSHA string `json:"commitSha"`
+	PR        *struct {
+		Number  int    `json:"number"`
+		HeadSHA string `json:"headSha"`
+		Merged  bool   `json:"merged"`
+	} `json:"pr"`
 	Runs map[string]struct {
 		Attempts []attemptDoc `json:"attempts"`
 	} `json:"runs"`
@@ -674,7 +697,7 @@ func (v *verifier) check(ctx context.Context, ids, outcome map[string]string, ke
 		t.Errorf("every request applied: %d of %d not applied: %s", len(notApplied), len(docs), strings.Join(notApplied, ", "))
 		for key, o := range outcome {
 			if o != settledState {
-				t.Logf("client view of %s (%s): %s", key, ids[key], o)
+				t.Logf("client view of %s (%s): %s; %s", key, ids[key], o, v.prFacts(ctx, docs[ids[key]]))
 			}
 		}
 	}
@@ -682,6 +705,42 @@ func (v *verifier) check(ctx context.Context, ids, outcome map[string]string, ke
 		t.Errorf("no lock left: %s", l)
 	}
 	v.checkEvents(ctx, docs)
+}
+
+// prFacts compares a request's pull request as the store has it with the
+// fake's, to say why a merge is refused.
+func (v *verifier) prFacts(ctx context.Context, d requestDoc) string {
+	if d.PR == nil {
+		return "no pull request recorded"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/repos/acme/infra/pulls/%d", v.fakeURL, d.PR.Number), nil)
+	if err != nil {
+		return err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+githubToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var pr struct {
+		State          string `json:"state"`
+		Merged         bool   `json:"merged"`
+		Mergeable      *bool  `json:"mergeable"`
+		MergeableState string `json:"mergeable_state"`
+		Head           struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&pr); err != nil {
+		return err.Error()
+	}
+	m := "unknown"
+	if pr.Mergeable != nil {
+		m = strconv.FormatBool(*pr.Mergeable)
+	}
+	return fmt.Sprintf("store: PR #%d head %s, commit %s; GitHub: %s, merged %v, mergeable %s (%s), head %s",
+		d.PR.Number, d.PR.HeadSHA, d.CommitSHA, pr.State, pr.Merged, m, pr.MergeableState, pr.Head.SHA)
 }
 
 // checkEvents checks that every milestone of every request is recorded

@@ -303,3 +303,31 @@ func TestRepoSpecs_Table(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeGitHub_DeadTargetDelaysNobody: a target that refuses
+// connections (a killed replica) gets errors recorded, and the live
+// target still gets every delivery.
+func TestFakeGitHub_DeadTargetDelaysNobody(t *testing.T) {
+	live := newReceiver(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/webhooks/github"
+	l.Close()
+	base := start(t, "--webhook-secret", "s3cret", "--webhook-target", dead, "--webhook-target", live.srv.URL, "--auto=false")
+	for _, n := range []string{"a", "b", "c"} {
+		dispatch(t, base, n)
+	}
+	do(t, http.MethodPost, base+"/_debug/flush", "", nil)
+	if ids, _ := live.deliveries(); len(ids) != 3 {
+		t.Errorf("live target got %v; want 3 deliveries", ids)
+	}
+	var dl struct{ Deliveries []delivery }
+	do(t, http.MethodGet, base+"/_debug/deliveries", "", &dl)
+	for _, d := range dl.Deliveries {
+		if d.Targets[0].Error == "" || d.Targets[0].Status != 0 || d.Targets[1].Status != http.StatusAccepted {
+			t.Errorf("delivery %s targets %+v: want an error at the dead target and 202 at the live one", d.ID, d.Targets)
+		}
+	}
+}

@@ -175,7 +175,7 @@ func TestSync_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, be.opt(t))
 			id := strandedPlan(t, e)
-			e.fake.SetListLag(5 * time.Second)
+			e.fake.SetRunsListLag(5 * time.Second)
 			procs := []*tfpilot.Pilot{e.pilot, e.process(t, e.store), e.process(t, e.store)}
 			const perProc = 4
 			var wg sync.WaitGroup

@@ -18,7 +18,7 @@ func TestDispatch_LostAnswerWaitsOutListLag(t *testing.T) {
 		t.Run(lag.String(), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, githubtest.Options{}, githubx.Options{})
-			e.fake.SetListLag(lag)
+			e.fake.SetRunsListLag(lag)
 			e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointDispatch, Kind: githubtest.FaultAmbiguous})
 			res, err := e.c.Dispatch(ctx(t), repo, dispatchReq("n-lag"))
 			if err != nil {

@@ -52,6 +52,9 @@ type options struct {
 	logLevel     string
 	autopilot    bool
 	shutdownWait time.Duration
+	cooldown     time.Duration
+	grace        time.Duration
+	lockTTL      time.Duration
 }
 
 func env(name, def string) string {
@@ -97,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", env("TFPILOT_LOG_LEVEL", "info"), "debug, info, warn or error (TFPILOT_LOG_LEVEL)")
 	fs.BoolVar(&o.autopilot, "demo-autopilot", env("TFPILOT_DEMO_AUTOPILOT", "true") == "true", "in the demo, approve, merge and apply every successful plan as demo-autopilot (TFPILOT_DEMO_AUTOPILOT)")
 	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown waits for calls in flight")
+	fs.DurationVar(&o.cooldown, "reconcile-cooldown", envDuration("TFPILOT_RECONCILE_COOLDOWN", 0), "how long Sync leaves a run alone after a reconcile that changed nothing (TFPILOT_RECONCILE_COOLDOWN); default 60s, 1s in the demo")
+	fs.DurationVar(&o.grace, "dispatch-grace", envDuration("TFPILOT_DISPATCH_GRACE", 0), "how long an attempt may lack a run before Sync dispatches it again (TFPILOT_DISPATCH_GRACE); default 2m")
+	fs.DurationVar(&o.lockTTL, "lock-ttl", envDuration("TFPILOT_LOCK_TTL", 0), "lifetime of a request lock (TFPILOT_LOCK_TTL); default 2m")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -185,6 +191,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.reconcile == 0 {
 		o.reconcile = 30 * time.Second
 	}
+	if o.cooldown > 0 {
+		cfg.ReconcileCooldown = o.cooldown
+	}
+	cfg.DispatchGrace, cfg.LockTTL = o.grace, o.lockTTL
 	if o.hookSecret == "" {
 		log.Warn("no webhook secret: requests move on only when the reconciler syncs them", "interval", o.reconcile.String())
 	}

@@ -447,7 +447,7 @@ func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
 			q.Get("status") != "" && run.status != q.Get("status") && run.conclusion != q.Get("status"),
 			!after.IsZero() && run.created.Before(after),
 			!before.IsZero() && run.created.After(before),
-			f.unlistedLocked(run):
+			f.lagHidesLocked(run):
 			continue
 		}
 		list = append(list, f.runJSON(rp, run))

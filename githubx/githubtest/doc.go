@@ -19,7 +19,7 @@
 // answers 403 with X-RateLimit-Remaining: 0, as GitHub does. [Fake.Calls]
 // counts requests per endpoint and [Fake.RateLimitSpent] the units spent.
 //
-// [Fake.SetListLag] makes the runs lists leave out runs younger than a
+// [Fake.SetRunsListLag] makes the runs lists leave out runs younger than a
 // delay on the fake's clock, as GitHub's lists lag a workflow_dispatch.
 //
 // [Fake.InjectFault] arms failures for the next matching requests: 5xx,
@@ -45,6 +45,11 @@
 // test ([Fake.Advance], [Fake.Complete], [Fake.SetConclusion]) or on their
 // own with Options.Auto (delays on the fake's clock, a conclusion per
 // workflow file), which is what the demo server uses.
+//
+// [Fake.SetRunsListLag] makes the run lists trail dispatches, as
+// GitHub's do: a new run is found by id at once but listed only after
+// the lag, so nonce searches are tested against it. examples/fake-github
+// serves the fake as a process of its own.
 //
 // # Webhooks
 //

@@ -86,7 +86,7 @@ type Fake struct {
 	appTokens   map[string]time.Time
 	stopAuto    chan struct{}
 	autoDone    chan struct{}
-	listLag     time.Duration // see SetListLag
+	listLag     time.Duration // see lag.go
 }
 
 // New starts a fake GitHub. It never fails: configuration errors surface

@@ -19,9 +19,6 @@
 // answers 403 with X-RateLimit-Remaining: 0, as GitHub does. [Fake.Calls]
 // counts requests per endpoint and [Fake.RateLimitSpent] the units spent.
 //
-// [Fake.SetRunsListLag] makes the runs lists leave out runs younger than a
-// delay on the fake's clock, as GitHub's lists lag a workflow_dispatch.
-//
 // [Fake.InjectFault] arms failures for the next matching requests: 5xx,
 // 429, secondary rate limit (403 + Retry-After), latency, a dropped
 // connection, and the ambiguous failure — the request is applied and the

@@ -187,7 +187,13 @@ func (p *Pilot) patch(ctx context.Context, id string, fn func(*Request)) (*Reque
 			return err
 		}
 		if !bytes.Equal(before, after) {
-			r.UpdatedAt = p.now()
+			now := p.now()
+			r.UpdatedAt = now
+			// An expired lock is no lock: a write that happens anyway
+			// drops the one a dead holder left.
+			if r.Lock != nil && r.Lock.Expired(now) {
+				r.Lock = nil
+			}
 		}
 		return nil
 	})

@@ -132,6 +132,9 @@ func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, 
 		}
 		now := s.now().UTC()
 		r.UpdatedAt = now
+		if r.Lock != nil && r.Lock.Expired(now) {
+			r.Lock = nil // an expired lock is no lock: drop what a dead holder left
+		}
 		data := maps.Clone(ch.data)
 		if data == nil {
 			data = map[string]any{}

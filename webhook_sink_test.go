@@ -14,6 +14,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
 	"github.com/tfpilot/tfpilot/store/pgstore"
@@ -799,5 +800,39 @@ func TestIsDuplicateDelivery_MatchesTheStoreClaimError(t *testing.T) {
 	}
 	if tfpilot.IsDuplicateDelivery(errInjected) {
 		t.Fatal("an unrelated error counts as a duplicate")
+	}
+}
+
+// TestWebhookSink_WriteDropsAnExpiredLockKeepsAnActiveOne: an expired
+// lock is no lock. A holder killed mid-operation leaves its lock in the
+// document; the next webhook write drops it, while a live holder's lock
+// is never touched by a fact patch.
+func TestWebhookSink_WriteDropsAnExpiredLockKeepsAnActiveOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		expires time.Time
+		kept    bool
+	}{
+		{"expired", t0.Add(2 * time.Minute), false},
+		{"active", time.Now().Add(time.Hour), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := newMemStore(t)
+			seedRequest(t, store, "req-1", func(r *tfpilot.Request) {
+				dispatch(r, runs.Plan, "n1", "", t0)
+				r.Lock = &lock.Lock{Holder: "replica-a/plan/x", Operation: "plan", AcquiredAt: t0, ExpiresAt: tc.expires}
+			})
+			h := newHook(t, store)
+			post(t, h, "workflow_run", run{action: "requested", path: planYML, id: 201, title: "tfpilot req-1 n1", branch: "tfpilot/req-1", sha: "abc"}.body(t))
+			r := getRequest(t, store, "req-1")
+			if attempt(t, r, runs.Plan, 1).RunID != 201 {
+				t.Fatalf("run not attached: %+v", r.Runs)
+			}
+			if (r.Lock != nil) != tc.kept {
+				t.Errorf("lock after the write = %+v; want kept %v", r.Lock, tc.kept)
+			}
+		})
 	}
 }

@@ -92,9 +92,16 @@ type Reconciler struct {
 	once   sync.Once
 	holder string
 
-	mu        sync.Mutex
-	lease     tfpilot.Lease // Holder "" when not leading
-	renewAt   time.Time     // by Now: when the lease is next renewed
+	mu    sync.Mutex
+	lease tfpilot.Lease // Holder "" when not leading
+	// revisit holds requests last seen locked, with the lock's expiry: a
+	// holder that dies leaves its lock behind, possibly on a request
+	// whose status the pass no longer lists (an apply that completed
+	// through the webhook after its caller was killed). Each is synced
+	// once its lock has expired, whatever its status, so Sync clears the
+	// lock.
+	revisit   map[string]time.Time
+	renewAt   time.Time // by Now: when the lease is next renewed
 	lastPrune time.Time
 	stats     Stats
 }
@@ -385,10 +392,48 @@ func (r *Reconciler) syncAll(ctx context.Context, ls tfpilot.LeaseStore, res *Pa
 			r.mu.Unlock()
 		}
 		if page.NextCursor == "" {
-			return
+			break
 		}
 		q.Cursor = page.NextCursor
 	}
+	r.mu.Lock()
+	var due []string
+	now := r.now()
+	for id, until := range r.revisit {
+		if !now.Before(until) {
+			due = append(due, id)
+		}
+	}
+	r.mu.Unlock()
+	slices.Sort(due)
+	for _, id := range due {
+		if ctx.Err() != nil || !r.lead(ctx, ls) {
+			return
+		}
+		if _, err := r.syncOne(ctx, who, id); errors.Is(err, tfpilot.ErrNotFound) {
+			r.mu.Lock()
+			delete(r.revisit, id)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// noteLock records when a request synced with an active lock on it is
+// due for a revisit (see Reconciler.revisit), and forgets one synced
+// without. (A lock still there once expired is on an archived request,
+// which Sync leaves as it is.)
+func (r *Reconciler) noteLock(id string, req *tfpilot.Request) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if req == nil || !req.Lock.Active(now) {
+		delete(r.revisit, id)
+		return
+	}
+	if r.revisit == nil {
+		r.revisit = map[string]time.Time{}
+	}
+	r.revisit[id] = req.Lock.ExpiresAt
 }
 
 // errPanicked is the error of a sync that panicked.
@@ -405,12 +450,14 @@ func (r *Reconciler) syncOne(ctx context.Context, who tfpilot.Principal, id stri
 			r.Hooks.Synced(id, err)
 		}
 	}()
-	if _, err := r.Pilot.Sync(ctx, tfpilot.Caller{Principal: who}, id); err != nil {
+	req, err := r.Pilot.Sync(ctx, tfpilot.Caller{Principal: who}, id)
+	if err != nil {
 		if ctx.Err() == nil {
 			r.log().WarnContext(ctx, "reconcile: sync", "request", id, "err", err)
 		}
 		return false, err
 	}
+	r.noteLock(id, req)
 	return false, nil
 }
 

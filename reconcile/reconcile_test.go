@@ -12,6 +12,7 @@ import (
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/reconcile"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
@@ -326,5 +327,42 @@ func TestReconciler_RunNeedsALeaseStore(t *testing.T) {
 	rec := &reconcile.Reconciler{Pilot: e.pilot, Store: struct{ tfpilot.Store }{e.store}}
 	if err := rec.Run(e.ctx); !errors.Is(err, reconcile.ErrNoLeases) {
 		t.Errorf("Run on a store without leases = %v, want ErrNoLeases", err)
+	}
+}
+
+// TestReconciler_ClearsALockLeftByADeadHolderOnceItExpires: a process
+// killed while holding a request's lock leaves the lock behind, and the
+// request may meanwhile move to a status the pass no longer lists (its
+// run completed without the holder). The reconciler revisits a request it
+// last saw locked once the lock has expired, whatever its status, and
+// Sync clears the expired lock: no lock is left behind for good.
+func TestReconciler_ClearsALockLeftByADeadHolderOnceItExpires(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("reports")
+	now := e.clock.Now()
+	if _, err := tfpilot.Mutate(e.ctx, e.store, r.ID, func(r *tfpilot.Request) error {
+		r.Lock = &lock.Lock{Holder: "killed-replica/apply/x", Operation: "apply", AcquiredAt: now, ExpiresAt: now.Add(2 * time.Minute)}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.finishPlan(r.ID) // the run completes while the dead holder's lock stands
+	rec := e.reconciler("a", nil)
+	rec.Statuses = []lifecycle.Status{lifecycle.Planning}
+	if res := rec.Pass(e.ctx); res.Synced != 1 {
+		t.Fatalf("first pass = %+v, want the planning request synced", res)
+	}
+	if st := e.status(r.ID); st != lifecycle.PlanReady {
+		t.Fatalf("status %s, want plan_ready (no longer listed by the pass)", st)
+	}
+	e.clock.Advance(2*time.Minute + time.Second)
+	rec.Pass(e.ctx)
+	got, err := e.store.GetRequest(e.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Lock != nil {
+		t.Errorf("lock %+v left after it expired; want it cleared by the reconciler's revisit", got.Lock)
 	}
 }

@@ -13,6 +13,13 @@
 // and one that stops cleanly resigns so another takes over at once.
 // The leader also prunes expired records through [tfpilot.Pruner].
 //
+// No lock is left behind by a holder that died: an expired lock is no
+// lock, and any write of facts drops it; beyond that, the leader revisits
+// each request it last saw locked once the lock has expired, whatever
+// its status, and once per election and per PruneEvery it walks the
+// statuses it does not sync (reading the store only) for locks, so a new
+// leader finds those its dead predecessor knew of.
+//
 //	rec := &reconcile.Reconciler{Pilot: pilot, Store: store, Logger: log}
 //	go rec.Run(ctx)
 //

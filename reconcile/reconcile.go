@@ -100,7 +100,11 @@ type Reconciler struct {
 	// through the webhook after its caller was killed). Each is synced
 	// once its lock has expired, whatever its status, so Sync clears the
 	// lock.
-	revisit   map[string]time.Time
+	revisit map[string]time.Time
+	// lastSweep is when the leader last walked the statuses the passes
+	// do not list, looking for locks; zero on election, so each new
+	// leader sweeps once first (the previous one's revisits died with it).
+	lastSweep time.Time
 	renewAt   time.Time // by Now: when the lease is next renewed
 	lastPrune time.Time
 	stats     Stats
@@ -314,6 +318,7 @@ func (r *Reconciler) lead(ctx context.Context, ls tfpilot.LeaseStore) bool {
 	}
 	r.mu.Lock()
 	r.lease, r.renewAt = got, now.Add(r.ttl()/3)
+	r.lastSweep = time.Time{}
 	r.stats.Leading, r.stats.Fence = true, got.Fence
 	r.stats.Elected++
 	r.mu.Unlock()
@@ -350,16 +355,87 @@ func (r *Reconciler) Pass(ctx context.Context) (res PassResult) {
 	r.mu.Unlock()
 	r.syncAll(ctx, ls, &res)
 	if ctx.Err() == nil && r.lead(ctx, ls) {
+		r.sweepIfDue(ctx, ls)
+	}
+	if ctx.Err() == nil && r.lead(ctx, ls) {
 		res.Pruned = r.pruneIfDue(ctx)
 	}
 	return res
 }
 
-func (r *Reconciler) syncAll(ctx context.Context, ls tfpilot.LeaseStore, res *PassResult) {
-	who := r.Principal
-	if who.Login == "" {
-		who = tfpilot.Principal{Login: "tfpilot-reconciler", Roles: []tfpilot.Role{tfpilot.RoleViewer}}
+// sweepIfDue walks, once per election and then once per PruneEvery, the
+// requests in the statuses the passes do not list (applied, failed, ...)
+// for locks: an expired one is cleared by a Sync, an active one is noted
+// for a revisit once it expires. It reads the store only; GitHub is
+// called just for the few requests that hold an expired lock.
+func (r *Reconciler) sweepIfDue(ctx context.Context, ls tfpilot.LeaseStore) {
+	every := r.PruneEvery
+	if every <= 0 {
+		every = DefaultPruneEvery
 	}
+	now := r.now()
+	r.mu.Lock()
+	due := r.lastSweep.IsZero() || !now.Before(r.lastSweep.Add(every))
+	if due {
+		r.lastSweep = now
+	}
+	r.mu.Unlock()
+	if !due {
+		return
+	}
+	listed := r.Statuses
+	if len(listed) == 0 {
+		listed = DefaultStatuses()
+	}
+	var rest []lifecycle.Status
+	for _, st := range lifecycle.Statuses() {
+		if !slices.Contains(listed, st) {
+			rest = append(rest, st)
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	who := r.principal()
+	q := tfpilot.ListQuery{Statuses: rest, Limit: tfpilot.MaxPageSize}
+	for {
+		page, err := r.Pilot.List(ctx, who, q)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log().WarnContext(ctx, "reconcile: sweep for locks", "err", err)
+			}
+			return
+		}
+		for _, req := range page.Requests {
+			if req.Lock == nil {
+				continue
+			}
+			if ctx.Err() != nil || !r.lead(ctx, ls) {
+				return
+			}
+			if req.Lock.Active(r.now()) {
+				r.noteLock(req.ID, req)
+				continue
+			}
+			_, _ = r.syncOne(ctx, who, req.ID) // Sync drops the expired lock
+		}
+		if page.NextCursor == "" {
+			return
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+// principal is who the reconciler's syncs run as.
+func (r *Reconciler) principal() tfpilot.Principal {
+	if r.Principal.Login != "" {
+		return r.Principal
+	}
+	return tfpilot.Principal{Login: "tfpilot-reconciler", Roles: []tfpilot.Role{tfpilot.RoleViewer}}
+}
+
+func (r *Reconciler) syncAll(ctx context.Context, ls tfpilot.LeaseStore, res *PassResult) {
+	who := r.principal()
 	statuses := r.Statuses
 	if len(statuses) == 0 {
 		statuses = DefaultStatuses()

@@ -366,3 +366,39 @@ func TestReconciler_ClearsALockLeftByADeadHolderOnceItExpires(t *testing.T) {
 		t.Errorf("lock %+v left after it expired; want it cleared by the reconciler's revisit", got.Lock)
 	}
 }
+
+// TestReconciler_NewLeaderSweepsUnlistedStatusesForExpiredLocks: a lock
+// left by a dead holder on a request the passes no longer list, which the
+// previous leader (dead too) never saw, is found by the new leader's
+// first sweep and cleared.
+func TestReconciler_NewLeaderSweepsUnlistedStatusesForExpiredLocks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("reports")
+	e.finishPlan(r.ID)
+	if _, err := e.pilot.Sync(e.ctx, e.admin, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.status(r.ID); st != lifecycle.PlanReady {
+		t.Fatalf("status %s, want plan_ready", st)
+	}
+	now := e.clock.Now()
+	if _, err := tfpilot.Mutate(e.ctx, e.store, r.ID, func(r *tfpilot.Request) error {
+		r.Lock = &lock.Lock{Holder: "killed-replica/approve/x", Operation: "approve", AcquiredAt: now.Add(-3 * time.Minute), ExpiresAt: now.Add(-time.Minute)}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.reconciler("new-leader", nil)
+	rec.Statuses = []lifecycle.Status{lifecycle.Planning}
+	if res := rec.Pass(e.ctx); !res.Leading || res.Synced != 0 {
+		t.Fatalf("pass = %+v, want leading with nothing listed", res)
+	}
+	got, err := e.store.GetRequest(e.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Lock != nil {
+		t.Errorf("expired lock %+v left on a request in an unlisted status; want the new leader's sweep to clear it", got.Lock)
+	}
+}

@@ -50,8 +50,8 @@
 // pull_request_review (submitted) deliveries to Options.WebhookURL, signed
 // with Options.WebhookSecret in X-Hub-Signature-256 and carrying
 // X-GitHub-Event and X-GitHub-Delivery. Payloads have the key sets of
-// GitHub's real payloads (checked against the shared fixtures,
-// shared/fixtures/github-webhooks). Deliveries are posted
+// GitHub's real payloads (checked against GitHub's example deliveries
+// embedded in webhook/webhooktest). Deliveries are posted
 // in order from one goroutine; [Fake.Flush] waits for them and
 // [Fake.Deliveries] lists them. [Fake.As] returns a [Human] who approves,
 // merges through the UI, closes and pushes.

@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -350,13 +349,9 @@ func TestWebhookPayloads_MatchFixtureKeySets(t *testing.T) {
 		{"workflow_run", "repository"}, {"workflow_run", "head_commit"}, {"workflow_run", "actor"},
 		{"pull_request"}, {"pull_request", "head"}, {"pull_request", "base"}, {"pull_request", "base", "repo"},
 		{"pull_request", "_links"}, {"review"}, {"review", "_links"}}
-	dir, err := webhooktest.FixtureDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, name := range seen {
-		raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
-		if os.IsNotExist(err) {
+		raw, err := webhooktest.ReadFixture(name + ".json")
+		if errors.Is(err, fs.ErrNotExist) {
 			continue // no fixture for workflow_run.in_progress
 		}
 		var fixture, ours map[string]any

@@ -43,6 +43,12 @@ type Options struct {
 	WebhookURL string
 	// WebhookSecret signs deliveries (X-Hub-Signature-256).
 	WebhookSecret string
+	// WebhookContentType is the hook's content type, as GitHub's hook
+	// configuration names it: "json" (the default here) posts the JSON
+	// payload as the body; "form" (GitHub's own default) posts it as the
+	// form parameter "payload" with Content-Type
+	// application/x-www-form-urlencoded, signed over the encoded body.
+	WebhookContentType string
 	// WebhookClient posts deliveries. Default: a client with a 10 s timeout.
 	WebhookClient *http.Client
 

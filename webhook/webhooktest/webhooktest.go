@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path"
 	"strings"
 	"testing"
@@ -98,6 +99,23 @@ func Request(secret, event, id string, body []byte) *http.Request {
 	req.Header.Set(webhook.DeliveryHeader, id)
 	if secret != "" {
 		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), body))
+	}
+	return req
+}
+
+// FormRequest returns a POST request carrying body as GitHub sends it to
+// a hook whose content type is "form": Content-Type
+// application/x-www-form-urlencoded, the JSON payload in the form
+// parameter "payload", and the signature computed over the encoded body
+// (unsigned when secret is empty).
+func FormRequest(secret, event, id string, body []byte) *http.Request {
+	form := []byte(url.Values{"payload": {string(body)}}.Encode())
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(form))
+	req.Header.Set("Content-Type", webhook.ContentTypeForm)
+	req.Header.Set(webhook.EventHeader, event)
+	req.Header.Set(webhook.DeliveryHeader, id)
+	if secret != "" {
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), form))
 	}
 	return req
 }

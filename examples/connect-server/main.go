@@ -51,6 +51,7 @@ type options struct {
 	logLevel     string
 	autopilot    bool
 	shutdownWait time.Duration
+	check        bool
 }
 
 func env(name, def string) string {
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", env("TFPILOT_LOG_LEVEL", "info"), "debug, info, warn or error (TFPILOT_LOG_LEVEL)")
 	fs.BoolVar(&o.autopilot, "demo-autopilot", env("TFPILOT_DEMO_AUTOPILOT", "true") == "true", "in the demo, approve, merge and apply every successful plan as demo-autopilot (TFPILOT_DEMO_AUTOPILOT)")
 	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown waits for calls in flight")
+	fs.BoolVar(&o.check, "check", false, "check that every target's repository, base branch and workflows are ready for tfpilot (check.go), print each problem, and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -135,6 +137,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Logger = log
+	if o.check {
+		if o.demo() {
+			return errors.New("--check needs GitHub credentials (a token or a GitHub App)")
+		}
+		gh, err := newGitHub(o, log)
+		if err != nil {
+			return err
+		}
+		return runCheck(ctx, fc, gh, stdout)
+	}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/tfoutput"
+	"github.com/tfpilot/tfpilot/webhook"
 )
 
 // Bounds of reading a run's output.
@@ -87,4 +88,32 @@ func (p *Pilot) readOutput(ctx context.Context, repo githubx.Repo, runID int64) 
 func logGone(err error) bool {
 	var e *githubx.Error
 	return errors.Is(err, githubx.ErrNotFound) || (errors.As(err, &e) && e.StatusCode == 410)
+}
+
+// outputSink reads a run's output as soon as the webhook says it
+// completed, so a webhook-driven deployment shows the plan to the approver
+// without waiting for a Sync (which may never come for a request whose
+// plan is ready: reconcilers sync requests in flight).
+type outputSink struct {
+	webhook.Sink
+	p *Pilot
+}
+
+// HandleWorkflowRun applies the delivery with the wrapped sink, then, for
+// a completed plan, apply or destroy run, reads its output. Reading is
+// best effort: its failure never fails the delivery (Sync retries it).
+func (s outputSink) HandleWorkflowRun(ctx context.Context, ev webhook.WorkflowRunEvent) (string, error) {
+	outcome, err := s.Sink.HandleWorkflowRun(ctx, ev)
+	k := runs.Kind(ev.Kind)
+	if err != nil || ev.Action != "completed" || !k.Valid() {
+		return outcome, err
+	}
+	id, lerr := s.p.store.LookupRun(ctx, k, ev.RunID)
+	if lerr != nil {
+		return outcome, nil
+	}
+	if r, gerr := s.p.store.GetRequest(ctx, id); gerr == nil {
+		s.p.captureOutputs(ctx, r)
+	}
+	return outcome, nil
 }

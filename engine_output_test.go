@@ -128,3 +128,29 @@ func TestOutput_AbsentOrForeignLogsAreAStateNotAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestOutput_WebhookDrivenPlanShowsItsOutputWithoutSync: in a deployment
+// driven by webhooks, a request whose plan completed is plan_ready and no
+// reconciler syncs it; the completed delivery itself reads the output.
+func TestOutput_WebhookDrivenPlanShowsItsOutputWithoutSync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hooked(t, e)
+	r := e.create("reports")
+	e.flush()
+	planLog, err := os.ReadFile("tfoutput/testdata/plan_no_changes.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := e.currentRun(r.ID, runs.Plan)
+	if err := e.fake.SetJobLogs(run, string(planLog)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.Complete(run, "success"); err != nil {
+		t.Fatal(err)
+	}
+	e.flush()
+	if out := currentAttempt(t, e, r.ID, runs.Plan).Output; out == nil || out.State != tfoutput.StateNoChanges {
+		t.Fatalf("output %+v", out)
+	}
+}

@@ -47,7 +47,7 @@ func TestOutput_PlanAndApplySummariesAreStoredOnTheAttempt(t *testing.T) {
 	e.finish(r.ID, runs.Plan, "success")
 	out := currentAttempt(t, e, r.ID, runs.Plan).Output
 	if out == nil || out.State != tfoutput.StatePlanned || out.Counts.Add != 2 || len(out.Changes) != 2 ||
-		out.Headline != "Plan: 2 to add, 0 to change, 0 to destroy." {
+		out.Headline != "Plan: 2 to add, 0 to change, 0 to destroy." || !strings.HasPrefix(out.PlanDigest, "sha256:3f6c2a1e") {
 		t.Fatalf("plan output %+v", out)
 	}
 	got, err := e.store.GetRequest(e.ctx, r.ID)

@@ -65,6 +65,10 @@ type Summary struct {
 	// Errors are Terraform's error summaries ("Error: ..."), in log
 	// order, at most Limits.MaxErrors.
 	Errors []string `json:"errors,omitempty"`
+	// PlanDigest is the digest of the saved plan file the plan workflow
+	// printed ("tfpilot-plan-digest: sha256:<hex>", see workflows/plan.yml),
+	// when it did: what an approval can name and an apply can verify.
+	PlanDigest string `json:"planDigest,omitempty"`
 	// Truncated is true when the input was longer than Limits.MaxInput
 	// (only its end was read) or a kept line was shortened.
 	Truncated bool `json:"truncated,omitempty"`
@@ -114,6 +118,7 @@ var (
 	planLine        = regexp.MustCompile(`^Plan: (?:(\d+) to import, )?(\d+) to add, (\d+) to change, (\d+) to destroy\.`)
 	applyLine       = regexp.MustCompile(`^Apply complete! Resources: (?:(\d+) imported, )?(\d+) added, (\d+) changed, (\d+) destroyed\.`)
 	destroyLine     = regexp.MustCompile(`^Destroy complete! Resources: (\d+) destroyed\.`)
+	digestLine      = regexp.MustCompile(`^tfpilot-plan-digest: (sha256:[0-9a-f]{64})$`)
 	changeLine      = regexp.MustCompile(`^# (\S+) (will be created|will be destroyed|will be updated in-place|must be replaced|will be replaced, as requested|will be read during apply|has moved to \S+|will be imported)`)
 )
 
@@ -184,6 +189,10 @@ func ParseLimits(log []byte, lim Limits) Summary {
 			if m := planLine.FindStringSubmatch(line); m != nil {
 				headline, kind = line, StatePlanned
 				counts = &Counts{Import: atoi(m[1]), Add: atoi(m[2]), Change: atoi(m[3]), Destroy: atoi(m[4])}
+			}
+		case strings.HasPrefix(line, "tfpilot-plan-digest: "):
+			if m := digestLine.FindStringSubmatch(line); m != nil {
+				s.PlanDigest = m[1]
 			}
 		case strings.HasPrefix(line, "No changes."):
 			headline, kind, counts = line, StateNoChanges, &Counts{}

@@ -33,7 +33,8 @@ func TestParse_RealisticJobLogs(t *testing.T) {
 	}{
 		{"plan_create.log", tfoutput.Summary{State: tfoutput.StatePlanned,
 			Headline: "Plan: 2 to add, 0 to change, 0 to destroy.", Counts: &tfoutput.Counts{Add: 2},
-			Changes: []tfoutput.Change{{m + "aws_s3_bucket.this", "create"}, {m + "aws_s3_bucket_versioning.this", "create"}}}},
+			Changes:    []tfoutput.Change{{m + "aws_s3_bucket.this", "create"}, {m + "aws_s3_bucket_versioning.this", "create"}},
+			PlanDigest: "sha256:3f6c2a1e9b8d7c6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa0011"}},
 		{"plan_mixed.log", tfoutput.Summary{State: tfoutput.StatePlanned,
 			Headline: "Plan: 1 to import, 1 to add, 1 to change, 2 to destroy.",
 			Counts:   &tfoutput.Counts{Import: 1, Add: 1, Change: 1, Destroy: 2},

@@ -75,6 +75,7 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	if r, err = p.store.GetRequest(ctx, id); err != nil {
 		return nil, err
 	}
+	r = p.captureOutputs(ctx, r) // engine_output.go
 	if needsWork(r, redispatch) && !r.Lock.Active(p.now()) {
 		if r, err = p.syncLocked(ctx, c, r, redispatch); err != nil {
 			return nil, p.githubErr(ctx, err)

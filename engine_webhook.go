@@ -9,14 +9,16 @@ import (
 // (several while one is rotated), claims it once in the Pilot's store,
 // classifies workflow runs by the configured workflow files, and applies
 // the facts with a [WebhookSink] (correlate, monotonic patch, CAS write,
-// lifecycle event). An empty or missing secret is an error.
+// lifecycle event); when a plan, apply or destroy run completes it also
+// reads the run's output onto the attempt (best effort; Sync retries). An
+// empty or missing secret is an error.
 func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 	wf := p.cfg.Workflows
 	return webhook.New(webhook.Options{
 		Secrets:     secrets,
 		Deliveries:  p.store,
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}),
+		Sink:        outputSink{Sink: NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}), p: p}, // engine_output.go
 		Classify: func(path, name string) string {
 			k, _ := wf.Classify(path, name)
 			return string(k)

@@ -256,7 +256,7 @@ func (c *Client) JobLogs(ctx context.Context, repo Repo, jobID int64, opts LogOp
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Logs{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "log download", Err: classify(resp.StatusCode, "")}
+		return Logs{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "log download", Err: classify(resp.StatusCode, "", nil)}
 	}
 	if !opts.Tail {
 		b, err := io.ReadAll(io.LimitReader(resp.Body, opts.MaxBytes+1))

@@ -165,7 +165,8 @@ func TestRuns_FindGetAndClassify(t *testing.T) {
 	kinds := map[string]githubx.WorkflowKind{"plan.yml": githubx.WorkflowPlan, "apply.yml": githubx.WorkflowApply,
 		"destroy.yml": githubx.WorkflowDestroy, "cleanup.yml": githubx.WorkflowCleanup, "drift-plan.yml": githubx.WorkflowDrift}
 	for file, kind := range kinds {
-		res, err := e.c.Dispatch(ctx(t), repo, githubx.DispatchRequest{Workflow: file, Ref: "main", Nonce: "nonce-" + file})
+		res, err := e.c.Dispatch(ctx(t), repo, githubx.DispatchRequest{Workflow: file, Ref: "main",
+			Inputs: map[string]string{"request_id": "req-1"}, Nonce: "nonce-" + file})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,14 +56,22 @@
 //	on:
 //	  workflow_dispatch:
 //	    inputs:
-//	      request_id: {required: true}
-//	      nonce: {required: true}
+//	      request_id: {required: true, type: string}
+//	      tfpilot_nonce: {required: true, type: string}
 //	run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}
+//
+// GitHub refuses a dispatch that sends an input the workflow does not
+// declare (422 "Unexpected inputs provided"), so the workflow must declare
+// exactly the inputs tfpilot sends: request_id and tfpilot_nonce. The
+// repository's workflows/ folder holds complete templates.
 //
 // # Errors
 //
-// Every error is an [*Error] (operation, HTTP status, GitHub's message)
-// wrapping a sentinel; check with errors.Is: [ErrNotFound],
+// Every error is an [*Error] (operation, HTTP status, GitHub's message
+// joined with the reasons of its errors[] array) wrapping a sentinel;
+// GitHub's validation failures are classified from errors[] too (a
+// duplicate pull request is "Validation Failed" with the reason in
+// errors[].message, and is [ErrAlreadyExists]); check with errors.Is: [ErrNotFound],
 // [ErrUnauthorized], [ErrForbidden], [ErrConflict] (also matched by
 // [ErrNotMergeable] and [ErrHeadSHAMismatch]), [ErrAlreadyExists],
 // [ErrInvalid], [ErrRateLimited], [ErrUnavailable]. Use errors.As with

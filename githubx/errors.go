@@ -124,7 +124,8 @@ func wrapErr(op string, err error) error {
 	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		return &Error{Op: op, StatusCode: er.Response.StatusCode, Message: er.Message, Err: classify(er.Response.StatusCode, er.Message)}
+		msg := errorMessage(er)
+		return &Error{Op: op, StatusCode: er.Response.StatusCode, Message: msg, Err: classify(er.Response.StatusCode, msg, er.Errors)}
 	}
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
@@ -137,8 +138,40 @@ func wrapErr(op string, err error) error {
 	return &Error{Op: op, Err: err}
 }
 
-func classify(status int, msg string) error {
+// errorMessage joins GitHub's top-level message with the reasons in its
+// errors[] array. GitHub's documented validation error
+// (components/schemas/validation-error in its OpenAPI description) says
+// only "Validation Failed" at the top and puts the reason in
+// errors[].message, or in errors[].code with resource and field.
+func errorMessage(er *github.ErrorResponse) string {
+	var reasons []string
+	for _, e := range er.Errors {
+		switch {
+		case e.Message != "":
+			reasons = append(reasons, e.Message)
+		case e.Code != "":
+			r := e.Code
+			if e.Resource != "" || e.Field != "" {
+				r = strings.Trim(e.Resource+"."+e.Field, ".") + " " + e.Code
+			}
+			reasons = append(reasons, r)
+		}
+	}
+	if len(reasons) == 0 {
+		return er.Message
+	}
+	if er.Message == "" {
+		return strings.Join(reasons, "; ")
+	}
+	return er.Message + ": " + strings.Join(reasons, "; ")
+}
+
+func classify(status int, msg string, details []github.Error) error {
 	low := strings.ToLower(msg)
+	exists := strings.Contains(low, "already exists")
+	for _, d := range details {
+		exists = exists || d.Code == "already_exists" // GitHub's documented validation code
+	}
 	switch {
 	case status == http.StatusUnauthorized:
 		return ErrUnauthorized
@@ -150,7 +183,7 @@ func classify(status int, msg string) error {
 		return ErrConflict
 	case status == http.StatusMethodNotAllowed:
 		return ErrNotMergeable
-	case status == http.StatusUnprocessableEntity && strings.Contains(low, "already exists"):
+	case status == http.StatusUnprocessableEntity && exists:
 		return ErrAlreadyExists
 	case status == http.StatusUnprocessableEntity && strings.Contains(low, "fast forward"):
 		return ErrConflict

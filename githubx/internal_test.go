@@ -43,7 +43,7 @@ func TestClassify_MapsStatusesToSentinels(t *testing.T) {
 		{http.StatusBadGateway, "", ErrUnavailable},
 	}
 	for _, tc := range cases {
-		if got := classify(tc.status, tc.msg); !errors.Is(got, tc.want) {
+		if got := classify(tc.status, tc.msg, nil); !errors.Is(got, tc.want) {
 			t.Errorf("classify(%d, %q) = %v, want %v", tc.status, tc.msg, got, tc.want)
 		}
 	}

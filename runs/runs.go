@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tfpilot/tfpilot/tfoutput"
 )
 
 // Kind names the operation a run performs.
@@ -92,6 +94,9 @@ type Attempt struct {
 	// Nonce is a random value passed to the workflow as an input so the
 	// run can be found again if the dispatch's answer is lost.
 	Nonce string `json:"nonce,omitempty"`
+	// Output is Terraform's summary read from the completed run's job log
+	// (see [SetOutput]); nil until read. Set once, never modified.
+	Output *tfoutput.Summary `json:"output,omitempty"`
 }
 
 // Op is the run history of one [Kind].
@@ -138,9 +143,9 @@ func (s State) withOp(k Kind, op Op) State {
 
 // Clone returns a deep copy of s.
 func (s State) Clone() State {
-	s.Plan.Attempts = slices.Clone(s.Plan.Attempts)
-	s.Apply.Attempts = slices.Clone(s.Apply.Attempts)
-	s.Destroy.Attempts = slices.Clone(s.Destroy.Attempts)
+	s.Plan.Attempts = cloneOutputs(slices.Clone(s.Plan.Attempts))
+	s.Apply.Attempts = cloneOutputs(slices.Clone(s.Apply.Attempts))
+	s.Destroy.Attempts = cloneOutputs(slices.Clone(s.Destroy.Attempts))
 	return s
 }
 

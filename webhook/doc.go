@@ -11,13 +11,19 @@
 //     every configured secret in constant time (401 when missing or
 //     wrong, and nothing is recorded). A handler without a secret cannot
 //     be built;
-//  3. answers ping, parses workflow_run, pull_request and
+//  3. takes the JSON payload out of the body according to its
+//     Content-Type: GitHub sends application/json (the payload is the
+//     body) or application/x-www-form-urlencoded (the payload is the form
+//     parameter "payload"; the default content type of a hook created in
+//     GitHub's UI or REST API); anything else is 415, ping included, so a
+//     misconfigured hook does not look healthy (see [Payload]);
+//  4. answers ping, parses workflow_run, pull_request and
 //     pull_request_review bodies into [WorkflowRunEvent],
 //     [PullRequestEvent] and [ReviewEvent], classifying workflow runs with
 //     the configured [Classifier]; other events and actions are ignored;
-//  4. claims the X-GitHub-Delivery id through [Deliveries] before any
+//  5. claims the X-GitHub-Delivery id through [Deliveries] before any
 //     work, so that repeated and concurrent copies do the work once;
-//  5. calls the [Sink] under a timeout ([Options.Timeout]) and records
+//  6. calls the [Sink] under a timeout ([Options.Timeout]) and records
 //     its outcome with the delivery, or, when the sink fails, releases the
 //     claim and answers 500 so that a manual redelivery is handled.
 //
@@ -49,8 +55,9 @@
 // that claims it and is handled.
 //
 // Errors: [New] returns errors wrapping [ErrInvalidOptions];
-// [VerifySignature] returns [ErrNoSignature] or [ErrBadSignature]; a
-// malformed signed body is [ErrMalformed]. Check them with errors.Is.
+// [VerifySignature] returns [ErrNoSignature] or [ErrBadSignature];
+// [Payload] returns [ErrContentType]; a malformed signed body is
+// [ErrMalformed]. Check them with errors.Is.
 // The handler itself reports failures only as HTTP status codes and
 // through [Options.Logger].
 package webhook

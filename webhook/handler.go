@@ -120,7 +120,10 @@ type Options struct {
 // Answers: 200 with the outcome as text for handled, ignored and
 // duplicate deliveries and for ping (which is not claimed); 401 for a
 // missing or wrong signature; 400 for a signed delivery without (or with
-// an oversized) event or delivery id header, or with a malformed body; 405 for methods other than POST;
+// an oversized) event or delivery id header, or with a malformed body;
+// 415 for a signed delivery whose Content-Type is neither
+// application/json nor application/x-www-form-urlencoded with a payload
+// parameter (both are accepted: see [Payload]); 405 for methods other than POST;
 // 413 for an oversized body; 503 when the delivery could not be claimed;
 // 500 when the sink failed, after releasing the claim so that a
 // redelivery is handled.
@@ -224,13 +227,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, "missing or oversized "+EventHeader+" or "+DeliveryHeader)
 		return
 	}
+	// The signature covers the raw body; the payload is inside it when
+	// the hook is form-encoded. ping is checked too, so that a hook whose
+	// content type tfpilot cannot read does not look healthy.
+	payload, err := Payload(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "webhook: unreadable delivery", "delivery", id, "event", event, "err", err)
+		reply(w, http.StatusUnsupportedMediaType, err.Error())
+		return
+	}
 	if event == "ping" {
 		reply(w, http.StatusOK, OutcomePong)
 		return
 	}
 
 	// Parse before claiming, so a malformed body claims nothing.
-	work, ignore, err := h.parse(event, id, body)
+	work, ignore, err := h.parse(event, id, payload)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "webhook: malformed delivery", "delivery", id, "event", event, "err", err)
 		reply(w, http.StatusBadRequest, err.Error())

@@ -55,6 +55,7 @@ type options struct {
 	cooldown     time.Duration
 	grace        time.Duration
 	lockTTL      time.Duration
+	check        bool
 }
 
 func env(name, def string) string {
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.cooldown, "reconcile-cooldown", envDuration("TFPILOT_RECONCILE_COOLDOWN", 0), "how long Sync leaves a run alone after a reconcile that changed nothing (TFPILOT_RECONCILE_COOLDOWN); default 60s, 1s in the demo")
 	fs.DurationVar(&o.grace, "dispatch-grace", envDuration("TFPILOT_DISPATCH_GRACE", 0), "how long an attempt may lack a run before Sync dispatches it again (TFPILOT_DISPATCH_GRACE); default 2m")
 	fs.DurationVar(&o.lockTTL, "lock-ttl", envDuration("TFPILOT_LOCK_TTL", 0), "lifetime of a request lock (TFPILOT_LOCK_TTL); default 2m")
+	fs.BoolVar(&o.check, "check", false, "check that every target's repository, base branch and workflows are ready for tfpilot (check.go), print each problem, and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -142,6 +144,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Logger = log
+	if o.check {
+		if o.demo() {
+			return errors.New("--check needs GitHub credentials (a token or a GitHub App)")
+		}
+		gh, err := newGitHub(o, log)
+		if err != nil {
+			return err
+		}
+		return runCheck(ctx, fc, gh, stdout)
+	}
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -27,6 +28,73 @@ type Workflow struct {
 	// Conclusion is the conclusion a run reaches when advanced without one
 	// being chosen. Default "success".
 	Conclusion string
+	// Inputs are the workflow_dispatch inputs the workflow declares (its
+	// on.workflow_dispatch.inputs). As on GitHub, a dispatch that sends an
+	// input not declared here, or omits a required one without a default,
+	// is refused with 422, and an omitted input with a default gets it.
+	// Nil means [DefaultInputs] (the inputs tfpilot sends); an empty,
+	// non-nil slice declares no inputs.
+	Inputs []WorkflowInput
+}
+
+// WorkflowInput is one declared workflow_dispatch input.
+type WorkflowInput struct {
+	Name     string
+	Required bool
+	// Default is the value a dispatch that omits the input gets.
+	Default string
+}
+
+// DefaultInputs returns the inputs tfpilot's workflows declare: request_id
+// and tfpilot_nonce, both required (see the repository's workflows/).
+func DefaultInputs() []WorkflowInput {
+	return []WorkflowInput{{Name: "request_id", Required: true}, {Name: "tfpilot_nonce", Required: true}}
+}
+
+func (w *workflow) inputs() []WorkflowInput {
+	if w.Inputs == nil {
+		return DefaultInputs()
+	}
+	return w.Inputs
+}
+
+// checkInputs applies GitHub's rules for a dispatch's inputs and returns
+// them with defaults filled in, or the message GitHub refuses them with:
+// "Unexpected inputs provided: [...]" for undeclared inputs (sorted, as a
+// JSON list) and "Required input 'x' not provided" for a missing one.
+func (w *workflow) checkInputs(sent map[string]string) (map[string]string, string) {
+	declared := map[string]WorkflowInput{}
+	for _, in := range w.inputs() {
+		declared[in.Name] = in
+	}
+	var unexpected []string
+	for k := range sent {
+		if _, ok := declared[k]; !ok {
+			unexpected = append(unexpected, k)
+		}
+	}
+	if len(unexpected) > 0 {
+		sort.Strings(unexpected)
+		list, _ := json.Marshal(unexpected)
+		return nil, "Unexpected inputs provided: " + string(list)
+	}
+	out := make(map[string]string, len(declared))
+	for k, v := range sent {
+		out[k] = v
+	}
+	for _, in := range w.inputs() {
+		if _, ok := out[in.Name]; ok {
+			continue
+		}
+		if in.Default != "" {
+			out[in.Name] = in.Default
+			continue
+		}
+		if in.Required {
+			return nil, "Required input '" + in.Name + "' not provided"
+		}
+	}
+	return out, ""
 }
 
 // DefaultRunName is the run-name convention tfpilot workflows follow:
@@ -328,17 +396,23 @@ func (f *Fake) handleDispatch(w http.ResponseWriter, r *http.Request) {
 	branch := strings.TrimPrefix(body.Ref, "refs/heads/")
 	if _, ok := rp.refs[branch]; !ok || branch == "" {
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("No ref found for: "+body.Ref))
+		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, "No ref found for: "+body.Ref))
 		return
 	}
 	if len(body.Inputs) > 25 {
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("you may only define up to 25 `inputs` for a `workflow_dispatch` event"))
+		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, "you may only define up to 25 `inputs` for a `workflow_dispatch` event"))
 		return
 	}
-	inputs := make(map[string]string, len(body.Inputs))
+	sent := make(map[string]string, len(body.Inputs))
 	for k, v := range body.Inputs {
-		inputs[k] = fmt.Sprint(v)
+		sent[k] = fmt.Sprint(v)
+	}
+	inputs, refusal := wf.checkInputs(sent)
+	if refusal != "" {
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, refusal))
+		return
 	}
 	run := f.dispatchLocked(rp, wf, branch, inputs)
 	details := map[string]any{
@@ -405,6 +479,36 @@ func (f *Fake) workflowJSON(rp *repo, wf *workflow) map[string]any {
 		"html_url":  f.htmlURL(rp, "blob/"+rp.defaultBranch+"/"+wf.path()),
 		"badge_url": f.htmlURL(rp, "workflows/"+wf.Name+"/badge.svg"),
 	}
+}
+
+func (f *Fake) handleListWorkflows(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	list := make([]map[string]any, 0, len(rp.workflows))
+	for _, wf := range rp.workflows {
+		list = append(list, f.workflowJSON(rp, wf))
+	}
+	start, end := pageBounds(w, r, len(list))
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflows": list[start:end]})
+}
+
+func (f *Fake) handleGetWorkflow(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	wf := rp.workflowByID(r.PathValue("workflow"))
+	if wf == nil {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, f.workflowJSON(rp, wf))
 }
 
 func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
@@ -485,6 +589,12 @@ func (f *Fake) jobJSON(rp *repo, r *run, j *job) map[string]any {
 	if j.conclusion != "" {
 		conclusion = j.conclusion
 	}
+	// GitHub's job schema requires started_at (a string, not null): a
+	// queued job carries its creation time there.
+	started := j.started
+	if started.IsZero() {
+		started = r.created
+	}
 	step := map[string]any{"name": "Run " + j.name, "status": j.status, "conclusion": conclusion,
 		"number": 1, "started_at": ts(j.started), "completed_at": ts(j.completed)}
 	return map[string]any{
@@ -492,7 +602,7 @@ func (f *Fake) jobJSON(rp *repo, r *run, j *job) map[string]any {
 		"node_id": nodeID("CheckRun", j.id), "head_sha": r.headSHA, "head_branch": r.headBranch,
 		"url": f.apiURL(rp, "actions/jobs/"+id), "html_url": f.htmlURL(rp, "actions/runs/"+strconv.FormatInt(r.id, 10)+"/job/"+id),
 		"status": j.status, "conclusion": conclusion, "created_at": ts(r.created),
-		"started_at": ts(j.started), "completed_at": ts(j.completed), "name": j.name,
+		"started_at": ts(started), "completed_at": ts(j.completed), "name": j.name,
 		"steps": []any{step}, "check_run_url": f.apiURL(rp, "check-runs/"+id),
 		"labels": []string{"ubuntu-latest"}, "runner_id": 1, "runner_name": "fake-runner",
 		"runner_group_id": 1, "runner_group_name": "GitHub Actions", "workflow_name": r.wf.Name,

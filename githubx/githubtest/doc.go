@@ -26,7 +26,12 @@
 //
 // # Actions
 //
-// A workflow_dispatch creates a queued run and records its inputs. The
+// A workflow_dispatch creates a queued run and records its inputs.
+// Workflows declare their inputs (Workflow.Inputs; by default
+// [DefaultInputs]: request_id and tfpilot_nonce, required) and, as on
+// GitHub, a dispatch with an undeclared input answers 422 "Unexpected
+// inputs provided: [...]" and one without a required input 422
+// "Required input 'x' not provided". The
 // run's "name" is the workflow name and its "display_title" is the
 // workflow's run-name with inputs substituted; the default
 // ([DefaultRunName]) is
@@ -55,8 +60,8 @@
 // pull_request_review (submitted) deliveries to Options.WebhookURL, signed
 // with Options.WebhookSecret in X-Hub-Signature-256 and carrying
 // X-GitHub-Event and X-GitHub-Delivery. Payloads have the key sets of
-// GitHub's real payloads (checked against the shared fixtures,
-// shared/fixtures/github-webhooks). Deliveries are posted
+// GitHub's real payloads (checked against GitHub's example deliveries
+// embedded in webhook/webhooktest). Deliveries are posted
 // in order from one goroutine; [Fake.Flush] waits for them and
 // [Fake.Deliveries] lists them. [Fake.As] returns a [Human] who approves,
 // merges through the UI, closes and pushes.
@@ -71,7 +76,14 @@
 //
 // # Errors
 //
-// The HTTP API answers GitHub's status codes and messages. The Go API
+// The HTTP API answers GitHub's status codes and its documented error
+// shapes: validation failures say "Validation Failed" with the reasons in
+// errors[] ({resource, field, code, message}; a duplicate pull request is
+// code "custom" with "A pull request already exists for owner:branch.")
+// and documentation_url, as components/schemas/validation-error of
+// GitHub's OpenAPI description has it. Success answers carry the required
+// properties of the published schema of each operation served
+// (testdata/openapi, checked by a test). The Go API
 // returns [ErrNotFound] (check with errors.Is) for a missing repository,
 // pull request or run, and descriptive errors for refused actions.
 package githubtest

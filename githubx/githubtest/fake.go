@@ -43,6 +43,12 @@ type Options struct {
 	WebhookURL string
 	// WebhookSecret signs deliveries (X-Hub-Signature-256).
 	WebhookSecret string
+	// WebhookContentType is the hook's content type, as GitHub's hook
+	// configuration names it: "json" (the default here) posts the JSON
+	// payload as the body; "form" (GitHub's own default) posts it as the
+	// form parameter "payload" with Content-Type
+	// application/x-www-form-urlencoded, signed over the encoded body.
+	WebhookContentType string
 	// WebhookClient posts deliveries. Default: a client with a 10 s timeout.
 	WebhookClient *http.Client
 
@@ -428,6 +434,46 @@ func apiError(msg string) map[string]any {
 
 func validationError(msg string) map[string]any {
 	return map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest", "status": "422"}
+}
+
+// Documentation URLs GitHub puts in the errors of the operations whose
+// refusals the fake words as GitHub does.
+const (
+	docCreatePull = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
+	docCreateRef  = "https://docs.github.com/rest/git/refs#create-a-reference"
+	docDispatch   = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+)
+
+// validationFailed is GitHub's documented validation error
+// (components/schemas/validation-error in its OpenAPI description):
+// "Validation Failed" at the top, the reasons in errors[]. This is how
+// GitHub refuses, for example, a duplicate pull request.
+func validationFailed(doc string, errs ...map[string]any) map[string]any {
+	list := make([]any, len(errs))
+	for i, e := range errs {
+		list[i] = e
+	}
+	return map[string]any{"message": "Validation Failed", "errors": list, "documentation_url": doc, "status": "422"}
+}
+
+// fieldError is one entry of a validation error's errors[]: code is one of
+// missing, missing_field, invalid, already_exists, unprocessable or
+// custom (custom errors carry their reason in message).
+func fieldError(resource, field, code, message string) map[string]any {
+	e := map[string]any{"resource": resource, "code": code}
+	if field != "" {
+		e["field"] = field
+	}
+	if message != "" {
+		e["message"] = message
+	}
+	return e
+}
+
+// simpleError is a 422 whose reason is the top-level message (GitHub's
+// answer to a refused workflow_dispatch or ref creation).
+func simpleError(doc, msg string) map[string]any {
+	return map[string]any{"message": msg, "documentation_url": doc, "status": "422"}
 }
 
 func errNotFound(w http.ResponseWriter) {

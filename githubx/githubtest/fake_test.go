@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -160,7 +159,7 @@ func TestFaults_EachKindAnswersAsGitHubWould(t *testing.T) {
 			tc.fault.Endpoint = githubtest.EndpointDispatch
 			f.InjectFault(tc.fault)
 			a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/plan.yml/dispatches",
-				map[string]any{"ref": "main", "inputs": map[string]any{"tfpilot_nonce": "n1"}})
+				map[string]any{"ref": "main", "inputs": map[string]any{"request_id": "req-1", "tfpilot_nonce": "n1"}})
 			if a.status != tc.wantStatus {
 				t.Fatalf("status %d, want %d (%s)", a.status, tc.wantStatus, a.body)
 			}
@@ -250,7 +249,8 @@ func TestAuto_RunsCompleteOnTheClockWithPerWorkflowConclusion(t *testing.T) {
 		QueueDelay: time.Second, RunDelay: 5 * time.Second, Poll: time.Hour,
 		Conclusions: map[string]string{"apply.yml": "failure"}}})
 	for _, wf := range []string{"plan.yml", "apply.yml"} {
-		call(t, f, "POST", "/repos/acme/infra/actions/workflows/"+wf+"/dispatches", map[string]any{"ref": "main"})
+		call(t, f, "POST", "/repos/acme/infra/actions/workflows/"+wf+"/dispatches", map[string]any{"ref": "main",
+			"inputs": map[string]any{"request_id": "req-1", "tfpilot_nonce": "n-" + wf}})
 	}
 	f.Tick()
 	if r := f.Runs("acme", "infra"); r[0].Status != "queued" {
@@ -308,7 +308,8 @@ func TestWebhookPayloads_MatchFixtureKeySets(t *testing.T) {
 	if err := f.As("reviewer").Approve("acme", "infra", n); err != nil {
 		t.Fatal(err)
 	}
-	a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/plan.yml/dispatches", map[string]any{"ref": "feature"})
+	a := call(t, f, "POST", "/repos/acme/infra/actions/workflows/plan.yml/dispatches", map[string]any{"ref": "feature",
+		"inputs": map[string]any{"request_id": "req-1", "tfpilot_nonce": "n1"}})
 	if a.status != http.StatusNoContent {
 		t.Fatalf("dispatch %d", a.status)
 	}
@@ -350,13 +351,9 @@ func TestWebhookPayloads_MatchFixtureKeySets(t *testing.T) {
 		{"workflow_run", "repository"}, {"workflow_run", "head_commit"}, {"workflow_run", "actor"},
 		{"pull_request"}, {"pull_request", "head"}, {"pull_request", "base"}, {"pull_request", "base", "repo"},
 		{"pull_request", "_links"}, {"review"}, {"review", "_links"}}
-	dir, err := webhooktest.FixtureDir()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, name := range seen {
-		raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
-		if os.IsNotExist(err) {
+		raw, err := webhooktest.ReadFixture(name + ".json")
+		if errors.Is(err, fs.ErrNotExist) {
 			continue // no fixture for workflow_run.in_progress
 		}
 		var fixture, ours map[string]any

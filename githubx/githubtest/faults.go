@@ -28,11 +28,17 @@ const (
 	EndpointListJobs     = "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
 	EndpointGetJob       = "GET /repos/{owner}/{repo}/actions/jobs/{job_id}"
 	EndpointJobLogs      = "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+	// EndpointListWorkflows and EndpointGetWorkflow list and get the
+	// repository's workflows (a start-up check reads them).
+	EndpointListWorkflows = "GET /repos/{owner}/{repo}/actions/workflows"
+	EndpointGetWorkflow   = "GET /repos/{owner}/{repo}/actions/workflows/{workflow}"
 )
 
 const (
 	// endpointLogDownload serves the log a job's logs endpoint redirects to.
-	endpointLogDownload     = "GET /_fake/logs/{job_id}"
+	endpointLogDownload = "GET /_fake/logs/{job_id}"
+	// endpointRawFile serves the download_url of repository contents.
+	endpointRawFile         = "GET /_fake/raw/{owner}/{repo}/{path...}"
 	installationTokenPrefix = "ghs_fake_"
 )
 

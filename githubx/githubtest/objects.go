@@ -6,7 +6,7 @@ import (
 )
 
 // This file builds the JSON objects GitHub returns and sends in webhooks.
-// Their key sets follow the real payloads (see the shared fixtures and
+// Their key sets follow the real payloads (see webhook/webhooktest's fixtures and
 // TestWebhookPayloads_MatchFixtureKeySets).
 
 func (f *Fake) apiURL(rp *repo, suffix string) string {

@@ -196,21 +196,27 @@ func (f *Fake) handleCreatePull(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case body.Title == "":
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Validation Failed: title is missing"))
+		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "title", "missing_field", "")))
 		return
-	case !okHead || !okBase:
+	case !okHead:
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Validation Failed: head or base does not exist"))
+		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "head", "invalid", "")))
+		return
+	case !okBase:
+		f.mu.Unlock()
+		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "base", "invalid", "")))
 		return
 	case rp.isAncestor(headSHA, baseSHA):
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError(fmt.Sprintf("No commits between %s and %s", body.Base, head)))
+		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull,
+			fieldError("PullRequest", "", "custom", fmt.Sprintf("No commits between %s and %s", body.Base, head))))
 		return
 	}
 	for _, p := range rp.pulls {
 		if p.state == "open" && p.head == head && p.base == body.Base {
 			f.mu.Unlock()
-			writeJSON(w, http.StatusUnprocessableEntity, validationError(fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head)))
+			writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull,
+				fieldError("PullRequest", "", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head))))
 			return
 		}
 	}

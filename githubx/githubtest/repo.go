@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -291,7 +292,12 @@ func (f *Fake) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, f.repoJSON(rp))
+	// The full repository of repos/get carries what the webhook
+	// payloads' repository does not (required by GitHub's schema,
+	// full-repository).
+	m := f.repoJSON(rp)
+	m["has_discussions"], m["network_count"], m["subscribers_count"] = false, 0, 0
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (f *Fake) refJSON(rp *repo, branch, sha string) map[string]any {
@@ -344,7 +350,7 @@ func (f *Fake) handleCreateRef(w http.ResponseWriter, r *http.Request) {
 	branch := strings.TrimPrefix(body.Ref, "refs/heads/")
 	if _, exists := rp.refs[branch]; exists {
 		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference already exists"))
+		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docCreateRef, "Reference already exists"))
 		return
 	}
 	if rp.commitOf(body.SHA) == nil {
@@ -552,7 +558,7 @@ func (f *Fake) handleGetBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"sha": sha, "size": len(o.data), "encoding": "base64",
+		"sha": sha, "node_id": nodeID("Blob", rp.id), "size": len(o.data), "encoding": "base64",
 		"content": base64.StdEncoding.EncodeToString(o.data), "url": f.apiURL(rp, "git/blobs/"+sha),
 	})
 }
@@ -561,14 +567,16 @@ func (f *Fake) commitJSON(rp *repo, sha string) map[string]any {
 	c := rp.commitOf(sha)
 	parents := make([]map[string]any, 0, len(c.parents))
 	for _, p := range c.parents {
-		parents = append(parents, map[string]any{"sha": p, "url": f.apiURL(rp, "git/commits/"+p)})
+		parents = append(parents, map[string]any{"sha": p, "url": f.apiURL(rp, "git/commits/"+p),
+			"html_url": f.htmlURL(rp, "commit/"+p)})
 	}
 	sig := map[string]any{"name": c.author, "email": c.author + "@users.noreply.github.com", "date": ts(c.at)}
 	return map[string]any{
 		"sha": sha, "node_id": nodeID("Commit", rp.id), "url": f.apiURL(rp, "git/commits/"+sha),
 		"html_url": f.htmlURL(rp, "commit/"+sha), "author": sig, "committer": sig,
 		"message": c.message, "tree": map[string]any{"sha": c.tree, "url": f.apiURL(rp, "git/trees/"+c.tree)},
-		"parents": parents, "verification": map[string]any{"verified": false, "reason": "unsigned"},
+		"parents": parents, "verification": map[string]any{"verified": false, "reason": "unsigned",
+			"signature": nil, "payload": nil, "verified_at": nil},
 	}
 }
 
@@ -647,13 +655,9 @@ func (f *Fake) handleGetContents(w http.ResponseWriter, r *http.Request) {
 	}
 	if blob, ok := tree[p]; ok {
 		data := rp.objects[blob].data
-		writeJSON(w, http.StatusOK, map[string]any{
-			"type": "file", "encoding": "base64", "size": len(data), "name": pathBase(p), "path": p,
-			"content": base64.StdEncoding.EncodeToString(data), "sha": blob,
-			"url":      f.apiURL(rp, "contents/"+p+"?ref="+ref),
-			"git_url":  f.apiURL(rp, "git/blobs/"+blob),
-			"html_url": f.htmlURL(rp, "blob/"+ref+"/"+p),
-		})
+		e := f.contentEntry(rp, ref, p, "file", blob, len(data))
+		e["encoding"], e["content"] = "base64", base64.StdEncoding.EncodeToString(data)
+		writeJSON(w, http.StatusOK, e)
 		return
 	}
 	// A directory: list its direct children.
@@ -673,18 +677,67 @@ func (f *Fake) handleGetContents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		seen[name] = true
-		e := map[string]any{"name": name, "path": prefix + name, "type": "file", "sha": tree[fp]}
 		if isDir {
-			e["type"] = "dir"
-			delete(e, "sha")
+			list = append(list, f.contentEntry(rp, ref, prefix+name, "dir", rp.dirSHA(tree, prefix+name+"/"), 0))
+		} else {
+			list = append(list, f.contentEntry(rp, ref, prefix+name, "file", tree[fp], len(rp.objects[tree[fp]].data)))
 		}
-		list = append(list, e)
 	}
 	if list == nil {
 		errNotFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// contentEntry is a file or directory of repos/get-content, with the
+// properties GitHub's schema requires (content-file, content-directory):
+// url, git_url, html_url, download_url and _links.
+func (f *Fake) contentEntry(rp *repo, ref, p, kind, sha string, size int) map[string]any {
+	self := f.apiURL(rp, "contents/"+p+"?ref="+ref)
+	git := f.apiURL(rp, "git/blobs/"+sha)
+	html := f.htmlURL(rp, "blob/"+ref+"/"+p)
+	var download any = f.srv.URL + "/_fake/raw/" + rp.owner + "/" + rp.name + "/" + p + "?ref=" + url.QueryEscape(ref)
+	if kind == "dir" {
+		git = f.apiURL(rp, "git/trees/"+sha)
+		html = f.htmlURL(rp, "tree/"+ref+"/"+p)
+		download = nil
+	}
+	return map[string]any{
+		"type": kind, "size": size, "name": pathBase(p), "path": p, "sha": sha,
+		"url": self, "git_url": git, "html_url": html, "download_url": download,
+		"_links": map[string]any{"self": self, "git": git, "html": html},
+	}
+}
+
+// dirSHA names a directory of a flat tree: the hash of its entries below
+// prefix (the fake keeps no tree object per directory).
+func (rp *repo) dirSHA(tree map[string]string, prefix string) string {
+	var b strings.Builder
+	for _, p := range sortedKeys(tree) {
+		if strings.HasPrefix(p, prefix) {
+			b.WriteString(p + " " + tree[p] + "\n")
+		}
+	}
+	return hashObject("tree", []byte(b.String()))
+}
+
+// handleRawFile serves a file's bytes: the download_url of contents.
+func (f *Fake) handleRawFile(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.routeRepo(w, r)
+	if rp == nil {
+		return
+	}
+	sha, ok := rp.resolve(r.URL.Query().Get("ref"))
+	blob, found := rp.treeOf(sha)[r.PathValue("path")]
+	if !ok || !found {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(rp.objects[blob].data)
 }
 
 func pathBase(p string) string {

@@ -29,4 +29,7 @@ func (f *Fake) routes() {
 	m.HandleFunc(EndpointGetJob, f.handleGetJob)
 	m.HandleFunc(EndpointJobLogs, f.handleJobLogs)
 	m.HandleFunc(endpointLogDownload, f.handleLogDownload)
+	m.HandleFunc(EndpointListWorkflows, f.handleListWorkflows)
+	m.HandleFunc(EndpointGetWorkflow, f.handleGetWorkflow)
+	m.HandleFunc(endpointRawFile, f.handleRawFile)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -23,8 +24,12 @@ type Delivery struct {
 	Event string
 	// Action is the payload's "action", e.g. "completed".
 	Action string
-	// Body is the exact JSON body that was signed.
+	// Body is the exact body that was posted and signed: the JSON
+	// payload, or with Options.WebhookContentType "form" the
+	// form-encoded body carrying it as the parameter "payload".
 	Body []byte
+	// ContentType is the Content-Type header the delivery was sent with.
+	ContentType string
 	// Signature is the X-Hub-Signature-256 header.
 	Signature string
 	// StatusCode is the receiver's answer; 0 if not sent.
@@ -44,6 +49,7 @@ func Sign(secret string, body []byte) string {
 type deliverer struct {
 	url    string
 	secret string
+	form   bool
 	client *http.Client
 
 	mu     sync.Mutex
@@ -56,7 +62,8 @@ type deliverer struct {
 }
 
 func newDeliverer(opts Options) *deliverer {
-	d := &deliverer{url: opts.WebhookURL, secret: opts.WebhookSecret, client: opts.WebhookClient, done: make(chan struct{})}
+	d := &deliverer{url: opts.WebhookURL, secret: opts.WebhookSecret, form: opts.WebhookContentType == "form",
+		client: opts.WebhookClient, done: make(chan struct{})}
 	if d.client == nil {
 		d.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -72,7 +79,13 @@ func (d *deliverer) enqueue(event, action string, payload map[string]any) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	dl := &Delivery{ID: newDeliveryID(), Event: event, Action: action, Body: body, Signature: Sign(d.secret, body)}
+	ct := "application/json"
+	if d.form {
+		// GitHub's "form" content type: the JSON payload as the form
+		// parameter "payload", the signature over the encoded body.
+		ct, body = "application/x-www-form-urlencoded", []byte(url.Values{"payload": {string(body)}}.Encode())
+	}
+	dl := &Delivery{ID: newDeliveryID(), Event: event, Action: action, Body: body, ContentType: ct, Signature: Sign(d.secret, body)}
 	d.log = append(d.log, dl)
 	if d.url == "" || d.closed {
 		return
@@ -112,7 +125,7 @@ func (d *deliverer) post(dl *Delivery) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", dl.ContentType)
 	req.Header.Set("User-Agent", "GitHub-Hookshot/githubtest")
 	req.Header.Set("X-GitHub-Event", dl.Event)
 	req.Header.Set("X-GitHub-Delivery", dl.ID)
@@ -148,6 +161,15 @@ func (f *Fake) SetWebhook(url, secret string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.url, d.secret = url, secret
+}
+
+// SetWebhookContentType sets the hook's content type for later
+// deliveries: "form" or "json" (see Options.WebhookContentType).
+func (f *Fake) SetWebhookContentType(contentType string) {
+	d := f.hooks
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.form = contentType == "form"
 }
 
 // Flush waits until every queued webhook has been posted, or ctx is done.

@@ -1,10 +1,12 @@
 // Package webhooktest helps test code that receives GitHub webhook
-// deliveries: it finds the shared fixture payloads (GitHub's own example
+// deliveries: it holds real fixture payloads (GitHub's own example
 // deliveries), builds variants of them, and builds signed requests.
 //
-// Fixtures live beside the repository, at
-// <repo>/../shared/fixtures/github-webhooks/ (CI checks the repository
-// out with shared/ next to it); TFPILOT_WEBHOOK_FIXTURES overrides the
-// directory. Helpers that take a testing.TB fail the test when a fixture
-// is missing, saying where they looked.
+// The fixtures live in the repository, in testdata/github-webhooks/ of
+// this package (GitHub's example deliveries from octokit/webhooks, MIT
+// licence; see the README there), and are embedded in the package, so a
+// test anywhere in the module (or in a module that imports this one)
+// reads them without touching the file system. [ReadFixture] reports a
+// missing fixture with an error wrapping fs.ErrNotExist; helpers that
+// take a testing.TB fail the test instead, listing the fixtures.
 package webhooktest

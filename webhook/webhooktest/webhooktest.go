@@ -2,60 +2,56 @@ package webhooktest
 
 import (
 	"bytes"
+	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
+	"net/url"
+	"path"
 	"strings"
 	"testing"
 
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
-// FixtureEnv names the environment variable that overrides [FixtureDir].
-const FixtureEnv = "TFPILOT_WEBHOOK_FIXTURES"
+//go:embed testdata/github-webhooks/*.json
+var fixtures embed.FS
 
-// FixtureDir returns the directory holding the fixture payloads: the
-// value of TFPILOT_WEBHOOK_FIXTURES, else shared/fixtures/github-webhooks
-// beside the module root found above the working directory.
-func FixtureDir() (string, error) {
-	if d := os.Getenv(FixtureEnv); d != "" {
-		return d, nil
-	}
-	wd, err := os.Getwd()
+const fixtureDir = "testdata/github-webhooks"
+
+// FixtureNames returns the names of the embedded fixture payloads, e.g.
+// "workflow_run.completed.json", in lexical order.
+func FixtureNames() []string {
+	entries, err := fixtures.ReadDir(fixtureDir)
 	if err != nil {
-		return "", err
+		return nil // unreachable: the directory is embedded
 	}
-	var tried []string
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			cand := filepath.Join(dir, "..", "shared", "fixtures", "github-webhooks")
-			if st, err := os.Stat(cand); err == nil && st.IsDir() {
-				return filepath.Clean(cand), nil
-			}
-			tried = append(tried, cand)
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
 	}
-	return "", fmt.Errorf("webhooktest: no fixture directory found from %s (tried %s; set %s)",
-		wd, strings.Join(tried, ", "), FixtureEnv)
+	return names
+}
+
+// ReadFixture returns the payload in the named fixture file. A name that
+// is not a fixture gives an error wrapping [fs.ErrNotExist].
+func ReadFixture(name string) ([]byte, error) {
+	b, err := fixtures.ReadFile(path.Join(fixtureDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("webhooktest: fixture %q: %w", name, fs.ErrNotExist)
+	}
+	return b, nil
 }
 
 // Fixture returns the payload in the named fixture file, e.g.
-// "workflow_run.completed.json", failing t when it cannot be read.
+// "workflow_run.completed.json", failing t when there is no such fixture.
 func Fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	dir, err := FixtureDir()
+	b, err := ReadFixture(name)
 	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatalf("webhooktest: read fixture: %v", err)
+		t.Fatalf("%v (fixtures: %s)", err, strings.Join(FixtureNames(), ", "))
 	}
 	return b
 }
@@ -103,6 +99,23 @@ func Request(secret, event, id string, body []byte) *http.Request {
 	req.Header.Set(webhook.DeliveryHeader, id)
 	if secret != "" {
 		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), body))
+	}
+	return req
+}
+
+// FormRequest returns a POST request carrying body as GitHub sends it to
+// a hook whose content type is "form": Content-Type
+// application/x-www-form-urlencoded, the JSON payload in the form
+// parameter "payload", and the signature computed over the encoded body
+// (unsigned when secret is empty).
+func FormRequest(secret, event, id string, body []byte) *http.Request {
+	form := []byte(url.Values{"payload": {string(body)}}.Encode())
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(form))
+	req.Header.Set("Content-Type", webhook.ContentTypeForm)
+	req.Header.Set(webhook.EventHeader, event)
+	req.Header.Set(webhook.DeliveryHeader, id)
+	if secret != "" {
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), form))
 	}
 	return req
 }

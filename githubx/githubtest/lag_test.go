@@ -35,7 +35,7 @@ func TestRunsListLag_HidesNewRunsFromListsOnly(t *testing.T) {
 		return resp.StatusCode, m
 	}
 	req, _ := http.NewRequest(http.MethodPost, f.URL()+"repos/acme/infra/actions/workflows/plan.yml/dispatches",
-		strings.NewReader(`{"ref":"main","inputs":{"tfpilot_nonce":"n"}}`))
+		strings.NewReader(`{"ref":"main","inputs":{"request_id":"req-1","tfpilot_nonce":"n"}}`))
 	req.Header.Set("Authorization", "Bearer t")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusNoContent {

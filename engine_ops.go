@@ -173,13 +173,9 @@ func moduleLabel(r *Request) string {
 // exactly that file (a retry after a crash), it commits nothing and
 // returns the branch head.
 func (p *Pilot) pushBlock(ctx context.Context, r *Request) (string, error) {
-	m, ok := p.cfg.Catalog.Module(r.Module)
-	if !ok {
-		return "", invalid("module", fmt.Sprintf("module %q is no longer in the catalogue", r.Module))
-	}
-	block, err := hclblocks.RenderModule(hclblocks.Module{Name: moduleLabel(r), Source: m.Source, Version: m.Version, Inputs: r.Config})
+	block, err := p.renderBlock(r)
 	if err != nil {
-		return "", fmt.Errorf("%w: render module block: %v", ErrInvalid, err)
+		return "", err
 	}
 	repo := repoOf(r)
 	head, err := p.gh.EnsureBranch(ctx, repo, r.BranchName, r.TargetBase)
@@ -380,10 +376,17 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		return planOK(ActionMerge, r)
 	}
+	// A merge GitHub would refuse is answered before the lock is taken:
+	// a moved base rebuilds the branch, anything else writes nothing.
+	if err := p.mergePrecheck(ctx, c, id, gates); err != nil {
+		return nil, err
+	}
 	return p.operation(ctx, c, ActionMerge, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		sha, err := p.gh.MergePR(ctx, repoOf(r), r.PR.Number, githubx.MergeOptions{ExpectedHeadSHA: r.PR.HeadSHA})
 		if errors.Is(err, githubx.ErrConflict) {
-			return nil, fmt.Errorf("%w: %w", gate(ActionMerge, "GitHub refused the merge"), err)
+			// The base or the head moved since the precheck: the next
+			// Merge or Sync rebuilds the branch.
+			return nil, p.mergeRefused(ctx, c, r, "", err)
 		}
 		if err != nil {
 			return nil, err

@@ -29,8 +29,11 @@ type CreateInput struct {
 // request and dispatches the first plan. With an idempotency key the
 // request id is derived from the key, so a repeat (or a retry after a
 // crash) finds the same request instead of creating a second one; the key
-// is durable (unlike the original's in-memory map). Steps left undone by a
-// failure are completed by [Pilot.Sync].
+// is durable (unlike the original's in-memory map). Once the request is
+// stored, Create answers it: a failure of a later step (GitHub refusing,
+// rate-limited or unreachable) is recorded as a "provisioning_incomplete"
+// event, never returned, and the steps left undone are completed by
+// [Pilot.Sync].
 func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
 	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
@@ -88,7 +91,13 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	out, err := p.provision(ctx, r, h, c.Principal)
 	p.release(ctx, r.ID, h)
 	if err != nil {
-		return nil, err
+		// The request exists: answering an error would invite a
+		// duplicate. The failure is recorded on the request, and Sync
+		// finishes what is left.
+		p.rateLimited(ctx, err)
+		p.event(ctx, r.ID, "provisioning_incomplete", c.Principal, map[string]any{"error": err.Error()})
+		p.log.WarnContext(ctx, "tfpilot: request stored, provisioning left to Sync", "request", r.ID, "err", err)
+		out = r
 	}
 	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
 		out = fresh
@@ -226,7 +235,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.store.IndexPR(ctx, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, r.ID); err != nil {
+	if err := p.indexPR(ctx, r, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, pr); err != nil {
 		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
 	}
 	if opened {

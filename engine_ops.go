@@ -443,6 +443,11 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		return nil
 	}
+	release, err := p.gatedOnTarget(ctx, c, ActionApply, id) // applygate.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.dispatch(ctx, id, h, runs.Apply, r.TargetBase, r.MergedSHA, c.Principal)
 	})
@@ -464,6 +469,11 @@ func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (*Request, err
 		}
 		return nil
 	}
+	release, err := p.gatedOnTarget(ctx, c, ActionDestroy, id) // applygate.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return p.operation(ctx, c, ActionDestroy, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.dispatch(ctx, id, h, runs.Destroy, r.TargetBase, r.MergedSHA, c.Principal)
 	})

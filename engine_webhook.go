@@ -16,7 +16,7 @@ func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 		Secrets:     secrets,
 		Deliveries:  p.store,
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}),
+		Sink:        followingSink{NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}), p}, // webhook_follow.go
 		Classify: func(path, name string) string {
 			k, _ := wf.Classify(path, name)
 			return string(k)

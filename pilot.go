@@ -116,6 +116,8 @@ type Pilot struct {
 
 	cooldownMu sync.Mutex
 	cooldown   map[string]time.Time // request/kind/run → until
+
+	targets targetLocks // applygate.go
 }
 
 // New returns a Pilot over store and gh.

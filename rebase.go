@@ -8,7 +8,6 @@ import (
 
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/hclblocks"
-	"github.com/tfpilot/tfpilot/runs"
 )
 
 // A request's branch follows its base.
@@ -160,18 +159,18 @@ func (p *Pilot) rebuild(ctx context.Context, r *Request, h string, who Principal
 	}
 	p.event(ctx, r.ID, "branch_rebuilt", who, map[string]any{
 		"commitSha": sha, "baseSha": baseHead, "replacedHead": replaced, "reason": reason})
-	if plan, ok := runs.Current(r.Runs, runs.Plan); ok && runs.Active(plan) {
-		return r, true, nil // Sync plans the new commit once this plan ends
-	}
+	// A plan still running is for the replaced commit: the new attempt
+	// supersedes it (its run finishes on GitHub and is recorded, but it
+	// is no longer the current attempt).
 	r, err = p.provision(ctx, r, h, who)
 	return r, true, err
 }
 
 // followBase is Sync's step that keeps r's branch on its base: when
-// [Pilot.needsRebuild] says so and no plan is running, it takes the lock
-// (skipping if another operation holds it) and rebuilds.
+// [Pilot.needsRebuild] says so, it takes the lock (skipping if another
+// operation holds it) and rebuilds.
 func (p *Pilot) followBase(ctx context.Context, c Caller, r *Request) (*Request, error) {
-	if plan, ok := runs.Current(r.Runs, runs.Plan); ok && runs.Active(plan) || r.Lock.Active(p.now()) {
+	if r.Lock.Active(p.now()) {
 		return r, nil
 	}
 	need, err := p.needsRebuild(ctx, r)

@@ -1,10 +1,12 @@
 package tfpilot_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,13 +21,37 @@ import (
 // of one environment run at once: every merge of another request makes
 // a request rebuild its branch, re-plan and be approved again, so the
 // cost per request grows linearly with n. BENCHMARKS.md has the
-// measured numbers.
-func writeBudget(n int) int  { return 30 + 12*n }
-func githubBudget(n int) int { return 40 + 25*n }
+// measured numbers (BenchmarkOneEnvironment_CostPerRequest).
+func docWriteBudget(n int) int { return 20 + 8*n }
+func githubBudget(n int) int   { return 25 + 10*n }
 
-// countingStore counts every write of a real store (never failing one).
-func withWriteCounter(c **nthWriteFailingStore) envOption {
-	return withNthWriteFailing(c, -1)
+// countingStore counts the request-document writes (create and
+// compare-and-swap update) and the lifecycle events of a real store.
+type countingStore struct {
+	tfpilot.Store
+	docs, events atomic.Int64
+}
+
+func withCounter(c **countingStore) envOption {
+	return func(_ *tfpilot.Config, s *tfpilot.Store) {
+		*c = &countingStore{Store: *s}
+		*s = *c
+	}
+}
+
+func (s *countingStore) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	s.docs.Add(1)
+	return s.Store.CreateRequest(ctx, r)
+}
+
+func (s *countingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	s.docs.Add(1)
+	return s.Store.UpdateRequest(ctx, r)
+}
+
+func (s *countingStore) AppendEvent(ctx context.Context, ev tfpilot.Event) (tfpilot.Event, error) {
+	s.events.Add(1)
+	return s.Store.AppendEvent(ctx, ev)
 }
 
 // completeRuns finishes every unfinished run on the fake with success,
@@ -112,6 +138,16 @@ func (e *env) driveConcurrently(n int) []string {
 		if all {
 			return ids
 		}
+		// Terraform's state of envs/dev is never applied by two runs at once.
+		inFlight := 0
+		for _, r := range e.runsOf("apply.yml") {
+			if r.Status != "completed" {
+				inFlight++
+			}
+		}
+		if inFlight > 1 {
+			e.t.Fatalf("round %d: %d apply runs in flight in one environment", round, inFlight)
+		}
 		e.completeRuns()
 	}
 	for _, id := range ids {
@@ -152,23 +188,47 @@ func TestOneEnvironment_ConcurrentRequestsAllReachApplied(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			const n = 5
-			var counter *nthWriteFailingStore
+			var counter *countingStore
 			opts := []envOption{}
 			if backend == "pgstore" {
 				opts = append(opts, withPgstore(t))
 			}
-			opts = append(opts, withWriteCounter(&counter))
+			opts = append(opts, withCounter(&counter))
 			e := newEnv(t, opts...)
-			counter.armed.Store(true)
 			spent0 := e.fake.RateLimitSpent()
 			ids := e.driveConcurrently(n)
 			e.checkBaseFile(ids)
-			writes := int(counter.writes.Load()) / n
+			docs := int(counter.docs.Load()) / n
 			units := (e.fake.RateLimitSpent() - spent0) / n
-			t.Logf("%d concurrent requests: %d store writes and %d GitHub units per request", n, writes, units)
-			if writes > writeBudget(n) || units > githubBudget(n) {
-				t.Fatalf("per request: %d writes (budget %d), %d GitHub units (budget %d)", writes, writeBudget(n), units, githubBudget(n))
+			t.Logf("%d concurrent requests: %d document writes, %d events and %d GitHub units per request", n, docs, int(counter.events.Load())/n, units)
+			if docs > docWriteBudget(n) || units > githubBudget(n) {
+				t.Fatalf("per request: %d document writes (budget %d), %d GitHub units (budget %d)", docs, docWriteBudget(n), units, githubBudget(n))
 			}
+		})
+	}
+}
+
+// BenchmarkOneEnvironment_CostPerRequest reports what one request's
+// lifecycle (create → applied) costs when n requests of one environment
+// run at once, each driven through the API as soon as each step is
+// allowed: request-document writes, lifecycle events and GitHub
+// rate-limit units, per request.
+func BenchmarkOneEnvironment_CostPerRequest(b *testing.B) {
+	for _, n := range []int{1, 5, 20} {
+		b.Run(fmt.Sprintf("requests=%d", n), func(b *testing.B) {
+			var docs, events, units float64
+			for b.Loop() {
+				var counter *countingStore
+				e := newEnv(b, withCounter(&counter))
+				spent0 := e.fake.RateLimitSpent()
+				e.driveConcurrently(n)
+				docs = float64(counter.docs.Load()) / float64(n)
+				events = float64(counter.events.Load()) / float64(n)
+				units = float64(e.fake.RateLimitSpent()-spent0) / float64(n)
+			}
+			b.ReportMetric(docs, "docwrites/req")
+			b.ReportMetric(events, "events/req")
+			b.ReportMetric(units, "ghunits/req")
 		})
 	}
 }
@@ -302,5 +362,63 @@ func TestSync_ForeignPushIsReplacedByTheRequestsBlock(t *testing.T) {
 	evs, _ := e.store.ListEvents(e.ctx, r.ID)
 	if last := evs[len(evs)-1]; last.Event != "plan_dispatched" && last.Event != "branch_rebuilt" {
 		t.Fatalf("last event %s", last.Event)
+	}
+}
+
+func TestWebhook_ForeignPushRebuildsTheBranch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hooked(t, e)
+	r := e.create("pushed")
+	e.flush()
+	if _, err := e.gh.CommitFiles(e.ctx, githubx.Repo{Owner: "acme", Name: "infra"}, r.BranchName, "sneak",
+		[]githubx.FileChange{{Path: "envs/dev/extra.tf", Content: []byte("resource \"x\" \"y\" {}\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	e.flush() // the synchronize, then the rebuild's own synchronize
+	e.flush()
+	got, err := e.store.GetRequest(e.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CommitSHA == r.CommitSHA || got.PR.HeadSHA != got.CommitSHA {
+		t.Fatalf("the synchronize webhook did not rebuild the branch: commit %s (was %s), head %s", got.CommitSHA, r.CommitSHA, got.PR.HeadSHA)
+	}
+	if _, err := e.fake.File("acme", "infra", r.BranchName, "envs/dev/extra.tf"); err == nil {
+		t.Fatal("the foreign file is still on the request's branch")
+	}
+}
+
+func TestApply_OneAtATimePerEnvironment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first, second := e.approvedAndConflicting() // the first is merged
+	if _, err := e.pilot.Merge(e.ctx, approver, second.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+		t.Fatalf("Merge after the base moved = %v", err)
+	}
+	e.finish(second.ID, runs.Plan, "success")
+	if _, err := e.pilot.Approve(e.ctx, approver, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pilot.Merge(e.ctx, approver, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pilot.Apply(e.ctx, approver, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.store.GetRequest(e.ctx, second.ID)
+	_, err := e.pilot.Apply(e.ctx, approver, second.ID)
+	if !errors.Is(err, tfpilot.ErrPrecondition) || !strings.Contains(err.Error(), first.ID) {
+		t.Fatalf("Apply while %s applies = %v, want a failed precondition naming it", first.ID, err)
+	}
+	if after, _ := e.store.GetRequest(e.ctx, second.ID); after.Version != before.Version {
+		t.Fatalf("the refused apply wrote: version %d → %d", before.Version, after.Version)
+	}
+	if n := len(e.runsOf("apply.yml")); n != 1 {
+		t.Fatalf("%d apply runs while one apply is in flight", n)
+	}
+	e.finish(first.ID, runs.Apply, "success")
+	if _, err := e.pilot.Apply(e.ctx, approver, second.ID); err != nil {
+		t.Fatalf("Apply after the other finished: %v", err)
 	}
 }

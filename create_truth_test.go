@@ -70,3 +70,18 @@ func TestCreate_StalePRIndexEntryIsRepairedNotAFailure(t *testing.T) {
 		})
 	}
 }
+
+func TestSync_PRIndexEntryNamingAnotherRequestIsRepaired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("indexed")
+	ref := tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: r.PR.Number}
+	// A stale row: the entry names a request of an earlier run.
+	if err := e.store.(tfpilot.PRIndexRepairer).ReindexPR(e.ctx, ref, r.ID, "req-from-an-earlier-run"); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(r.ID)
+	if id, err := e.store.LookupPR(e.ctx, ref); err != nil || id != r.ID {
+		t.Fatalf("PR index after Sync = %q, %v; want %s", id, err, r.ID)
+	}
+}

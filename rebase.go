@@ -168,8 +168,17 @@ func (p *Pilot) rebuild(ctx context.Context, r *Request, h string, who Principal
 
 // followBase is Sync's step that keeps r's branch on its base: when
 // [Pilot.needsRebuild] says so, it takes the lock (skipping if another
-// operation holds it) and rebuilds.
+// operation holds it) and rebuilds. It first repairs a pull-request
+// index entry that names another request (see [Pilot.indexPR]).
 func (p *Pilot) followBase(ctx context.Context, c Caller, r *Request) (*Request, error) {
+	if r.PR != nil {
+		ref := PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: r.PR.Number}
+		if held, err := p.store.LookupPR(ctx, ref); err == nil && held != r.ID {
+			if err := p.indexPR(ctx, r, ref, githubx.PullRequest{}); err != nil { // prindex.go
+				return nil, err
+			}
+		}
+	}
 	if r.Lock.Active(p.now()) {
 		return r, nil
 	}

@@ -82,6 +82,21 @@
 // write or by Sync. This works alike on every backend, with no
 // transaction spanning the document and the event log.
 //
+// # Many requests in one environment
+//
+// Requests of one environment write their blocks into one file, so each
+// merge makes the others' pull requests conflict. A request's branch
+// follows its base: Sync, Merge and the synchronize webhook rebuild it on
+// the base's head (the base's file with the request's block re-rendered
+// between its markers), which voids the approval and re-plans; Merge
+// then answers [ErrPrecondition] ("the base moved; re-planned on <sha>;
+// approve again"). tfpilot owns the branch: a person's push to it is
+// replaced by the next rebuild. A merge GitHub refuses for another reason
+// writes nothing and records one "merge_refused" event. Apply and Destroy
+// are refused while another request of the same environment applies or
+// destroys. Create answers the stored request even when a later GitHub
+// step fails; Sync finishes it.
+//
 // # GitHub webhooks
 //
 // [Pilot.WebhookHandler] returns the http.Handler to mount where GitHub

@@ -29,8 +29,11 @@ type CreateInput struct {
 // request and dispatches the first plan. With an idempotency key the
 // request id is derived from the key, so a repeat (or a retry after a
 // crash) finds the same request instead of creating a second one; the key
-// is durable (unlike the original's in-memory map). Steps left undone by a
-// failure are completed by [Pilot.Sync].
+// is durable (unlike the original's in-memory map). Once the request is
+// stored, Create answers it: a failure of a later step (GitHub refusing,
+// rate-limited or unreachable) is recorded as a "provisioning_incomplete"
+// event, never returned, and the steps left undone are completed by
+// [Pilot.Sync].
 func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
 	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
@@ -88,7 +91,13 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	out, err := p.provision(ctx, r, h, c.Principal)
 	p.release(ctx, r.ID, h)
 	if err != nil {
-		return nil, p.githubErr(ctx, err)
+		// The request exists: answering an error would invite a
+		// duplicate. The failure is recorded on the request, and Sync
+		// finishes what is left.
+		p.rateLimited(ctx, err)
+		p.event(ctx, r.ID, "provisioning_incomplete", c.Principal, map[string]any{"error": err.Error()})
+		p.log.WarnContext(ctx, "tfpilot: request stored, provisioning left to Sync", "request", r.ID, "err", err)
+		out = r
 	}
 	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
 		out = fresh
@@ -173,13 +182,9 @@ func moduleLabel(r *Request) string {
 // exactly that file (a retry after a crash), it commits nothing and
 // returns the branch head.
 func (p *Pilot) pushBlock(ctx context.Context, r *Request) (string, error) {
-	m, ok := p.cfg.Catalog.Module(r.Module)
-	if !ok {
-		return "", invalid("module", fmt.Sprintf("module %q is no longer in the catalogue", r.Module))
-	}
-	block, err := hclblocks.RenderModule(hclblocks.Module{Name: moduleLabel(r), Source: m.Source, Version: m.Version, Inputs: r.Config})
+	block, err := p.renderBlock(r)
 	if err != nil {
-		return "", fmt.Errorf("%w: render module block: %v", ErrInvalid, err)
+		return "", err
 	}
 	repo := repoOf(r)
 	head, err := p.gh.EnsureBranch(ctx, repo, r.BranchName, r.TargetBase)
@@ -230,7 +235,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.store.IndexPR(ctx, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, r.ID); err != nil {
+	if err := p.indexPR(ctx, r, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, pr); err != nil {
 		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
 	}
 	if opened {
@@ -386,10 +391,17 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		return planOK(ActionMerge, r)
 	}
+	// A merge GitHub would refuse is answered before the lock is taken:
+	// a moved base rebuilds the branch, anything else writes nothing.
+	if err := p.mergePrecheck(ctx, c, id, gates); err != nil {
+		return nil, err
+	}
 	return p.operation(ctx, c, ActionMerge, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		sha, err := p.gh.MergePR(ctx, repoOf(r), r.PR.Number, githubx.MergeOptions{ExpectedHeadSHA: r.PR.HeadSHA})
 		if errors.Is(err, githubx.ErrConflict) {
-			return nil, fmt.Errorf("%w: %w", gate(ActionMerge, "GitHub refused the merge"), err)
+			// The base or the head moved since the precheck: the next
+			// Merge or Sync rebuilds the branch.
+			return nil, p.mergeRefused(ctx, c, r, "", err)
 		}
 		if err != nil {
 			return nil, err
@@ -437,6 +449,11 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		return nil
 	}
+	release, err := p.gatedOnTarget(ctx, c, ActionApply, id) // applygate.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.dispatch(ctx, id, h, runs.Apply, r.TargetBase, r.MergedSHA, c.Principal)
 	})
@@ -458,6 +475,11 @@ func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (*Request, err
 		}
 		return nil
 	}
+	release, err := p.gatedOnTarget(ctx, c, ActionDestroy, id) // applygate.go
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return p.operation(ctx, c, ActionDestroy, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.dispatch(ctx, id, h, runs.Destroy, r.TargetBase, r.MergedSHA, c.Principal)
 	})

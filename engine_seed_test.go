@@ -129,7 +129,8 @@ func TestGates_AttemptWithoutConclusionIsInFlight(t *testing.T) {
 // the one dispatched is surfaced as a lifecycle event, and approval
 // refuses it: a plan of another commit is not a plan of this one (seed
 // 002 §5: runs are validated by head SHA to avoid attaching the wrong
-// run).
+// run). The person's push itself does not reach a plan: tfpilot owns the
+// branch and rebuilds it on its base with only its own block (issue 14).
 func TestPlanOK_RunOfAnotherCommitIsNotAPlanOfThisOne(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -141,13 +142,20 @@ func TestPlanOK_RunOfAnotherCommitIsNotAPlanOfThisOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pilot.Plan(e.ctx, dev, r.ID); err != nil {
+	planned, err := e.pilot.Plan(e.ctx, dev, r.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	n := planned.Runs.Plan.CurrentAttempt
 	got := e.finish(r.ID, runs.Plan, "success")
-	plan, _ := runs.Current(got.Runs, runs.Plan)
+	var plan runs.Attempt
+	for _, a := range got.Runs.Plan.Attempts {
+		if a.Attempt == n {
+			plan = a
+		}
+	}
 	if plan.HeadSHA != pushed || plan.DispatchedSHA != r.CommitSHA || !runs.HeadMismatch(plan) {
-		t.Fatalf("plan attempt head %q dispatched %q; want the run's head %q and the dispatched %q", plan.HeadSHA, plan.DispatchedSHA, pushed, r.CommitSHA)
+		t.Fatalf("plan attempt %d head %q dispatched %q; want the run's head %q and the dispatched %q", n, plan.HeadSHA, plan.DispatchedSHA, pushed, r.CommitSHA)
 	}
 	evs, err := e.store.ListEvents(e.ctx, r.ID)
 	if err != nil {
@@ -158,16 +166,28 @@ func TestPlanOK_RunOfAnotherCommitIsNotAPlanOfThisOne(t *testing.T) {
 	}) {
 		t.Fatalf("no plan_run_head_mismatch event in %+v", evs)
 	}
+	// Sync rebuilt the branch without the foreign commit's content and
+	// planned the rebuilt commit: the push never reaches an approval.
+	if got.CommitSHA == r.CommitSHA || got.CommitSHA == pushed {
+		t.Fatalf("commit %s after a foreign push; want the branch rebuilt on its base", got.CommitSHA)
+	}
+	if cur, _ := runs.Current(got.Runs, runs.Plan); cur.Attempt == n || runs.DispatchedFor(cur) != got.CommitSHA {
+		t.Fatalf("current plan %+v; want a new attempt for the rebuilt commit %s", cur, got.CommitSHA)
+	}
+	// The gate itself: a successful plan whose run was of another commit
+	// than the one dispatched (and the one under review) is refused.
+	e.finish(r.ID, runs.Plan, "success")
+	e.setCurrent(r.ID, runs.Plan, func(a *runs.Attempt) { a.HeadSHA = pushed })
 	_, err = e.pilot.Approve(e.ctx, approver, r.ID)
 	if !errors.Is(err, tfpilot.ErrPrecondition) || !strings.Contains(err.Error(), "another commit") {
 		t.Fatalf("Approve of a plan of another commit: %v; want a gate naming the other commit", err)
 	}
 	// Sync does not dispatch again for a head it cannot plan: the attempt
 	// was for the current commit.
-	n := len(e.runsOf(planYML))
+	m := len(e.runsOf(planYML))
 	e.sync(r.ID)
-	if m := len(e.runsOf(planYML)); m != n {
-		t.Fatalf("sync dispatched %d more plans", m-n)
+	if k := len(e.runsOf(planYML)); k != m {
+		t.Fatalf("sync dispatched %d more plans", k-m)
 	}
 }
 

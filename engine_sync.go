@@ -75,6 +75,9 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	if r, err = p.store.GetRequest(ctx, id); err != nil {
 		return nil, err
 	}
+	if r, err = p.followBase(ctx, c, r); err != nil { // rebase.go
+		return nil, p.githubErr(ctx, err)
+	}
 	r = p.captureOutputs(ctx, r) // engine_output.go
 	if needsWork(r, redispatch) && !r.Lock.Active(p.now()) {
 		if r, err = p.syncLocked(ctx, c, r, redispatch); err != nil {

@@ -118,6 +118,8 @@ type Pilot struct {
 	gh    *githubx.Client
 	cfg   Config
 	log   *slog.Logger
+
+	targets targetLocks // applygate.go
 }
 
 // New returns a Pilot over store and gh.

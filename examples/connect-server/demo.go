@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,10 +65,50 @@ func startDemo(baseURL, secret string) (*demoEnv, error) {
 // autopilot plays the approver in the demo: it approves every request
 // whose plan succeeded, merges every approved one and applies every
 // merged one, through the engine as "demo-autopilot".
+//
+// A step GitHub or the engine refuses (a gate, a lock, a refused merge,
+// a rate limit) is not retried at once: that request backs off,
+// exponentially with jitter from backoffMin up to backoffMax, and a
+// success clears its backoff. Other requests are not held up.
 type autopilot struct {
 	pilot *tfpilot.Pilot
 	hub   *server.Hub
 	log   *slog.Logger
+
+	// backoff is per request id; only run's goroutine touches it.
+	backoff map[string]retryState
+	now     func() time.Time
+}
+
+// retryState is one request's backoff.
+type retryState struct {
+	failures int
+	next     time.Time
+}
+
+const (
+	backoffMin = 500 * time.Millisecond
+	backoffMax = 30 * time.Second
+)
+
+// delay is the wait after the n-th consecutive failure (n >= 1): backoffMin
+// doubled n-1 times, capped at backoffMax, times a random factor in
+// [0.5, 1.5) so that requests refused together do not retry together.
+func delay(n int, random float64) time.Duration {
+	d := backoffMin
+	for i := 1; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, backoffMax)
+	return time.Duration(float64(d) * (0.5 + random))
+}
+
+// failed records a refused step of request id.
+func (a *autopilot) failed(id string, now time.Time) {
+	st := a.backoff[id]
+	st.failures++
+	st.next = now.Add(delay(st.failures, mrand.Float64()))
+	a.backoff[id] = st
 }
 
 var autopilotPrincipal = tfpilot.Principal{Login: "demo-autopilot", Roles: []tfpilot.Role{tfpilot.RoleApprover}}
@@ -99,8 +141,18 @@ func (a *autopilot) step(ctx context.Context) {
 		return
 	}
 	c := tfpilot.Caller{Principal: autopilotPrincipal}
+	if a.backoff == nil {
+		a.backoff = map[string]retryState{}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	now := a.now()
 	for _, v := range a.pilot.ViewsOf(ctx, page.Requests) {
 		r := v.Request
+		if st, ok := a.backoff[r.ID]; ok && now.Before(st.next) {
+			continue
+		}
 		var (
 			act string
 			err error
@@ -120,11 +172,23 @@ func (a *autopilot) step(ctx context.Context) {
 		}
 		switch {
 		case err == nil:
+			delete(a.backoff, r.ID)
 			a.log.Info("autopilot: "+act, "request", r.ID)
-		case errors.Is(err, tfpilot.ErrLocked), errors.Is(err, tfpilot.ErrPrecondition), errors.Is(err, tfpilot.ErrConflict), ctx.Err() != nil:
-			// Another step is under way; the next change retries.
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, tfpilot.ErrLocked), errors.Is(err, tfpilot.ErrPrecondition), errors.Is(err, tfpilot.ErrConflict):
+			// Another step is under way, or the base moved and the
+			// request is re-planned: retry after a backoff.
+			a.failed(r.ID, now)
+			a.log.Debug("autopilot: "+act+" refused; backing off", "request", r.ID, "err", err)
 		default:
+			a.failed(r.ID, now)
 			a.log.Warn("autopilot: "+act, "request", r.ID, "err", err)
+		}
+	}
+	for id := range a.backoff {
+		if !slices.ContainsFunc(page.Requests, func(r *tfpilot.Request) bool { return r.ID == id }) {
+			delete(a.backoff, id) // moved on (or away): forget its backoff
 		}
 	}
 }
@@ -156,4 +220,31 @@ func printDemoBanner(w io.Writer, url string, d *demoEnv, autopilot, webhooks bo
 	fmt.Fprintf(&b, "\nList, then destroy:\n\ncurl -s %s/List %s -d '{}'\n", api, hdr)
 	fmt.Fprintf(&b, "curl -s %s/Destroy %s -d '{\"id\":\"REQ_ID\"}'\n\n", api, hdr)
 	io.WriteString(w, b.String())
+}
+
+// errDemoStale refuses a demo over a store that holds requests of an
+// earlier run.
+var errDemoStale = errors.New("demo: the store holds requests of an earlier demo run")
+
+// checkDemoStore refuses to start the demo over a persistent store that
+// already holds live requests. The simulated GitHub keeps its state
+// (branches, pull requests, runs) in memory only, so after a restart
+// those requests point at pull requests and runs that no longer exist,
+// and the fresh simulator hands out the same numbers again for other
+// requests' pull requests and runs. Resuming them would attach another
+// request's facts to them, so the demo does not: use a fresh database
+// or bucket (or --store memory), or archive the old requests first.
+func checkDemoStore(ctx context.Context, store tfpilot.Store, kind string) error {
+	if kind == "memory" {
+		return nil
+	}
+	page, err := store.ListRequests(ctx, tfpilot.ListQuery{Limit: 1})
+	if err != nil {
+		return fmt.Errorf("demo: look for requests of an earlier run: %w", err)
+	}
+	if len(page.Requests) > 0 {
+		return fmt.Errorf("%w (e.g. %s): the simulated GitHub they ran on lived in memory and is gone, so they cannot be resumed; "+
+			"start the demo on an empty %s store, or use --store memory", errDemoStale, page.Requests[0].ID, kind)
+	}
+	return nil
 }

@@ -11,7 +11,15 @@
 // webhooks come back to this server), loads the catalogue in demo.json,
 // prints a generated admin token with the curl commands to try, and runs
 // an autopilot that approves, merges and applies every successful plan
-// (--demo-autopilot=false to do that by hand).
+// (--demo-autopilot=false to do that by hand). The autopilot backs off
+// per request (exponentially, with jitter, up to 30 s) when a step is
+// refused, instead of retrying on every change.
+//
+// The simulated GitHub lives in memory. The demo may use --store
+// postgres or s3, but it refuses to start over a store that already
+// holds requests: those ran on a simulator that is gone, whose pull
+// request and run numbers the new one hands out again, so they cannot
+// be resumed. Start it on an empty database or bucket.
 //
 // In production:
 //

@@ -189,6 +189,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.hookSecret = strings.ToLower(rand.Text())
 	}
 	if o.demo() {
+		if err := checkDemoStore(ctx, base, o.store); err != nil {
+			return err
+		}
 		if demo, err = startDemo(baseURL, o.hookSecret); err != nil {
 			return err
 		}

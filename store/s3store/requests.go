@@ -162,7 +162,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if r == nil {
 		return nil, fmt.Errorf("s3store: create request: nil request: %w", tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
 	now := s.now()
@@ -213,7 +213,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if r == nil {
 		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
 	key := s.requestKey(r.ID)

@@ -295,3 +295,25 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	}
 	return r.raw.encode(b)
 }
+
+// DecodeRequest decodes a stored request document as
+// [Request.UnmarshalJSON] does, and also one that starts with a UTF-8
+// byte-order mark (which encoding/json refuses before UnmarshalJSON sees
+// it); the mark is reported by [Request.DecodeIssues] and not written
+// back. Backends that read documents other programs wrote use it.
+func DecodeRequest(b []byte) (*Request, error) {
+	var r Request
+	if !bytes.HasPrefix(b, utf8BOM) {
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	raw, doc, err := decodeLenient(b)
+	if err != nil {
+		return nil, err
+	}
+	r = Request(doc)
+	r.raw = raw
+	return &r, nil
+}

@@ -83,11 +83,7 @@ func readMeta(body []byte) docMeta {
 }
 
 func decodeRequest(body []byte) (*tfpilot.Request, error) {
-	var r tfpilot.Request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return tfpilot.DecodeRequest(body)
 }
 
 func sameDocument(a, b *tfpilot.Request) (bool, error) {

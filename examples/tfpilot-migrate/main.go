@@ -34,6 +34,7 @@ func main() {
 const usage = `usage:
   tfpilot-migrate audit --store URL [--now RFC3339]
   tfpilot-migrate plan  --from URL [--json]
+  tfpilot-migrate reindex --store s3://bucket[/prefix]
   tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N] [--report FILE]
   store flags: [--s3-endpoint URL] [--s3-path-style] [--s3-concurrency N]
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCopy(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return runPlan(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -141,6 +142,34 @@ func TestCopy_MessyBucketEveryObjectNamedNothingLost(t *testing.T) {
 	code, out, errOut = runCmd(t, append([]string{"copy", "--from", from, "--to", dsn}, s3flags...)...)
 	if code != exitFindings || !strings.Contains(out, " 0 written") {
 		t.Errorf("second copy: exit %d, want %d and nothing written\n%s%s", code, exitFindings, out, errOut)
+	}
+
+	// The inventory names the same fates in one pass, without a target.
+	code, out, errOut = runCmd(t, append([]string{"plan", "--json", "--from", from}, s3flags...)...)
+	if code != exitFindings || strings.Count(out, "\n") != len(messyObjects) || !strings.Contains(errOut, "3 quarantine") {
+		t.Errorf("plan: exit %d, %d lines for %d objects\n%s%s", code, strings.Count(out, "\n"), len(messyObjects), out, errOut)
+	}
+
+	// Serving the bucket as is: the missing list index is detected, and
+	// reindex builds it without stopping on the unreadable documents.
+	src, closeSrc, err := openStore(t.Context(), from, &storeFlags{s3Endpoint: b.Endpoint, s3PathStyle: true, s3Concurrency: 4}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeSrc()
+	missing, err := src.(interface {
+		ListIndexMissing(context.Context) (bool, error)
+	}).ListIndexMissing(t.Context())
+	if err != nil || !missing {
+		t.Errorf("ListIndexMissing before reindex = %v, %v; want true", missing, err)
+	}
+	code, out, errOut = runCmd(t, append([]string{"reindex", "--store", from}, s3flags...)...)
+	if code != exitFindings || !strings.Contains(out, "unlistable: requests/req-empty.json") || !strings.Contains(out, "unlistable: requests/req-html.json") {
+		t.Errorf("reindex: exit %d\n%s%s", code, out, errOut)
+	}
+	page, err := src.ListRequests(t.Context(), tfpilot.ListQuery{})
+	if err != nil || len(page.Requests) < 2 {
+		t.Errorf("after reindex the bucket lists %d requests (%v)", len(page.Requests), err)
 	}
 }
 

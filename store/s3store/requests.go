@@ -106,7 +106,7 @@ func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, 
 	}
 	r, err := decodeRequest(obj.body)
 	if err != nil {
-		return nil, object{}, fmt.Errorf("decode %s: %w", key, err)
+		return nil, object{}, fmt.Errorf("decode %s: %w: %w", key, errUnreadable, err)
 	}
 	return r, obj, nil
 }

@@ -251,36 +251,12 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 
 // decodeLenient is the slow path of [Request.UnmarshalJSON].
 func decodeLenient(b []byte) (*rawDoc, requestJSON, error) {
-	var l lenient
-	if bytes.HasPrefix(b, utf8BOM) {
-		b = b[len(utf8BOM):]
-		l.add("", nil, "UTF-8 byte-order mark before the document, ignored")
-	}
-	orig, err := parseTree(b)
-	if err != nil {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
-	}
-	if _, ok := orig.(*jsonObject); !ok {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: the document is %.20s, not a JSON object", b)
-	}
-	norm, _ := l.normalize(orig, typeOfRequest, "")
-	nb, err := treeJSON(norm)
-	if err != nil {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
-	}
 	var doc requestJSON
-	if err := json.Unmarshal(nb, &doc); err != nil {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
-	}
-	plain, err := json.Marshal(doc)
+	raw, err := decodeLossless(b, typeOfRequest, derivedFields, &doc)
 	if err != nil {
 		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
 	}
-	base, err := parseTree(plain)
-	if err != nil {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
-	}
-	return &rawDoc{orig: orig, base: base, drop: derivedFields, issues: l.issues}, doc, nil
+	return raw, doc, nil
 }
 
 // MarshalJSON encodes the request document, including what it was

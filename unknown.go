@@ -229,6 +229,42 @@ func mergeTree(o, b, n any, drop []string) any {
 	return n
 }
 
+// decodeLossless decodes the JSON object b into v (a pointer to a value
+// of type t, without JSON methods) leniently (see lenient) and returns
+// what encoding v must merge with to write b back (see rawDoc). drop
+// lists top-level names never written back.
+func decodeLossless(b []byte, t reflect.Type, drop []string, v any) (*rawDoc, error) {
+	var l lenient
+	if bytes.HasPrefix(b, utf8BOM) {
+		b = b[len(utf8BOM):]
+		l.add("", nil, "UTF-8 byte-order mark before the document, ignored")
+	}
+	orig, err := parseTree(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := orig.(*jsonObject); !ok {
+		return nil, fmt.Errorf("the document is %.20s, not a JSON object", b)
+	}
+	norm, _ := l.normalize(orig, t, "")
+	nb, err := treeJSON(norm)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(nb, v); err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	base, err := parseTree(plain)
+	if err != nil {
+		return nil, err
+	}
+	return &rawDoc{orig: orig, base: base, drop: drop, issues: l.issues}, nil
+}
+
 // encode returns the JSON of the current value, whose plain encoding is
 // plain, merged with what d was decoded from.
 func (d *rawDoc) encode(plain []byte) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -49,7 +50,7 @@ var messyObjects = []struct {
 	{"requests/req-html.json", `<html>502 Bad Gateway</html>`, tfpilot.FateQuarantine},
 	{"history/req-m.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":9}`, tfpilot.FateSkip},
 	{"history/req-gone.json", `{"id":"req-gone","project":"p","environment":"dev","module":"s3","version":"2","receivedAt":"2024-01-01T00:00:00.000Z","updatedAt":""}`, tfpilot.FateCopy},
-	{"logs/req-m/2024-03-01T12-00-00-000Z.json", `{"requestId":"req-m","event":"request_created"}`, tfpilot.FateCopy},
+	{"logs/req-m/2024-03-01T12-00-00-000Z.json", `{"requestId":"req-m","event":"request_created","ip":"10.0.0.1","extra":{"k":[1,2.50]}}`, tfpilot.FateCopy},
 	{"logs/req-m/sub/x.json", `{"event":"x"}`, tfpilot.FateSkip},
 	{"logs/req-m/2024-03-01T12:05:00.000Z.json", ``, tfpilot.FateQuarantine},
 	{"webhooks/github/run-index/plan/run-77.json", `{"requestId":"req-m"}`, tfpilot.FateCopy},
@@ -129,6 +130,16 @@ func TestCopy_MessyBucketEveryObjectNamedNothingLost(t *testing.T) {
 	}
 	if err := sameValues("", []byte(messyRequestDoc), gotJSON, map[string]bool{"version": true, "status": true}); err != nil {
 		t.Errorf("copied request lost a value: %v\ncopied: %s", err, gotJSON)
+	}
+	// Extra fields of an event survive too, and the dashed time in its
+	// key is its time.
+	evs, err := s.ListEvents(t.Context(), "req-m")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events of req-m: %v, %v", evs, err)
+	}
+	if u := evs[0].UnknownFields(); string(u["extra"]) != `{"k":[1,2.50]}` || string(u["ip"]) != `"10.0.0.1"` ||
+		!evs[0].Timestamp.Equal(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("copied event: %+v, unknown fields %s", evs[0], u)
 	}
 	for _, id := range []string{"req-bom"} {
 		if _, err := s.GetRequest(t.Context(), id); err != nil {

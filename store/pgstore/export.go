@@ -264,6 +264,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
 		}
+		doc, _ = jsonbSafe(doc) // see rawdoc.go
 		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc)}
 	case tfpilot.KindRunIndex:
 		query, args = importRunSQL, []any{string(it.Run.Kind), it.Run.RunID, it.Run.RequestID, now}

@@ -12,6 +12,10 @@ import (
 // keeps every byte. Reads prefer raw, so a document a migration copied
 // from a bucket reads back with every value as the original app wrote
 // it.
+//
+// Events have no raw column: an event's U+0000 or unpaired surrogate is
+// stored as U+FFFD (jsonbSafe), so PostgreSQL accepts the row; every
+// other value, unknown fields included, is kept.
 
 // storedForms returns the JSONB-safe form of the document JSON b and,
 // when that form or JSONB's reading of it could differ from b, b itself

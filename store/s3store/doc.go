@@ -77,7 +77,20 @@
 // ListObjectsV2 call per 1,000 index keys it scans past. Requests
 // written by the original system have no index entry: run
 // [Store.Reindex] once to add them (and after a crash, to tidy entries
-// of interrupted writes).
+// of interrupted writes); `tfpilot-migrate reindex` runs it, and
+// [Store.ListIndexMissing] tells a server at start-up that it has not
+// run. A document that cannot be read never stops Reindex: it is
+// reported as unlistable.
+//
+// # Buckets other programs wrote
+//
+// Documents decode leniently and losslessly ([tfpilot.DecodeRequest]):
+// a value of the wrong shape is read as the original app read it and
+// written back as stored, and fields tfpilot does not model survive
+// every write at every depth. [Store.ExportFates] (a
+// [tfpilot.FateExporter]) names the fate of every object for
+// migrations: copied, skipped with the reason, or quarantined with the
+// field and the problem.
 //
 // # Archiving
 //

@@ -397,7 +397,12 @@ func decodeEvent(requestID, name string, obj object) (tfpilot.Event, error) {
 	if err := json.Unmarshal(obj.body, &le); err != nil {
 		return tfpilot.Event{}, err
 	}
-	e := tfpilot.Event{ID: le.ID, RequestID: le.RequestID, Event: le.Event, Actor: le.Actor, Source: le.Source, Data: le.Data}
+	// The event itself decodes losslessly: fields it does not model
+	// (ts, at, a portal's extras) survive a copy.
+	var e tfpilot.Event
+	if err := json.Unmarshal(obj.body, &e); err != nil {
+		return tfpilot.Event{}, err
+	}
 	if e.ID == "" {
 		e.ID = name
 	}

@@ -103,6 +103,9 @@ type Result struct {
 	// only when the source is a [tfpilot.FateExporter]; Skipped then
 	// also holds the objects outside every kind's place.
 	Quarantined, Skipped, Lenient []tfpilot.ObjectFate
+	// Mismatches names, for each kind whose counts or checksums differ
+	// after the copy, every item on which source and target differ.
+	Mismatches []Conflict
 }
 
 // Total adds up the counts of every kind.
@@ -203,6 +206,14 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 			res.Kinds = append(res.Kinds, kr)
 			sortConflicts(res.Conflicts, o.Kinds)
 			return res, fmt.Errorf("migrate: copy %s: summarize target: %w", kind, err)
+		}
+		if !o.DryRun && !kr.Match() {
+			ms, err := mismatches(ctx, exp, fates, dstExp, kind)
+			if err != nil {
+				res.Kinds = append(res.Kinds, kr)
+				return res, fmt.Errorf("migrate: copy %s: name mismatches: %w", kind, err)
+			}
+			res.Mismatches = append(res.Mismatches, ms...)
 		}
 		res.Kinds = append(res.Kinds, kr)
 	}

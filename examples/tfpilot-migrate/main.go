@@ -250,6 +250,9 @@ func printResult(w io.Writer, res migrate.Result, elapsed time.Duration, err err
 	for _, c := range res.Conflicts {
 		fmt.Fprintf(w, "conflict: %s %s: %s\n", c.Kind, c.Key, c.Detail)
 	}
+	for _, c := range res.Mismatches {
+		fmt.Fprintf(w, "mismatch: %s %s: %s\n", c.Kind, c.Key, c.Detail)
+	}
 	total := res.Total()
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {

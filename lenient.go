@@ -334,6 +334,20 @@ func plainJSON(b []byte) bool {
 // goNumberText reports whether num is how encoding/json writes the
 // float64 it denotes.
 func goNumberText(num []byte) bool {
+	// Fast path: a small integer without leading zeros or sign games.
+	digits := num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if n := len(digits); n > 0 && n <= 15 && (digits[0] != '0' || n == 1) && !(len(num) == 2 && num[1] == '0') {
+		plain := true
+		for _, c := range digits {
+			plain = plain && c >= '0' && c <= '9'
+		}
+		if plain {
+			return true
+		}
+	}
 	f, err := strconv.ParseFloat(string(num), 64)
 	if err != nil {
 		return false

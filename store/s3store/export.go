@@ -323,16 +323,17 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 		it.Request = r
 		if r.ID != name {
 			canonical := s.requestKey(r.ID)
-			live, err := s.exists(ctx, canonical)
+			if kind == tfpilot.KindArchivedRequest {
+				canonical = s.historyKey(r.ID)
+			}
+			taken, err := s.exists(ctx, canonical)
 			if err != nil {
 				return it, tfpilot.ObjectFate{}, err
 			}
-			if live {
+			if taken {
 				return it, skip("duplicate of %s, which holds the same id (the canonical key wins)", canonical), nil
 			}
-			if kind == tfpilot.KindRequest {
-				copied.Reason = fmt.Sprintf("id %q at a non-canonical key, and %s is absent: copied as that id", r.ID, canonical)
-			}
+			copied.Reason = fmt.Sprintf("id %q at a non-canonical key, and %s is absent: copied as that id", r.ID, canonical)
 		}
 		if kind == tfpilot.KindArchivedRequest {
 			live, err := s.exists(ctx, s.requestKey(r.ID))

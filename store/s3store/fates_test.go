@@ -28,6 +28,7 @@ var messyBucket = []messyObject{
 	{"requests/req_noid.json", `{"project":"p"}`, tfpilot.FateQuarantine, "id"},
 	{"requests/req_moved.json", `{"id":"req_elsewhere","project":"p","environment":"dev","module":"m","version":1}`, tfpilot.FateCopy, "non-canonical key"},
 	{"history/req_a.json", `{"id":"req_a","project":"payments","environment":"dev","module":"s3","version":9}`, tfpilot.FateSkip, "live beats archived"},
+	{"history/req_gone.old.json", `{"id":"req_gone","version":1}`, tfpilot.FateSkip, "canonical key wins"},
 	{"history/req_gone.json", `{"id":"req_gone","version":2,"receivedAt":""}`, tfpilot.FateCopy, "empty timestamp"},
 	{"logs/req_a/2024-03-01T12-00-00-000Z.json", `{"requestId":"req_a","event":"request_created","extra":{"k":1}}`, tfpilot.FateCopy, ""},
 	{"logs/req_a/sub/2024-03-01T12:00:00.000Z.json", `{"event":"x"}`, tfpilot.FateSkip, "sub-folder"},

@@ -63,7 +63,7 @@ type Request struct {
 	// and not yet appended to the event store (see [StageEvent]).
 	Outbox []Event `json:"outbox,omitzero"`
 
-	unknown *unknownFields
+	raw *rawDoc
 }
 
 // PullRequest is the request's pull request in the infra repo.
@@ -141,7 +141,7 @@ func (r *Request) Clone() *Request {
 	}
 	c.Cost = bytes.Clone(r.Cost)
 	c.Outbox = slices.Clone(r.Outbox) // staged events are never changed in place
-	// unknown is never mutated after decode, so it is shared.
+	// raw is never mutated after decode, so it is shared.
 	return &c
 }
 
@@ -199,10 +199,23 @@ func (r *Request) CanonicalJSON() ([]byte, error) {
 // Request does not model (e.g. a legacy planRun or a portal's templateId),
 // as raw JSON. The map is a copy.
 func (r *Request) UnknownFields() map[string]json.RawMessage {
-	if r.unknown == nil {
+	if r.raw == nil {
 		return nil
 	}
-	return maps.Clone(r.unknown.fields)
+	return r.raw.unknownTop(typeOfRequest)
+}
+
+// DecodeIssues returns the values of the stored document that decoding
+// read leniently, the way the original system did: an empty or malformed
+// timestamp read as absent, a number written as a string, a config
+// stored as a JSON string, an epoch-millisecond time, a byte-order mark.
+// Each stored value is written back unchanged unless its field is
+// changed. None for a document tfpilot wrote or a Request built in code.
+func (r *Request) DecodeIssues() []DecodeIssue {
+	if r.raw == nil {
+		return nil
+	}
+	return slices.Clone(r.raw.issues)
 }
 
 // requestJSON has Request's fields without its methods.
@@ -212,44 +225,75 @@ type requestJSON Request
 // facts; they are dropped on decode.
 var derivedFields = []string{"status", "statusDerivedAt"}
 
-// UnmarshalJSON decodes a request document, keeping fields it does not
-// model so that [Request.MarshalJSON] writes them back.
+// UnmarshalJSON decodes a request document leniently and losslessly: a
+// value whose shape is not the schema's is read the way the original
+// system read it and reported by [Request.DecodeIssues]; what the type
+// does not model, at any depth, is kept; [Request.MarshalJSON] writes
+// both back as stored. A body that is not a JSON object is an error.
 func (r *Request) UnmarshalJSON(b []byte) error {
-	// Fast path: a document without unknown fields (every document
-	// tfpilot wrote) decodes in one strict pass; DisallowUnknownFields
-	// applies at every level, so success proves there is nothing to keep.
+	// Fast path: a document tfpilot wrote decodes in one strict pass;
+	// DisallowUnknownFields applies at every level, so success proves
+	// there is nothing to keep, and plainJSON that encoding it gives the
+	// same text back.
 	var doc requestJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&doc) == nil {
+	if dec.Decode(&doc) == nil && doc.SchemaVersion >= 1 && plainJSON(b) {
 		if _, err := dec.Token(); err == io.EOF {
 			*r = Request(doc)
 			return nil
 		}
 	}
-	// Slow path: decode leniently and collect what the type does not model.
-	doc = requestJSON{}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return fmt.Errorf("tfpilot: decode request: %w", err)
-	}
-	u, err := collectUnknown(b, typeOfRequest, derivedFields)
+	raw, doc, err := decodeLenient(b)
 	if err != nil {
-		return fmt.Errorf("tfpilot: decode request: %w", err)
+		return err
 	}
 	*r = Request(doc)
-	r.unknown = u
+	r.raw = raw
 	return nil
 }
 
-// MarshalJSON encodes the request document, including the unmodelled
-// fields it was decoded with.
+// decodeLenient is the slow path of [Request.UnmarshalJSON].
+func decodeLenient(b []byte) (*rawDoc, requestJSON, error) {
+	var doc requestJSON
+	raw, err := decodeLossless(b, typeOfRequest, derivedFields, &doc)
+	if err != nil {
+		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
+	}
+	return raw, doc, nil
+}
+
+// MarshalJSON encodes the request document, including what it was
+// decoded with and does not model (see [Request.UnmarshalJSON]).
 func (r Request) MarshalJSON() ([]byte, error) {
 	b, err := json.Marshal(requestJSON(r))
 	if err != nil {
 		return nil, err
 	}
-	if r.unknown == nil {
+	if r.raw == nil {
 		return b, nil
 	}
-	return r.unknown.mergeInto(b)
+	return r.raw.encode(b)
+}
+
+// DecodeRequest decodes a stored request document as
+// [Request.UnmarshalJSON] does, and also one that starts with a UTF-8
+// byte-order mark (which encoding/json refuses before UnmarshalJSON sees
+// it); the mark is reported by [Request.DecodeIssues] and not written
+// back. Backends that read documents other programs wrote use it.
+func DecodeRequest(b []byte) (*Request, error) {
+	var r Request
+	if !bytes.HasPrefix(b, utf8BOM) {
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	raw, doc, err := decodeLenient(b)
+	if err != nil {
+		return nil, err
+	}
+	r = Request(doc)
+	r.raw = raw
+	return &r, nil
 }

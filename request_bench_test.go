@@ -14,7 +14,8 @@ func BenchmarkRequestDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	own := seed.Clone()
-	own.unknown = nil
+	own.raw = nil
+	own.SchemaVersion = SchemaVersion
 	ownDoc, err := json.Marshal(own)
 	if err != nil {
 		b.Fatal(err)

@@ -118,6 +118,8 @@ type Event struct {
 	Actor     string         `json:"actor,omitempty"`
 	Source    string         `json:"source,omitempty"`
 	Data      map[string]any `json:"data,omitempty"`
+
+	raw *rawDoc // what a stored event held that Event does not model (event_json.go)
 }
 
 // EventStore holds lifecycle events, append-only.

@@ -66,7 +66,10 @@ func requestIDProblem(id string) string {
 }
 
 // Validate checks the identifiers of r (id, project, environment,
-// module) and reports every problem at once.
+// module) against today's rules and reports every problem at once. It is
+// the rule for a new request ([Pilot.Create] applies it); stores check
+// only [Request.ValidateID], so a document whose legacy project name
+// predates the rules (e.g. "Payments") stays readable and updatable.
 func (r *Request) Validate() error {
 	var v ValidationError
 	if p := requestIDProblem(r.ID); p != "" {
@@ -79,6 +82,16 @@ func (r *Request) Validate() error {
 	}
 	if len(v.Violations) > 0 {
 		return &v
+	}
+	return nil
+}
+
+// ValidateID checks what a store's keys depend on: the request id
+// ([ValidateRequestID]). Stores apply it, not [Request.Validate], on every
+// write, so a legacy name never makes a stored request read-only.
+func (r *Request) ValidateID() error {
+	if p := requestIDProblem(r.ID); p != "" {
+		return &ValidationError{Violations: []FieldViolation{{"id", p}}}
 	}
 	return nil
 }

@@ -86,9 +86,22 @@ func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, er
 		rep.IndexesExported = true
 		for _, kind := range []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindArchivedRequest, tfpilot.KindRunIndex, tfpilot.KindPRIndex} {
 			err := pool(ctx, workers, func(ctx context.Context, do func(task func(context.Context) error) error) error {
-				return exp.Export(ctx, kind, func(it tfpilot.Item) error {
+				fn := func(it tfpilot.Item) error {
 					return do(func(ctx context.Context) error { return a.item(ctx, it) })
-				})
+				}
+				if fe, ok := s.(tfpilot.FateExporter); ok {
+					return fe.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
+						if f.Fate == tfpilot.FateQuarantine {
+							detail := f.Reason
+							if f.Field != "" {
+								detail = f.Field + ": " + detail
+							}
+							a.add(Violation{RequestID: f.Object, Archived: kind == tfpilot.KindArchivedRequest, Invariant: InvUnreadable, Detail: detail})
+						}
+						return nil
+					})
+				}
+				return exp.Export(ctx, kind, fn)
 			})
 			if err != nil {
 				return rep, fmt.Errorf("migrate: audit %s: %w", kind, err)
@@ -191,6 +204,9 @@ func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool
 	a.mu.Unlock()
 	for _, v := range checkDocument(r, archived, a.rep.Now) {
 		a.add(v)
+	}
+	for _, is := range r.DecodeIssues() {
+		a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvLenient, Detail: is.String()})
 	}
 	for _, k := range runs.Kinds() {
 		for _, at := range r.Runs.Op(k).Attempts {

@@ -43,6 +43,19 @@ const (
 	// pr.number) is in the PR index pointing at the request, and every
 	// PR index entry points at a request with that pull request.
 	InvPRIndex Invariant = "INDEX-PR"
+	// InvLenient: every stored value has the schema's shape. A value
+	// the original system wrote loosely (an empty or malformed
+	// timestamp, a number written as a string, a config stored as a JSON
+	// string, an epoch time, a byte-order mark) is read the way it read
+	// it and kept as written (see [tfpilot.Request.DecodeIssues]); the
+	// audit names each.
+	InvLenient Invariant = "LENIENT-READ"
+	// InvUnreadable: every object in a kind's place can be read as an
+	// item. An object that cannot (an empty or non-JSON body, a document
+	// without id) is quarantined by a copy; RequestID is then the
+	// object's key. Reported for stores that are a
+	// [tfpilot.FateExporter].
+	InvUnreadable Invariant = "UNREADABLE"
 )
 
 // Violation is one breach of an [Invariant] by one request.

@@ -94,6 +94,18 @@ type Result struct {
 	Kinds []KindResult
 	// Conflicts lists every item not copied, by kind order then key.
 	Conflicts []Conflict
+	// Quarantined lists the source objects that look like items but
+	// cannot be read as one, each with the field and the problem; they
+	// are not copied and make the copy incomplete (OK is false). Skipped
+	// lists the objects that are not items, each with the reason (a
+	// backup, a stray file, a duplicate a rule settles), and Lenient the
+	// copied objects that were read leniently. All three are filled
+	// only when the source is a [tfpilot.FateExporter]; Skipped then
+	// also holds the objects outside every kind's place.
+	Quarantined, Skipped, Lenient []tfpilot.ObjectFate
+	// Mismatches names, for each kind whose counts or checksums differ
+	// after the copy, every item on which source and target differ.
+	Mismatches []Conflict
 }
 
 // Total adds up the counts of every kind.
@@ -108,7 +120,7 @@ func (r Result) Total() Counts {
 // OK reports whether the copy is complete: no conflicts and, unless it
 // was a dry run, source and target match for every kind.
 func (r Result) OK() bool {
-	if len(r.Conflicts) > 0 {
+	if len(r.Conflicts) > 0 || len(r.Quarantined) > 0 {
 		return false
 	}
 	if r.DryRun {
@@ -169,11 +181,22 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 			return res, fmt.Errorf("migrate: copy: kind %q: %w", kind, tfpilot.ErrInvalid)
 		}
 	}
+	fates, _ := src.(tfpilot.FateExporter)
+	if fates != nil {
+		err := fates.OtherObjects(ctx, func(f tfpilot.ObjectFate) error {
+			res.Skipped = append(res.Skipped, f)
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("migrate: copy: %w", err)
+		}
+	}
 	for _, kind := range o.Kinds {
-		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp}
+		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp, fates: fates}
 		err := c.run(ctx, exp)
 		kr := KindResult{Kind: kind, Counts: c.counts, Source: c.source.summary()}
 		res.Conflicts = append(res.Conflicts, c.conflicts...)
+		res.record(c.objects)
 		if err != nil {
 			res.Kinds = append(res.Kinds, kr)
 			sortConflicts(res.Conflicts, o.Kinds)
@@ -183,6 +206,14 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 			res.Kinds = append(res.Kinds, kr)
 			sortConflicts(res.Conflicts, o.Kinds)
 			return res, fmt.Errorf("migrate: copy %s: summarize target: %w", kind, err)
+		}
+		if !o.DryRun && !kr.Match() {
+			ms, err := mismatches(ctx, exp, fates, dstExp, kind)
+			if err != nil {
+				res.Kinds = append(res.Kinds, kr)
+				return res, fmt.Errorf("migrate: copy %s: name mismatches: %w", kind, err)
+			}
+			res.Mismatches = append(res.Mismatches, ms...)
 		}
 		res.Kinds = append(res.Kinds, kr)
 	}
@@ -204,10 +235,27 @@ type kindCopy struct {
 	dst  tfpilot.Store
 	imp  tfpilot.Importer
 
+	fates tfpilot.FateExporter // nil when the source names no fates
+
 	mu        sync.Mutex
 	source    summer
 	counts    Counts
 	conflicts []Conflict
+	objects   []tfpilot.ObjectFate // every fate but a plain copy
+}
+
+// record files the fates of one kind's objects into r.
+func (r *Result) record(fs []tfpilot.ObjectFate) {
+	for _, f := range fs {
+		switch f.Fate {
+		case tfpilot.FateQuarantine:
+			r.Quarantined = append(r.Quarantined, f)
+		case tfpilot.FateSkip:
+			r.Skipped = append(r.Skipped, f)
+		default:
+			r.Lenient = append(r.Lenient, f)
+		}
+	}
 }
 
 func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
@@ -237,7 +285,20 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 		})
 	}
 	read := 0
-	err := exp.Export(ctx, c.kind, func(it tfpilot.Item) error {
+	walk := exp.Export
+	if c.fates != nil {
+		walk = func(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+			return c.fates.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
+				if f.Fate != tfpilot.FateCopy || f.Reason != "" {
+					c.mu.Lock()
+					c.objects = append(c.objects, f)
+					c.mu.Unlock()
+				}
+				return nil
+			})
+		}
+	}
+	err := walk(ctx, c.kind, func(it tfpilot.Item) error {
 		read++
 		c.mu.Lock()
 		c.counts.Read++

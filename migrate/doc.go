@@ -35,7 +35,17 @@
 // it is reported as a [Conflict]. Each kind ends with a count and an
 // order-independent checksum of the canonical JSON
 // ([tfpilot.Item.Canonical]) of every item on both sides, so a complete
-// copy is one whose [KindResult.Match] holds for every kind.
+// copy is one whose [KindResult.Match] holds for every kind. A request's
+// canonical JSON is its document as stored, unknown fields and values
+// read leniently included, so the checksums compare raw documents.
+//
+// A source that is a [tfpilot.FateExporter] (s3store) names the fate of
+// every object it holds: Copy never stops on one object, files the
+// quarantined ones (unreadable, with the field and the problem), the
+// skipped ones (not items, with the reason) and the ones read leniently
+// in [Result], and a quarantine makes [Result.OK] false. The audit
+// reports values read leniently ([InvLenient]) and objects that cannot
+// be read ([InvUnreadable]).
 //
 // # Errors
 //

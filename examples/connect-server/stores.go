@@ -66,6 +66,11 @@ func openStore(ctx context.Context, o options, log *slog.Logger) (tfpilot.Store,
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		if missing, err := s.ListIndexMissing(ctx); err != nil {
+			log.Warn("cannot check the S3 list index", "err", err)
+		} else if missing {
+			log.Warn("the bucket holds requests but no list index (a bucket the original TfPilot wrote): List returns nothing until it is built; run: tfpilot-migrate reindex --store s3://" + o.s3.bucket + "/" + o.s3.prefix)
+		}
 		ready := func(ctx context.Context) error {
 			_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(o.s3.bucket)})
 			return err

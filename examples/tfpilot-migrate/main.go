@@ -33,7 +33,9 @@ func main() {
 
 const usage = `usage:
   tfpilot-migrate audit --store URL [--now RFC3339]
-  tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N]
+  tfpilot-migrate plan  --from URL [--json]
+  tfpilot-migrate reindex --store s3://bucket[/prefix]
+  tfpilot-migrate copy  --from URL --to URL [--dry-run] [--kinds k1,k2] [--concurrency N] [--progress-every N] [--report FILE]
   store flags: [--s3-endpoint URL] [--s3-path-style] [--s3-concurrency N]
 
 store URLs: s3://bucket[/prefix], postgres://user@host:port/db, memory:
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "copy":
 		return runCopy(ctx, args[1:], stdout, stderr)
+	case "plan":
+		return runPlan(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -149,6 +155,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	kinds := fs.String("kinds", "", "comma-separated kinds to copy (default all: "+kindList()+")")
 	concurrency := fs.Int("concurrency", 8, "items imported at once")
 	every := fs.Int("progress-every", 1000, "report progress on stderr every N items")
+	report := fs.String("report", "", "write every object that was not plainly copied (quarantined, skipped, read leniently) to FILE as JSON")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
@@ -179,6 +186,12 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer closeDst()
+	if *dryRun {
+		var code int
+		if dst, code = dryRunTarget(ctx, dst, stderr); code != exitOK {
+			return code
+		}
+	}
 
 	start := time.Now()
 	opts.Progress = func(p migrate.Progress) {
@@ -191,7 +204,13 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := migrate.Copy(ctx, src, dst, &opts)
 	elapsed := time.Since(start)
-	printResult(stdout, res, elapsed)
+	printResult(stdout, res, elapsed, err)
+	if *report != "" {
+		if werr := writeReport(*report, res); werr != nil {
+			fmt.Fprintf(stderr, "tfpilot-migrate copy: --report: %v\n", werr)
+			return exitError
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tfpilot-migrate copy: %v\n", err)
 		if errors.Is(err, context.Canceled) {
@@ -213,8 +232,10 @@ func kindList() string {
 	return strings.Join(s, ",")
 }
 
-// printResult writes the per-kind table, the conflicts and a verdict.
-func printResult(w io.Writer, res migrate.Result, elapsed time.Duration) {
+// printResult writes the per-kind table, the conflicts, the fates of
+// the objects not plainly copied and a verdict; a copy that failed
+// (err) gets no verdict of success.
+func printResult(w io.Writer, res migrate.Result, elapsed time.Duration, err error) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	verb := "WRITTEN"
 	if res.DryRun {
@@ -229,6 +250,9 @@ func printResult(w io.Writer, res migrate.Result, elapsed time.Duration) {
 	for _, c := range res.Conflicts {
 		fmt.Fprintf(w, "conflict: %s %s: %s\n", c.Kind, c.Key, c.Detail)
 	}
+	for _, c := range res.Mismatches {
+		fmt.Fprintf(w, "mismatch: %s %s: %s\n", c.Kind, c.Key, c.Detail)
+	}
 	total := res.Total()
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
@@ -242,15 +266,21 @@ func printResult(w io.Writer, res migrate.Result, elapsed time.Duration) {
 			mismatched = append(mismatched, string(k.Kind))
 		}
 	}
+	printFates(w, res)
 	switch {
-	case res.DryRun && len(res.Conflicts) == 0:
+	case err != nil && res.DryRun:
+		fmt.Fprintln(w, "dry run: INCOMPLETE: it stopped on an error (see stderr); nothing was checked past it")
+	case err != nil:
+		fmt.Fprintln(w, "NOT OK: the copy stopped on an error (see stderr); run the same command again to finish it")
+	case res.DryRun && len(res.Conflicts) == 0 && len(res.Quarantined) == 0:
 		fmt.Fprintln(w, "dry run: nothing written; no conflicts")
 	case res.DryRun:
-		fmt.Fprintf(w, "dry run: nothing written; %d conflicts\n", len(res.Conflicts))
+		fmt.Fprintf(w, "dry run: nothing written; %d conflicts, %d quarantined\n", len(res.Conflicts), len(res.Quarantined))
 	case res.OK():
 		fmt.Fprintln(w, "OK: source and target match for every kind")
 	default:
-		fmt.Fprintf(w, "NOT OK: %d conflicts; counts or checksums differ for: %s\n", len(res.Conflicts), strings.Join(mismatched, ", "))
+		fmt.Fprintf(w, "NOT OK: %d conflicts, %d quarantined; counts or checksums differ for: %s\n",
+			len(res.Conflicts), len(res.Quarantined), strings.Join(mismatched, ", "))
 	}
 }
 

@@ -88,7 +88,7 @@ func (s *Store) checkRequest(op string, r *tfpilot.Request) error {
 	if r == nil {
 		return fmt.Errorf("memstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return fmt.Errorf("memstore: %s request %q: %w", op, r.ID, err)
 	}
 	return nil

@@ -20,6 +20,14 @@
 // INSERT ... ON CONFLICT; archiving moves a row to tfpilot_request_history
 // in one transaction.
 //
+// JSONB rewrites number text (1e+21) and refuses U+0000 and unpaired
+// surrogates, so a document whose JSONB form would differ from its text
+// is also kept as text in a raw column (migration 0003) and read from
+// there; the JSONB copy, with those escapes replaced by U+FFFD, serves
+// the queries. Events have no raw column: their U+0000 and unpaired
+// surrogates are stored as U+FFFD. [Store.PendingMigrations] says which
+// migrations a database lacks, without writing.
+//
 // Use:
 //
 //	s, err := pgstore.Open(ctx, "postgres://user@host/db", nil)

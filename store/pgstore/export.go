@@ -26,9 +26,9 @@ const exportPage = 500
 // exportQueries are keyset walks over each table's primary key: each
 // takes the last key of the previous page and the page size.
 var exportQueries = map[tfpilot.ItemKind]string{
-	tfpilot.KindRequest: `SELECT id, version, doc FROM tfpilot_requests
+	tfpilot.KindRequest: `SELECT id, version, doc, raw FROM tfpilot_requests
 		WHERE id > $1 ORDER BY id LIMIT $2`,
-	tfpilot.KindArchivedRequest: `SELECT id, version, doc FROM tfpilot_request_history
+	tfpilot.KindArchivedRequest: `SELECT id, version, doc, raw FROM tfpilot_request_history
 		WHERE id > $1 ORDER BY id LIMIT $2`,
 	tfpilot.KindEvent: `SELECT request_id, id, doc FROM tfpilot_events
 		WHERE (request_id, id) > ($1, $2) ORDER BY request_id, id LIMIT $3`,
@@ -126,10 +126,11 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 		var id string
 		var version int64
 		var doc []byte
-		if err := row.Scan(&id, &version, &doc); err != nil {
+		var raw *string
+		if err := row.Scan(&id, &version, &doc, &raw); err != nil {
 			return it, err
 		}
-		r, err := decodeRequest(doc, version)
+		r, err := decodeRequest(doc, raw, version)
 		if err != nil {
 			return it, fmt.Errorf("decode request %q: %w", id, err)
 		}
@@ -198,12 +199,12 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 // returns a row when it did. A request is also refused when its id is
 // on the other side of the archive.
 const (
-	importRequestSQL = `INSERT INTO tfpilot_requests (id, project, environment, status, received_at, updated_at, version, doc)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb - 'version'
+	importRequestSQL = `INSERT INTO tfpilot_requests (id, project, environment, status, received_at, updated_at, version, doc, raw)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb - 'version', $9
 		WHERE NOT EXISTS (SELECT 1 FROM tfpilot_request_history WHERE id = $1)
 		ON CONFLICT (id) DO NOTHING RETURNING 1`
-	importHistorySQL = `INSERT INTO tfpilot_request_history (id, project, environment, received_at, archived_at, version, doc)
-		SELECT $1, $2, $3, $4, $5, $6, $7::jsonb - 'version'
+	importHistorySQL = `INSERT INTO tfpilot_request_history (id, project, environment, received_at, archived_at, version, doc, raw)
+		SELECT $1, $2, $3, $4, $5, $6, $7::jsonb - 'version', $8
 		WHERE NOT EXISTS (SELECT 1 FROM tfpilot_requests WHERE id = $1)
 		ON CONFLICT (id) DO NOTHING RETURNING 1`
 	importEventSQL = `INSERT INTO tfpilot_events (request_id, id, ts, doc) VALUES ($1, $2, $3, $4::jsonb)
@@ -222,8 +223,8 @@ const (
 
 // Look-ups of the stored item under an import's key.
 const (
-	lookupRequestSQL     = `SELECT id, version, doc FROM tfpilot_requests WHERE id = $1`
-	lookupHistorySQL     = `SELECT id, version, doc FROM tfpilot_request_history WHERE id = $1`
+	lookupRequestSQL     = `SELECT id, version, doc, raw FROM tfpilot_requests WHERE id = $1`
+	lookupHistorySQL     = `SELECT id, version, doc, raw FROM tfpilot_request_history WHERE id = $1`
 	lookupEventSQL       = `SELECT request_id, id, doc FROM tfpilot_events WHERE request_id = $1 AND id = $2`
 	lookupRunSQL         = `SELECT kind, run_id, request_id FROM tfpilot_run_index WHERE kind = $1 AND run_id = $2`
 	lookupPRSQL          = `SELECT owner, repo, number, request_id FROM tfpilot_pr_index WHERE owner = $1 AND repo = $2 AND number = $3`
@@ -249,20 +250,22 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	switch it.Kind {
 	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
 		r := it.Request
-		doc, err := json.Marshal(r)
+		b, err := json.Marshal(r)
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w", err))
 		}
+		doc, raw := storedForms(b)
 		if it.Kind == tfpilot.KindArchivedRequest {
-			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc)}
+			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc), raw}
 		} else {
-			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(lifecycle.IndexStatus(r.Facts())), r.ReceivedAt, now, r.Version, string(doc)}
+			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(lifecycle.IndexStatus(r.Facts())), r.ReceivedAt, now, r.Version, string(doc), raw}
 		}
 	case tfpilot.KindEvent:
 		doc, err := json.Marshal(it.Event)
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
 		}
+		doc, _ = jsonbSafe(doc) // see rawdoc.go
 		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc)}
 	case tfpilot.KindRunIndex:
 		query, args = importRunSQL, []any{string(it.Run.Kind), it.Run.RunID, it.Run.RequestID, now}

@@ -109,6 +109,7 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	if err != nil {
 		return tfpilot.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
 	}
+	doc, _ = jsonbSafe(doc) // see rawdoc.go
 	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc}).
 		On("CONFLICT DO NOTHING").Exec(ctx)
 	if err != nil {

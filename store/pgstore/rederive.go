@@ -24,13 +24,13 @@ func (s *Store) Rederive(ctx context.Context) (int, error) {
 	var bad []string
 	for {
 		var rows []requestRow
-		if err := s.db.NewSelect().Model(&rows).Column("id", "status", "version", "doc").
+		if err := s.db.NewSelect().Model(&rows).Column("id", "status", "version", "doc", "raw").
 			Where("id > ?", after).Order("id").Limit(page).Scan(ctx); err != nil {
 			return changed, wrap("rederive statuses", err)
 		}
 		for _, row := range rows {
 			after = row.ID
-			r, err := decodeRequest(row.Doc, row.Version)
+			r, err := decodeRequest(row.Doc, row.Raw, row.Version)
 			if err != nil {
 				bad = append(bad, row.ID)
 				continue

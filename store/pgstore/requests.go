@@ -28,6 +28,8 @@ type requestRow struct {
 	UpdatedAt   time.Time       `bun:"updated_at"`
 	Version     int64           `bun:"version"`
 	Doc         json.RawMessage `bun:"doc,type:jsonb"`
+	// Raw is the document as written when doc is not exact (rawdoc.go).
+	Raw *string `bun:"raw"`
 }
 
 // historyRow is a row of tfpilot_request_history.
@@ -41,13 +43,19 @@ type historyRow struct {
 	ArchivedAt  time.Time       `bun:"archived_at"`
 	Version     int64           `bun:"version"`
 	Doc         json.RawMessage `bun:"doc,type:jsonb"`
+	Raw         *string         `bun:"raw"`
 }
 
 // docExpr is the SQL value of a document argument as stored: JSONB
 // without the version key.
 const docExpr = "?::jsonb - 'version'"
 
-func decodeRequest(doc json.RawMessage, version int64) (*tfpilot.Request, error) {
+// decodeRequest decodes a stored document: raw, the exact text, when
+// the row has one, else doc.
+func decodeRequest(doc json.RawMessage, raw *string, version int64) (*tfpilot.Request, error) {
+	if raw != nil {
+		doc = json.RawMessage(*raw)
+	}
 	var r tfpilot.Request
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, err
@@ -60,7 +68,7 @@ func checkRequest(op string, r *tfpilot.Request) error {
 	if r == nil {
 		return fmt.Errorf("pgstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return fmt.Errorf("pgstore: %s request %q: %w", op, r.ID, err)
 	}
 	return nil
@@ -69,14 +77,15 @@ func checkRequest(op string, r *tfpilot.Request) error {
 // row returns r's row at version, written at now; its status column is
 // the clock-free [lifecycle.IndexStatus].
 func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string, error) {
-	doc, err := json.Marshal(r)
+	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, "", err
 	}
+	doc, raw := storedForms(b)
 	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),
-		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version,
+		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version, Raw: raw,
 	}, string(doc), nil
 }
 
@@ -84,11 +93,11 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
 	op := fmt.Sprintf("get request %q", id)
 	var rr requestRow
-	err := s.db.NewSelect().Model(&rr).Column("version", "doc").Where("id = ?", id).Scan(ctx)
+	err := s.db.NewSelect().Model(&rr).Column("version", "doc", "raw").Where("id = ?", id).Scan(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	r, err := decodeRequest(rr.Doc, rr.Version)
+	r, err := decodeRequest(rr.Doc, rr.Raw, rr.Version)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -151,9 +160,9 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // and the benchmark (BENCHMARKS.md) measured twice the time.
 var updateSQL = `UPDATE tfpilot_requests
 SET project = $3, environment = $4, status = $5, updated_at = $7,
-    version = version + 1, doc = ` + nextDocExpr + `
+    version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
 WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr + `
-RETURNING doc->'receivedAt'`
+RETURNING doc->'receivedAt', received_at`
 
 // nextDocExpr is the document $8 as stored by an update: without the
 // version key and with the stored receivedAt (absent when the stored
@@ -161,6 +170,12 @@ RETURNING doc->'receivedAt'`
 const nextDocExpr = `(CASE WHEN tfpilot_requests.doc ? 'receivedAt'
     THEN jsonb_set($8::jsonb - 'version', '{receivedAt}', tfpilot_requests.doc->'receivedAt')
     ELSE $8::jsonb - 'version' END)`
+
+// nextRawExpr is the exact text $9 of the document, or NULL when doc is
+// exact. When the update sent no receivedAt ($6 NULL) and the stored
+// document has one, $9 lacks it, and the row keeps no raw text: reads
+// fall back to doc, which has it.
+const nextRawExpr = `(CASE WHEN $6::text IS NULL AND tfpilot_requests.doc ? 'receivedAt' THEN NULL ELSE $9::text END)`
 
 // receivedSame is the condition that ReceivedAt param (a placeholder
 // whose value is RFC 3339 text, or NULL for zero) may be written over
@@ -170,8 +185,18 @@ const nextDocExpr = `(CASE WHEN tfpilot_requests.doc ? 'receivedAt'
 // GetRequest returns always passes, whatever its nanoseconds, and so
 // does any value equal to it at microsecond precision.
 func receivedSame(param string) string {
-	return `(` + param + `::text IS NULL OR (tfpilot_requests.doc->>'receivedAt')::timestamptz IS NOT DISTINCT FROM ` + param + `::text::timestamptz)`
+	return `(` + param + `::text IS NULL OR ` + storedReceived + ` IS NOT DISTINCT FROM ` + param + `::text::timestamptz)`
 }
+
+// storedReceived is the stored receivedAt as a timestamptz: parsed from
+// the document's text when that is RFC 3339, else (a legacy form such as
+// an epoch number, which the document keeps as written) the
+// received_at column, which holds the instant it was read as; NULL when
+// the document has none.
+const storedReceived = `(CASE
+    WHEN tfpilot_requests.doc->>'receivedAt' ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$'
+    THEN (tfpilot_requests.doc->>'receivedAt')::timestamptz
+    WHEN tfpilot_requests.doc ? 'receivedAt' THEN tfpilot_requests.received_at END)`
 
 // receivedParam is t as the parameter of receivedSame.
 func receivedParam(t time.Time) any {
@@ -183,7 +208,7 @@ func receivedParam(t time.Time) any {
 
 // currentSQL reads what tells apart the reasons updateSQL wrote nothing
 // ($1 the id, $2 the ReceivedAt sent).
-var currentSQL = `SELECT version, doc, ` + receivedSame("$2") + ` FROM tfpilot_requests WHERE id = $1`
+var currentSQL = `SELECT version, doc, raw, ` + receivedSame("$2") + ` FROM tfpilot_requests WHERE id = $1`
 
 // UpdateRequest implements [tfpilot.RequestStore]. One statement writes
 // (see updateSQL); only when it writes nothing does a second read tell a
@@ -201,9 +226,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if err != nil {
 		return nil, wrap(op, fmt.Errorf("encode: %w", err))
 	}
-	var received []byte
+	var (
+		received   []byte
+		receivedAt time.Time
+	)
 	err = s.db.DB.QueryRowContext(ctx, updateSQL,
-		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc).Scan(&received)
+		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw).Scan(&received, &receivedAt)
 	switch {
 	case err == nil:
 		c := r.Clone()
@@ -211,7 +239,10 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		c.ReceivedAt = time.Time{}
 		if received != nil {
 			if err := json.Unmarshal(received, &c.ReceivedAt); err != nil {
-				return nil, wrap(op, fmt.Errorf("decode stored receivedAt: %w", err))
+				// A legacy form (an epoch number, say) that the
+				// document keeps as written: the column holds the
+				// instant it was read as.
+				c.ReceivedAt = receivedAt
 			}
 		}
 		return c, nil
@@ -222,11 +253,11 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		cur  requestRow
 		same sql.NullBool
 	)
-	err = s.db.DB.QueryRowContext(ctx, currentSQL, r.ID, receivedParam(r.ReceivedAt)).Scan(&cur.Version, &cur.Doc, &same)
+	err = s.db.DB.QueryRowContext(ctx, currentSQL, r.ID, receivedParam(r.ReceivedAt)).Scan(&cur.Version, &cur.Doc, &cur.Raw, &same)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	stored, err := decodeRequest(cur.Doc, cur.Version)
+	stored, err := decodeRequest(cur.Doc, cur.Raw, cur.Version)
 	switch {
 	case cur.Version != r.Version:
 		return nil, wrap(fmt.Sprintf("%s at version %d (stored %d)", op, r.Version, cur.Version), tfpilot.ErrConflict)
@@ -259,7 +290,7 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 			return fmt.Errorf("at version %d (stored %d): %w", version, cur, tfpilot.ErrConflict)
 		}
 		g := gone[0]
-		h := &historyRow{ID: g.ID, Project: g.Project, Environment: g.Environment, ReceivedAt: g.ReceivedAt, ArchivedAt: now, Version: g.Version, Doc: g.Doc}
+		h := &historyRow{ID: g.ID, Project: g.Project, Environment: g.Environment, ReceivedAt: g.ReceivedAt, ArchivedAt: now, Version: g.Version, Doc: g.Doc, Raw: g.Raw}
 		_, err = tx.NewInsert().Model(h).Exec(ctx)
 		return err
 	})
@@ -273,10 +304,10 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
 	op := fmt.Sprintf("get archived request %q", id)
 	var h historyRow
-	if err := s.db.NewSelect().Model(&h).Column("version", "doc").Where("id = ?", id).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&h).Column("version", "doc", "raw").Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
-	r, err := decodeRequest(h.Doc, h.Version)
+	r, err := decodeRequest(h.Doc, h.Raw, h.Version)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -292,7 +323,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		return tfpilot.ListPage{}, wrap("list requests", err)
 	}
 	var rows []requestRow
-	sel := s.db.NewSelect().Model(&rows).Column("id", "received_at", "version", "doc")
+	sel := s.db.NewSelect().Model(&rows).Column("id", "received_at", "version", "doc", "raw")
 	if q.Project != "" {
 		sel = sel.Where("project = ?", q.Project)
 	}
@@ -320,7 +351,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	}
 	page.Requests = make([]*tfpilot.Request, len(rows))
 	for i, rr := range rows {
-		r, err := decodeRequest(rr.Doc, rr.Version)
+		r, err := decodeRequest(rr.Doc, rr.Raw, rr.Version)
 		if err != nil {
 			return tfpilot.ListPage{}, wrap(fmt.Sprintf("list requests: decode %q", rr.ID), err)
 		}

@@ -86,8 +86,21 @@
 // [Store.Reindex] once to add them (also after upgrading from a version
 // that named the status derived with the clock, or the original's status
 // field, in its keys: such an entry still lists its request unfiltered,
-// but a status filter finds the request by the entry Reindex adds) (and after a crash, to tidy entries
-// of interrupted writes).
+// but a status filter finds the request by the entry Reindex adds), and
+// after a crash, to tidy entries of interrupted writes;
+// `tfpilot-migrate reindex` runs it, and [Store.ListIndexMissing] tells a
+// server at start-up that it has not run. A document that cannot be
+// read never stops Reindex: it is reported as unlistable.
+//
+// # Buckets other programs wrote
+//
+// Documents decode leniently and losslessly ([tfpilot.DecodeRequest]):
+// a value of the wrong shape is read as the original app read it and
+// written back as stored, and fields tfpilot does not model survive
+// every write at every depth. [Store.ExportFates] (a
+// [tfpilot.FateExporter]) names the fate of every object for
+// migrations: copied, skipped with the reason, or quarantined with the
+// field and the problem.
 //
 // # Archiving
 //

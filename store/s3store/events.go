@@ -175,6 +175,9 @@ func legacyTime(fallback time.Time, candidates ...json.RawMessage) time.Time {
 		if t, err := time.Parse(time.RFC3339Nano, str); err == nil {
 			return t
 		}
+		if t, ok := parseDashedTime(str); ok {
+			return t
+		}
 	}
 	return fallback
 }

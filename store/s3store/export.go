@@ -47,8 +47,31 @@ var exportDirs = map[tfpilot.ItemKind]string{
 // key's, an index entry's request id is read liberally, a delivery
 // without state is complete. The two cost documents of a request are
 // one item. Keys that fit no item of the kind (a stray file) are
-// skipped.
+// skipped, and an object that cannot be read as an item stops the
+// walk; [Store.ExportFates] names both and goes on.
 func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+	return s.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
+		if f.Fate == tfpilot.FateQuarantine {
+			return fmt.Errorf("s3store: export %s: %s: %s", kind, f.Object, fieldReason(f))
+		}
+		return nil
+	})
+}
+
+func fieldReason(f tfpilot.ObjectFate) string {
+	if f.Field != "" {
+		return f.Field + ": " + f.Reason
+	}
+	return f.Reason
+}
+
+// ExportFates implements [tfpilot.FateExporter]: the walk of
+// [Store.Export], with the fate of every object under the kind's
+// prefix. A request document whose key is not requests/<its id>.json
+// is skipped when that key holds a document (the canonical key wins)
+// and copied otherwise; an archived request whose id is live is skipped
+// (live beats archived). Both are named.
+func (s *Store) ExportFates(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error, fate func(tfpilot.ObjectFate) error) error {
 	dir, ok := exportDirs[kind]
 	if !ok {
 		return fmt.Errorf("s3store: export %q: %w", kind, tfpilot.ErrInvalid)
@@ -61,22 +84,35 @@ func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpil
 		if err != nil {
 			return fmt.Errorf("s3store: export %s: %w", kind, err)
 		}
-		items := make([]*tfpilot.Item, len(page))
+		items := make([]tfpilot.Item, len(page))
+		fates := make([]tfpilot.ObjectFate, len(page))
 		err = s.parallel(ctx, len(page), func(ctx context.Context, i int) error {
-			it, ok, err := s.exportObject(ctx, kind, strings.TrimPrefix(page[i].key, prefix), page[i].key)
-			if err != nil || !ok {
+			it, f, err := s.exportFate(ctx, kind, strings.TrimPrefix(page[i].key, prefix), page[i].key)
+			if err != nil {
 				return err
 			}
-			items[i] = &it
+			if f.Fate == tfpilot.FateCopy {
+				if cerr := it.Check(); cerr != nil {
+					f = tfpilot.ObjectFate{Fate: tfpilot.FateQuarantine, Reason: cerr.Error()}
+				} else {
+					f.Item = it.Key()
+				}
+			}
+			f.Object, f.Kind = page[i].key, kind
+			items[i], fates[i] = it, f
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("s3store: export %s: %w", kind, err)
 		}
-		for _, it := range items {
-			if it == nil {
+		for i, f := range fates {
+			if err := fate(f); err != nil {
+				return err
+			}
+			if f.Fate != tfpilot.FateCopy {
 				continue
 			}
+			it := items[i]
 			if kind == tfpilot.KindCost {
 				// Keys sort by request id, so a request's documents
 				// are adjacent: merge them into one item.
@@ -93,7 +129,7 @@ func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpil
 				pending = it.Cost
 				continue
 			}
-			if err := fn(*it); err != nil {
+			if err := fn(it); err != nil {
 				return err
 			}
 		}
@@ -108,6 +144,49 @@ func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpil
 	return nil
 }
 
+// ownDirs are tfpilot's own prefixes that hold no item: indexes it
+// rebuilds and hints it does not move.
+var ownDirs = map[string]string{
+	listDir:      "tfpilot's list index, rebuilt by Reindex (not an item)",
+	eventIDsDir:  "tfpilot's event-id claims, rewritten with the events (not an item)",
+	rateLimitDir: "a GitHub rate-limit backoff: a minutes-long hint, not data worth moving",
+}
+
+// OtherObjects implements [tfpilot.FateExporter]: every object of the
+// bucket (under Options.Prefix) outside the kinds' prefixes, skipped
+// with the reason.
+func (s *Store) OtherObjects(ctx context.Context, fate func(tfpilot.ObjectFate) error) error {
+	after := ""
+	for {
+		page, more, err := s.listOnce(ctx, s.prefix, after, exportPageSize)
+		if err != nil {
+			return fmt.Errorf("s3store: list other objects: %w", err)
+		}
+	keys:
+		for _, o := range page {
+			rel := strings.TrimPrefix(o.key, s.prefix)
+			for _, dir := range exportDirs {
+				if strings.HasPrefix(rel, dir) {
+					continue keys
+				}
+			}
+			reason := "outside the TfPilot layout (no kind's prefix)"
+			for dir, why := range ownDirs {
+				if strings.HasPrefix(rel, dir) {
+					reason = why
+				}
+			}
+			if err := fate(tfpilot.ObjectFate{Object: o.key, Fate: tfpilot.FateSkip, Reason: reason}); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+		after = page[len(page)-1].key
+	}
+}
+
 func cmpOr(a, b json.RawMessage) json.RawMessage {
 	if len(a) > 0 {
 		return a
@@ -117,30 +196,79 @@ func cmpOr(a, b json.RawMessage) json.RawMessage {
 
 // exportObject reads the object at key, whose name under the kind's
 // prefix is rel, as an item of kind. ok is false for a key that names
-// no item (or an object deleted since the listing).
+// no item (or an object deleted since the listing); an object that
+// cannot be read as an item is an error naming it.
 func (s *Store) exportObject(ctx context.Context, kind tfpilot.ItemKind, rel, key string) (tfpilot.Item, bool, error) {
+	it, f, err := s.exportFate(ctx, kind, rel, key)
+	switch {
+	case err != nil:
+		return it, false, err
+	case f.Fate == tfpilot.FateQuarantine:
+		return it, false, fmt.Errorf("%s: %s", key, fieldReason(f))
+	}
+	return it, f.Fate == tfpilot.FateCopy, nil
+}
+
+func skip(format string, args ...any) tfpilot.ObjectFate {
+	return tfpilot.ObjectFate{Fate: tfpilot.FateSkip, Reason: fmt.Sprintf(format, args...)}
+}
+
+func quarantine(field, format string, args ...any) tfpilot.ObjectFate {
+	return tfpilot.ObjectFate{Fate: tfpilot.FateQuarantine, Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// bodyProblem says why body cannot be a JSON document, or "".
+func bodyProblem(body []byte) string {
+	b := bytes.TrimPrefix(body, []byte{0xEF, 0xBB, 0xBF})
+	switch {
+	case len(bytes.TrimSpace(b)) == 0:
+		return "empty object"
+	case !json.Valid(b):
+		return fmt.Sprintf("not JSON (starts %.24q)", b)
+	}
+	return ""
+}
+
+// exportFate reads the object at key, whose name under the kind's
+// prefix is rel, as an item of kind, and says what becomes of it. The
+// error is a store failure only.
+func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key string) (tfpilot.Item, tfpilot.ObjectFate, error) {
 	it := tfpilot.Item{Kind: kind}
+	copied := tfpilot.ObjectFate{Fate: tfpilot.FateCopy}
 	name, isJSON := strings.CutSuffix(rel, ".json")
 	switch kind {
 	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
-		if !isJSON || strings.Contains(name, "/") {
-			return it, false, nil
+		switch {
+		case !isJSON:
+			return it, skip("not a .json key (a backup or stray file)"), nil
+		case strings.Contains(name, "/"):
+			return it, skip("in a sub-folder: request documents are %s<id>.json", exportDirs[kind]), nil
 		}
 	case tfpilot.KindEvent:
 		requestID, event, ok := strings.Cut(name, "/")
-		if !isJSON || !ok || strings.Contains(event, "/") || !safeID(requestID) {
-			return it, false, nil
+		switch {
+		case !isJSON:
+			return it, skip("not a .json key"), nil
+		case !ok:
+			return it, skip("not in a request's folder: events are logs/<id>/<time>.json"), nil
+		case strings.Contains(event, "/"):
+			return it, skip("in a sub-folder of logs/%s/: events are logs/<id>/<time>.json", requestID), nil
+		case !safeID(requestID):
+			return it, skip("folder %q is not a request id", requestID), nil
 		}
 	case tfpilot.KindCost:
 		requestID, doc, ok := strings.Cut(rel, "/")
 		if !ok || (doc != costEstimateName && doc != costDiffName) {
-			return it, false, nil
+			return it, skip("not %s<id>/%s or %s", costDir, costEstimateName, costDiffName), nil
 		}
 		obj, err := s.get(ctx, key)
 		if isMissing(err) {
-			return it, false, nil
+			return it, skip("deleted since it was listed"), nil
 		} else if err != nil {
-			return it, false, err
+			return it, tfpilot.ObjectFate{}, err
+		}
+		if len(bytes.TrimSpace(obj.body)) == 0 {
+			return it, quarantine("", "empty object"), nil
 		}
 		c := &tfpilot.Cost{RequestID: requestID}
 		if doc == costEstimateName {
@@ -149,70 +277,118 @@ func (s *Store) exportObject(ctx context.Context, kind tfpilot.ItemKind, rel, ke
 			c.Diff = obj.body
 		}
 		it.Cost = c
-		return it, true, nil
+		return it, copied, nil
+	case tfpilot.KindRunIndex:
+		k, run, ok := strings.Cut(name, "/run-")
+		switch {
+		case !isJSON || !ok:
+			return it, skip("not %s<kind>/run-<id>.json", runIndexDir), nil
+		case !runs.Kind(k).Valid():
+			return it, skip("run kind %q is none of plan, apply, destroy", k), nil
+		}
+		if _, err := strconv.ParseInt(run, 10, 64); err != nil {
+			return it, skip("run id %q is not a number (an entry written before the run had an id)", run), nil
+		}
+	case tfpilot.KindPRIndex:
+		if !isJSON {
+			return it, skip("not a .json key"), nil
+		}
+		if _, ok := parsePRKey(name, nil); !ok {
+			return it, skip("not %s<owner>_<repo>/pr-<number>.json", prIndexDir), nil
+		}
 	default:
 		if !isJSON {
-			return it, false, nil
+			return it, skip("not a .json key"), nil
 		}
 	}
 	obj, err := s.get(ctx, key)
 	switch {
 	case isMissing(err):
-		return it, false, nil
+		return it, skip("deleted since it was listed"), nil
 	case err != nil:
-		return it, false, err
+		return it, tfpilot.ObjectFate{}, err
+	}
+	if p := bodyProblem(obj.body); p != "" && kind != tfpilot.KindDelivery {
+		return it, quarantine("", "%s", p), nil
 	}
 	switch kind {
 	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
 		r, err := decodeRequest(obj.body)
 		if err != nil {
-			return it, false, fmt.Errorf("decode %s: %w", key, err)
+			return it, quarantine("", "%v", err), nil
+		}
+		if err := tfpilot.ValidateRequestID(r.ID); err != nil {
+			return it, quarantine("id", "%v", err), nil
 		}
 		it.Request = r
+		if r.ID != name {
+			canonical := s.requestKey(r.ID)
+			if kind == tfpilot.KindArchivedRequest {
+				canonical = s.historyKey(r.ID)
+			}
+			taken, err := s.exists(ctx, canonical)
+			if err != nil {
+				return it, tfpilot.ObjectFate{}, err
+			}
+			if taken {
+				return it, skip("duplicate of %s, which holds the same id (the canonical key wins)", canonical), nil
+			}
+			copied.Reason = fmt.Sprintf("id %q at a non-canonical key, and %s is absent: copied as that id", r.ID, canonical)
+		}
+		if kind == tfpilot.KindArchivedRequest {
+			live, err := s.exists(ctx, s.requestKey(r.ID))
+			if err != nil {
+				return it, tfpilot.ObjectFate{}, err
+			}
+			if live {
+				return it, skip("archived copy of live request %s (live beats archived)", s.requestKey(r.ID)), nil
+			}
+		}
+		if issues := r.DecodeIssues(); len(issues) > 0 {
+			parts := make([]string, len(issues))
+			for i, is := range issues {
+				parts[i] = is.String()
+			}
+			copied.Reason = strings.TrimPrefix(copied.Reason+"; read leniently: "+strings.Join(parts, "; "), "; ")
+		}
 	case tfpilot.KindEvent:
 		requestID, event, _ := strings.Cut(name, "/")
 		e, err := decodeEvent(requestID, event, obj)
 		if err != nil {
-			return it, false, fmt.Errorf("decode %s: %w", key, err)
+			return it, quarantine("", "%v", err), nil
 		}
 		it.Event = &e
 	case tfpilot.KindRunIndex:
-		k, run, ok := strings.Cut(name, "/run-")
-		runID, err := strconv.ParseInt(run, 10, 64)
-		if !ok || err != nil || !runs.Kind(k).Valid() {
-			return it, false, nil
-		}
+		k, run, _ := strings.Cut(name, "/run-")
+		runID, _ := strconv.ParseInt(run, 10, 64)
 		id, ok := mappedID(obj.body)
 		if !ok {
-			return it, false, fmt.Errorf("%s names no request id", key)
+			return it, quarantine("requestId", "names no request id"), nil
 		}
 		it.Run = &tfpilot.RunIndexEntry{Kind: runs.Kind(k), RunID: runID, RequestID: id}
 	case tfpilot.KindPRIndex:
-		pr, ok := parsePRKey(name, obj.body)
-		if !ok {
-			return it, false, nil
-		}
+		pr, _ := parsePRKey(name, obj.body)
 		id, ok := mappedID(obj.body)
 		if !ok {
-			return it, false, fmt.Errorf("%s names no request id", key)
+			return it, quarantine("requestId", "names no request id"), nil
 		}
 		it.PR = &tfpilot.PRIndexEntry{PR: pr, RequestID: id}
 	case tfpilot.KindDelivery:
 		id, err := url.PathUnescape(name)
 		if err != nil || strings.Contains(name, "/") {
-			return it, false, nil
+			return it, skip("not %s<delivery id>.json", deliveriesDir), nil
 		}
 		d := decodeDelivery(id, obj)
 		it.Delivery = &d
 	case tfpilot.KindIdempotency:
 		var b idempotencyBody
 		if err := json.Unmarshal(obj.body, &b); err != nil {
-			return it, false, fmt.Errorf("decode %s: %w", key, err)
+			return it, quarantine("", "%v", err), nil
 		}
 		rec := b.record()
 		it.Idempotency = &rec
 	}
-	return it, true, nil
+	return it, copied, nil
 }
 
 // decodeEvent reads the event object named name under logs/<requestID>/
@@ -222,7 +398,12 @@ func decodeEvent(requestID, name string, obj object) (tfpilot.Event, error) {
 	if err := json.Unmarshal(obj.body, &le); err != nil {
 		return tfpilot.Event{}, err
 	}
-	e := tfpilot.Event{ID: le.ID, RequestID: le.RequestID, Event: le.Event, Actor: le.Actor, Source: le.Source, Data: le.Data}
+	// The event itself decodes losslessly: fields it does not model
+	// (ts, at, a portal's extras) survive a copy.
+	var e tfpilot.Event
+	if err := json.Unmarshal(obj.body, &e); err != nil {
+		return tfpilot.Event{}, err
+	}
 	if e.ID == "" {
 		e.ID = name
 	}

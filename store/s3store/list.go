@@ -190,8 +190,9 @@ type ReindexResult struct {
 	// Removed is the number of stale entries deleted.
 	Removed int
 	// Unlistable names the requests that cannot be indexed: an id with
-	// characters outside letters, digits, '-', '_' and '.', or a
-	// document whose id differs from its key. They stay readable with
+	// characters outside letters, digits, '-', '_' and '.', a document
+	// whose id differs from its key, or one that cannot be read (empty,
+	// not JSON). They stay readable with
 	// GetRequest but are never listed.
 	Unlistable []string
 }
@@ -234,6 +235,9 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 		switch {
 		case isMissing(err):
 			return nil // archived meanwhile
+		case isUnreadable(err):
+			unlistable[i] = true // one bad document never stops a reindex
+			return nil
 		case err != nil:
 			return err
 		}

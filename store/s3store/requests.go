@@ -83,11 +83,7 @@ func readMeta(body []byte) docMeta {
 }
 
 func decodeRequest(body []byte) (*tfpilot.Request, error) {
-	var r tfpilot.Request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return tfpilot.DecodeRequest(body)
 }
 
 func sameDocument(a, b *tfpilot.Request) (bool, error) {
@@ -110,7 +106,7 @@ func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, 
 	}
 	r, err := decodeRequest(obj.body)
 	if err != nil {
-		return nil, object{}, fmt.Errorf("decode %s: %w", key, err)
+		return nil, object{}, fmt.Errorf("decode %s: %w: %w", key, errUnreadable, err)
 	}
 	return r, obj, nil
 }
@@ -162,7 +158,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if r == nil {
 		return nil, fmt.Errorf("s3store: create request: nil request: %w", tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
 	now := s.now()
@@ -213,7 +209,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if r == nil {
 		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
 	}
-	if err := r.Validate(); err != nil {
+	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
 	key := s.requestKey(r.ID)

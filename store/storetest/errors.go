@@ -26,8 +26,8 @@ func ignore[T any](_ T, err error) error { return err }
 
 func testInvalidInput(e *env) {
 	cur := e.create(newRequest("r1"))
-	badProject := cur.Clone()
-	badProject.Project = "Not A Name"
+	badID := cur.Clone()
+	badID.ID = "../etc"
 	exp := e.clock.Now().Add(time.Hour)
 	for _, c := range []call{
 		{"CreateRequest(nil)", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.CreateRequest(ctx, nil)) }},
@@ -36,7 +36,7 @@ func testInvalidInput(e *env) {
 		}},
 		{"CreateRequest(empty id)", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.CreateRequest(ctx, newRequest(""))) }},
 		{"UpdateRequest(nil)", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.UpdateRequest(ctx, nil)) }},
-		{"UpdateRequest(invalid project)", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.UpdateRequest(ctx, badProject)) }},
+		{"UpdateRequest(path id)", func(ctx context.Context, s tfpilot.Store) error { return ignore(s.UpdateRequest(ctx, badID)) }},
 		{"ListRequests(negative limit)", func(ctx context.Context, s tfpilot.Store) error {
 			return ignore(s.ListRequests(ctx, tfpilot.ListQuery{Limit: -1}))
 		}},

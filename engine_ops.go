@@ -68,6 +68,9 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	if c.IdempotencyKey != "" {
 		draft.Idempotency = map[string]IdempotencyMark{"create": {Key: c.IdempotencyKey, At: now}}
 	}
+	// request_created rides in the document that creates the request, so
+	// no crash can store the request without its first milestone.
+	p.stage(draft, "request_created", c.Principal, map[string]any{"module": draft.Module})
 	r, err := p.store.CreateRequest(ctx, draft)
 	switch {
 	case errors.Is(err, ErrAlreadyExists) && c.IdempotencyKey != "":
@@ -86,7 +89,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	case err != nil:
 		return nil, err
 	default:
-		p.event(ctx, r.ID, "request_created", c.Principal, map[string]any{"module": r.Module})
+		r = flush(ctx, p.store, p.log, r)
 	}
 	out, err := p.provision(ctx, r, h, c.Principal)
 	p.release(ctx, r.ID, h)
@@ -144,6 +147,9 @@ func (p *Pilot) provision(ctx context.Context, r *Request, h string, who Princip
 			return nil, err
 		}
 		if r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+			if r.CommitSHA != sha {
+				p.stage(r, "block_committed", who, map[string]any{"commitSha": sha, "branch": r.BranchName})
+			}
 			r.CommitSHA = sha
 			if r.PR != nil {
 				r.PR.HeadSHA = sha
@@ -152,7 +158,6 @@ func (p *Pilot) provision(ctx context.Context, r *Request, h string, who Princip
 		}); err != nil {
 			return nil, err
 		}
-		p.event(ctx, r.ID, "block_committed", who, map[string]any{"commitSha": sha, "branch": r.BranchName})
 	}
 	if r.PR == nil {
 		if r, err = p.openPR(ctx, r, h, who); err != nil {
@@ -224,11 +229,10 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	}
 	// The pull_request webhook can record the PR before this write does;
 	// the event is recorded once, by whichever write makes the change.
-	var opened bool
 	r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
-		opened = r.PR == nil
-		if opened {
+		if r.PR == nil {
 			r.PR = &PullRequest{Number: pr.Number, URL: pr.URL, Open: pr.Open(), Merged: pr.Merged, HeadSHA: pr.HeadSHA}
+			p.stage(r, "pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
 		}
 		return nil
 	})
@@ -237,9 +241,6 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 	}
 	if err := p.indexPR(ctx, r, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, pr); err != nil {
 		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
-	}
-	if opened {
-		p.event(ctx, r.ID, "pr_opened", who, map[string]any{"number": pr.Number, "url": pr.URL})
 	}
 	return r, nil
 }
@@ -326,12 +327,12 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 			r.Config = cloneJSONMap(norm)
 			r.CommitSHA = "" // the branch no longer holds the current config
 			r.Approval = nil
+			p.stage(r, "configuration_updated", c.Principal, nil)
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		p.event(ctx, id, "configuration_updated", c.Principal, nil)
 		return p.provision(ctx, r, h, c.Principal)
 	})
 }
@@ -408,19 +409,16 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		// The merged webhook may have recorded the merge already: the
 		// event is recorded once, by the write that makes the change.
-		var recorded bool
-		r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
-			recorded = !merged(r)
+		return p.mutateHeld(ctx, id, h, func(r *Request) error {
+			if !merged(r) {
+				p.stage(r, "pr_merged", c.Principal, map[string]any{"mergedSha": sha})
+			}
 			r.PR.Merged, r.PR.Open = true, false
 			if r.MergedSHA == "" {
 				r.MergedSHA = sha
 			}
 			return nil
 		})
-		if err == nil && recorded {
-			p.event(ctx, id, "pr_merged", c.Principal, map[string]any{"mergedSha": sha})
-		}
-		return r, err
 	})
 }
 

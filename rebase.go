@@ -148,6 +148,10 @@ func (p *Pilot) rebuild(ctx context.Context, r *Request, h string, who Principal
 		replaced = r.PR.HeadSHA
 	}
 	if r, err = p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+		if r.CommitSHA != sha {
+			p.stage(r, "branch_rebuilt", who, map[string]any{
+				"commitSha": sha, "baseSha": baseHead, "replacedHead": replaced, "reason": reason})
+		}
 		r.CommitSHA = sha
 		if r.PR != nil {
 			r.PR.HeadSHA = sha
@@ -157,8 +161,6 @@ func (p *Pilot) rebuild(ctx context.Context, r *Request, h string, who Principal
 	}); err != nil {
 		return nil, false, err
 	}
-	p.event(ctx, r.ID, "branch_rebuilt", who, map[string]any{
-		"commitSha": sha, "baseSha": baseHead, "replacedHead": replaced, "reason": reason})
 	// A plan still running is for the replaced commit: the new attempt
 	// supersedes it (its run finishes on GitHub and is recorded, but it
 	// is no longer the current attempt).

@@ -85,7 +85,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Authorizer: tfpilot.RoleAuthorizer{
 			Developers: []string{"dana"}, Approvers: []string{"abe"},
 		},
-		Now: clock.Now,
+		// GitHub logins of the fake's reviewers; "mallory" reviews on
+		// GitHub but maps to no principal.
+		Reviewers: map[string]tfpilot.Principal{"abe": {Login: "abe"}, "dana": {Login: "dana"}},
+		Now:       clock.Now,
 	}
 	for _, o := range opts {
 		o(&cfg, &store)

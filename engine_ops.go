@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -33,6 +32,7 @@ type CreateInput struct {
 // failure are completed by [Pilot.Sync].
 func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
 	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
+	draft.CreatedBy = c.Principal.Login
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 
 func merged(r *Request) bool { return r.MergedSHA != "" || r.PR != nil && r.PR.Merged }
 
-func approved(r *Request) bool { return r.Approval != nil && r.Approval.Approved }
+func approved(r *Request) bool { return ApprovalCounts(r.Approval, headOf(r)) }
 
 // planOK reports whether the current plan succeeded for the pull
 // request's head.
@@ -341,28 +341,35 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 	})
 }
 
-// Approve records the caller's approval. It needs a successful plan of the
-// pull request's head.
+// Approve records the caller's approval of the pull request's current
+// head commit. It needs a successful plan of that head, and the approval
+// rules ([ApprovalRules.Check]): the caller may approve the request and,
+// unless the target allows it, did not request it.
 func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
+	rules := p.approvalRules()
 	gates := func(r *Request) error {
 		if err := openUnmerged(ActionApprove, r); err != nil {
+			return err
+		}
+		if err := rules.Check(ctx, c.Principal, r); err != nil {
 			return err
 		}
 		return planOK(ActionApprove, r)
 	}
 	return p.operation(ctx, c, ActionApprove, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		var head string
 		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
-			if r.Approval == nil {
-				r.Approval = &Approval{}
+			head = headOf(r)
+			a, _, err := ApprovalWithGrant(r.Approval, head, ApprovalGrant{
+				Principal: c.Principal.Login, HeadSHA: head, Source: ApprovalSourceAPI, At: p.now()})
+			if err != nil {
+				return err
 			}
-			if !slices.Contains(r.Approval.Approvers, c.Principal.Login) {
-				r.Approval.Approvers = append(r.Approval.Approvers, c.Principal.Login)
-			}
-			r.Approval.Approved = true
+			r.Approval = a
 			return nil
 		})
 		if err == nil {
-			p.event(ctx, id, "request_approved", c.Principal, nil)
+			p.event(ctx, id, "request_approved", c.Principal, map[string]any{"headSha": head})
 		}
 		return r, err
 	})

@@ -16,7 +16,7 @@ func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 		Secrets:     secrets,
 		Deliveries:  p.store,
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now}),
+		Sink:        NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()}),
 		Classify: func(path, name string) string {
 			k, _ := wf.Classify(path, name)
 			return string(k)

@@ -28,19 +28,19 @@ const SchemaVersion = 1
 // derived fields status and statusDerivedAt are dropped on decode: status
 // is derived by [Request.Status], never read back.
 type Request struct {
-	SchemaVersion int    `json:"schemaVersion,omitempty"`
-	ID            string `json:"id"`
-	Project       string `json:"project"`
-	Environment   string `json:"environment"`
-	Module        string `json:"module"`
-	// CreatedBy is the login of the principal who created the request
-	// (empty in documents written before it was recorded).
-	CreatedBy  string         `json:"createdBy,omitempty"`
-	Config     map[string]any `json:"config,omitzero"`
-	ReceivedAt time.Time      `json:"receivedAt,omitzero"`
-	UpdatedAt  time.Time      `json:"updatedAt,omitzero"`
+	SchemaVersion int            `json:"schemaVersion,omitempty"`
+	ID            string         `json:"id"`
+	Project       string         `json:"project"`
+	Environment   string         `json:"environment"`
+	Module        string         `json:"module"`
+	Config        map[string]any `json:"config,omitzero"`
+	ReceivedAt    time.Time      `json:"receivedAt,omitzero"`
+	UpdatedAt     time.Time      `json:"updatedAt,omitzero"`
 	// Version is the compare-and-swap counter every write checks.
 	Version int64 `json:"version"`
+	// CreatedBy is the login of the principal who created the request
+	// (empty in documents written before it was recorded).
+	CreatedBy string `json:"createdBy,omitempty"`
 
 	PR            *PullRequest `json:"pr,omitempty"`
 	MergedSHA     string       `json:"mergedSha,omitempty"`

@@ -51,6 +51,9 @@ type options struct {
 	logLevel     string
 	autopilot    bool
 	shutdownWait time.Duration
+	// demoFlag is --demo; storeSet says whether a store was chosen.
+	demoFlag bool
+	storeSet bool
 }
 
 func env(name, def string) string {
@@ -78,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", env("TFPILOT_LISTEN", "127.0.0.1:8080"), "listen address (TFPILOT_LISTEN)")
 	fs.StringVar(&o.config, "config", env("TFPILOT_CONFIG", ""), "JSON file with targets, modules, policy and authorizer (TFPILOT_CONFIG); default: the built-in demo configuration")
-	fs.StringVar(&o.store, "store", env("TFPILOT_STORE", "memory"), "store backend: memory, postgres or s3 (TFPILOT_STORE)")
+	fs.StringVar(&o.store, "store", env("TFPILOT_STORE", ""), "store backend: memory, postgres or s3 (TFPILOT_STORE); default memory")
 	fs.StringVar(&o.postgresDSN, "postgres-dsn", env("TFPILOT_POSTGRES_DSN", ""), "PostgreSQL DSN for --store postgres; migrations are applied at start (TFPILOT_POSTGRES_DSN)")
 	fs.StringVar(&o.s3.bucket, "s3-bucket", env("TFPILOT_S3_BUCKET", ""), "bucket for --store s3 (TFPILOT_S3_BUCKET)")
 	fs.StringVar(&o.s3.prefix, "s3-prefix", env("TFPILOT_S3_PREFIX", ""), "key prefix for --store s3 (TFPILOT_S3_PREFIX)")
@@ -94,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.reconcile, "reconcile-interval", envDuration("TFPILOT_RECONCILE_INTERVAL", 0), "how often requests waiting on GitHub are synced (TFPILOT_RECONCILE_INTERVAL); default 30s, 2s in the demo")
 	fs.DurationVar(&o.watchPoll, "watch-poll", envDuration("TFPILOT_WATCH_POLL", 15*time.Second), "how often a Watch stream re-reads its request for writes by other processes (TFPILOT_WATCH_POLL)")
 	fs.StringVar(&o.logLevel, "log-level", env("TFPILOT_LOG_LEVEL", "info"), "debug, info, warn or error (TFPILOT_LOG_LEVEL)")
+	fs.BoolVar(&o.demoFlag, "demo", env("TFPILOT_DEMO", "") == "true", "run the demo: a simulated GitHub, a generated admin token and the autopilot (TFPILOT_DEMO); implied only when no store and no GitHub settings are given")
 	fs.BoolVar(&o.autopilot, "demo-autopilot", env("TFPILOT_DEMO_AUTOPILOT", "true") == "true", "in the demo, approve, merge and apply every successful plan as demo-autopilot (TFPILOT_DEMO_AUTOPILOT)")
 	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown waits for calls in flight")
 	if err := fs.Parse(args); err != nil {
@@ -102,10 +106,39 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return o, nil
+	o.storeSet = o.store != ""
+	if !o.storeSet {
+		o.store = "memory"
+	}
+	return o, o.checkMode()
 }
 
-func (o options) demo() bool { return o.githubToken == "" && o.appID == 0 }
+// gitHubSet reports whether any GitHub setting was given.
+func (o options) gitHubSet() bool {
+	return o.githubToken != "" || o.appID != 0 || o.appInstall != 0 || o.appKeyFile != "" || o.githubURL != ""
+}
+
+// demo reports whether the server runs the demo: asked for with --demo,
+// or implied when neither a store nor any GitHub setting is given (the
+// one-command demo).
+func (o options) demo() bool { return o.demoFlag || !o.storeSet && !o.gitHubSet() }
+
+// checkMode refuses the combinations that would run the demo, or no
+// GitHub at all, where real data is: the demo's simulated GitHub and its
+// autopilot (which approves as demo-autopilot) only ever run on purpose.
+func (o options) checkMode() error {
+	switch {
+	case o.demoFlag && o.gitHubSet():
+		return errors.New("--demo runs against a simulated GitHub: remove the GitHub settings (--github-token, --github-app-*, --github-url), or drop --demo")
+	case o.demo():
+		return nil
+	case o.githubToken == "" && o.appID == 0:
+		return fmt.Errorf("no GitHub credentials: --store %s needs --github-token (or GITHUB_TOKEN) or a GitHub App "+
+			"(--github-app-id, --github-app-installation-id, --github-app-key-file); the server does not fall back to the demo. "+
+			"To run the demo on purpose, pass --demo", o.store)
+	}
+	return nil
+}
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
@@ -194,6 +227,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	withTokenRoles(cfg.Reviewers, tokenList)
 	pilot, err := tfpilot.New(store, gh, cfg)
 	if err != nil {
 		return err

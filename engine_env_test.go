@@ -74,7 +74,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Files: map[string]string{"envs/dev/tfpilot.tf": baseFile, "README.md": "infra\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test-token", Clock: clock})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test-token", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,8 @@ type options struct {
 	// demoFlag is --demo; storeSet says whether a store was chosen.
 	demoFlag bool
 	storeSet bool
+	// githubHTTP allows a plain-http --github-url (a local fake).
+	githubHTTP bool
 }
 
 func env(name, def string) string {
@@ -88,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.s3.endpoint, "s3-endpoint", env("TFPILOT_S3_ENDPOINT", ""), "S3 endpoint URL, path-style, for S3-compatible servers (TFPILOT_S3_ENDPOINT)")
 	fs.StringVar(&o.s3.region, "s3-region", env("TFPILOT_S3_REGION", env("AWS_REGION", "us-east-1")), "S3 region (TFPILOT_S3_REGION, AWS_REGION)")
 	fs.StringVar(&o.githubURL, "github-url", env("TFPILOT_GITHUB_URL", ""), "GitHub REST API root; default https://api.github.com/ (TFPILOT_GITHUB_URL)")
+	fs.BoolVar(&o.githubHTTP, "github-insecure-http", env("TFPILOT_GITHUB_INSECURE_HTTP", "") == "true", "allow a plain-http --github-url, for a local fake; the token is sent unencrypted (TFPILOT_GITHUB_INSECURE_HTTP)")
 	fs.StringVar(&o.githubToken, "github-token", env("TFPILOT_GITHUB_TOKEN", env("GITHUB_TOKEN", "")), "GitHub token (TFPILOT_GITHUB_TOKEN, GITHUB_TOKEN)")
 	fs.Int64Var(&o.appID, "github-app-id", envInt("TFPILOT_GITHUB_APP_ID"), "GitHub App id (TFPILOT_GITHUB_APP_ID)")
 	fs.Int64Var(&o.appInstall, "github-app-installation-id", envInt("TFPILOT_GITHUB_APP_INSTALLATION_ID"), "GitHub App installation id (TFPILOT_GITHUB_APP_INSTALLATION_ID)")
@@ -323,7 +326,7 @@ func loadTokens(o options) ([]server.Token, error) {
 }
 
 func newGitHub(o options, log *slog.Logger) (*githubx.Client, error) {
-	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log}
+	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP}
 	if o.appID != 0 {
 		if o.githubToken != "" {
 			return nil, errors.New("set a GitHub token or a GitHub App, not both")

@@ -67,7 +67,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Files: map[string]string{"envs/dev/main.tf": "# dev\n", "envs/prod/main.tf": "# prod\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,3 +271,27 @@ func TestPilot_DeveloperCannotDestroyAnothersRequest(t *testing.T) {
 	}
 	mustOK(t, e, e.pilot.Destroy, dev, r.ID) // the requester may
 }
+
+// TestPilot_IdempotencyKeysArePerPrincipal: two callers who happen to
+// use the same idempotency key each get their own request; neither is
+// refused as reusing the other's key.
+func TestPilot_IdempotencyKeysArePerPrincipal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *tfpilot.Config, _ *tfpilot.Store) {
+		c.Authorizer = tfpilot.RoleAuthorizer{Developers: []string{"dana", "dmitri"}, Approvers: []string{"abe"}}
+	})
+	in := func(bucket string) tfpilot.CreateInput {
+		return tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket", Config: map[string]any{"bucket_name": bucket}}
+	}
+	a, err := e.pilot.Create(e.ctx, tfpilot.Caller{Principal: tfpilot.Principal{Login: "dana"}, IdempotencyKey: "form-1"}, in("dana-bucket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.pilot.Create(e.ctx, tfpilot.Caller{Principal: tfpilot.Principal{Login: "dmitri"}, IdempotencyKey: "form-1"}, in("dmitri-bucket"))
+	if err != nil {
+		t.Fatalf("another principal's use of the same key: %v", err)
+	}
+	if a.ID == b.ID || b.CreatedBy != "dmitri" {
+		t.Fatalf("requests %s (%s) and %s (%s)", a.ID, a.CreatedBy, b.ID, b.CreatedBy)
+	}
+}

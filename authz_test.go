@@ -88,3 +88,35 @@ func TestPolicyChecks(t *testing.T) {
 		t.Fatalf("bad pattern err = %v", err)
 	}
 }
+
+// TestNamingRule_NeverPanicsOnInput: a placeholder inside a character
+// class is refused when the rule is built, and a check never panics
+// whatever the request's values (a fuzz target covers the rest).
+func TestNamingRule_NeverPanicsOnInput(t *testing.T) {
+	t.Parallel()
+	if _, err := NamingRule("bucket", `[{project}a-z]+`); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("placeholder in a character class: err = %v, want ErrInvalid", err)
+	}
+	rule, err := NamingRule("bucket", `{project}-{environment}-[a-z]+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a-b", "]", `\`, "(", "x{2", ""} {
+		r := &Request{Project: p, Environment: "dev", Config: map[string]any{"bucket": p + "-dev-logs"}}
+		if v := rule(r); len(v) != 0 {
+			t.Errorf("project %q: %v", p, v)
+		}
+	}
+}
+
+func FuzzNamingRule_NeverPanics(f *testing.F) {
+	f.Add(`[{project}a-z]+`, "a-b", "x")
+	f.Add(`{project}-{environment}-[a-z0-9-]+`, "pay", "pay-dev-x")
+	f.Fuzz(func(t *testing.T, pattern, project, value string) {
+		rule, err := NamingRule("f", pattern)
+		if err != nil {
+			return
+		}
+		_ = rule(&Request{Project: project, Environment: project, Module: project, Config: map[string]any{"f": value}})
+	})
+}

@@ -50,7 +50,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 		return nil, err
 	}
 	fp := fingerprint(ActionCreate, c.Principal.Login, draft.Project, draft.Environment, draft.Module, draft.Config)
-	if prev, err := p.replay(ctx, "create", c.IdempotencyKey, fp); err != nil || prev != nil {
+	if prev, err := p.replay(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp); err != nil || prev != nil {
 		return prev, err
 	}
 	now := p.now()
@@ -93,7 +93,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
 		out = fresh
 	}
-	p.remember(ctx, "create", c.IdempotencyKey, fp, out)
+	p.remember(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp, out)
 	return out, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -220,11 +222,13 @@ type authFirst struct {
 	tokens  *Tokens
 	maxBody int64
 	errs    *connect.ErrorWriter
+	watches *watchLimits
 }
 
 func (a authFirst) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := a.tokens.fromHeader(r.Header); !ok {
+		p, ok := a.tokens.fromHeader(r.Header)
+		if !ok {
 			// The body stays unread; the server closes the connection
 			// rather than drain a large one.
 			_ = a.errs.Write(w, r, unauthenticated())
@@ -233,6 +237,17 @@ func (a authFirst) wrap(next http.Handler) http.Handler {
 		if r.ContentLength > a.maxBody {
 			tooLarge(w, fmt.Sprintf("request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, a.maxBody))
 			return
+		}
+		if a.watches != nil && strings.HasSuffix(r.URL.Path, "/Watch") {
+			release, err := a.watches.open(p.Login)
+			if err != nil {
+				_ = a.errs.Write(w, r, err)
+				return
+			}
+			defer release()
+			ctx, cancel := context.WithTimeout(r.Context(), a.watches.lifetime)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -286,4 +301,41 @@ func (g *webhookGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
 	g.next.ServeHTTP(w, r)
+}
+
+// watchLimits counts open Watch streams per principal and in total.
+type watchLimits struct {
+	perPrincipal, total int
+	lifetime            time.Duration
+
+	mu     sync.Mutex
+	byUser map[string]int
+	all    int
+}
+
+func newWatchLimits(perPrincipal, total int, lifetime time.Duration) *watchLimits {
+	return &watchLimits{perPrincipal: perPrincipal, total: total, lifetime: lifetime, byUser: map[string]int{}}
+}
+
+// open counts a new stream of login, or refuses it with
+// resource_exhausted; release uncounts it.
+func (l *watchLimits) open(login string) (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.byUser[login] >= l.perPrincipal:
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%q has %d Watch streams open, the limit", login, l.perPrincipal))
+	case l.all >= l.total:
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("the server has %d Watch streams open, the limit", l.total))
+	}
+	l.byUser[login]++
+	l.all++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.all--
+		if l.byUser[login]--; l.byUser[login] == 0 {
+			delete(l.byUser, login)
+		}
+	}, nil
 }

@@ -10,8 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/tfpilot/tfpilot"
+	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
+	"github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1/tfpilotv1connect"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 )
 
@@ -142,4 +147,76 @@ func memInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
+}
+
+// TestLimits_WatchStreamsPerPrincipalTotalAndLifetime: a principal may
+// hold MaxWatchStreamsPerPrincipal streams, the server MaxWatchStreams;
+// more are resource_exhausted; a stream ends after MaxWatchLifetime.
+func TestLimits_WatchStreamsPerPrincipalTotalAndLifetime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, newMemstore(), envOptions{})
+	id := e.create("payments-dev-watch").GetId()
+	tokens, err := server.NewTokens([]server.Token{
+		{Login: "admin", Roles: []tfpilot.Role{tfpilot.RoleAdmin}, Token: adminToken},
+		{Login: "viewer", Roles: []tfpilot.Role{tfpilot.RoleViewer}, Token: viewerToken},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Pilot: e.pilot, Hub: e.hub, Tokens: tokens,
+		MaxWatchStreamsPerPrincipal: 2, MaxWatchStreams: 3, MaxWatchLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer func() {
+		hs.CloseClientConnections()
+		hs.Close()
+	}()
+	ctx := ctxT(t)
+	watch := func(token string) error {
+		c := tfpilotv1connect.NewRequestServiceClient(&http.Client{Transport: bearer{token: token, next: hs.Client().Transport}}, hs.URL)
+		stream, err := c.Watch(ctx, connect.NewRequest(&pb.WatchRequest{Id: id}))
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { stream.Close() })
+		if !stream.Receive() {
+			return stream.Err()
+		}
+		return nil
+	}
+	for i, step := range []struct {
+		token string
+		want  connect.Code
+	}{
+		{viewerToken, 0}, {viewerToken, 0},
+		{viewerToken, connect.CodeResourceExhausted}, // the principal's third
+		{adminToken, 0},
+		{adminToken, connect.CodeResourceExhausted}, // the server's fourth
+	} {
+		err := watch(step.token)
+		if got := connect.CodeOf(err); (step.want == 0) != (err == nil) || err != nil && got != step.want {
+			t.Fatalf("stream %d: %v; want code %v", i+1, err, step.want)
+		}
+	}
+
+	// A stream's lifetime is bounded: it ends and the client reconnects.
+	short, err := server.New(server.Options{Pilot: e.pilot, Hub: e.hub, Tokens: tokens, MaxWatchLifetime: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs2 := httptest.NewServer(short.Handler())
+	defer hs2.Close()
+	c := tfpilotv1connect.NewRequestServiceClient(&http.Client{Transport: bearer{token: viewerToken, next: hs2.Client().Transport}}, hs2.URL)
+	stream, err := c.Watch(ctx, connect.NewRequest(&pb.WatchRequest{Id: id}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stream.Receive() {
+	}
+	stream.Close()
+	if ctx.Err() != nil {
+		t.Fatal("the stream outlived the test's context, not its lifetime")
+	}
 }

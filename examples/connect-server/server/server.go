@@ -59,6 +59,14 @@ type Options struct {
 	// Memory held by unauthenticated webhook bodies is at most
 	// WebhookMaxInFlight × WebhookMaxBodyBytes. Default 8.
 	WebhookMaxInFlight int
+	// MaxWatchStreamsPerPrincipal and MaxWatchStreams bound the open
+	// Watch streams of one principal and in total; more are refused with
+	// resource_exhausted. Defaults 16 and 1024.
+	MaxWatchStreamsPerPrincipal int
+	MaxWatchStreams             int
+	// MaxWatchLifetime ends a Watch stream after this long; clients
+	// reconnect. Default 30 minutes.
+	MaxWatchLifetime time.Duration
 }
 
 // Server serves the tfpilot.v1 API. Create it with [New] and mount
@@ -103,6 +111,15 @@ func New(opts Options) (*Server, error) {
 	if opts.WebhookMaxInFlight <= 0 {
 		opts.WebhookMaxInFlight = 8
 	}
+	if opts.MaxWatchStreamsPerPrincipal <= 0 {
+		opts.MaxWatchStreamsPerPrincipal = 16
+	}
+	if opts.MaxWatchStreams <= 0 {
+		opts.MaxWatchStreams = 1024
+	}
+	if opts.MaxWatchLifetime <= 0 {
+		opts.MaxWatchLifetime = 30 * time.Minute
+	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
 
 	apiOpts := []connect.HandlerOption{
@@ -112,7 +129,8 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	// Authenticate before reading: the API's bodies are read only after
 	// the bearer token is accepted.
-	gate := authFirst{tokens: opts.Tokens, maxBody: opts.MaxBodyBytes, errs: connect.NewErrorWriter(apiOpts...)}
+	gate := authFirst{tokens: opts.Tokens, maxBody: opts.MaxBodyBytes, errs: connect.NewErrorWriter(apiOpts...),
+		watches: newWatchLimits(opts.MaxWatchStreamsPerPrincipal, opts.MaxWatchStreams, opts.MaxWatchLifetime)}
 	path, h := tfpilotv1connect.NewRequestServiceHandler(&requestService{
 		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...)
 	mux.Handle(path, gate.wrap(h))

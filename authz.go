@@ -75,26 +75,45 @@ type Authorizer interface {
 }
 
 // RoleAuthorizer is the default [Authorizer]: roles from configured lists
-// and the principal's own roles, and production allow-lists, as in the
-// original TfPilot.
+// and the principal's own roles, ownership of requests, and allow-lists
+// for protected (production) environments. It is deliberately simple;
+// embedders with other needs implement [Authorizer] themselves.
 //
-// Viewers may read and sync; developers may also create, update, plan and
-// destroy; approvers may also approve, merge and apply; admins may do
-// everything. In a production environment, merge and apply additionally
-// need the login on ProductionAllowed, and destroy on
-// ProductionDestroyAllowed (admins included: the lists are explicit).
+// The defaults, by role (each role may also do what the rows above it
+// may):
+//
+//	role       unprotected environment                 protected environment (ProductionEnvironments)
+//	viewer     read, sync                              read, sync
+//	developer  create; update, plan, destroy own or     as unprotected, each change also needing
+//	           their project's requests                ProductionAllowed (destroy: ProductionDestroyAllowed)
+//	approver   update, plan, destroy any request;      as unprotected, each change also needing
+//	           approve, merge, apply                   ProductionAllowed (destroy: ProductionDestroyAllowed)
+//	admin      everything                              as approver: the allow-lists are explicit
+//
+// "Own" means the request's CreatedBy is the login; "their project's"
+// means the login is on ProjectMembers for the request's project. In a
+// protected environment destroy also needs the request to hold a
+// counting approval by someone other than the destroyer. The approval
+// rules ([ApprovalRules]) add that the requester's own approval does not
+// count unless the target allows it.
 type RoleAuthorizer struct {
 	Admins     []string
 	Approvers  []string
 	Developers []string
 	// DefaultRole is the role of a login on no list; empty means viewer.
 	DefaultRole Role
-	// ProductionEnvironments names the environments the allow-lists
-	// guard, e.g. "prod".
+	// ProjectMembers maps a project to the logins whose developers may
+	// update, plan and destroy any of its requests, not only their own.
+	ProjectMembers map[string][]string
+	// ProductionEnvironments names the protected environments the
+	// allow-lists guard, e.g. "prod".
 	ProductionEnvironments []string
-	ProductionAllowed      []string
-	// ProductionDestroyAllowed guards destroy in production. Empty means
-	// nobody may destroy in production.
+	// ProductionAllowed guards every change in a protected environment
+	// but destroy: create, update, plan, approve, merge and apply.
+	// Empty means nobody may.
+	ProductionAllowed []string
+	// ProductionDestroyAllowed guards destroy in a protected
+	// environment. Empty means nobody may destroy there.
 	ProductionDestroyAllowed []string
 }
 
@@ -137,6 +156,11 @@ func minRole(act Action) Role {
 	return RoleAdmin
 }
 
+// Protected reports whether r's environment is protected.
+func (a RoleAuthorizer) Protected(r *Request) bool {
+	return r != nil && slices.Contains(a.ProductionEnvironments, r.Environment)
+}
+
 // Authorize implements [Authorizer].
 func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r *Request) error {
 	if p.Login == "" {
@@ -146,18 +170,38 @@ func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r 
 	if role.rank() < need.rank() {
 		return fmt.Errorf("%w: %s needs role %s; %q has %s", ErrPermissionDenied, act, need, p.Login, role)
 	}
-	if r == nil || !slices.Contains(a.ProductionEnvironments, r.Environment) {
+	if r != nil && role == RoleDeveloper {
+		switch act {
+		case ActionUpdate, ActionPlan, ActionDestroy:
+			if r.CreatedBy != p.Login && !slices.Contains(a.ProjectMembers[r.Project], p.Login) {
+				return fmt.Errorf("%w: %s of %s: developer %q may act only on their own or their project's requests", ErrPermissionDenied, act, r.ID, p.Login)
+			}
+		}
+	}
+	if !a.Protected(r) {
 		return nil
 	}
 	switch act {
-	case ActionMerge, ActionApply, ActionCreate:
+	case ActionCreate, ActionUpdate, ActionPlan, ActionApprove, ActionMerge, ActionApply:
 		if !slices.Contains(a.ProductionAllowed, p.Login) {
-			return fmt.Errorf("%w: %s in production environment %q needs %q on the production allow-list", ErrPermissionDenied, act, r.Environment, p.Login)
+			return fmt.Errorf("%w: %s in protected environment %q needs %q on the production allow-list", ErrPermissionDenied, act, r.Environment, p.Login)
 		}
 	case ActionDestroy:
 		if !slices.Contains(a.ProductionDestroyAllowed, p.Login) {
-			return fmt.Errorf("%w: destroy in production environment %q needs %q on the production destroy allow-list", ErrPermissionDenied, r.Environment, p.Login)
+			return fmt.Errorf("%w: destroy in protected environment %q needs %q on the production destroy allow-list", ErrPermissionDenied, r.Environment, p.Login)
+		}
+		if !approvedByOther(r, p.Login) {
+			return fmt.Errorf("%w: destroy in protected environment %q needs an approval by someone other than %q", ErrPermissionDenied, r.Environment, p.Login)
 		}
 	}
 	return nil
+}
+
+// approvedByOther reports whether r holds a counting approval by a
+// principal other than login.
+func approvedByOther(r *Request, login string) bool {
+	if !ApprovalCounts(r.Approval, headOf(r)) {
+		return false
+	}
+	return slices.ContainsFunc(r.Approval.Approvers, func(a string) bool { return a != login })
 }

@@ -6,14 +6,19 @@ import (
 	"testing"
 )
 
-func TestRoleAuthorizer_RolesAndProductionAllowLists(t *testing.T) {
+func TestRoleAuthorizer_RolesOwnershipAndProtectedAllowLists(t *testing.T) {
 	t.Parallel()
 	a := RoleAuthorizer{
-		Admins: []string{"root"}, Approvers: []string{"ann"}, Developers: []string{"dev"},
+		Admins: []string{"root"}, Approvers: []string{"ann"}, Developers: []string{"dev", "member"},
+		ProjectMembers:         map[string][]string{"pay": {"member"}},
 		ProductionEnvironments: []string{"prod"}, ProductionAllowed: []string{"ann"}, ProductionDestroyAllowed: []string{"root"},
 	}
-	dev := &Request{Environment: "dev"}
-	prod := &Request{Environment: "prod"}
+	dev := &Request{ID: "req-1", Environment: "dev", CreatedBy: "dev"}
+	prod := &Request{ID: "req-2", Environment: "prod", CreatedBy: "ann", PR: &PullRequest{HeadSHA: "h"},
+		Approval: &Approval{Approved: true, Approvers: []string{"ann"}, HeadSHA: "h"}}
+	prodSelf := &Request{ID: "req-3", Environment: "prod", CreatedBy: "root", PR: &PullRequest{HeadSHA: "h"},
+		Approval: &Approval{Approved: true, Approvers: []string{"root"}, HeadSHA: "h"}}
+	other := &Request{ID: "req-4", Project: "pay", Environment: "dev", CreatedBy: "someone"}
 	tests := []struct {
 		login string
 		roles []Role
@@ -37,6 +42,17 @@ func TestRoleAuthorizer_RolesAndProductionAllowLists(t *testing.T) {
 		{"tok", []Role{RoleApprover}, ActionMerge, dev, nil}, // role from the token
 		{"tok", []Role{"superuser"}, ActionPlan, dev, ErrPermissionDenied},
 		{"dev", nil, ActionCreate, prod, ErrPermissionDenied},
+		{"dev", nil, ActionDestroy, other, ErrPermissionDenied}, // not theirs
+		{"dev", nil, ActionUpdate, other, ErrPermissionDenied},
+		{"dev", nil, ActionPlan, other, ErrPermissionDenied},
+		{"member", nil, ActionDestroy, other, nil}, // their project's
+		{"ann", nil, ActionDestroy, other, nil},    // approvers act on any request
+		{"ann", nil, ActionUpdate, prod, nil},
+		{"root", nil, ActionUpdate, prod, ErrPermissionDenied}, // update and plan need the allow-list too
+		{"root", nil, ActionPlan, prod, ErrPermissionDenied},
+		{"ann", nil, ActionPlan, prod, nil},
+		{"root", nil, ActionApprove, prod, ErrPermissionDenied},
+		{"root", nil, ActionDestroy, prodSelf, ErrPermissionDenied}, // only their own approval
 	}
 	for _, tt := range tests {
 		err := a.Authorize(context.Background(), Principal{Login: tt.login, Roles: tt.roles}, tt.act, tt.r)
@@ -71,4 +87,36 @@ func TestPolicyChecks(t *testing.T) {
 	if _, err := NamingRule("x", "("); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad pattern err = %v", err)
 	}
+}
+
+// TestNamingRule_NeverPanicsOnInput: a placeholder inside a character
+// class is refused when the rule is built, and a check never panics
+// whatever the request's values (a fuzz target covers the rest).
+func TestNamingRule_NeverPanicsOnInput(t *testing.T) {
+	t.Parallel()
+	if _, err := NamingRule("bucket", `[{project}a-z]+`); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("placeholder in a character class: err = %v, want ErrInvalid", err)
+	}
+	rule, err := NamingRule("bucket", `{project}-{environment}-[a-z]+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a-b", "]", `\`, "(", "x{2", ""} {
+		r := &Request{Project: p, Environment: "dev", Config: map[string]any{"bucket": p + "-dev-logs"}}
+		if v := rule(r); len(v) != 0 {
+			t.Errorf("project %q: %v", p, v)
+		}
+	}
+}
+
+func FuzzNamingRule_NeverPanics(f *testing.F) {
+	f.Add(`[{project}a-z]+`, "a-b", "x")
+	f.Add(`{project}-{environment}-[a-z0-9-]+`, "pay", "pay-dev-x")
+	f.Fuzz(func(t *testing.T, pattern, project, value string) {
+		rule, err := NamingRule("f", pattern)
+		if err != nil {
+			return
+		}
+		_ = rule(&Request{Project: project, Environment: project, Module: project, Config: map[string]any{"f": value}})
+	})
 }

@@ -97,6 +97,19 @@
 // destroys. Create answers the stored request even when a later GitHub
 // step fails; Sync finishes it.
 //
+// # Approvals
+//
+// An approval is a grant of one head commit by one principal, recorded in
+// the request's approval with the GitHub reviews seen. The rules live in
+// one place ([ApprovalRules], [ApprovalWithGrant], [ApprovalWithReview],
+// [ApprovalForHead]) and Approve, Sync and the [WebhookSink] all use
+// them: a new head commit voids approvals; a review counts only when its
+// login maps to a principal ([Config.Reviewers]) the [Authorizer] lets
+// approve the request, and, unless [Target.AllowSelfApproval], who is not
+// its creator ([Request.CreatedBy]); a review already seen changes
+// nothing. [RoleAuthorizer] documents the default table of who may do
+// what, including ownership and protected environments.
+//
 // # GitHub webhooks
 //
 // [Pilot.WebhookHandler] returns the http.Handler to mount where GitHub

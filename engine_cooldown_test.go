@@ -16,7 +16,7 @@ func TestPilot_ReconcileCooldownIsSharedAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	// A second replica: its own GitHub client and engine, the same store.
-	gh2, err := githubx.New(githubx.Options{BaseURL: e.fake.URL(), Token: "test-token", Clock: e.clock})
+	gh2, err := githubx.New(githubx.Options{BaseURL: e.fake.URL(), Token: "test-token", Clock: e.clock, AllowInsecureHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Files: map[string]string{"envs/dev/tfpilot.tf": baseFile, "README.md": "infra\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test-token", Clock: clock})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test-token", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Authorizer: tfpilot.RoleAuthorizer{
 			Developers: []string{"dana"}, Approvers: []string{"abe"},
 		},
-		Now: clock.Now,
+		// GitHub logins of the fake's reviewers; "mallory" reviews on
+		// GitHub but maps to no principal.
+		Reviewers: map[string]tfpilot.Principal{"abe": {Login: "abe"}, "dana": {Login: "dana"}},
+		Now:       clock.Now,
 	}
 	for _, o := range opts {
 		o(&cfg, &store)

@@ -23,7 +23,7 @@ import (
 // over the env's store (possibly wrapped) and fake GitHub.
 func (e *env) process(t *testing.T, store tfpilot.Store) *tfpilot.Pilot {
 	t.Helper()
-	gh, err := githubx.New(githubx.Options{BaseURL: e.fake.URL(), Token: "test-token", Clock: e.clock})
+	gh, err := githubx.New(githubx.Options{BaseURL: e.fake.URL(), Token: "test-token", Clock: e.clock, AllowInsecureHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ func (p *Pilot) replay(ctx context.Context, operation, key, fp string) (*Request
 	return &r, nil
 }
 
+// scoped is operation within the caller's idempotency key space: keys are
+// per principal, so one caller's key never replays or blocks another's.
+func scoped(operation string, who Principal) string { return operation + "@" + who.Login }
+
 // remember stores the answer to (operation, key) for the idempotency
 // window. Failing to remember is logged, not returned: the operation
 // itself succeeded, and a repeat is still guarded by locks and gates.
@@ -236,7 +240,7 @@ func (p *Pilot) operation(ctx context.Context, c Caller, op Action, id string, i
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, op, r); err != nil {
 		return nil, err
 	}
-	operation := string(op) + ":" + id
+	operation := scoped(string(op)+":"+id, c.Principal)
 	fp := fingerprint(op, id, c.Principal.Login, input)
 	if prev, err := p.replay(ctx, operation, c.IdempotencyKey, fp); err != nil || prev != nil {
 		return prev, err

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -36,6 +35,7 @@ type CreateInput struct {
 // [Pilot.Sync].
 func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
 	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
+	draft.CreatedBy = c.Principal.Login
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 		return nil, err
 	}
 	fp := fingerprint(ActionCreate, c.Principal.Login, draft.Project, draft.Environment, draft.Module, draft.Config)
-	if prev, err := p.replay(ctx, "create", c.IdempotencyKey, fp); err != nil || prev != nil {
+	if prev, err := p.replay(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp); err != nil || prev != nil {
 		return prev, err
 	}
 	now := p.now()
@@ -105,7 +105,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	if fresh, gerr := p.store.GetRequest(ctx, r.ID); gerr == nil {
 		out = fresh
 	}
-	p.remember(ctx, "create", c.IdempotencyKey, fp, out)
+	p.remember(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp, out)
 	return out, nil
 }
 
@@ -247,7 +247,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 
 func merged(r *Request) bool { return r.MergedSHA != "" || r.PR != nil && r.PR.Merged }
 
-func approved(r *Request) bool { return r.Approval != nil && r.Approval.Approved }
+func approved(r *Request) bool { return ApprovalCounts(r.Approval, headOf(r)) }
 
 // planOK reports whether the current plan succeeded for the pull
 // request's head. The plan's HeadSHA is its run's head SHA once GitHub
@@ -353,30 +353,35 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 	})
 }
 
-// Approve records the caller's approval. It needs a successful plan of the
-// pull request's head.
+// Approve records the caller's approval of the pull request's current
+// head commit. It needs a successful plan of that head, and the approval
+// rules ([ApprovalRules.Check]): the caller may approve the request and,
+// unless the target allows it, did not request it.
 func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
+	rules := p.approvalRules()
 	gates := func(r *Request) error {
 		if err := openUnmerged(ActionApprove, r); err != nil {
+			return err
+		}
+		if err := rules.Check(ctx, c.Principal, r); err != nil {
 			return err
 		}
 		return planOK(ActionApprove, r)
 	}
 	return p.operation(ctx, c, ActionApprove, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
-		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
-			if r.Approval == nil {
-				r.Approval = &Approval{}
+		return p.mutateHeld(ctx, id, h, func(r *Request) error {
+			head := headOf(r)
+			a, changed, err := ApprovalWithGrant(r.Approval, head, ApprovalGrant{
+				Principal: c.Principal.Login, HeadSHA: head, Source: ApprovalSourceAPI, At: p.now()})
+			if err != nil {
+				return err
 			}
-			if !slices.Contains(r.Approval.Approvers, c.Principal.Login) {
-				r.Approval.Approvers = append(r.Approval.Approvers, c.Principal.Login)
+			r.Approval = a
+			if changed {
+				p.stage(r, "request_approved", c.Principal, map[string]any{"headSha": head})
 			}
-			r.Approval.Approved = true
 			return nil
 		})
-		if err == nil {
-			p.event(ctx, id, "request_approved", c.Principal, nil)
-		}
-		return r, err
 	})
 }
 

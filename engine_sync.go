@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -241,6 +240,7 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	facts := p.approvalRules().reviewFacts(ctx, r, reviews)
 	r, err = p.patch(ctx, r.ID, func(r *Request) {
 		wasMerged := merged(r) // this write's own read: see outbox.go
 		r.PR.Open, r.PR.URL = pr.Open(), pr.URL
@@ -253,7 +253,7 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 				r.MergedSHA = pr.MergeCommitSHA
 			}
 		}
-		r.Approval = approvalFromReviews(r.Approval, reviews)
+		r.Approval = approvalFromReviews(r.Approval, headOf(r), facts)
 		if !wasMerged && merged(r) {
 			p.stage(r, "pr_merged", Principal{Login: "github"}, map[string]any{"mergedSha": r.MergedSHA, "source": "sync"})
 		}
@@ -262,49 +262,6 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// approvalFromReviews applies each reviewer's latest review: APPROVED
-// adds them, CHANGES_REQUESTED and DISMISSED remove them. Approvals given
-// through tfpilot by people who never reviewed on GitHub are kept.
-func approvalFromReviews(a *Approval, reviews []githubx.Review) *Approval {
-	latest := map[string]githubx.Review{}
-	for _, rv := range reviews {
-		if rv.State == "COMMENTED" || rv.State == "PENDING" || rv.User == "" {
-			continue
-		}
-		if prev, ok := latest[rv.User]; !ok || !rv.SubmittedAt.Before(prev.SubmittedAt) {
-			latest[rv.User] = rv
-		}
-	}
-	if len(latest) == 0 {
-		return a
-	}
-	out := &Approval{}
-	if a != nil {
-		out.Approvers = slices.Clone(a.Approvers)
-	}
-	users := make([]string, 0, len(latest))
-	for u := range latest {
-		users = append(users, u)
-	}
-	slices.Sort(users)
-	for _, u := range users {
-		has := slices.Contains(out.Approvers, u)
-		switch strings.ToUpper(latest[u].State) {
-		case "APPROVED":
-			if !has {
-				out.Approvers = append(out.Approvers, u)
-			}
-		case "CHANGES_REQUESTED", "DISMISSED":
-			out.Approvers = slices.DeleteFunc(out.Approvers, func(x string) bool { return x == u })
-		}
-	}
-	out.Approved = len(out.Approvers) > 0
-	if a == nil && !out.Approved && len(out.Approvers) == 0 {
-		return nil
-	}
-	return out
 }
 
 // syncRuns reconciles attempts and returns those whose dispatch must be

@@ -18,7 +18,7 @@ func ExamplePilot() {
 	fake := githubtest.New(githubtest.Options{})
 	defer fake.Close()
 	fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{"envs/dev/main.tf": "# infra\n"}})
-	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token"})
+	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "token"})
 
 	catalog, _ := tfpilot.NewCatalog(tfpilot.Module{Name: "s3_bucket", Source: "../../modules/s3-bucket",
 		Fields: []tfpilot.Field{{Name: "bucket_name", Type: tfpilot.FieldString, Required: true}}})

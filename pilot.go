@@ -27,6 +27,9 @@ type Target struct {
 	// File is the file tfpilot writes its blocks into, relative to
 	// EnvPath. Default "tfpilot.tf".
 	File string
+	// AllowSelfApproval lets a requester's own approval count for their
+	// request in this target. Default false: someone else must approve.
+	AllowSelfApproval bool
 }
 
 func (t Target) path() string {
@@ -76,6 +79,10 @@ type Config struct {
 	// Authorizer decides who may do what. Default: [RoleAuthorizer] with
 	// no lists, under which everyone is a viewer — configure one.
 	Authorizer Authorizer
+	// Reviewers maps GitHub logins to principals, so that reviews on
+	// GitHub can approve (see [ApprovalRules]). A reviewer on no entry
+	// approves nothing. Default: none.
+	Reviewers map[string]Principal
 	// Workflows names the workflow files. Default: the GitHub client's.
 	Workflows githubx.Workflows
 	// Markers are the hclblocks markers. Default: hclblocks' default.

@@ -38,6 +38,9 @@ type Request struct {
 	UpdatedAt     time.Time      `json:"updatedAt,omitzero"`
 	// Version is the compare-and-swap counter every write checks.
 	Version int64 `json:"version"`
+	// CreatedBy is the login of the principal who created the request
+	// (empty in documents written before it was recorded).
+	CreatedBy string `json:"createdBy,omitempty"`
 
 	PR            *PullRequest `json:"pr,omitempty"`
 	MergedSHA     string       `json:"mergedSha,omitempty"`
@@ -75,10 +78,20 @@ type PullRequest struct {
 	HeadSHA string `json:"headSha,omitempty"`
 }
 
-// Approval records who approved the request.
+// Approval records who approved the request, for which head commit, and
+// the GitHub reviews seen. Approved and Approvers are derived from the
+// grants for HeadSHA by the approval rules (see [ApprovalWithReview]).
 type Approval struct {
 	Approved  bool     `json:"approved"`
 	Approvers []string `json:"approvers,omitzero"`
+	// HeadSHA is the head commit the approvers approved; a new head
+	// voids the approval ([ApprovalForHead]).
+	HeadSHA string `json:"headSha,omitempty"`
+	// Grants are the approvals, each of one head commit.
+	Grants []ApprovalGrant `json:"grants,omitzero"`
+	// Reviews are the GitHub reviews seen, by review id, including those
+	// that approve nothing.
+	Reviews []ReviewFact `json:"reviews,omitzero"`
 }
 
 // IdempotencyMark records the last idempotency key used for an operation
@@ -94,9 +107,7 @@ func (r *Request) Facts() lifecycle.Facts {
 	if r.PR != nil {
 		f.PROpen, f.PRMerged = r.PR.Open, r.PR.Merged
 	}
-	if r.Approval != nil {
-		f.Approved = r.Approval.Approved
-	}
+	f.Approved = ApprovalCounts(r.Approval, headOf(r))
 	return f
 }
 
@@ -123,11 +134,7 @@ func (r *Request) Clone() *Request {
 	}
 	c.TargetFiles = slices.Clone(r.TargetFiles)
 	c.Runs = r.Runs.Clone()
-	if r.Approval != nil {
-		a := *r.Approval
-		a.Approvers = slices.Clone(r.Approval.Approvers)
-		c.Approval = &a
-	}
+	c.Approval = r.Approval.clone()
 	if r.Lock != nil {
 		l := *r.Lock
 		c.Lock = &l

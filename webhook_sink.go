@@ -38,6 +38,10 @@ type WebhookSinkOptions struct {
 	// Now is the clock that stamps UpdatedAt on the requests the sink
 	// changes. Nil means time.Now.
 	Now func() time.Time
+	// Approvals decides which reviews approve (see [ApprovalRules]).
+	// The zero value maps no GitHub login, so reviews are recorded but
+	// approve nothing. [Pilot.WebhookHandler] passes the Pilot's rules.
+	Approvals ApprovalRules
 }
 
 // WebhookSink applies GitHub webhook events to requests. It implements
@@ -79,6 +83,7 @@ type WebhookSink struct {
 	prefix string
 	log    *slog.Logger
 	now    func() time.Time
+	rules  ApprovalRules
 }
 
 // NewWebhookSink returns a [WebhookSink] over store.
@@ -92,6 +97,7 @@ func NewWebhookSink(store Store, opts *WebhookSinkOptions) *WebhookSink {
 		if opts.Now != nil {
 			s.now = opts.Now
 		}
+		s.rules = opts.Approvals
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -408,12 +414,15 @@ func (s *WebhookSink) HandlePullRequest(ctx context.Context, ev webhook.PullRequ
 	})
 }
 
-// HandleReview records an approval, or revokes the reviewer's approval
-// on a change request or dismissal, on the request that owns the pull
-// request.
+// HandleReview applies a review to the approval of the request that owns
+// the pull request, by the approval rules: an approval of the current
+// head by a reviewer whose login maps to a principal allowed to approve
+// grants; a change request or dismissal withdraws; anything else is
+// recorded as a fact that approves nothing. A review already seen (a
+// replayed delivery) changes nothing.
 func (s *WebhookSink) HandleReview(ctx context.Context, ev webhook.ReviewEvent) (string, error) {
 	return s.onPR(ctx, ev.Repo, ev.Number, ev.HeadRef, ev.Reviewer, ev.DeliveryID, func(r *Request) (*change, string) {
-		return reviewChange(r, ev)
+		return reviewChange(r, ev, s.rules.ReviewFact(ctx, r, ev.ReviewID, ev.Reviewer, ev.State, ev.CommitID, ev.SubmittedAt))
 	})
 }
 
@@ -511,6 +520,10 @@ func prChange(r *Request, ev webhook.PullRequestEvent) (*change, string) {
 		return nil, summary + ": no change"
 	}
 	r.PR = &pr
+	if r.Approval != nil {
+		// Any change of the head commit voids approvals.
+		r.Approval = ApprovalForHead(r.Approval, headOf(r))
+	}
 	if event == "" {
 		event = "pr_updated"
 	}
@@ -524,39 +537,50 @@ func prChange(r *Request, ev webhook.PullRequestEvent) (*change, string) {
 	return &change{event: event, data: data, outcome: fmt.Sprintf("%s: %s", summary, strings.TrimPrefix(event, "pr_"))}, ""
 }
 
-// reviewChange applies a review to r's approval: an approval adds the
-// reviewer (approvers are kept sorted, so the list does not depend on
-// arrival order); a change request or dismissal removes the reviewer,
-// and the request stays approved while anyone approves.
-func reviewChange(r *Request, ev webhook.ReviewEvent) (*change, string) {
-	a := Approval{}
-	if r.Approval != nil {
-		a = *r.Approval
-		a.Approvers = slices.Clone(r.Approval.Approvers)
-	}
-	summary := fmt.Sprintf("%s: review by %s on #%d", r.ID, ev.Reviewer, ev.Number)
-	i := slices.Index(a.Approvers, ev.Reviewer)
-	data := map[string]any{"number": ev.Number, "reviewer": ev.Reviewer, "state": ev.State}
+// reviewChange applies review fact rv (from ev) to r's approval with
+// [ApprovalWithReview].
+func reviewChange(r *Request, ev webhook.ReviewEvent, rv ReviewFact) (*change, string) {
+	summary := fmt.Sprintf("%s: review %d by %s on #%d", r.ID, ev.ReviewID, ev.Reviewer, ev.Number)
 	switch ev.State {
-	case webhook.ReviewApproved:
-		if i >= 0 && a.Approved {
-			return nil, summary + ": no change"
-		}
-		if i < 0 {
-			a.Approvers = append(a.Approvers, ev.Reviewer)
-			slices.Sort(a.Approvers)
-		}
-		a.Approved = true
-		r.Approval = &a
+	case webhook.ReviewApproved, webhook.ReviewChangesRequested, webhook.ReviewDismissed:
+	default:
+		return nil, summary + ": ignored state " + ev.State
+	}
+	if ev.ReviewID == 0 {
+		return nil, summary + ": ignored: no review id"
+	}
+	head := headOf(r)
+	before := slices.Clone(approversOf(r.Approval, head))
+	next, changed := ApprovalWithReview(r.Approval, head, rv)
+	if !changed {
+		return nil, summary + ": no change"
+	}
+	r.Approval = next
+	data := map[string]any{"number": ev.Number, "reviewer": ev.Reviewer, "state": ev.State, "reviewId": ev.ReviewID, "commitId": ev.CommitID}
+	if rv.Principal != "" {
+		data["principal"] = rv.Principal
+	}
+	after := approversOf(next, head)
+	switch {
+	case len(after) > len(before):
 		return &change{event: "request_approved", data: data, outcome: summary + ": approved"}, ""
-	case webhook.ReviewChangesRequested, webhook.ReviewDismissed:
-		if i < 0 {
-			return nil, summary + ": no change (not an approver)"
-		}
-		a.Approvers = slices.Delete(a.Approvers, i, i+1)
-		a.Approved = len(a.Approvers) > 0
-		r.Approval = &a
+	case len(after) < len(before):
 		return &change{event: "approval_revoked", data: data, outcome: summary + ": approval revoked"}, ""
 	}
-	return nil, summary + ": ignored state " + ev.State
+	why := "recorded"
+	if rv.Ineligible != "" {
+		why = "recorded, approves nothing: " + rv.Ineligible
+		data["ineligible"] = rv.Ineligible
+	} else if rv.State == ReviewStateApproved && rv.CommitID != head {
+		why = fmt.Sprintf("recorded, approves nothing: review of %s, the head is %s", short(rv.CommitID), short(head))
+	}
+	return &change{event: "review_recorded", data: data, outcome: summary + ": " + why}, ""
+}
+
+// approversOf is who approved head.
+func approversOf(a *Approval, head string) []string {
+	if !ApprovalCounts(a, head) {
+		return nil
+	}
+	return a.Approvers
 }

@@ -59,7 +59,7 @@ func TestWebhookSink_EndToEndWithGitHubFake(t *testing.T) {
 		Secrets:     []string{hookSecret},
 		Deliveries:  store,
 		IsDuplicate: tfpilot.IsDuplicateDelivery,
-		Sink:        tfpilot.NewWebhookSink(store, nil),
+		Sink:        tfpilot.NewWebhookSink(store, &tfpilot.WebhookSinkOptions{Approvals: testApprovals}),
 		// githubx's classifier, adapted to webhook's function type.
 		Classify: func(path, name string) string { k, _ := workflows.Classify(path, name); return string(k) },
 	})

@@ -84,13 +84,23 @@ func newHook(t testing.TB, store tfpilot.Store) http.Handler {
 		Secrets:     []string{hookSecret},
 		Deliveries:  store,
 		IsDuplicate: tfpilot.IsDuplicateDelivery,
-		Sink:        tfpilot.NewWebhookSink(store, nil),
+		Sink:        tfpilot.NewWebhookSink(store, &tfpilot.WebhookSinkOptions{Approvals: testApprovals}),
 		Classify:    classifyWorkflow,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// testApprovals maps the test reviewers to principals who may approve;
+// "mallory" reviews but maps to no principal.
+var testApprovals = tfpilot.ApprovalRules{
+	Reviewers: map[string]tfpilot.Principal{
+		"alice": {Login: "alice"}, "bob": {Login: "bob"}, "carol": {Login: "carol"}, "dave": {Login: "dave"},
+		"requester": {Login: "requester"}, "viewer": {Login: "viewer"},
+	},
+	Authorizer: tfpilot.RoleAuthorizer{Approvers: []string{"alice", "bob", "carol", "dave", "requester"}},
 }
 
 // The test repository: the workflow_run fixtures' repository.
@@ -211,10 +221,11 @@ func prBody(t testing.TB, action string, number int, headRef, headSHA, before st
 }
 
 // reviewBody builds a pull_request_review delivery in the test repository.
-func reviewBody(t testing.TB, action, state, reviewer string, reviewID int64, number int, headRef string) []byte {
+func reviewBody(t testing.TB, action, state, reviewer string, reviewID int64, number int, headRef, commit string) []byte {
 	t.Helper()
 	return webhooktest.With(t, webhooktest.Fixture(t, "pull_request_review.submitted.json"), map[string]any{
 		"action":                 action,
+		"review.commit_id":       commit,
 		"review.state":           state,
 		"review.id":              reviewID,
 		"review.user.login":      reviewer,
@@ -582,7 +593,7 @@ func TestWebhookSink_PullRequestFacts(t *testing.T) {
 func TestWebhookSink_ReviewsGrantAndRevokeApproval(t *testing.T) {
 	t.Parallel()
 	store := newMemStore(t)
-	seedRequest(t, store, "req-1", func(r *tfpilot.Request) { r.PR = &tfpilot.PullRequest{Number: 7, Open: true} })
+	seedRequest(t, store, "req-1", func(r *tfpilot.Request) { r.PR = &tfpilot.PullRequest{Number: 7, Open: true, HeadSHA: "x"} })
 	if err := store.IndexPR(context.Background(), tfpilot.PRRef{Owner: testOwner, Repo: testRepo, Number: 7}, "req-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -594,13 +605,15 @@ func TestWebhookSink_ReviewsGrantAndRevokeApproval(t *testing.T) {
 		wantApprovers []string
 		wantEvent     string
 	}{
-		{"bob approves", reviewBody(t, "submitted", "approved", "bob", 1, 7, "x"), true, []string{"bob"}, "request_approved"},
-		{"alice approves (kept sorted)", reviewBody(t, "submitted", "approved", "alice", 2, 7, "x"), true, []string{"alice", "bob"}, "request_approved"},
-		{"bob approves again", reviewBody(t, "submitted", "approved", "bob", 3, 7, "x"), true, []string{"alice", "bob"}, ""},
-		{"carol requests changes (never approved)", reviewBody(t, "submitted", "changes_requested", "carol", 4, 7, "x"), true, []string{"alice", "bob"}, ""},
-		{"alice requests changes", reviewBody(t, "submitted", "changes_requested", "alice", 5, 7, "x"), true, []string{"bob"}, "approval_revoked"},
-		{"bob's approval dismissed", reviewBody(t, "dismissed", "dismissed", "bob", 1, 7, "x"), false, []string{}, "approval_revoked"},
-		{"a comment is not a decision", reviewBody(t, "submitted", "commented", "dave", 6, 7, "x"), false, []string{}, ""},
+		{"bob approves", reviewBody(t, "submitted", "approved", "bob", 1, 7, "x", "x"), true, []string{"bob"}, "request_approved"},
+		{"alice approves (kept sorted)", reviewBody(t, "submitted", "approved", "alice", 2, 7, "x", "x"), true, []string{"alice", "bob"}, "request_approved"},
+		{"bob approves again", reviewBody(t, "submitted", "approved", "bob", 3, 7, "x", "x"), true, []string{"alice", "bob"}, "review_recorded"},
+		{"bob's second approval replayed", reviewBody(t, "submitted", "approved", "bob", 3, 7, "x", "x"), true, []string{"alice", "bob"}, ""},
+		{"carol requests changes (never approved)", reviewBody(t, "submitted", "changes_requested", "carol", 4, 7, "x", "x"), true, []string{"alice", "bob"}, "review_recorded"},
+		{"alice requests changes", reviewBody(t, "submitted", "changes_requested", "alice", 5, 7, "x", "x"), true, []string{"bob"}, "approval_revoked"},
+		{"bob's older approval dismissed (his latest still approves)", reviewBody(t, "dismissed", "dismissed", "bob", 1, 7, "x", "x"), true, []string{"bob"}, "review_recorded"},
+		{"bob's latest approval dismissed", reviewBody(t, "dismissed", "dismissed", "bob", 3, 7, "x", "x"), false, []string{}, "approval_revoked"},
+		{"a comment is not a decision", reviewBody(t, "submitted", "commented", "dave", 6, 7, "x", "x"), false, []string{}, ""},
 	}
 	for _, st := range steps {
 		nEvents := len(eventNames(t, store, "req-1"))

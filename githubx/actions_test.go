@@ -245,7 +245,7 @@ func TestDispatch_WithoutRunNameConventionDoesNotGuessTheRun(t *testing.T) {
 		Workflows: []githubtest.Workflow{{File: "plan.yml", Name: "Plan", RunName: "Terraform plan"}}}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock})
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), AllowInsecureHTTP: true, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func BenchmarkGetPR(b *testing.B) {
 			if _, err := fake.As("dev").Push("acme", "infra", "f", "c", map[string]string{"a": "1"}); err != nil {
 				b.Fatal(err)
 			}
-			c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL()})
+			c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func BenchmarkCommitFiles(b *testing.B) {
 	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
 		b.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL()})
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 	if err != nil {
 		b.Fatal(err)
 	}

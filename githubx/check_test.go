@@ -83,7 +83,7 @@ jobs: {}
 			if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: files, Workflows: wfs}); err != nil {
 				t.Fatal(err)
 			}
-			c, err := githubx.New(githubx.Options{BaseURL: f.URL(), Token: "t"})
+			c, err := githubx.New(githubx.Options{BaseURL: f.URL(), Token: "t", AllowInsecureHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}

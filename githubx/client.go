@@ -22,10 +22,15 @@ type Options struct {
 	// GitHub Enterprise uses "https://HOST/api/v3/"; tests use
 	// githubtest.Fake.URL().
 	BaseURL string
-	// Token is a personal access, OAuth or installation token.
+	// Token is a personal access, OAuth or installation token. It is
+	// sent only to BaseURL's host, never along a redirect elsewhere.
 	Token string
 	// App authenticates as a GitHub App installation.
 	App *AppAuth
+
+	// AllowInsecureHTTP lets BaseURL be plain http, for local fakes
+	// (githubtest). Default false: credentials go over https only.
+	AllowInsecureHTTP bool
 
 	// HTTPClient supplies the base transport and the timeout of each
 	// attempt (waits between attempts do not count). Default: a client over
@@ -159,6 +164,14 @@ func New(opts Options) (*Client, error) {
 		opts.ListLag = DefaultListLag
 	}
 
+	baseURL, err := url.Parse(opts.BaseURL)
+	if err != nil || baseURL.Scheme == "" || baseURL.Host == "" {
+		return nil, fmt.Errorf("%s: base URL %q: %w", op, opts.BaseURL, ErrInvalid)
+	}
+	if err := checkBaseURL(baseURL, opts.AllowInsecureHTTP); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	guarded := &credentialGuard{next: next, scheme: baseURL.Scheme, host: baseURL.Host, allowHTTP: opts.AllowInsecureHTTP}
 	stats := &counters{}
 	var src tokenSource = staticToken(opts.Token)
 	if opts.App != nil {
@@ -166,16 +179,12 @@ func New(opts Options) (*Client, error) {
 			hc: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock, count: &stats.tokenRefreshes}
 	}
 	rt := &rateTransport{
-		next: &authTransport{next: next, src: src}, clock: opts.Clock, log: opts.Logger, stats: stats,
+		next: &authTransport{next: guarded, src: src}, clock: opts.Clock, log: opts.Logger, stats: stats,
 		retries: opts.MaxRetries, base: opts.RetryBase, maxBack: opts.RetryMax, maxWait: opts.MaxRateLimitWait,
 		timeout: base.Timeout,
 	}
 	if opts.CacheEntries > 0 {
 		rt.cache = newETagCache(opts.CacheEntries)
-	}
-	baseURL, err := url.Parse(opts.BaseURL)
-	if err != nil || baseURL.Scheme == "" || baseURL.Host == "" {
-		return nil, fmt.Errorf("%s: base URL %q: %w", op, opts.BaseURL, ErrInvalid)
 	}
 	// No client timeout above the transport: it would cut rate-limit waits
 	// and backoff short. The transport applies it to each attempt.

@@ -116,7 +116,7 @@ func TestErrors_ClassifiedFromGitHubsDocumentedShape(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			t.Cleanup(srv.Close)
-			c, err := githubx.New(githubx.Options{BaseURL: srv.URL + "/", Token: "t", MaxRetries: -1})
+			c, err := githubx.New(githubx.Options{BaseURL: srv.URL + "/", Token: "t", MaxRetries: -1, AllowInsecureHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}

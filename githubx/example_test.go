@@ -20,7 +20,7 @@ func ExampleClient_OpenPR() {
 		log.Fatal(err)
 	}
 
-	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL()})
+	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func ExampleClient_Dispatch() {
 	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
 		log.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL()})
+	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func ExampleClient_Stats() {
 	if _, err := fake.As("dev").Push("acme", "infra", "feature", "change", map[string]string{"a.tf": "# a\n"}); err != nil {
 		log.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL()})
+	c, err := githubx.New(githubx.Options{Token: "example-token", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func newEnv(t *testing.T, fo githubtest.Options, co githubx.Options) *env {
 		Files: map[string]string{"README.md": "infra\n", "envs/dev/main.tf": "# dev\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	co.BaseURL = f.URL()
+	co.BaseURL, co.AllowInsecureHTTP = f.URL(), true
 	if co.Token == "" && co.App == nil {
 		co.Token = "test-token"
 	}

@@ -3,10 +3,12 @@ package githubx
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,4 +322,50 @@ func cloneRequest(req *http.Request, attempt int) (*http.Request, error) {
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
+}
+
+// credentialGuard sits below the transport that adds the Authorization
+// header: the header reaches only the configured API host and scheme,
+// over https unless plain http was explicitly allowed
+// ([Options.AllowInsecureHTTP], for local fakes). A request to any other
+// host or scheme — a redirect elsewhere, say — goes without it.
+type credentialGuard struct {
+	next      http.RoundTripper
+	scheme    string
+	host      string
+	allowHTTP bool
+}
+
+func (g *credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") == "" {
+		return g.next.RoundTrip(req)
+	}
+	if !strings.EqualFold(req.URL.Scheme, g.scheme) || !strings.EqualFold(req.URL.Host, g.host) {
+		r := req.Clone(req.Context())
+		r.Header.Del("Authorization")
+		return g.next.RoundTrip(r)
+	}
+	if !strings.EqualFold(req.URL.Scheme, "https") && !g.allowHTTP {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, fmt.Errorf("githubx: refusing to send credentials over %s to %s (set Options.AllowInsecureHTTP for a local fake): %w",
+			req.URL.Scheme, req.URL.Host, ErrInvalid)
+	}
+	return g.next.RoundTrip(req)
+}
+
+// checkBaseURL refuses an API root that credentials may not be sent to:
+// anything but https, unless allowHTTP permits http.
+func checkBaseURL(u *url.URL, allowHTTP bool) error {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP {
+			return nil
+		}
+		return fmt.Errorf("base URL %q is plain http: credentials go over https only (set AllowInsecureHTTP for a local fake): %w", u.Redacted(), ErrInvalid)
+	}
+	return fmt.Errorf("base URL %q: want https: %w", u.Redacted(), ErrInvalid)
 }

@@ -287,7 +287,7 @@ func TestTransport_RateLimitWaitBeyondTheCallersDeadlineFailsAtOnce(t *testing.T
 	if _, err := f.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), Clock: clock, MaxRateLimitWait: time.Minute})
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: f.URL(), AllowInsecureHTTP: true, Clock: clock, MaxRateLimitWait: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func ExampleReconciler() {
 	ctx := context.Background()
 	fake := githubtest.New(githubtest.Options{})
 	defer fake.Close()
-	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token"})
+	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token", AllowInsecureHTTP: true})
 	catalog, _ := tfpilot.NewCatalog(tfpilot.Module{Name: "s3_bucket", Source: "../../modules/s3-bucket"})
 	store := memstore.New(nil)
 	pilot, _ := tfpilot.New(store, gh, tfpilot.Config{Catalog: catalog, Targets: tfpilot.StaticTargets{}})

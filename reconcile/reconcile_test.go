@@ -71,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{"envs/dev/main.tf": "# dev\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test", AllowInsecureHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,7 +202,7 @@ func TestTemplates_AcceptTheEnginesDispatch(t *testing.T) {
 				Files: map[string]string{"envs/dev/main.tf": "# infra\n"}, Workflows: tc.wfs}); err != nil {
 				t.Fatal(err)
 			}
-			gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token"})
+			gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token", AllowInsecureHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,7 +211,8 @@ func TestTemplates_AcceptTheEnginesDispatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pilot, err := tfpilot.New(memstore.New(nil), gh, tfpilot.Config{
+			store := memstore.New(nil)
+			pilot, err := tfpilot.New(store, gh, tfpilot.Config{
 				Catalog:    catalog,
 				Targets:    tfpilot.StaticTargets{"payments/dev": {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"}},
 				Authorizer: tfpilot.RoleAuthorizer{Developers: []string{"alice"}},
@@ -225,8 +225,25 @@ func TestTemplates_AcceptTheEnginesDispatch(t *testing.T) {
 				Config: map[string]any{"bucket_name": "reports"}})
 			got := fake.Runs("acme", "infra")
 			if !tc.accepted {
-				if !errors.Is(err, githubx.ErrInvalid) || !strings.Contains(err.Error(), "Unexpected inputs provided") {
-					t.Fatalf("Create = %v, want GitHub's 422 refusal of tfpilot_nonce", err)
+				// The request is stored before GitHub is asked, so Create
+				// answers it; GitHub's refusal is recorded on the request.
+				if err != nil {
+					t.Fatalf("Create = %v; want the stored request, with the refusal recorded on it", err)
+				}
+				if a, ok := runs.Current(r.Runs, runs.Plan); !ok || a.RunID != 0 || a.Conclusion == "" {
+					t.Fatalf("plan attempt %+v; want it concluded as refused, with no run", a)
+				}
+				evs, err := store.ListEvents(ctx, r.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				refused := false
+				for _, ev := range evs {
+					msg, _ := ev.Data["error"].(string)
+					refused = refused || ev.Event == "plan_dispatch_failed" && strings.Contains(msg, "Unexpected inputs provided")
+				}
+				if !refused {
+					t.Fatalf("events %+v; want plan_dispatch_failed carrying GitHub's 422 refusal of tfpilot_nonce", evs)
 				}
 				if len(got) != 0 {
 					t.Fatalf("GitHub started %d runs for a workflow that does not declare tfpilot_nonce", len(got))

@@ -63,7 +63,7 @@ func TestCheckFlag_ReportsEachProblemAndFails(t *testing.T) {
 	check := func(repo string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), []string{"--check", "--config", config(t, repo),
-			"--github-url", fake.URL(), "--github-token", "t", "--listen", "127.0.0.1:0"}, &out, &errOut)
+			"--github-url", fake.URL(), "--github-insecure-http", "--github-token", "t", "--listen", "127.0.0.1:0"}, &out, &errOut)
 		return out.String(), err
 	}
 	out, err := check("good")

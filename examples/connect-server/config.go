@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 )
 
 // fileConfig is the server's configuration file (--config): where each
@@ -28,6 +29,10 @@ type fileConfig struct {
 	// Authorizer configures role lists and production allow-lists (see
 	// tfpilot.RoleAuthorizer). Token roles add to it.
 	Authorizer tfpilot.RoleAuthorizer `json:"authorizer"`
+	// Reviewers maps GitHub logins to tfpilot logins, so that a review on
+	// GitHub approves as that principal (with the roles its token has).
+	// A reviewer on no entry approves nothing (see tfpilot.ApprovalRules).
+	Reviewers map[string]string `json:"reviewers"`
 }
 
 //go:embed demo.json
@@ -68,6 +73,12 @@ func (c fileConfig) engineConfig() (tfpilot.Config, error) {
 		return tfpilot.Config{}, fmt.Errorf("config modules: %w", err)
 	}
 	cfg := tfpilot.Config{Targets: tfpilot.StaticTargets(c.Targets), Catalog: cat, Authorizer: c.Authorizer}
+	for gh, login := range c.Reviewers {
+		if cfg.Reviewers == nil {
+			cfg.Reviewers = map[string]tfpilot.Principal{}
+		}
+		cfg.Reviewers[gh] = tfpilot.Principal{Login: login}
+	}
 	for field, pattern := range c.Policy.Naming {
 		rule, err := tfpilot.NamingRule(field, pattern)
 		if err != nil {
@@ -79,4 +90,17 @@ func (c fileConfig) engineConfig() (tfpilot.Config, error) {
 		cfg.Policy = append(cfg.Policy, tfpilot.RegionAllowList("region", c.Policy.Regions...))
 	}
 	return cfg, nil
+}
+
+// withTokenRoles gives each mapped reviewer the roles of the API tokens
+// with the same login, as the API would.
+func withTokenRoles(reviewers map[string]tfpilot.Principal, tokens []server.Token) {
+	for gh, p := range reviewers {
+		for _, t := range tokens {
+			if t.Login == p.Login {
+				p.Roles = append(p.Roles, t.Roles...)
+			}
+		}
+		reviewers[gh] = p
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 )
 
 func TestLoadConfig_TheDemoConfigBuildsAnEngineConfig(t *testing.T) {
@@ -61,16 +62,12 @@ func TestParseFlags_EnvironmentDefaultsAndDemoMode(t *testing.T) {
 	t.Setenv("TFPILOT_STORE", "postgres")
 	t.Setenv("TFPILOT_LISTEN", "0.0.0.0:9000")
 	t.Setenv("GITHUB_TOKEN", "")
-	o, err := parseFlags([]string{"--listen", "127.0.0.1:1"}, new(strings.Builder))
+	o, err := parseFlags([]string{"--listen", "127.0.0.1:1", "--github-token", "ghp_x"}, new(strings.Builder))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.store != "postgres" || o.listen != "127.0.0.1:1" || !o.demo() {
-		t.Errorf("store %q listen %q demo %v; want the env's store, the flag's address, demo mode", o.store, o.listen, o.demo())
-	}
-	o.githubToken = "ghp_x"
-	if o.demo() {
-		t.Error("a GitHub token still means demo mode")
+	if o.store != "postgres" || o.listen != "127.0.0.1:1" || o.demo() {
+		t.Errorf("store %q listen %q demo %v; want the env's store, the flag's address, no demo", o.store, o.listen, o.demo())
 	}
 	if _, err := parseFlags([]string{"stray"}, new(strings.Builder)); err == nil {
 		t.Error("a stray argument was accepted")
@@ -80,5 +77,38 @@ func TestParseFlags_EnvironmentDefaultsAndDemoMode(t *testing.T) {
 	}
 	if _, _, _, err := openStore(t.Context(), options{store: "postgres"}, nil); err == nil || !strings.Contains(err.Error(), "postgres-dsn") {
 		t.Errorf("--store postgres without a DSN: %v", err)
+	}
+}
+
+func TestLoadConfig_ReviewersMapGitHubLoginsToPrincipalsWithTokenRoles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.json")
+	c, err := loadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "{", `{"reviewers": {"Octo-Cat": "alice"},`, 1))
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = loadConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.engineConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTokenRoles(cfg.Reviewers, []server.Token{{Login: "alice", Roles: []tfpilot.Role{tfpilot.RoleApprover}}, {Login: "bob", Roles: []tfpilot.Role{tfpilot.RoleAdmin}}})
+	rules := tfpilot.ApprovalRules{Reviewers: cfg.Reviewers}
+	p, ok := rules.Principal("octo-cat")
+	if !ok || p.Login != "alice" || len(p.Roles) != 1 || p.Roles[0] != tfpilot.RoleApprover {
+		t.Fatalf("octo-cat maps to %+v, %v; want alice with her token's approver role", p, ok)
+	}
+	if _, ok := rules.Principal("mallory"); ok {
+		t.Fatal("an unmapped login maps to a principal")
 	}
 }

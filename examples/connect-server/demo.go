@@ -50,7 +50,7 @@ func startDemo(baseURL, secret string) (*demoEnv, error) {
 		fake.Close()
 		return nil, err
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "demo-github-token"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "demo-github-token"})
 	if err != nil {
 		fake.Close()
 		return nil, err

@@ -56,6 +56,11 @@ type options struct {
 	grace        time.Duration
 	lockTTL      time.Duration
 	check        bool
+	// demoFlag is --demo; storeSet says whether a store was chosen.
+	demoFlag bool
+	storeSet bool
+	// githubHTTP allows a plain-http --github-url (a local fake).
+	githubHTTP bool
 }
 
 func env(name, def string) string {
@@ -83,13 +88,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", env("TFPILOT_LISTEN", "127.0.0.1:8080"), "listen address (TFPILOT_LISTEN)")
 	fs.StringVar(&o.config, "config", env("TFPILOT_CONFIG", ""), "JSON file with targets, modules, policy and authorizer (TFPILOT_CONFIG); default: the built-in demo configuration")
-	fs.StringVar(&o.store, "store", env("TFPILOT_STORE", "memory"), "store backend: memory, postgres or s3 (TFPILOT_STORE)")
+	fs.StringVar(&o.store, "store", env("TFPILOT_STORE", ""), "store backend: memory, postgres or s3 (TFPILOT_STORE); default memory")
 	fs.StringVar(&o.postgresDSN, "postgres-dsn", env("TFPILOT_POSTGRES_DSN", ""), "PostgreSQL DSN for --store postgres; migrations are applied at start (TFPILOT_POSTGRES_DSN)")
 	fs.StringVar(&o.s3.bucket, "s3-bucket", env("TFPILOT_S3_BUCKET", ""), "bucket for --store s3 (TFPILOT_S3_BUCKET)")
 	fs.StringVar(&o.s3.prefix, "s3-prefix", env("TFPILOT_S3_PREFIX", ""), "key prefix for --store s3 (TFPILOT_S3_PREFIX)")
 	fs.StringVar(&o.s3.endpoint, "s3-endpoint", env("TFPILOT_S3_ENDPOINT", ""), "S3 endpoint URL, path-style, for S3-compatible servers (TFPILOT_S3_ENDPOINT)")
 	fs.StringVar(&o.s3.region, "s3-region", env("TFPILOT_S3_REGION", env("AWS_REGION", "us-east-1")), "S3 region (TFPILOT_S3_REGION, AWS_REGION)")
 	fs.StringVar(&o.githubURL, "github-url", env("TFPILOT_GITHUB_URL", ""), "GitHub REST API root; default https://api.github.com/ (TFPILOT_GITHUB_URL)")
+	fs.BoolVar(&o.githubHTTP, "github-insecure-http", env("TFPILOT_GITHUB_INSECURE_HTTP", "") == "true", "allow a plain-http --github-url, for a local fake; the token is sent unencrypted (TFPILOT_GITHUB_INSECURE_HTTP)")
 	fs.StringVar(&o.githubToken, "github-token", env("TFPILOT_GITHUB_TOKEN", env("GITHUB_TOKEN", "")), "GitHub token (TFPILOT_GITHUB_TOKEN, GITHUB_TOKEN)")
 	fs.Int64Var(&o.appID, "github-app-id", envInt("TFPILOT_GITHUB_APP_ID"), "GitHub App id (TFPILOT_GITHUB_APP_ID)")
 	fs.Int64Var(&o.appInstall, "github-app-installation-id", envInt("TFPILOT_GITHUB_APP_INSTALLATION_ID"), "GitHub App installation id (TFPILOT_GITHUB_APP_INSTALLATION_ID)")
@@ -99,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.reconcile, "reconcile-interval", envDuration("TFPILOT_RECONCILE_INTERVAL", 0), "how often requests waiting on GitHub are synced (TFPILOT_RECONCILE_INTERVAL); default 30s, 2s in the demo")
 	fs.DurationVar(&o.watchPoll, "watch-poll", envDuration("TFPILOT_WATCH_POLL", 15*time.Second), "how often a Watch stream re-reads its request for writes by other processes (TFPILOT_WATCH_POLL)")
 	fs.StringVar(&o.logLevel, "log-level", env("TFPILOT_LOG_LEVEL", "info"), "debug, info, warn or error (TFPILOT_LOG_LEVEL)")
+	fs.BoolVar(&o.demoFlag, "demo", env("TFPILOT_DEMO", "") == "true", "run the demo: a simulated GitHub, a generated admin token and the autopilot (TFPILOT_DEMO); implied only when no store and no GitHub settings are given")
 	fs.BoolVar(&o.autopilot, "demo-autopilot", env("TFPILOT_DEMO_AUTOPILOT", "true") == "true", "in the demo, approve, merge and apply every successful plan as demo-autopilot (TFPILOT_DEMO_AUTOPILOT)")
 	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown waits for calls in flight")
 	fs.DurationVar(&o.cooldown, "reconcile-cooldown", envDuration("TFPILOT_RECONCILE_COOLDOWN", 0), "how long Sync leaves a run alone after a reconcile that changed nothing (TFPILOT_RECONCILE_COOLDOWN); default 60s, 1s in the demo")
@@ -111,10 +118,39 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return o, nil
+	o.storeSet = o.store != ""
+	if !o.storeSet {
+		o.store = "memory"
+	}
+	return o, o.checkMode()
 }
 
-func (o options) demo() bool { return o.githubToken == "" && o.appID == 0 }
+// gitHubSet reports whether any GitHub setting was given.
+func (o options) gitHubSet() bool {
+	return o.githubToken != "" || o.appID != 0 || o.appInstall != 0 || o.appKeyFile != "" || o.githubURL != ""
+}
+
+// demo reports whether the server runs the demo: asked for with --demo,
+// or implied when neither a store nor any GitHub setting is given (the
+// one-command demo).
+func (o options) demo() bool { return o.demoFlag || !o.storeSet && !o.gitHubSet() }
+
+// checkMode refuses the combinations that would run the demo, or no
+// GitHub at all, where real data is: the demo's simulated GitHub and its
+// autopilot (which approves as demo-autopilot) only ever run on purpose.
+func (o options) checkMode() error {
+	switch {
+	case o.demoFlag && o.gitHubSet():
+		return errors.New("--demo runs against a simulated GitHub: remove the GitHub settings (--github-token, --github-app-*, --github-url), or drop --demo")
+	case o.demo():
+		return nil
+	case o.githubToken == "" && o.appID == 0:
+		return fmt.Errorf("no GitHub credentials: --store %s needs --github-token (or GITHUB_TOKEN) or a GitHub App "+
+			"(--github-app-id, --github-app-installation-id, --github-app-key-file); the server does not fall back to the demo. "+
+			"To run the demo on purpose, pass --demo", o.store)
+	}
+	return nil
+}
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
@@ -220,6 +256,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	withTokenRoles(cfg.Reviewers, tokenList)
 	pilot, err := tfpilot.New(store, gh, cfg)
 	if err != nil {
 		return err
@@ -325,7 +362,7 @@ func loadTokens(o options) ([]server.Token, error) {
 }
 
 func newGitHub(o options, log *slog.Logger) (*githubx.Client, error) {
-	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log}
+	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP}
 	if o.appID != 0 {
 		if o.githubToken != "" {
 			return nil, errors.New("set a GitHub token or a GitHub App, not both")

@@ -36,7 +36,7 @@ func TestBinary_KeepsRequestsInPostgresAndS3(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		dsn := testenv.PostgresDSN(t)
-		srv := startBinary(t, []string{"--store", "postgres", "--postgres-dsn", dsn}, nil)
+		srv := startBinary(t, []string{"--demo", "--store", "postgres", "--postgres-dsn", dsn}, nil)
 		id := applyOne(t, srv.vars)
 		srv.stop(t)
 		s, err := pgstore.Open(context.Background(), dsn, nil)
@@ -49,7 +49,7 @@ func TestBinary_KeepsRequestsInPostgresAndS3(t *testing.T) {
 	t.Run("s3", func(t *testing.T) {
 		t.Parallel()
 		b := testenv.NewS3(t)
-		srv := startBinary(t, []string{"--store", "s3", "--s3-bucket", b.Bucket, "--s3-prefix", b.Prefix,
+		srv := startBinary(t, []string{"--demo", "--store", "s3", "--s3-bucket", b.Bucket, "--s3-prefix", b.Prefix,
 			"--s3-endpoint", b.Endpoint, "--s3-region", b.Region},
 			[]string{"AWS_ACCESS_KEY_ID=" + b.AccessKey, "AWS_SECRET_ACCESS_KEY=" + b.SecretKey, "AWS_CONFIG_FILE=/dev/null"})
 		id := applyOne(t, srv.vars)

@@ -46,7 +46,7 @@ func ExampleFake_Advance() {
 	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra"}); err != nil {
 		log.Fatal(err)
 	}
-	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL()})
+	c, err := githubx.New(githubx.Options{Token: "t", BaseURL: fake.URL(), AllowInsecureHTTP: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -51,12 +51,15 @@ func sizes() scenario {
 }
 
 const (
-	userToken    = "mp-user-token-0123456789abcdef"
-	webhookKey   = "mp-webhook-secret"
-	githubToken  = "mp-github-token"
-	apiPrefix    = "/tfpilot.v1.RequestService/"
-	webhookPath  = "/webhooks/github"
-	settledState = "STATUS_APPLIED"
+	// Two principals, as separation of duties wants: a developer
+	// creates, an approver approves, merges and applies.
+	devToken      = "mp-dev-token-0123456789abcdef"
+	approverToken = "mp-approver-token-0123456789ab"
+	webhookKey    = "mp-webhook-secret"
+	githubToken   = "mp-github-token"
+	apiPrefix     = "/tfpilot.v1.RequestService/"
+	webhookPath   = "/webhooks/github"
+	settledState  = "STATUS_APPLIED"
 )
 
 // TestDispatch_OneRunPerAttemptAcrossProcesses is the multi-process check
@@ -100,10 +103,10 @@ func TestDispatch_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 	replica := func(name string, port int) *proc {
 		return &proc{name: name, bin: serverBin, args: []string{
 			"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--store", "postgres", "--postgres-dsn", dsn,
-			"--github-url", fakeURL + "/", "--github-token", githubToken, "--webhook-secret", webhookKey,
+			"--github-url", fakeURL + "/", "--github-insecure-http", "--github-token", githubToken, "--webhook-secret", webhookKey,
 			"--reconcile-interval", "1s", "--reconcile-cooldown", "1s", "--dispatch-grace", "5s",
 			"--lock-ttl", "10s", "--log-level", "warn", "--watch-poll", "1s", "--config", config,
-		}, env: []string{"TFPILOT_TOKENS=mp-admin:admin:" + userToken}}
+		}, env: []string{"TFPILOT_TOKENS=mp-dev:developer:" + devToken + ",mp-approver:approver:" + approverToken}}
 	}
 	replicas := []*proc{replica("replica-a", portA), replica("replica-b", portB)}
 	urls := []string{fmt.Sprintf("http://127.0.0.1:%d", portA), fmt.Sprintf("http://127.0.0.1:%d", portB)}
@@ -399,7 +402,11 @@ func (c *client) call(ctx context.Context, replica int, method, key, body string
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+userToken)
+	token := approverToken
+	if method == "Create" {
+		token = devToken
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}

@@ -74,7 +74,7 @@ func testAgreeForEveryRules(e *env) {
 
 	fake := githubtest.New(githubtest.Options{})
 	defer fake.Close()
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "t"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "t", AllowInsecureHTTP: true})
 	if err != nil {
 		e.Fatal(err)
 	}

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -163,13 +166,18 @@ type authInterceptor struct {
 	tokens *Tokens
 }
 
-func (a authInterceptor) authenticate(ctx context.Context, h http.Header) (context.Context, error) {
+// fromHeader returns the principal of the bearer token in h.
+func (t *Tokens) fromHeader(h http.Header) (tfpilot.Principal, bool) {
 	const prefix = "bearer "
 	v := h.Get("Authorization")
 	if len(v) <= len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
-		return nil, unauthenticated()
+		return tfpilot.Principal{}, false
 	}
-	p, ok := a.tokens.Lookup(strings.TrimSpace(v[len(prefix):]))
+	return t.Lookup(strings.TrimSpace(v[len(prefix):]))
+}
+
+func (a authInterceptor) authenticate(ctx context.Context, h http.Header) (context.Context, error) {
+	p, ok := a.tokens.fromHeader(h)
 	if !ok {
 		return nil, unauthenticated()
 	}
@@ -205,4 +213,129 @@ func (a authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc)
 		}
 		return next(ctx, conn)
 	}
+}
+
+// authFirst answers an API call without a valid bearer token, or with a
+// declared body over the limit, before anything reads its body: an
+// unauthenticated caller costs no body buffer.
+type authFirst struct {
+	tokens  *Tokens
+	maxBody int64
+	errs    *connect.ErrorWriter
+	watches *watchLimits
+}
+
+func (a authFirst) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.tokens.fromHeader(r.Header)
+		if !ok {
+			// The body stays unread; the server closes the connection
+			// rather than drain a large one.
+			_ = a.errs.Write(w, r, unauthenticated())
+			return
+		}
+		if r.ContentLength > a.maxBody {
+			tooLarge(w, fmt.Sprintf("request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, a.maxBody))
+			return
+		}
+		if a.watches != nil && strings.HasSuffix(r.URL.Path, "/Watch") {
+			release, err := a.watches.open(p.Login)
+			if err != nil {
+				_ = a.errs.Write(w, r, err)
+				return
+			}
+			defer release()
+			ctx, cancel := context.WithTimeout(r.Context(), a.watches.lifetime)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tooLarge answers 413 with msg.
+func tooLarge(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	io.WriteString(w, msg+"\n")
+}
+
+// webhookGate bounds what unauthenticated webhook deliveries cost before
+// the webhook handler verifies their signature: a delivery without a
+// signature header is refused unread, a declared body over the limit is
+// 413, at most inFlight bodies are read at once (more are 503 with
+// Retry-After), and each body is capped at maxBody.
+type webhookGate struct {
+	next    http.Handler
+	maxBody int64
+	slots   chan struct{}
+}
+
+func newWebhookGate(next http.Handler, maxBody int64, inFlight int) *webhookGate {
+	return &webhookGate{next: next, maxBody: maxBody, slots: make(chan struct{}, inFlight)}
+}
+
+func (g *webhookGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	plain := func(code int, msg string) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(code)
+		io.WriteString(w, msg+"\n")
+	}
+	if r.Header.Get("X-Hub-Signature-256") == "" {
+		plain(http.StatusUnauthorized, "missing X-Hub-Signature-256")
+		return
+	}
+	if r.ContentLength > g.maxBody {
+		tooLarge(w, fmt.Sprintf("webhook body of %d bytes is larger than the limit of %d bytes", r.ContentLength, g.maxBody))
+		return
+	}
+	select {
+	case g.slots <- struct{}{}:
+		defer func() { <-g.slots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		plain(http.StatusServiceUnavailable, "too many webhook deliveries in flight")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
+	g.next.ServeHTTP(w, r)
+}
+
+// watchLimits counts open Watch streams per principal and in total.
+type watchLimits struct {
+	perPrincipal, total int
+	lifetime            time.Duration
+
+	mu     sync.Mutex
+	byUser map[string]int
+	all    int
+}
+
+func newWatchLimits(perPrincipal, total int, lifetime time.Duration) *watchLimits {
+	return &watchLimits{perPrincipal: perPrincipal, total: total, lifetime: lifetime, byUser: map[string]int{}}
+}
+
+// open counts a new stream of login, or refuses it with
+// resource_exhausted; release uncounts it.
+func (l *watchLimits) open(login string) (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.byUser[login] >= l.perPrincipal:
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%q has %d Watch streams open, the limit", login, l.perPrincipal))
+	case l.all >= l.total:
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("the server has %d Watch streams open, the limit", l.total))
+	}
+	l.byUser[login]++
+	l.all++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.all--
+		if l.byUser[login]--; l.byUser[login] == 0 {
+			delete(l.byUser, login)
+		}
+	}, nil
 }

@@ -55,6 +55,8 @@ type envOptions struct {
 	watchPoll time.Duration
 	// wrap, when set, wraps the store under test (fault injection).
 	wrap func(tfpilot.Store) tfpilot.Store
+	// authorizer, when set, replaces the default role authorizer.
+	authorizer tfpilot.Authorizer
 }
 
 func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
@@ -65,7 +67,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Files: map[string]string{"envs/dev/main.tf": "# dev\n", "envs/prod/main.tf": "# prod\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "test"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,15 +85,19 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		under = o.wrap(store)
 	}
 	log := slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var authz tfpilot.Authorizer = tfpilot.RoleAuthorizer{ProductionEnvironments: []string{"prod"},
+		ProductionAllowed: []string{"admin"}, ProductionDestroyAllowed: []string{"admin"}}
+	if o.authorizer != nil {
+		authz = o.authorizer
+	}
 	pilot, err := tfpilot.New(server.Notify(under, hub), gh, tfpilot.Config{
 		Targets: tfpilot.StaticTargets{
 			"payments/dev":  {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"},
 			"payments/prod": {Owner: "acme", Repo: "infra", EnvPath: "envs/prod"},
 		},
-		Catalog: cat,
-		Authorizer: tfpilot.RoleAuthorizer{ProductionEnvironments: []string{"prod"},
-			ProductionAllowed: []string{"admin"}, ProductionDestroyAllowed: []string{"admin"}},
-		Logger: log,
+		Catalog:    cat,
+		Authorizer: authz,
+		Logger:     log,
 	})
 	if err != nil {
 		t.Fatal(err)

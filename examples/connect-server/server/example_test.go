@@ -34,7 +34,7 @@ func ExampleNew() {
 	fake := githubtest.New(githubtest.Options{})
 	defer fake.Close()
 	fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{"envs/dev/main.tf": "\n"}})
-	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "t"})
+	gh, _ := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "t"})
 
 	// The engine over a store wrapped so that Watch hears of changes.
 	hub := server.NewHub()

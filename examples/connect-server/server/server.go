@@ -48,8 +48,25 @@ type Options struct {
 	WatchPoll time.Duration
 	// UnaryTimeout bounds a unary call. Default 60 s.
 	UnaryTimeout time.Duration
-	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	// MaxBodyBytes bounds an RPC request body. Default 1 MiB. A larger
+	// declared Content-Length is answered 413 before the body is read.
 	MaxBodyBytes int64
+	// WebhookMaxBodyBytes bounds a webhook delivery's body. Default 5 MiB
+	// (tfpilot's events are far smaller; GitHub's cap is 25 MB).
+	WebhookMaxBodyBytes int64
+	// WebhookMaxInFlight bounds the webhook deliveries whose bodies are
+	// being read and verified at once; more are answered 503 at once.
+	// Memory held by unauthenticated webhook bodies is at most
+	// WebhookMaxInFlight × WebhookMaxBodyBytes. Default 8.
+	WebhookMaxInFlight int
+	// MaxWatchStreamsPerPrincipal and MaxWatchStreams bound the open
+	// Watch streams of one principal and in total; more are refused with
+	// resource_exhausted. Defaults 16 and 1024.
+	MaxWatchStreamsPerPrincipal int
+	MaxWatchStreams             int
+	// MaxWatchLifetime ends a Watch stream after this long; clients
+	// reconnect. Default 30 minutes.
+	MaxWatchLifetime time.Duration
 }
 
 // Server serves the tfpilot.v1 API. Create it with [New] and mount
@@ -88,6 +105,21 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	if opts.WebhookMaxBodyBytes <= 0 {
+		opts.WebhookMaxBodyBytes = 5 << 20
+	}
+	if opts.WebhookMaxInFlight <= 0 {
+		opts.WebhookMaxInFlight = 8
+	}
+	if opts.MaxWatchStreamsPerPrincipal <= 0 {
+		opts.MaxWatchStreamsPerPrincipal = 16
+	}
+	if opts.MaxWatchStreams <= 0 {
+		opts.MaxWatchStreams = 1024
+	}
+	if opts.MaxWatchLifetime <= 0 {
+		opts.MaxWatchLifetime = 30 * time.Minute
+	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
 
 	apiOpts := []connect.HandlerOption{
@@ -95,9 +127,15 @@ func New(opts Options) (*Server, error) {
 		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
 	}
 	mux := http.NewServeMux()
-	mux.Handle(tfpilotv1connect.NewRequestServiceHandler(&requestService{
-		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...))
-	mux.Handle(tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...))
+	// Authenticate before reading: the API's bodies are read only after
+	// the bearer token is accepted.
+	gate := authFirst{tokens: opts.Tokens, maxBody: opts.MaxBodyBytes, errs: connect.NewErrorWriter(apiOpts...),
+		watches: newWatchLimits(opts.MaxWatchStreamsPerPrincipal, opts.MaxWatchStreams, opts.MaxWatchLifetime)}
+	path, h := tfpilotv1connect.NewRequestServiceHandler(&requestService{
+		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...)
+	mux.Handle(path, gate.wrap(h))
+	path, h = tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...)
+	mux.Handle(path, gate.wrap(h))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
 	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName}, Services...)...)
@@ -110,7 +148,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	if opts.Webhook != nil {
-		mux.Handle("POST "+WebhookPath, opts.Webhook)
+		mux.Handle("POST "+WebhookPath, newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight))
 	}
 	s.handler = s.observe(mux)
 	return s, nil

@@ -406,13 +406,17 @@ func testErrorCodes(t *testing.T, e *env) {
 			return err
 		}, connect.CodeFailedPrecondition, nil},
 		{"approve while the plan runs is a failed precondition", func() error {
-			_, err := e.admin.Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id}))
+			_, err := e.client(approverToken).Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id}))
 			return err
 		}, connect.CodeFailedPrecondition, nil},
 		{"a locked request aborts", func() error {
 			_, err := e.admin.UpdateConfig(ctx, connect.NewRequest(&pb.UpdateConfigRequest{Id: locked, Config: badCfgFixed()}))
 			return err
 		}, connect.CodeAborted, nil},
+		{"the requester may not approve their own request", func() error {
+			_, err := e.admin.Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id}))
+			return err
+		}, connect.CodePermissionDenied, nil},
 		{"developer may not approve", func() error {
 			_, err := developer.Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id}))
 			return err

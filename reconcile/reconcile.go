@@ -369,18 +369,7 @@ func (r *Reconciler) Pass(ctx context.Context) (res PassResult) {
 // for a revisit once it expires. It reads the store only; GitHub is
 // called just for the few requests that hold an expired lock.
 func (r *Reconciler) sweepIfDue(ctx context.Context, ls tfpilot.LeaseStore) {
-	every := r.PruneEvery
-	if every <= 0 {
-		every = DefaultPruneEvery
-	}
-	now := r.now()
-	r.mu.Lock()
-	due := r.lastSweep.IsZero() || !now.Before(r.lastSweep.Add(every))
-	if due {
-		r.lastSweep = now
-	}
-	r.mu.Unlock()
-	if !due {
+	if !r.dueEvery(&r.lastSweep, r.PruneEvery) {
 		return
 	}
 	listed := r.Statuses
@@ -396,34 +385,15 @@ func (r *Reconciler) sweepIfDue(ctx context.Context, ls tfpilot.LeaseStore) {
 	if len(rest) == 0 {
 		return
 	}
-	who := r.principal()
-	q := tfpilot.ListQuery{Statuses: rest, Limit: tfpilot.MaxPageSize}
-	for {
-		page, err := r.Pilot.List(ctx, who, q)
-		if err != nil {
-			if ctx.Err() == nil {
-				r.log().WarnContext(ctx, "reconcile: sweep for locks", "err", err)
-			}
-			return
+	r.walk(ctx, ls, rest, "sweep for locks", func(req *tfpilot.Request) {
+		switch {
+		case req.Lock == nil:
+		case req.Lock.Active(r.now()):
+			r.noteLock(req.ID, req)
+		default:
+			_, _ = r.syncOne(ctx, r.principal(), req.ID) // Sync drops the expired lock
 		}
-		for _, req := range page.Requests {
-			if req.Lock == nil {
-				continue
-			}
-			if ctx.Err() != nil || !r.lead(ctx, ls) {
-				return
-			}
-			if req.Lock.Active(r.now()) {
-				r.noteLock(req.ID, req)
-				continue
-			}
-			_, _ = r.syncOne(ctx, who, req.ID) // Sync drops the expired lock
-		}
-		if page.NextCursor == "" {
-			return
-		}
-		q.Cursor = page.NextCursor
-	}
+	})
 }
 
 // principal is who the reconciler's syncs run as.
@@ -440,37 +410,22 @@ func (r *Reconciler) syncAll(ctx context.Context, ls tfpilot.LeaseStore, res *Pa
 	if len(statuses) == 0 {
 		statuses = DefaultStatuses()
 	}
-	q := tfpilot.ListQuery{Statuses: slices.Clone(statuses), Limit: tfpilot.MaxPageSize}
-	for {
-		page, err := r.Pilot.List(ctx, who, q)
-		if err != nil {
-			if ctx.Err() == nil {
-				r.log().WarnContext(ctx, "reconcile: list requests", "err", err)
-			}
-			return
+	if !r.walk(ctx, ls, statuses, "list requests", func(req *tfpilot.Request) {
+		panicked, err := r.syncOne(ctx, who, req.ID)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err == nil {
+			res.Synced++
+			r.stats.Synced++
+		} else {
+			res.Failed++
+			r.stats.Failed++
 		}
-		for _, req := range page.Requests {
-			if ctx.Err() != nil || !r.lead(ctx, ls) {
-				return
-			}
-			panicked, err := r.syncOne(ctx, who, req.ID)
-			r.mu.Lock()
-			if err == nil {
-				res.Synced++
-				r.stats.Synced++
-			} else {
-				res.Failed++
-				r.stats.Failed++
-			}
-			if panicked {
-				res.Panics++
-			}
-			r.mu.Unlock()
+		if panicked {
+			res.Panics++
 		}
-		if page.NextCursor == "" {
-			break
-		}
-		q.Cursor = page.NextCursor
+	}) {
+		return
 	}
 	r.mu.Lock()
 	var due []string
@@ -492,6 +447,48 @@ func (r *Reconciler) syncAll(ctx context.Context, ls tfpilot.LeaseStore, res *Pa
 			r.mu.Unlock()
 		}
 	}
+}
+
+// walk calls fn for every request whose status is one of statuses, page
+// by page, while ctx lives and this reconciler leads; what names the walk
+// in the log when listing fails. It reports whether it walked them all.
+func (r *Reconciler) walk(ctx context.Context, ls tfpilot.LeaseStore, statuses []lifecycle.Status, what string, fn func(*tfpilot.Request)) bool {
+	q := tfpilot.ListQuery{Statuses: slices.Clone(statuses), Limit: tfpilot.MaxPageSize}
+	for {
+		page, err := r.Pilot.List(ctx, r.principal(), q)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log().WarnContext(ctx, "reconcile: "+what, "err", err)
+			}
+			return false
+		}
+		for _, req := range page.Requests {
+			if ctx.Err() != nil || !r.lead(ctx, ls) {
+				return false
+			}
+			fn(req)
+		}
+		if page.NextCursor == "" {
+			return true
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+// dueEvery reports whether every (default [DefaultPruneEvery]) has
+// passed since *last, or *last is zero, and if so sets *last to now.
+func (r *Reconciler) dueEvery(last *time.Time, every time.Duration) bool {
+	if every <= 0 {
+		every = DefaultPruneEvery
+	}
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !last.IsZero() && now.Before(last.Add(every)) {
+		return false
+	}
+	*last = now
+	return true
 }
 
 // noteLock records when a request synced with an active lock on it is
@@ -555,24 +552,14 @@ func (r *Reconciler) pruneIfDue(ctx context.Context) tfpilot.PruneResult {
 	if !ok {
 		return tfpilot.PruneResult{}
 	}
-	every, keep := r.PruneEvery, r.Retention
-	if every <= 0 {
-		every = DefaultPruneEvery
-	}
+	keep := r.Retention
 	if keep <= 0 {
 		keep = DefaultRetention
 	}
-	now := r.now()
-	r.mu.Lock()
-	due := r.lastPrune.IsZero() || !now.Before(r.lastPrune.Add(every))
-	if due {
-		r.lastPrune = now
-	}
-	r.mu.Unlock()
-	if !due {
+	if !r.dueEvery(&r.lastPrune, r.PruneEvery) {
 		return tfpilot.PruneResult{}
 	}
-	res, err := p.Prune(ctx, now.Add(-keep))
+	res, err := p.Prune(ctx, r.now().Add(-keep))
 	if err != nil {
 		r.log().WarnContext(ctx, "reconcile: prune", "err", err)
 	}

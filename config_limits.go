@@ -48,7 +48,7 @@ type configMeter struct {
 // checkConfigLimits reports the values of config that exceed a limit.
 func checkConfigLimits(config map[string]any) []FieldViolation {
 	var m configMeter
-	m.object("config", reflect.ValueOf(config), 0)
+	m.jsonObject("config", config, 0)
 	return m.v
 }
 
@@ -105,6 +105,8 @@ func (m *configMeter) value(path string, v any, depth int) {
 			m.str(elemPath(path, i), s)
 			m.grow(1)
 		}
+	case map[string]any:
+		m.jsonObject(path, x, depth)
 	case []any:
 		m.grow(2)
 		for i, e := range x {
@@ -170,19 +172,46 @@ func (m *configMeter) object(path string, rv reflect.Value, depth int) {
 		if m.stop {
 			return
 		}
-		kn := name(k)
-		kp := path + "." + shortKey(kn)
-		if len(kn) > MaxConfigStringBytes {
-			m.add(kp, "is a key of %d bytes, longer than the limit of %d", len(kn), MaxConfigStringBytes)
-			continue
-		}
-		m.grow(len(kn) + 3)
+		m.entry(path, name(k), rv.MapIndex(k).Interface(), depth)
+	}
+}
+
+// jsonObject meters the map x at path as object does, without reflection
+// for the common case of a decoded JSON object.
+func (m *configMeter) jsonObject(path string, x map[string]any, depth int) {
+	m.keys += len(x)
+	if m.keys > MaxConfigKeys {
+		m.add(path, "brings the config to more than %d object keys", MaxConfigKeys)
+		m.stop = true
+		return
+	}
+	m.grow(2)
+	keys := make([]string, 0, len(x))
+	for k := range x {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		if m.stop {
 			return
 		}
-		m.value(kp, rv.MapIndex(k).Interface(), depth+1)
-		m.grow(1)
+		m.entry(path, k, x[k], depth)
 	}
+}
+
+// entry meters the key k of an object at path and its value v.
+func (m *configMeter) entry(path, k string, v any, depth int) {
+	kp := path + "." + shortKey(k)
+	if len(k) > MaxConfigStringBytes {
+		m.add(kp, "is a key of %d bytes, longer than the limit of %d", len(k), MaxConfigStringBytes)
+		return
+	}
+	m.grow(len(k) + 3)
+	if m.stop {
+		return
+	}
+	m.value(kp, v, depth+1)
+	m.grow(1)
 }
 
 func elemPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

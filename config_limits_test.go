@@ -140,3 +140,29 @@ func FuzzValidateConfig(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkValidateConfig measures ValidateConfig, limits included, on a
+// large real config (a 20 KiB policy string, 50 tags, a nested object).
+func BenchmarkValidateConfig(b *testing.B) {
+	c, err := NewCatalog(limitsModule())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, _ := c.Module("svc")
+	tags := map[string]any{}
+	for i := range 50 {
+		tags["tag_"+strings.Repeat("x", i)] = "value"
+	}
+	cfg := map[string]any{
+		"policy":   strings.Repeat(`{"Effect":"Allow","Action":"s3:GetObject"},`, 500),
+		"subnets":  []any{"10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"},
+		"tags":     tags,
+		"settings": map[string]any{"rules": []any{nested(8)}},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.ValidateConfig(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

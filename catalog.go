@@ -149,7 +149,14 @@ func (c *Catalog) Modules() []Module {
 // normalised: defaults filled in, strings coerced to numbers and bools.
 // Every problem is reported at once in a [*ValidationError] whose field
 // paths start with "config.". config is not modified.
+//
+// A config over one of the limits ([MaxConfigBytes], [MaxConfigDepth],
+// [MaxConfigKeys], [MaxConfigStringBytes]) is refused with those
+// violations alone, before any field is checked.
 func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
+	if vs := checkConfigLimits(config); len(vs) > 0 {
+		return nil, &ValidationError{Violations: vs}
+	}
 	out := make(map[string]any, len(m.Fields))
 	var v ValidationError
 	known := make(map[string]bool, len(m.Fields))

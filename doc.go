@@ -129,4 +129,10 @@
 // unreachable, failing or rate limiting; the error also wraps the githubx
 // error, whose sentinels and *githubx.RateLimitError errors.Is and
 // errors.As still reach).
+//
+// A config is refused with [ErrInvalid] before anything is stored when it
+// is past a limit ([MaxConfigBytes], [MaxConfigDepth], [MaxConfigKeys],
+// [MaxConfigStringBytes]: field violations at the offending path) or when
+// its module block does not render (Create and UpdateConfig render it
+// while validating).
 package tfpilot

@@ -110,7 +110,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 }
 
 // validate checks identifiers, the module, its config and the policy,
-// and stores the normalised config in r.Config.
+// renders the module block, and stores the normalised config in r.Config.
 func (p *Pilot) validate(r *Request, config map[string]any) error {
 	if err := r.Validate(); err != nil {
 		return err
@@ -130,6 +130,11 @@ func (p *Pilot) validate(r *Request, config map[string]any) error {
 	}
 	if len(v.Violations) > 0 {
 		return &v
+	}
+	// Render the block now, as pushBlock will: a config that cannot
+	// become HCL is refused before anything is stored.
+	if _, err := p.renderBlock(r); err != nil {
+		return err
 	}
 	return nil
 }

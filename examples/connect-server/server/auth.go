@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -238,6 +239,24 @@ func (a authFirst) wrap(next http.Handler) http.Handler {
 			tooLarge(w, fmt.Sprintf("request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, a.maxBody))
 			return
 		}
+		if r.ContentLength < 0 && unaryConnect(r.Header.Get("Content-Type")) {
+			// No declared length (chunked): read the body, now that the
+			// caller is authenticated, up to the limit, so that one over
+			// it is the same 413 as a declared one rather than
+			// connect's resource_exhausted (429).
+			body, err := io.ReadAll(io.LimitReader(r.Body, a.maxBody+1))
+			var mbe *http.MaxBytesError
+			switch {
+			case int64(len(body)) > a.maxBody || errors.As(err, &mbe):
+				tooLarge(w, fmt.Sprintf("request body is larger than the limit of %d bytes", a.maxBody))
+				return
+			case err != nil:
+				w.Header().Set("Connection", "close")
+				http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
 		if a.watches != nil && strings.HasSuffix(r.URL.Path, "/Watch") {
 			release, err := a.watches.open(p.Login)
 			if err != nil {
@@ -251,6 +270,17 @@ func (a authFirst) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// unaryConnect reports whether contentType is the Connect protocol's
+// unary one (application/json or application/proto, with parameters),
+// whose body is one message the handler reads whole anyway. gRPC and
+// streaming bodies are left to connect, which reports an oversized
+// message in the protocol's own way.
+func unaryConnect(contentType string) bool {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/json" || ct == "application/proto"
 }
 
 // tooLarge answers 413 with msg.

@@ -49,7 +49,9 @@ type Options struct {
 	// UnaryTimeout bounds a unary call. Default 60 s.
 	UnaryTimeout time.Duration
 	// MaxBodyBytes bounds an RPC request body. Default 1 MiB. A larger
-	// declared Content-Length is answered 413 before the body is read.
+	// declared Content-Length is answered 413 before the body is read; a
+	// Connect unary body without one (chunked) is answered 413 once it
+	// grows past the limit.
 	MaxBodyBytes int64
 	// WebhookMaxBodyBytes bounds a webhook delivery's body. Default 5 MiB
 	// (tfpilot's events are far smaller; GitHub's cap is 25 MB).

@@ -218,7 +218,10 @@ func (it Item) Canonical() ([]byte, error) {
 			ClaimedAt   time.Time `json:"claimedAt"`
 			CompletedAt time.Time `json:"completedAt,omitzero"`
 			Outcome     string    `json:"outcome,omitempty"`
-		}{d.ID, d.Event, portableTime(d.ClaimedAt), portableTime(d.CompletedAt), d.Outcome}
+			// Unknown holds the stored document's fields Delivery
+			// does not model, so that a copy that drops one differs.
+			Unknown map[string]json.RawMessage `json:"unknown,omitempty"`
+		}{d.ID, d.Event, portableTime(d.ClaimedAt), portableTime(d.CompletedAt), d.Outcome, d.UnknownFields()}
 	case KindIdempotency:
 		r := *it.Idempotency
 		v = struct {

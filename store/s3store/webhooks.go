@@ -185,7 +185,13 @@ type legacyDelivery struct {
 func decodeDelivery(id string, obj object) tfpilot.Delivery {
 	var l legacyDelivery
 	_ = json.Unmarshal(obj.body, &l) // an unreadable body is a completed delivery
-	d := tfpilot.Delivery{ID: id, Event: l.Event, Outcome: l.Outcome}
+	// The document as tfpilot decodes it keeps the fields a Delivery
+	// does not model, so an export (and a copy) carries them.
+	var d tfpilot.Delivery
+	if json.Unmarshal(obj.body, &d) != nil {
+		d = tfpilot.Delivery{}
+	}
+	d.ID, d.Event, d.Outcome, d.CompletedAt = id, l.Event, l.Outcome, time.Time{}
 	d.ClaimedAt = legacyTime(time.Time{}, l.ClaimedAt, l.ReceivedAt, l.RecordedAt, l.ProcessedAt, l.At)
 	if l.State == stateClaimed {
 		if d.ClaimedAt.IsZero() {

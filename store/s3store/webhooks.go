@@ -279,7 +279,10 @@ func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time
 			return fmt.Errorf("s3store: complete delivery %q claimed at %s: claimed again at %s: %w",
 				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
 		}
-		body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: d.Event, State: stateCompleted, ClaimedAt: d.ClaimedAt, CompletedAt: s.now(), Outcome: outcome})
+		// d's JSON is a deliveryBody with the fields the object holds
+		// and Delivery does not model (another program's), kept.
+		d.CompletedAt, d.Outcome = s.now(), outcome
+		body, err := json.Marshal(d)
 		if err != nil {
 			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
 		}

@@ -167,6 +167,8 @@ type Delivery struct {
 	ClaimedAt   time.Time
 	CompletedAt time.Time // zero while handling is in progress
 	Outcome     string
+
+	raw *rawDoc // what a stored delivery held that Delivery does not model (delivery_json.go)
 }
 
 // DeliveryClaimTTL is how long a delivery's claim holds while its

@@ -191,7 +191,8 @@ func (it Item) Key() string {
 // Canonical returns it's canonical JSON: object keys sorted, no
 // insignificant space, numbers as written, times in UTC at microsecond
 // precision (what every backend keeps; PostgreSQL keeps no more). A
-// request is its full document, Version and unknown fields included.
+// request is its full document, Version and unknown fields included;
+// an event and a delivery include their unknown fields too.
 // Two items are identical when their Kind and Canonical forms are; the
 // migrate package checksums these bytes.
 func (it Item) Canonical() ([]byte, error) {
@@ -218,7 +219,10 @@ func (it Item) Canonical() ([]byte, error) {
 			ClaimedAt   time.Time `json:"claimedAt"`
 			CompletedAt time.Time `json:"completedAt,omitzero"`
 			Outcome     string    `json:"outcome,omitempty"`
-		}{d.ID, d.Event, portableTime(d.ClaimedAt), portableTime(d.CompletedAt), d.Outcome}
+			// Unknown holds the stored document's fields Delivery
+			// does not model, so that a copy that drops one differs.
+			Unknown map[string]json.RawMessage `json:"unknown,omitempty"`
+		}{d.ID, d.Event, portableTime(d.ClaimedAt), portableTime(d.CompletedAt), d.Outcome, d.UnknownFields()}
 	case KindIdempotency:
 		r := *it.Idempotency
 		v = struct {

@@ -36,6 +36,17 @@ const messyRequestDoc = `{"id":"req-m","project":"Payments","environment":"dev",
   "apply":{"currentAttempt":0,"attempts":[]},"destroy":{"currentAttempt":0,"attempts":[]}},
  "status":"plan_ready","portal":{"deep":{"deeper":[1,2.50,"\u00e9"]}}}`
 
+// messyEventDoc is an event with extra fields and strings PostgreSQL's
+// JSONB refuses as written (U+0000, a lone surrogate).
+const messyEventDoc = `{"requestId":"req-m","event":"request_created","ip":"10.0.0.1","extra":{"k":[1,2.50]},` +
+	`"data":{"note":"nul \u0000 and lone \ud800"}}`
+
+// messyDeliveryDoc is a delivery a Node.js app and GitHub's headers
+// left: legacy time fields and extras at depth, a number JSONB would
+// rewrite.
+const messyDeliveryDoc = `{"deliveryId":"d-m","event":"pull_request","state":"completed","receivedAt":1709294400000,` +
+	`"processedAt":"2024-03-01T12:00:01.000Z","outcome":"ok","hookId":1e+21,"headers":{"X-GitHub-Hook-ID":"42"},"note":"\u0000"}`
+
 // messyObjects is the bucket: key → body, with the fate each must get.
 var messyObjects = []struct {
 	key, body string
@@ -50,13 +61,14 @@ var messyObjects = []struct {
 	{"requests/req-html.json", `<html>502 Bad Gateway</html>`, tfpilot.FateQuarantine},
 	{"history/req-m.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":9}`, tfpilot.FateSkip},
 	{"history/req-gone.json", `{"id":"req-gone","project":"p","environment":"dev","module":"s3","version":"2","receivedAt":"2024-01-01T00:00:00.000Z","updatedAt":""}`, tfpilot.FateCopy},
-	{"logs/req-m/2024-03-01T12-00-00-000Z.json", `{"requestId":"req-m","event":"request_created","ip":"10.0.0.1","extra":{"k":[1,2.50]}}`, tfpilot.FateCopy},
+	{"logs/req-m/2024-03-01T12-00-00-000Z.json", messyEventDoc, tfpilot.FateCopy},
 	{"logs/req-m/sub/x.json", `{"event":"x"}`, tfpilot.FateSkip},
 	{"logs/req-m/2024-03-01T12:05:00.000Z.json", ``, tfpilot.FateQuarantine},
 	{"webhooks/github/run-index/plan/run-77.json", `{"requestId":"req-m"}`, tfpilot.FateCopy},
 	{"webhooks/github/run-index/plan/run-undefined.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
 	{"webhooks/github/run-index/drift/run-9.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
 	{"webhooks/github/pr-index/acme_infra/pr-undefined.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
+	{"webhooks/github/deliveries/d-m.json", messyDeliveryDoc, tfpilot.FateCopy},
 	{"webhooks/github/ratelimit/global.json", `{"until":1}`, tfpilot.FateSkip},
 	{"cost/req-m/infracost-cost.json", `{"total":"1.00"}`, tfpilot.FateCopy},
 	{"cost/req-m/notes.txt", `x`, tfpilot.FateSkip},
@@ -141,6 +153,22 @@ func TestCopy_MessyBucketEveryObjectNamedNothingLost(t *testing.T) {
 		!evs[0].Timestamp.Equal(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("copied event: %+v, unknown fields %s", evs[0], u)
 	}
+	// Its strings read back byte for byte, U+0000 and the lone
+	// surrogate included.
+	if evJSON, err := json.Marshal(evs[0]); err != nil || sameValues("", []byte(messyEventDoc), evJSON, nil) != nil {
+		t.Errorf("copied event lost a value: %v %v\ncopied: %s", err, sameValues("", []byte(messyEventDoc), evJSON, nil), evJSON)
+	}
+	// A delivery's fields tfpilot.Delivery does not model survive, and
+	// its times are read from the legacy fields.
+	d, err := s.GetDelivery(t.Context(), "d-m")
+	if err != nil {
+		t.Fatalf("delivery d-m not copied: %v", err)
+	}
+	dJSON, err := json.Marshal(d)
+	if err != nil || sameValues("", []byte(messyDeliveryDoc), dJSON, nil) != nil ||
+		!d.ClaimedAt.Equal(time.UnixMilli(1709294400000)) || !d.CompletedAt.Equal(time.Date(2024, 3, 1, 12, 0, 1, 0, time.UTC)) {
+		t.Errorf("copied delivery lost a value: %v %v\ncopied: %+v %s", err, sameValues("", []byte(messyDeliveryDoc), dJSON, nil), d, dJSON)
+	}
 	for _, id := range []string{"req-bom"} {
 		if _, err := s.GetRequest(t.Context(), id); err != nil {
 			t.Errorf("%s not copied: %v", id, err)
@@ -153,6 +181,13 @@ func TestCopy_MessyBucketEveryObjectNamedNothingLost(t *testing.T) {
 	code, out, errOut = runCmd(t, append([]string{"copy", "--from", from, "--to", dsn}, s3flags...)...)
 	if code != exitFindings || !strings.Contains(out, " 0 written") {
 		t.Errorf("second copy: exit %d, want %d and nothing written\n%s%s", code, exitFindings, out, errOut)
+	}
+	// Events and deliveries copied exactly: the second copy finds them
+	// identical.
+	for _, kind := range []string{"event", "delivery"} {
+		if strings.Contains(out, "conflict: "+kind) || strings.Contains(out, "mismatch: "+kind) {
+			t.Errorf("second copy reports a %s differing\n%s", kind, out)
+		}
 	}
 
 	// The inventory names the same fates in one pass, without a target.

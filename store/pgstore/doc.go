@@ -24,8 +24,10 @@
 // surrogates, so a document whose JSONB form would differ from its text
 // is also kept as text in a raw column (migration 0003) and read from
 // there; the JSONB copy, with those escapes replaced by U+FFFD, serves
-// the queries. Events have no raw column: their U+0000 and unpaired
-// surrogates are stored as U+FFFD. [Store.PendingMigrations] says which
+// the queries. Events are kept the same way (migration 0004); a
+// delivery with fields [tfpilot.Delivery] does not model keeps its
+// document as text beside its columns (0004), which stay authoritative.
+// [Store.PendingMigrations] says which
 // migrations a database lacks, without writing.
 //
 // Use:

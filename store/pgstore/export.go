@@ -30,13 +30,13 @@ var exportQueries = map[tfpilot.ItemKind]string{
 		WHERE id > $1 ORDER BY id LIMIT $2`,
 	tfpilot.KindArchivedRequest: `SELECT id, version, doc, raw FROM tfpilot_request_history
 		WHERE id > $1 ORDER BY id LIMIT $2`,
-	tfpilot.KindEvent: `SELECT request_id, id, doc FROM tfpilot_events
+	tfpilot.KindEvent: `SELECT request_id, id, doc, raw FROM tfpilot_events
 		WHERE (request_id, id) > ($1, $2) ORDER BY request_id, id LIMIT $3`,
 	tfpilot.KindRunIndex: `SELECT kind, run_id, request_id FROM tfpilot_run_index
 		WHERE (kind, run_id) > ($1, $2) ORDER BY kind, run_id LIMIT $3`,
 	tfpilot.KindPRIndex: `SELECT owner, repo, number, request_id FROM tfpilot_pr_index
 		WHERE (owner, repo, number) > ($1, $2, $3) ORDER BY owner, repo, number LIMIT $4`,
-	tfpilot.KindDelivery: `SELECT id, event, claimed_at, completed_at, outcome FROM tfpilot_deliveries
+	tfpilot.KindDelivery: `SELECT id, event, claimed_at, completed_at, outcome, raw FROM tfpilot_deliveries
 		WHERE id > $1 ORDER BY id LIMIT $2`,
 	tfpilot.KindIdempotency: `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency
 		WHERE (operation, key) > ($1, $2) ORDER BY operation, key LIMIT $3`,
@@ -138,11 +138,12 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 	case tfpilot.KindEvent:
 		var requestID, id string
 		var doc []byte
-		if err := row.Scan(&requestID, &id, &doc); err != nil {
+		var raw *string
+		if err := row.Scan(&requestID, &id, &doc, &raw); err != nil {
 			return it, err
 		}
 		var e tfpilot.Event
-		if err := json.Unmarshal(doc, &e); err != nil {
+		if err := json.Unmarshal(eventDoc(doc, raw), &e); err != nil {
 			return it, fmt.Errorf("decode event %q of request %q: %w", id, requestID, err)
 		}
 		it.Event = &e
@@ -163,10 +164,11 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 	case tfpilot.KindDelivery:
 		var d tfpilot.Delivery
 		var completed sql.NullTime
-		if err := row.Scan(&d.ID, &d.Event, &d.ClaimedAt, &completed, &d.Outcome); err != nil {
+		var raw *string
+		if err := row.Scan(&d.ID, &d.Event, &d.ClaimedAt, &completed, &d.Outcome, &raw); err != nil {
 			return it, err
 		}
-		d.CompletedAt = completed.Time
+		d = deliveryOf(d.ID, d.Event, d.ClaimedAt, completed.Time, d.Outcome, raw)
 		it.Delivery = &d
 	case tfpilot.KindIdempotency:
 		var r tfpilot.IdempotencyRecord
@@ -207,13 +209,13 @@ const (
 		SELECT $1, $2, $3, $4, $5, $6, $7::jsonb - 'version', $8
 		WHERE NOT EXISTS (SELECT 1 FROM tfpilot_requests WHERE id = $1)
 		ON CONFLICT (id) DO NOTHING RETURNING 1`
-	importEventSQL = `INSERT INTO tfpilot_events (request_id, id, ts, doc) VALUES ($1, $2, $3, $4::jsonb)
+	importEventSQL = `INSERT INTO tfpilot_events (request_id, id, ts, doc, raw) VALUES ($1, $2, $3, $4::jsonb, $5)
 		ON CONFLICT DO NOTHING RETURNING 1`
 	importRunSQL = `INSERT INTO tfpilot_run_index (kind, run_id, request_id, indexed_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING RETURNING 1`
 	importPRSQL = `INSERT INTO tfpilot_pr_index (owner, repo, number, request_id, indexed_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT DO NOTHING RETURNING 1`
-	importDeliverySQL = `INSERT INTO tfpilot_deliveries (id, event, claimed_at, completed_at, outcome) VALUES ($1, $2, $3, $4, $5)
+	importDeliverySQL = `INSERT INTO tfpilot_deliveries (id, event, claimed_at, completed_at, outcome, raw) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT DO NOTHING RETURNING 1`
 	importIdempotencySQL = `INSERT INTO tfpilot_idempotency (operation, key, fingerprint, request_id, response, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1`
@@ -225,10 +227,10 @@ const (
 const (
 	lookupRequestSQL     = `SELECT id, version, doc, raw FROM tfpilot_requests WHERE id = $1`
 	lookupHistorySQL     = `SELECT id, version, doc, raw FROM tfpilot_request_history WHERE id = $1`
-	lookupEventSQL       = `SELECT request_id, id, doc FROM tfpilot_events WHERE request_id = $1 AND id = $2`
+	lookupEventSQL       = `SELECT request_id, id, doc, raw FROM tfpilot_events WHERE request_id = $1 AND id = $2`
 	lookupRunSQL         = `SELECT kind, run_id, request_id FROM tfpilot_run_index WHERE kind = $1 AND run_id = $2`
 	lookupPRSQL          = `SELECT owner, repo, number, request_id FROM tfpilot_pr_index WHERE owner = $1 AND repo = $2 AND number = $3`
-	lookupDeliverySQL    = `SELECT id, event, claimed_at, completed_at, outcome FROM tfpilot_deliveries WHERE id = $1`
+	lookupDeliverySQL    = `SELECT id, event, claimed_at, completed_at, outcome, raw FROM tfpilot_deliveries WHERE id = $1`
 	lookupIdempotencySQL = `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency WHERE operation = $1 AND key = $2`
 	lookupCostSQL        = `SELECT request_id, estimate, diff FROM tfpilot_costs WHERE request_id = $1`
 )
@@ -265,8 +267,8 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
 		}
-		doc, _ = jsonbSafe(doc) // see rawdoc.go
-		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc)}
+		doc, raw := storedForms(doc) // see rawdoc.go
+		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc), raw}
 	case tfpilot.KindRunIndex:
 		query, args = importRunSQL, []any{string(it.Run.Kind), it.Run.RunID, it.Run.RequestID, now}
 	case tfpilot.KindPRIndex:
@@ -274,7 +276,11 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		query, args = importPRSQL, []any{pr.Owner, pr.Repo, pr.Number, it.PR.RequestID, now}
 	case tfpilot.KindDelivery:
 		d := it.Delivery
-		query, args = importDeliverySQL, []any{d.ID, d.Event, d.ClaimedAt, sql.NullTime{Time: d.CompletedAt, Valid: !d.CompletedAt.IsZero()}, d.Outcome}
+		raw, err := deliveryRaw(*d)
+		if err != nil {
+			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+		}
+		query, args = importDeliverySQL, []any{d.ID, d.Event, d.ClaimedAt, sql.NullTime{Time: d.CompletedAt, Valid: !d.CompletedAt.IsZero()}, d.Outcome, raw}
 	case tfpilot.KindIdempotency:
 		r := it.Idempotency
 		query, args = importIdempotencySQL, []any{r.Operation, r.Key, r.Fingerprint, r.RequestID, nilIfEmpty(r.Response), r.CreatedAt, r.ExpiresAt}

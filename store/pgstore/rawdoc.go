@@ -13,9 +13,8 @@ import (
 // from a bucket reads back with every value as the original app wrote
 // it.
 //
-// Events have no raw column: an event's U+0000 or unpaired surrogate is
-// stored as U+FFFD (jsonbSafe), so PostgreSQL accepts the row; every
-// other value, unknown fields included, is kept.
+// Events are stored the same way (migration 0004): doc is the JSONB-safe
+// copy, raw the exact text when it differs, and reads prefer raw.
 
 // storedForms returns the JSONB-safe form of the document JSON b and,
 // when that form or JSONB's reading of it could differ from b, b itself

@@ -23,6 +23,7 @@ type eventRow struct {
 	ID        string          `bun:"id,pk"`
 	TS        time.Time       `bun:"ts"`
 	Doc       json.RawMessage `bun:"doc,type:jsonb"`
+	Raw       *string         `bun:"raw"` // see rawdoc.go
 }
 
 type runIndexRow struct {
@@ -52,6 +53,7 @@ type deliveryRow struct {
 	ClaimedAt   time.Time `bun:"claimed_at"`
 	CompletedAt time.Time `bun:"completed_at,nullzero"`
 	Outcome     string    `bun:"outcome"`
+	Raw         *string   `bun:"raw"` // see deliveryRaw
 }
 
 type idempotencyRow struct {
@@ -109,8 +111,9 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	if err != nil {
 		return tfpilot.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
 	}
-	doc, _ = jsonbSafe(doc) // see rawdoc.go
-	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc}).
+	exact := doc
+	doc, raw := storedForms(doc) // see rawdoc.go
+	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc, Raw: raw}).
 		On("CONFLICT DO NOTHING").Exec(ctx)
 	if err != nil {
 		return tfpilot.Event{}, wrap(op, err)
@@ -120,7 +123,7 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	}
 	// Return what a reader gets back: Data through JSON.
 	var out tfpilot.Event
-	if err := json.Unmarshal(doc, &out); err != nil {
+	if err := json.Unmarshal(exact, &out); err != nil {
 		return tfpilot.Event{}, wrap(op, err)
 	}
 	return out, nil
@@ -137,12 +140,12 @@ func orElse(err, otherwise error) error {
 func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
 	op := fmt.Sprintf("list events of request %q", requestID)
 	var rows []eventRow
-	if err := s.db.NewSelect().Model(&rows).Column("doc").Where("request_id = ?", requestID).OrderExpr("ts, id").Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&rows).Column("doc", "raw").Where("request_id = ?", requestID).OrderExpr("ts, id").Scan(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
 	out := make([]tfpilot.Event, len(rows))
 	for i, r := range rows {
-		if err := json.Unmarshal(r.Doc, &out[i]); err != nil {
+		if err := json.Unmarshal(eventDoc(r.Doc, r.Raw), &out[i]); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
@@ -302,7 +305,7 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, e
 	if err := s.db.NewSelect().Model(&d).Where("id = ?", id).Scan(ctx); err != nil {
 		return tfpilot.Delivery{}, wrap(fmt.Sprintf("get delivery %q", id), err)
 	}
-	return tfpilot.Delivery{ID: d.ID, Event: d.Event, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}, nil
+	return deliveryOf(d.ID, d.Event, d.ClaimedAt, d.CompletedAt, d.Outcome, d.Raw), nil
 }
 
 // PutIdempotency implements [tfpilot.IdempotencyStore] with one

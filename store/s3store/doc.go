@@ -52,7 +52,9 @@
 // plain text) or request_id is read too. A delivery is {"deliveryId",
 // "event", "state": "claimed"|"completed", "claimedAt", "completedAt",
 // "outcome"}; an object without state is a delivery the original system
-// recorded after handling it, i.e. completed. Events are [tfpilot.Event]'s
+// recorded after handling it, i.e. completed; other fields of a delivery
+// object are kept when it is completed, exported or imported
+// ([tfpilot.Delivery.UnknownFields]). Events are [tfpilot.Event]'s
 // JSON; an event without id or timestamp (as the original wrote them)
 // takes its key's name and time. Rate-limit backoffs are {"scope",
 // "until", "reason"}. Cost documents are stored byte for byte.

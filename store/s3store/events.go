@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -126,19 +125,13 @@ func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Eve
 		case err != nil:
 			return err
 		}
-		var le legacyEvent
-		if err := json.Unmarshal(obj.body, &le); err != nil {
+		// As an export reads it: losslessly, so an event's fields
+		// Event does not model and its exact strings come back.
+		name := strings.TrimSuffix(strings.TrimPrefix(objs[i].key, dir), ".json")
+		e, err := decodeEvent(requestID, name, obj)
+		if err != nil {
 			return fmt.Errorf("decode %s: %w", objs[i].key, err)
 		}
-		e := tfpilot.Event{ID: le.ID, RequestID: le.RequestID, Event: le.Event, Actor: le.Actor, Source: le.Source, Data: le.Data}
-		name := strings.TrimSuffix(strings.TrimPrefix(objs[i].key, dir), ".json")
-		if e.ID == "" {
-			e.ID = name
-		}
-		if e.RequestID == "" {
-			e.RequestID = requestID
-		}
-		e.Timestamp = legacyTime(obj.modified, le.Timestamp, le.TS, le.At, le.CreatedAt, json.RawMessage(strconv.Quote(name)))
 		events[i] = e
 		return nil
 	})

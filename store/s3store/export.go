@@ -523,12 +523,10 @@ func (s *Store) importItem(ctx context.Context, it tfpilot.Item) (bool, tfpilot.
 		}
 		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+prIndexDir))
 	case tfpilot.KindDelivery:
+		// A delivery's document is a deliveryBody, with the fields it
+		// was read with and does not model (tfpilot.Delivery's JSON).
 		d := it.Delivery
-		b := deliveryBody{DeliveryID: d.ID, Event: d.Event, State: stateClaimed, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}
-		if !d.CompletedAt.IsZero() {
-			b.State = stateCompleted
-		}
-		body, err := json.Marshal(b)
+		body, err := json.Marshal(d)
 		if err != nil {
 			return false, tfpilot.Item{}, err
 		}

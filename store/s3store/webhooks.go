@@ -185,7 +185,13 @@ type legacyDelivery struct {
 func decodeDelivery(id string, obj object) tfpilot.Delivery {
 	var l legacyDelivery
 	_ = json.Unmarshal(obj.body, &l) // an unreadable body is a completed delivery
-	d := tfpilot.Delivery{ID: id, Event: l.Event, Outcome: l.Outcome}
+	// The document as tfpilot decodes it keeps the fields a Delivery
+	// does not model, so an export (and a copy) carries them.
+	var d tfpilot.Delivery
+	if json.Unmarshal(obj.body, &d) != nil {
+		d = tfpilot.Delivery{}
+	}
+	d.ID, d.Event, d.Outcome, d.CompletedAt = id, l.Event, l.Outcome, time.Time{}
 	d.ClaimedAt = legacyTime(time.Time{}, l.ClaimedAt, l.ReceivedAt, l.RecordedAt, l.ProcessedAt, l.At)
 	if l.State == stateClaimed {
 		if d.ClaimedAt.IsZero() {
@@ -273,7 +279,10 @@ func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time
 			return fmt.Errorf("s3store: complete delivery %q claimed at %s: claimed again at %s: %w",
 				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
 		}
-		body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: d.Event, State: stateCompleted, ClaimedAt: d.ClaimedAt, CompletedAt: s.now(), Outcome: outcome})
+		// d's JSON is a deliveryBody with the fields the object holds
+		// and Delivery does not model (another program's), kept.
+		d.CompletedAt, d.Outcome = s.now(), outcome
+		body, err := json.Marshal(d)
 		if err != nil {
 			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
 		}

@@ -256,7 +256,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w", err))
 		}
-		doc, raw := storedForms(b)
+		doc, raw := requestForms(r, b)
 		if it.Kind == tfpilot.KindArchivedRequest {
 			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc), raw}
 		} else {

@@ -2,7 +2,10 @@ package pgstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
+
+	"github.com/tfpilot/tfpilot"
 )
 
 // A request document is stored as JSONB (doc) for the columns and
@@ -103,4 +106,25 @@ func hasExponent(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// requestForms is storedForms for a request document b of r. The version
+// lives in its own column and is dropped from the jsonb copy, so when the
+// document holds it in another form than the column's number (the
+// original app's "version": "2"), b is kept as raw too: the version reads
+// back as written, and as the column's number once a write changes it.
+func requestForms(r *tfpilot.Request, b []byte) ([]byte, *string) {
+	doc, raw := storedForms(b)
+	if raw != nil || len(r.DecodeIssues()) == 0 {
+		return doc, raw
+	}
+	var top struct {
+		Version json.RawMessage `json:"version"`
+	}
+	if err := json.Unmarshal(b, &top); err == nil && len(top.Version) > 0 &&
+		string(top.Version) != strconv.FormatInt(r.Version, 10) {
+		s := string(b)
+		return doc, &s
+	}
+	return doc, nil
 }

@@ -81,7 +81,7 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 	if err != nil {
 		return nil, "", err
 	}
-	doc, raw := storedForms(b)
+	doc, raw := requestForms(r, b)
 	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),

@@ -18,9 +18,9 @@ import (
 // has checked that an approval names it ([ApprovalCountsForPlan]).
 const (
 	// InputPlanRunID carries the plan run's GitHub run id.
-	InputPlanRunID = "plan_run_id"
+	InputPlanRunID = githubx.InputPlanRunID
 	// InputPlanDigest carries the saved plan's digest, "sha256:<hex>".
-	InputPlanDigest = "plan_digest"
+	InputPlanDigest = githubx.InputPlanDigest
 )
 
 // applyInputs are the inputs an apply of r sends beyond the request id and

@@ -56,7 +56,7 @@ func DefaultInputs() []WorkflowInput {
 // declares beyond [DefaultInputs]: plan_run_id and plan_digest, the saved
 // plan to apply (see the repository's workflows/apply.yml).
 func ApplyInputs() []WorkflowInput {
-	return []WorkflowInput{{Name: "plan_run_id"}, {Name: "plan_digest"}}
+	return []WorkflowInput{{Name: "plan_run_id"}, {Name: "plan_digest"}} // githubx.InputPlanRunID, githubx.InputPlanDigest
 }
 
 func (w *workflow) inputs() []WorkflowInput {

@@ -85,3 +85,31 @@ func TestApply_ApprovalOfAnotherPlanDigestDoesNotCount(t *testing.T) {
 		t.Fatalf("%d apply runs started for a plan nobody approved", n)
 	}
 }
+
+// TestApproval_GitHubReviewNamesThePlanItSaw: a GitHub review approves the
+// saved plan current when tfpilot recorded it; after a new plan of the
+// same head it no longer lets the request merge, and a new review of the
+// new plan does.
+func TestApproval_GitHubReviewNamesThePlanItSaw(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("reports")
+	planWithDigest(t, e, r.ID, digestA)
+	if err := e.fake.As("abe").Approve("acme", "infra", r.PR.Number); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(r.ID)
+	if g := e.doc(r.ID).Approval.Grants; len(g) != 1 || g[0].PlanDigest != digestA || g[0].Source != tfpilot.ApprovalSourceReview {
+		t.Fatalf("grants %+v, want abe's review naming %s", g, digestA)
+	}
+	mustOK(t, e, e.pilot.Plan, dev, r.ID)
+	planWithDigest(t, e, r.ID, digestB)
+	if _, err := e.pilot.Merge(e.ctx, approver, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+		t.Fatalf("Merge = %v, want a precondition failure (the review approved another plan)", err)
+	}
+	if err := e.fake.As("abe").Approve("acme", "infra", r.PR.Number); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(r.ID)
+	mustOK(t, e, e.pilot.Merge, approver, r.ID)
+}

@@ -113,3 +113,47 @@ func TestApproval_GitHubReviewNamesThePlanItSaw(t *testing.T) {
 	e.sync(r.ID)
 	mustOK(t, e, e.pilot.Merge, approver, r.ID)
 }
+
+// TestApply_MergeCommitWithAnotherTreeIsPlannedAndApprovedAgain: when the
+// pull request was merged onto a base that had moved (in GitHub, without
+// tfpilot rebuilding the branch), the merge commit holds files the plan
+// never saw. Apply then starts no apply: it dispatches a plan at the merge
+// commit and refuses; that plan needs its own approval, and the apply
+// carries it.
+func TestApply_MergeCommitWithAnotherTreeIsPlannedAndApprovedAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.create("reports")
+	planWithDigest(t, e, r.ID, digestA)
+	mustOK(t, e, e.pilot.Approve, approver, r.ID)
+	if _, err := e.fake.As("bob").Push("acme", "infra", "main", "someone else's change", map[string]string{"envs/dev/other.tf": "# other\n"}); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := e.fake.As("abe").Merge("acme", "infra", r.PR.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sync(r.ID)
+	_, err = e.pilot.Apply(e.ctx, approver, r.ID)
+	if !errors.Is(err, tfpilot.ErrPrecondition) || !strings.Contains(err.Error(), "re-planning at the merge commit") {
+		t.Fatalf("Apply = %v, want a precondition failure saying it re-plans at the merge commit", err)
+	}
+	if n := len(e.runsOf("apply.yml")); n != 0 {
+		t.Fatalf("%d apply runs started for a merge nobody planned", n)
+	}
+	replan := currentAttempt(t, e, r.ID, runs.Plan)
+	if replan.Attempt != 2 || replan.DispatchedSHA != merge || replan.Ref != "main" {
+		t.Fatalf("plan attempt %+v, want attempt 2 of merge commit %s on main", replan, merge)
+	}
+	planWithDigest(t, e, r.ID, digestB)
+	if _, err := e.pilot.Apply(e.ctx, approver, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+		t.Fatalf("Apply = %v, want a precondition failure until the new plan is approved", err)
+	}
+	mustOK(t, e, e.pilot.Approve, approver, r.ID)
+	mustOK(t, e, e.pilot.Apply, approver, r.ID)
+	applies := e.runsOf("apply.yml")
+	if len(applies) != 1 || applies[0].Inputs[tfpilot.InputPlanDigest] != digestB ||
+		applies[0].Inputs[tfpilot.InputPlanRunID] != strconv.FormatInt(replan.RunID, 10) {
+		t.Fatalf("apply runs %+v, want one applying the merge commit's plan %d (%s)", applies, replan.RunID, digestB)
+	}
+}

@@ -442,13 +442,8 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 }
 
 // Apply dispatches the apply workflow on the base branch at the merge
-// commit, passing the approved saved plan's run id and digest. Gates:
-// merged, approved, an approval names the current plan's digest, the
-// current plan succeeded for the merged head (or the merge commit), and no
-// apply running or done. When the merge commit's tree differs from the
-// planned commit's, Apply dispatches a plan of the merge commit instead
-// and answers [ErrPrecondition] saying so: that plan is approved (Approve
-// accepts a merged request re-planned at its merge), then applied.
+// commit. Gates: merged, approved, the current plan succeeded for the
+// merged head, and no apply running or done.
 func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error) {
 	gates := func(r *Request) error {
 		switch {

@@ -270,9 +270,7 @@ func planOK(op Action, r *Request) error {
 	case runs.HeadMismatch(plan):
 		return gate(op, "plan attempt %d was dispatched for %s but its run planned %s: a plan of another commit is not a plan of this one",
 			plan.Attempt, short(plan.DispatchedSHA), short(plan.HeadSHA))
-	case head != "" && plan.HeadSHA != "" && plan.HeadSHA != head && !(merged(r) && plan.HeadSHA == r.MergedSHA):
-		// A plan of the merge commit (Apply re-plans there when its tree
-		// differs from the planned one) is a plan of what was merged.
+	case head != "" && plan.HeadSHA != "" && plan.HeadSHA != head:
 		return gate(op, "the plan was for head %s but the pull request is at %s", short(plan.HeadSHA), short(head))
 	}
 	return nil
@@ -362,7 +360,7 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
 	rules := p.approvalRules()
 	gates := func(r *Request) error {
-		if err := openUnmerged(ActionApprove, r); err != nil && !replannedAtMerge(r) {
+		if err := openUnmerged(ActionApprove, r); err != nil {
 			return err
 		}
 		if err := rules.Check(ctx, c.Principal, r); err != nil {
@@ -477,52 +475,8 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 	}
 	defer release()
 	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
-		planned, mergedTree, differs, err := p.mergeTreeDiffers(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		if differs {
-			// The saved plan is not a plan of what was merged: plan the
-			// merge commit, and let its plan be approved before applying.
-			nr, err := p.dispatch(ctx, id, h, runs.Plan, r.TargetBase, r.MergedSHA, c.Principal)
-			if err != nil {
-				return nil, err
-			}
-			a, _ := runs.Current(nr.Runs, runs.Plan)
-			return nil, gate(ActionApply, "the merge commit %s holds tree %s but the plan was of tree %s: re-planning at the merge commit (plan attempt %d); approve that plan, then apply",
-				short(r.MergedSHA), short(mergedTree), short(planned), a.Attempt)
-		}
 		return p.dispatch(ctx, id, h, runs.Apply, r.TargetBase, r.MergedSHA, c.Principal)
 	})
-}
-
-// mergeTreeDiffers compares the tree of r's merge commit with the tree of
-// the commit its current plan planned. A plan of the merge commit itself
-// differs from nothing.
-func (p *Pilot) mergeTreeDiffers(ctx context.Context, r *Request) (planned, mergedTree string, differs bool, err error) {
-	plan, ok := runs.Current(r.Runs, runs.Plan)
-	if !ok || r.MergedSHA == "" || plan.HeadSHA == "" || plan.HeadSHA == r.MergedSHA {
-		return "", "", false, nil
-	}
-	if planned, err = p.gh.CommitTree(ctx, repoOf(r), plan.HeadSHA); err != nil {
-		return "", "", false, err
-	}
-	if mergedTree, err = p.gh.CommitTree(ctx, repoOf(r), r.MergedSHA); err != nil {
-		return "", "", false, err
-	}
-	return planned, mergedTree, planned != mergedTree, nil
-}
-
-// replannedAtMerge reports whether r, merged and not applied, has a
-// current plan of its merge commit: Apply re-planned there, and that plan
-// needs its own approval.
-func replannedAtMerge(r *Request) bool {
-	plan, ok := runs.Current(r.Runs, runs.Plan)
-	if !ok || !merged(r) || r.MergedSHA == "" || plan.DispatchedSHA != r.MergedSHA {
-		return false
-	}
-	_, applied := runs.Current(r.Runs, runs.Apply)
-	return !applied
 }
 
 // Destroy dispatches the destroy workflow. Gate: the request is applied.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/runs"
 )
 
 // This file is the one home of the approval rules. The API's Approve,
@@ -25,7 +26,11 @@ import (
 //     allows it ([Target.AllowSelfApproval]) — is not the requester;
 //     a review that does not count is kept as a fact that approves nothing;
 //   - a review is identified by its GitHub review id: seeing it again
-//     (a replayed delivery, the next Sync) changes nothing.
+//     (a replayed delivery, the next Sync) changes nothing;
+//   - a grant names the digest of the saved plan the approver saw (the
+//     current plan's output.planDigest when it was given); once the plan
+//     to apply has a digest, only a grant of that digest lets Apply start
+//     ([ApprovalCountsForPlan]), so Apply applies what was approved.
 
 // Review states as [ReviewFact] records them (GitHub's webhook spelling).
 const (
@@ -40,13 +45,18 @@ const (
 	ApprovalSourceReview = "github-review"
 )
 
-// ApprovalGrant is one principal's approval of one head commit.
+// ApprovalGrant is one principal's approval of one head commit and,
+// when it was known, of one saved plan.
 type ApprovalGrant struct {
-	Principal string    `json:"principal"`
-	HeadSHA   string    `json:"headSha"`
-	Source    string    `json:"source"`
-	ReviewID  int64     `json:"reviewId,omitempty"`
-	At        time.Time `json:"at,omitzero"`
+	Principal string `json:"principal"`
+	HeadSHA   string `json:"headSha"`
+	// PlanDigest is the digest of the saved plan file the approver saw
+	// ("sha256:<hex>", the plan attempt's output.planDigest); empty when
+	// the plan reported none or its output was not read yet.
+	PlanDigest string    `json:"planDigest,omitempty"`
+	Source     string    `json:"source"`
+	ReviewID   int64     `json:"reviewId,omitempty"`
+	At         time.Time `json:"at,omitzero"`
 }
 
 // ReviewFact is a GitHub review of the request's pull request as tfpilot
@@ -67,6 +77,10 @@ type ReviewFact struct {
 	// (unmapped, not allowed to approve, the requester); empty when it
 	// may count.
 	Ineligible string `json:"ineligible,omitempty"`
+	// PlanDigest is the digest of the request's current plan when the
+	// review was recorded: the saved plan the reviewer saw. Empty when
+	// unknown.
+	PlanDigest string `json:"planDigest,omitempty"`
 }
 
 func (a *Approval) clone() *Approval {
@@ -97,6 +111,30 @@ func ApprovalCounts(a *Approval, head string) bool {
 		return false
 	}
 	return a.HeadSHA == "" || a.HeadSHA == head
+}
+
+// ApprovalCountsForPlan reports whether a holds an approval of head that
+// counts for the saved plan digest: some principal's grant of head names
+// digest. A grant of another digest (an earlier plan of the same commit,
+// or one given before the plan's digest was read) does not count. An
+// empty digest (a plan that reported none) falls back to [ApprovalCounts].
+func ApprovalCountsForPlan(a *Approval, head, digest string) bool {
+	if digest == "" {
+		return ApprovalCounts(a, head)
+	}
+	if !ApprovalCounts(a, head) {
+		return false
+	}
+	return slices.ContainsFunc(a.Grants, func(g ApprovalGrant) bool { return g.HeadSHA == head && g.PlanDigest == digest })
+}
+
+// planDigestOf is the saved plan digest of r's current plan, empty when
+// it reported none or its output was not read yet.
+func planDigestOf(r *Request) string {
+	if a, ok := runs.Current(r.Runs, runs.Plan); ok && a.Output != nil {
+		return a.Output.PlanDigest
+	}
+	return ""
 }
 
 // ApprovalForHead returns a with every grant that is not for head voided,
@@ -144,7 +182,8 @@ func recount(a *Approval) {
 
 // ApprovalWithGrant returns a (bound to head) with g added. A grant for
 // another head is refused with [ErrPrecondition]; a principal who already
-// approved head changes nothing (changed is false).
+// approved head and the same plan digest changes nothing (changed is
+// false); approving another digest replaces the principal's grant.
 func ApprovalWithGrant(a *Approval, head string, g ApprovalGrant) (out *Approval, changed bool, err error) {
 	if head == "" || g.HeadSHA != head {
 		return a, false, gate(ActionApprove, "the approval is for %s but the head is %s", short(g.HeadSHA), short(head))
@@ -153,9 +192,14 @@ func ApprovalWithGrant(a *Approval, head string, g ApprovalGrant) (out *Approval
 		a = &Approval{}
 	}
 	out = ApprovalForHead(a, head).clone()
-	if slices.ContainsFunc(out.Grants, func(x ApprovalGrant) bool { return x.Principal == g.Principal && x.HeadSHA == head }) {
+	if slices.ContainsFunc(out.Grants, func(x ApprovalGrant) bool {
+		return x.Principal == g.Principal && x.HeadSHA == head && x.PlanDigest == g.PlanDigest
+	}) {
 		return ApprovalForHead(a, head), false, nil
 	}
+	out.Grants = slices.DeleteFunc(out.Grants, func(x ApprovalGrant) bool {
+		return x.Principal == g.Principal && x.Source == g.Source
+	})
 	out.HeadSHA = head
 	out.Grants = append(out.Grants, g)
 	recount(out)
@@ -216,7 +260,7 @@ func reviewGrants(a *Approval, head string) []ApprovalGrant {
 		latest, _ := latestReview(a.Reviews, rv.Login)
 		if latest.State == ReviewStateApproved && latest.Ineligible == "" && latest.Principal != "" &&
 			head != "" && latest.CommitID == head {
-			out = append(out, ApprovalGrant{Principal: latest.Principal, HeadSHA: head,
+			out = append(out, ApprovalGrant{Principal: latest.Principal, HeadSHA: head, PlanDigest: latest.PlanDigest,
 				Source: ApprovalSourceReview, ReviewID: latest.ID, At: latest.SubmittedAt})
 		}
 	}
@@ -298,7 +342,8 @@ func (ar ApprovalRules) selfApprovalAllowed(r *Request) bool {
 // review could not approve, why. state is GitHub's, in either spelling
 // (APPROVED or approved).
 func (ar ApprovalRules) ReviewFact(ctx context.Context, r *Request, id int64, login, state, commitID string, at time.Time) ReviewFact {
-	rv := ReviewFact{ID: id, CommitID: commitID, Login: login, State: strings.ToLower(state), SubmittedAt: at.UTC()}
+	rv := ReviewFact{ID: id, CommitID: commitID, Login: login, State: strings.ToLower(state), SubmittedAt: at.UTC(),
+		PlanDigest: planDigestOf(r)}
 	p, ok := ar.Principal(login)
 	if !ok {
 		rv.Ineligible = "unmapped GitHub login"

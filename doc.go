@@ -107,7 +107,12 @@
 // login maps to a principal ([Config.Reviewers]) the [Authorizer] lets
 // approve the request, and, unless [Target.AllowSelfApproval], who is not
 // its creator ([Request.CreatedBy]); a review already seen changes
-// nothing. [RoleAuthorizer] documents the default table of who may do
+// nothing. A grant also names the digest of the saved plan its approver
+// saw (the plan attempt's output.planDigest); once the plan has a digest,
+// Merge and Apply need an approval of that digest
+// ([ApprovalCountsForPlan]), and Apply passes the plan's run id and
+// digest to the apply workflow, which applies that plan file
+// (workflows/apply.md). [RoleAuthorizer] documents the default table of who may do
 // what, including ownership and protected environments.
 //
 // # GitHub webhooks

@@ -4,10 +4,48 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/runs"
 )
+
+// Apply-only workflow inputs: the saved plan an apply applies. The apply
+// workflow downloads the plan file its plan run saved as an artifact,
+// checks it against the digest and applies that file (workflows/apply.yml).
+// They are sent when the plan to apply reported a digest; the Apply gate
+// has checked that an approval names it ([ApprovalCountsForPlan]).
+const (
+	// InputPlanRunID carries the plan run's GitHub run id.
+	InputPlanRunID = githubx.InputPlanRunID
+	// InputPlanDigest carries the saved plan's digest, "sha256:<hex>".
+	InputPlanDigest = githubx.InputPlanDigest
+)
+
+// applyInputs are the inputs an apply of r sends beyond the request id and
+// the nonce: its current plan's run and saved plan digest, when known.
+// They are derived from the stored request, so a dispatch retried by Sync
+// sends the same.
+func applyInputs(r *Request) map[string]string {
+	plan, ok := runs.Current(r.Runs, runs.Plan)
+	d := planDigestOf(r)
+	if !ok || plan.RunID == 0 || d == "" {
+		return nil
+	}
+	return map[string]string{InputPlanRunID: strconv.FormatInt(plan.RunID, 10), InputPlanDigest: d}
+}
+
+// shortDigest abbreviates a plan digest for messages; "none" when empty.
+func shortDigest(d string) string {
+	if d == "" {
+		return "none"
+	}
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
 
 // dispatch runs the crash-safe dispatch protocol for kind on request id,
 // whose lock h holds: (1) persist a new attempt carrying a fresh nonce;
@@ -22,7 +60,13 @@ func (p *Pilot) dispatch(ctx context.Context, id, h string, kind runs.Kind, ref,
 	r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
 		r.Runs = runs.Dispatch(r.Runs, kind, runs.DispatchMeta{HeadSHA: headSHA, Ref: ref, Actor: who.Login, Nonce: nonce}, p.now())
 		attempt = r.Runs.Op(kind).CurrentAttempt
-		p.stage(r, string(kind)+"_dispatched", who, map[string]any{"attempt": attempt, "ref": ref, "headSha": headSHA})
+		data := map[string]any{"attempt": attempt, "ref": ref, "headSha": headSHA}
+		if kind == runs.Apply {
+			if in := applyInputs(r); in != nil {
+				data["planRunId"], data["planDigest"] = in[InputPlanRunID], in[InputPlanDigest]
+			}
+		}
+		p.stage(r, string(kind)+"_dispatched", who, data)
 		return nil
 	})
 	if err != nil {
@@ -42,10 +86,14 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 	// the lock, and DispatchGrace covers it (see Config.DispatchGrace).
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.LockTTL/2)
 	defer cancel()
+	inputs := map[string]string{runs.InputRequestID: r.ID}
+	if kind == runs.Apply {
+		maps.Copy(inputs, applyInputs(r))
+	}
 	res, err := p.gh.Dispatch(dctx, repoOf(r), githubx.DispatchRequest{
 		Workflow: p.cfg.Workflows.File(githubx.WorkflowKind(kind)),
 		Ref:      a.Ref,
-		Inputs:   map[string]string{runs.InputRequestID: r.ID},
+		Inputs:   inputs,
 		Nonce:    a.Nonce,
 	})
 	if err != nil {

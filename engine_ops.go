@@ -376,14 +376,19 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 	return p.operation(ctx, c, ActionApprove, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.mutateHeld(ctx, id, h, func(r *Request) error {
 			head := headOf(r)
+			digest := planDigestOf(r)
 			a, changed, err := ApprovalWithGrant(r.Approval, head, ApprovalGrant{
-				Principal: c.Principal.Login, HeadSHA: head, Source: ApprovalSourceAPI, At: p.now()})
+				Principal: c.Principal.Login, HeadSHA: head, PlanDigest: digest, Source: ApprovalSourceAPI, At: p.now()})
 			if err != nil {
 				return err
 			}
 			r.Approval = a
 			if changed {
-				p.stage(r, "request_approved", c.Principal, map[string]any{"headSha": head})
+				data := map[string]any{"headSha": head}
+				if digest != "" {
+					data["planDigest"] = digest
+				}
+				p.stage(r, "request_approved", c.Principal, data)
 			}
 			return nil
 		})
@@ -400,7 +405,14 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		if !approved(r) {
 			return gate(ActionMerge, "not approved")
 		}
-		return planOK(ActionMerge, r)
+		if err := planOK(ActionMerge, r); err != nil {
+			return err
+		}
+		if d := planDigestOf(r); !ApprovalCountsForPlan(r.Approval, headOf(r), d) {
+			// What is merged is what Apply applies: the approved plan.
+			return gate(ActionMerge, "no approval names the current plan (digest %s); approve it again", shortDigest(d))
+		}
+		return nil
 	}
 	// A merge GitHub would refuse is answered before the lock is taken:
 	// a moved base rebuilds the branch, anything else writes nothing.
@@ -445,6 +457,11 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		if err := planOK(ActionApply, r); err != nil {
 			return err
+		}
+		if d := planDigestOf(r); !ApprovalCountsForPlan(r.Approval, headOf(r), d) {
+			// Apply applies the saved plan: an approval counts only for
+			// the plan file its approver saw (approval.go).
+			return gate(ActionApply, "no approval names the plan to apply (digest %s); approve it again", shortDigest(d))
 		}
 		if err := notRunning(ActionApply, r, runs.Apply, runs.Destroy); err != nil {
 			return err

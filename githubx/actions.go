@@ -12,6 +12,18 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
+// Apply-only workflow inputs: the approved saved plan an apply applies.
+// tfpilot sends them to the apply workflow when the plan reported a digest;
+// the repository's workflows/apply.yml declares them (optional) and refuses
+// to apply without them.
+const (
+	// InputPlanRunID carries the plan run's id, whose artifact holds the
+	// saved plan file.
+	InputPlanRunID = "plan_run_id"
+	// InputPlanDigest carries the saved plan's digest, "sha256:<hex>".
+	InputPlanDigest = "plan_digest"
+)
+
 // DispatchRequest describes a workflow_dispatch.
 type DispatchRequest struct {
 	// Workflow is the workflow file name, e.g. "plan.yml"

@@ -41,7 +41,8 @@ func (p SetupProblem) String() string {
 // where present, declares exactly the inputs tfpilot sends (request_id
 // and the nonce input, GitHub refusing undeclared inputs and missing
 // required ones with 422) and a run-name that carries both (see
-// [runs.RunName]). It returns every problem found; the error is only for
+// [runs.RunName]), the apply workflow also the saved-plan inputs
+// ([InputPlanRunID], [InputPlanDigest]). It returns every problem found; the error is only for
 // a failure that stopped the check (a cancelled context, a rate limit,
 // GitHub unavailable). The repository's workflows/ folder holds templates
 // that pass.
@@ -103,6 +104,11 @@ func (c *Client) CheckSetup(ctx context.Context, repo Repo, base string) ([]Setu
 		for _, p := range checkWorkflowFile(f.Content, c.nonceKey) {
 			add(file, "%s", p)
 		}
+		if k == WorkflowApply {
+			for _, p := range checkApplyInputs(f.Content) {
+				add(file, "%s", p)
+			}
+		}
 	}
 	return problems, nil
 }
@@ -115,6 +121,39 @@ func stops(err error) bool {
 }
 
 var inputExpr = regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
+
+// checkApplyInputs returns what is wrong with an apply workflow for the
+// saved-plan inputs tfpilot sends to it ([InputPlanRunID],
+// [InputPlanDigest]): each must be declared, or GitHub refuses the apply.
+func checkApplyInputs(content []byte) []string {
+	var doc struct {
+		On yaml.Node `yaml:"on"`
+	}
+	if yaml.Unmarshal(content, &doc) != nil {
+		return nil // checkWorkflowFile reported it
+	}
+	dispatch, ok := findDispatch(&doc.On)
+	if !ok {
+		return nil
+	}
+	var inputs map[string]yaml.Node
+	if dispatch != nil {
+		var d struct {
+			Inputs yaml.Node `yaml:"inputs"`
+		}
+		if err := dispatch.Decode(&d); err == nil && d.Inputs.Kind == yaml.MappingNode {
+			_ = d.Inputs.Decode(&inputs)
+		}
+	}
+	var problems []string
+	for _, name := range []string{InputPlanRunID, InputPlanDigest} {
+		if _, ok := inputs[name]; !ok {
+			problems = append(problems, fmt.Sprintf(
+				"does not declare the input %q that tfpilot sends to apply the approved saved plan: GitHub refuses the apply (422 Unexpected inputs provided); install workflows/apply.yml", name))
+		}
+	}
+	return problems
+}
 
 // checkWorkflowFile returns what is wrong with a workflow file for
 // tfpilot's dispatch: its workflow_dispatch inputs and its run-name.

@@ -58,6 +58,10 @@ jobs: {}
 			`plan.yml: requires the input "environment", which tfpilot does not send`,
 			`plan.yml: requires the input "nonce", which tfpilot does not send`,
 		}},
+		{name: "apply without the saved plan inputs", edit: func(f map[string]string, w []githubtest.Workflow) []githubtest.Workflow {
+			f[".github/workflows/apply.yml"] = strings.Replace(f[".github/workflows/apply.yml"], "      plan_digest:\n", "      plan_digest_old:\n", 1)
+			return w
+		}, want: []string{`apply.yml: does not declare the input "plan_digest" that tfpilot sends to apply the approved saved plan`}},
 		{name: "run name without the nonce", edit: func(f map[string]string, w []githubtest.Workflow) []githubtest.Workflow {
 			f[".github/workflows/destroy.yml"] = strings.Replace(f[".github/workflows/destroy.yml"],
 				"run-name: tfpilot ${{ inputs.request_id }} ${{ inputs.tfpilot_nonce }}", "run-name: Destroy ${{ inputs.request_id }}", 1)

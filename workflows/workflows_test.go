@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,6 +32,8 @@ type input struct {
 
 type step struct {
 	Name string            `yaml:"name"`
+	Uses string            `yaml:"uses"`
+	With map[string]string `yaml:"with"`
 	Run  string            `yaml:"run"`
 	Env  map[string]string `yaml:"env"`
 }
@@ -106,17 +109,28 @@ func TestTemplates_MatchTheDispatchContract(t *testing.T) {
 			if w.On.WorkflowDispatch == nil {
 				t.Fatal("no workflow_dispatch trigger")
 			}
-			var names []string
+			// Every kind: request_id and tfpilot_nonce, required. Apply
+			// also: the approved saved plan, optional (tfpilot sends it
+			// when the plan reported a digest; the workflow refuses to
+			// apply without it).
+			want := map[string]bool{runs.InputRequestID: true, runs.InputNonce: true}
+			if k == githubx.WorkflowApply {
+				want[tfpilot.InputPlanRunID], want[tfpilot.InputPlanDigest] = false, false
+			}
 			for n, in := range w.On.WorkflowDispatch.Inputs {
-				names = append(names, n)
-				if !in.Required || in.Type != "string" || in.Default != "" {
-					t.Errorf("input %s: %+v, want a required string without default", n, in)
+				required, ok := want[n]
+				if !ok {
+					t.Errorf("input %s is declared but tfpilot never sends it", n)
+					continue
+				}
+				if in.Required != required || in.Type != "string" || in.Default != "" {
+					t.Errorf("input %s: %+v, want a string without default, required=%v", n, in, required)
 				}
 			}
-			sort.Strings(names)
-			if strings.Join(names, ",") != runs.InputRequestID+","+runs.InputNonce {
-				t.Errorf("inputs %v, want exactly %s and %s (tfpilot sends these; GitHub refuses undeclared inputs)",
-					names, runs.InputRequestID, runs.InputNonce)
+			for n := range want {
+				if _, ok := w.On.WorkflowDispatch.Inputs[n]; !ok {
+					t.Errorf("input %s not declared: GitHub refuses tfpilot's dispatch (Unexpected inputs provided)", n)
+				}
 			}
 			// The run name, evaluated as GitHub does, is runs.RunName.
 			expr := regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}`)
@@ -261,5 +275,118 @@ func TestTemplates_AcceptTheEnginesDispatch(t *testing.T) {
 				t.Fatalf("plan ran %s on %s, want plan.yml on %s", got[0].WorkflowFile, got[0].HeadBranch, r.BranchName)
 			}
 		})
+	}
+}
+
+// TestTemplates_ApplyAppliesTheSavedPlan: the plan template saves its plan
+// file as an artifact and prints its digest where tfpilot reads it; the
+// apply template refuses to run without the approved plan's inputs,
+// downloads that run's artifact (under the name the plan template gives
+// it), checks the digest and applies the file, never re-planning.
+func TestTemplates_ApplyAppliesTheSavedPlan(t *testing.T) {
+	t.Parallel()
+	plan := load(t, "plan.yml").Jobs["plan"]
+	var artifact string
+	digestPrinted := false
+	for _, s := range plan.Steps {
+		if strings.HasPrefix(s.Uses, "actions/upload-artifact@") {
+			artifact = s.With["name"]
+		}
+		digestPrinted = digestPrinted || strings.Contains(s.Run, "echo \"tfpilot-plan-digest: sha256:$digest\"")
+	}
+	if artifact != "tfplan-${{ inputs.request_id }}-${{ inputs.tfpilot_nonce }}" || !digestPrinted {
+		t.Fatalf("plan.yml saves artifact %q, prints digest %v; want tfplan-<request_id>-<nonce> and the digest line", artifact, digestPrinted)
+	}
+	apply := load(t, "apply.yml").Jobs["apply"]
+	order := []string{"check inputs", "download", "check digest", "apply"}
+	var seen []string
+	for _, s := range apply.Steps {
+		switch {
+		case strings.Contains(s.Run, "terraform apply"):
+			if !strings.HasSuffix(strings.TrimSpace(s.Run), " tfplan") || strings.Contains(s.Run, "-auto-approve") {
+				t.Errorf("apply step runs %q; want terraform apply of the saved plan file tfplan", s.Run)
+			}
+			seen = append(seen, "apply")
+		case strings.HasPrefix(s.Uses, "actions/download-artifact@"):
+			if s.With["run-id"] != "${{ inputs.plan_run_id }}" || s.With["pattern"] != "tfplan-${{ inputs.request_id }}-*" ||
+				s.With["merge-multiple"] != "true" || s.With["path"] != "${{ needs.locate.outputs.env_dir }}" {
+				t.Errorf("download step %+v; want the plan run's tfplan artifact into the environment directory", s.With)
+			}
+			seen = append(seen, "download")
+		case s.Env["PLAN_DIGEST"] == "${{ inputs.plan_digest }}" && strings.Contains(s.Run, "sha256sum tfplan"):
+			seen = append(seen, "check digest")
+		case s.Env["PLAN_RUN_ID"] == "${{ inputs.plan_run_id }}" && strings.Contains(s.Run, "exit 1"):
+			seen = append(seen, "check inputs")
+		case strings.Contains(s.Run, "terraform plan"):
+			t.Errorf("apply.yml re-plans (%q): it must apply the approved plan file", s.Run)
+		}
+	}
+	if strings.Join(seen, ",") != strings.Join(order, ",") {
+		t.Fatalf("apply.yml steps %v, want %v in this order", seen, order)
+	}
+}
+
+// TestTemplates_ApplyDispatchCarriesTheSavedPlan: against a GitHub whose
+// workflows declare what the templates declare, a whole request (plan with
+// a digest, approve, merge, apply) is accepted, and the apply run gets the
+// approved plan's run id and digest as inputs.
+func TestTemplates_ApplyDispatchCarriesTheSavedPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fake := githubtest.New(githubtest.Options{})
+	t.Cleanup(fake.Close)
+	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra",
+		Files: map[string]string{"envs/dev/main.tf": "# infra\n"}, Workflows: fakeWorkflows(t)}); err != nil {
+		t.Fatal(err)
+	}
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token", AllowInsecureHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := tfpilot.NewCatalog(tfpilot.Module{Name: "s3_bucket", Source: "../../modules/s3-bucket",
+		Fields: []tfpilot.Field{{Name: "bucket_name", Type: tfpilot.FieldString, Required: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pilot, err := tfpilot.New(memstore.New(nil), gh, tfpilot.Config{
+		Catalog:    catalog,
+		Targets:    tfpilot.StaticTargets{"payments/dev": {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"}},
+		Authorizer: tfpilot.RoleAuthorizer{Developers: []string{"alice"}, Approvers: []string{"abe"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := tfpilot.Caller{Principal: tfpilot.Principal{Login: "alice"}, IdempotencyKey: "k1"}
+	abe := tfpilot.Caller{Principal: tfpilot.Principal{Login: "abe"}}
+	r, err := pilot.Create(ctx, alice, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
+		Config: map[string]any{"bucket_name": "reports"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ := runs.Current(r.Runs, runs.Plan)
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if err := fake.SetJobLogs(plan.RunID, "Plan: 1 to add, 0 to change, 0 to destroy.\ntfpilot-plan-digest: "+digest+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Complete(plan.RunID, "success"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pilot.Sync(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error){pilot.Approve, pilot.Merge, pilot.Apply} {
+		if _, err := op(ctx, abe, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var applies []githubtest.Run
+	for _, run := range fake.Runs("acme", "infra") {
+		if run.WorkflowFile == "apply.yml" {
+			applies = append(applies, run)
+		}
+	}
+	if len(applies) != 1 || applies[0].Inputs[tfpilot.InputPlanRunID] != strconv.FormatInt(plan.RunID, 10) ||
+		applies[0].Inputs[tfpilot.InputPlanDigest] != digest {
+		t.Fatalf("apply runs %+v; want one with plan_run_id %d and plan_digest %s", applies, plan.RunID, digest)
 	}
 }

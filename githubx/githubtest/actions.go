@@ -32,7 +32,8 @@ type Workflow struct {
 	// on.workflow_dispatch.inputs). As on GitHub, a dispatch that sends an
 	// input not declared here, or omits a required one without a default,
 	// is refused with 422, and an omitted input with a default gets it.
-	// Nil means [DefaultInputs] (the inputs tfpilot sends); an empty,
+	// Nil means [DefaultInputs] (the inputs tfpilot sends), plus
+	// [ApplyInputs] for "apply.yml"; an empty,
 	// non-nil slice declares no inputs.
 	Inputs []WorkflowInput
 }
@@ -51,8 +52,18 @@ func DefaultInputs() []WorkflowInput {
 	return []WorkflowInput{{Name: "request_id", Required: true}, {Name: "tfpilot_nonce", Required: true}}
 }
 
+// ApplyInputs returns the optional inputs tfpilot's apply workflow
+// declares beyond [DefaultInputs]: plan_run_id and plan_digest, the saved
+// plan to apply (see the repository's workflows/apply.yml).
+func ApplyInputs() []WorkflowInput {
+	return []WorkflowInput{{Name: "plan_run_id"}, {Name: "plan_digest"}} // githubx.InputPlanRunID, githubx.InputPlanDigest
+}
+
 func (w *workflow) inputs() []WorkflowInput {
 	if w.Inputs == nil {
+		if w.File == "apply.yml" {
+			return append(DefaultInputs(), ApplyInputs()...)
+		}
 		return DefaultInputs()
 	}
 	return w.Inputs

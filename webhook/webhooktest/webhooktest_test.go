@@ -10,8 +10,8 @@ import (
 )
 
 // The fixtures are part of the module: a fresh clone with nothing beside
-// it has every payload the tests read (issue 17: tests read
-// ../shared/fixtures and failed from any other checkout).
+// it has every payload the tests read (issue 17: they used to be read
+// from outside the repository, and tests failed from any other checkout).
 func TestFixtures_LiveInsideTheModule(t *testing.T) {
 	t.Parallel()
 	want := []string{

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
 )
 
@@ -15,20 +13,7 @@ import (
 func TestPilot_ReconcileCooldownIsSharedAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	// A second replica: its own GitHub client and engine, the same store.
-	gh2, err := githubx.New(githubx.Options{BaseURL: e.fake.URL(), Token: "test-token", Clock: e.clock, AllowInsecureHTTP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, err := tfpilot.New(e.store, gh2, tfpilot.Config{
-		Targets:    tfpilot.StaticTargets{"payments/dev": {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"}},
-		Catalog:    catalog(t),
-		Authorizer: tfpilot.RoleAuthorizer{Developers: []string{"dana"}, Approvers: []string{"abe"}},
-		Now:        e.clock.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := e.process(t, e.store) // a second replica: its own GitHub client and engine, the same store
 	r := e.create("reports")
 	gets := func() int { return e.fake.CallCount(githubtest.EndpointGetRun) }
 	e.sync(r.ID) // replica 1: the queued run is fetched, unchanged: cooldown

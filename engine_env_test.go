@@ -271,3 +271,14 @@ func withPgstore(t testing.TB) envOption {
 func withSlowStore(d time.Duration) envOption {
 	return func(_ *tfpilot.Config, s *tfpilot.Store) { *s = slowStore{Store: *s, delay: d} }
 }
+
+// overlapBackends are the stores the concurrency tests run on: memstore
+// with a millisecond of latency per call (so concurrent calls overlap)
+// and PostgreSQL.
+var overlapBackends = []struct {
+	name string
+	opt  func(t *testing.T) envOption
+}{
+	{"memstore", func(*testing.T) envOption { return withSlowStore(time.Millisecond) }},
+	{"pgstore", func(t *testing.T) envOption { return withPgstore(t) }},
+}

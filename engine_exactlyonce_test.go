@@ -164,13 +164,7 @@ func TestSync_RedispatchDecidedUnderTheLockOnAReRead(t *testing.T) {
 // on a stranded attempt. Exactly one run results, attached and indexed.
 func TestSync_OneRunPerAttemptAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	for _, be := range []struct {
-		name string
-		opt  func(t *testing.T) envOption
-	}{
-		{"memstore", func(*testing.T) envOption { return withSlowStore(time.Millisecond) }},
-		{"pgstore", func(t *testing.T) envOption { return withPgstore(t) }},
-	} {
+	for _, be := range overlapBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, be.opt(t))

@@ -252,13 +252,7 @@ func TestPilot_IdempotencyKeyReplaysFirstAnswer(t *testing.T) {
 // latency so the calls overlap) and on PostgreSQL.
 func TestPilot_ConcurrentApplyDispatchesOnce(t *testing.T) {
 	t.Parallel()
-	for _, be := range []struct {
-		name string
-		opt  func(t *testing.T) envOption
-	}{
-		{"memstore", func(*testing.T) envOption { return withSlowStore(time.Millisecond) }},
-		{"pgstore", func(t *testing.T) envOption { return withPgstore(t) }},
-	} {
+	for _, be := range overlapBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			concurrentApply(t, newEnv(t, be.opt(t)))

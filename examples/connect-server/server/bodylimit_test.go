@@ -19,16 +19,7 @@ func chunkedPost(t *testing.T, url, body string, hdr map[string]string) (*http.R
 	}
 	req.ContentLength = -1
 	req.TransferEncoding = []string{"chunked"}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
+	return send(t, req, hdr)
 }
 
 // TestHTTP_ChunkedOversizedBodyIs413NamingTheLimit: a body without a

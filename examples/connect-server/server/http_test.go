@@ -27,6 +27,12 @@ func httpDo(t *testing.T, method, url, body string, hdr map[string]string) (*htt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, req, hdr)
+}
+
+// send sets hdr on req, sends it and returns the answer with its body.
+func send(t *testing.T, req *http.Request, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}

@@ -62,8 +62,10 @@
 //
 // GitHub refuses a dispatch that sends an input the workflow does not
 // declare (422 "Unexpected inputs provided"), so the workflow must declare
-// exactly the inputs tfpilot sends: request_id and tfpilot_nonce. The
-// repository's workflows/ folder holds complete templates.
+// exactly the inputs tfpilot sends: request_id and tfpilot_nonce, and
+// for apply also the optional plan_run_id and plan_digest of the approved
+// plan ([InputPlanRunID], [InputPlanDigest]). The repository's workflows/
+// folder holds complete templates.
 //
 // # Errors
 //

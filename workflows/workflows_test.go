@@ -79,7 +79,8 @@ var kinds = []githubx.WorkflowKind{githubx.WorkflowPlan, githubx.WorkflowApply, 
 
 // TestTemplates_MatchTheDispatchContract: one template per kind, named as
 // githubx (and so the engine's default Config.Workflows) names it, with a
-// README; each declares exactly the inputs tfpilot sends, both required;
+// README; each declares exactly the inputs tfpilot sends (request_id and
+// tfpilot_nonce, required; apply also the optional saved-plan inputs);
 // each has the run name runs.RunName produces; each Terraform job joins the
 // per-target concurrency group; classification maps each file to its kind.
 func TestTemplates_MatchTheDispatchContract(t *testing.T) {

@@ -39,8 +39,9 @@
 // fails /readyz, ends Watch streams and waits --shutdown-timeout for calls
 // in flight.
 //
-// The API's generated code lives in gen/ and is regenerated from this
-// directory with
+// The API (protos in proto/, generated Go in gen/ at the repository root,
+// import path github.com/tfpilot/tfpilot/gen/tfpilot/v1) is regenerated
+// from the repository root with
 //
-//	go tool -modfile=../../tools/go.mod buf generate
+//	go tool -modfile=tools/go.mod buf generate
 package main

@@ -15,8 +15,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tfpilot/tfpilot"
-	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
-	"github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1/tfpilotv1connect"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
+	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 )
 

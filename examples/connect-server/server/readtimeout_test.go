@@ -8,8 +8,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
-	"github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1/tfpilotv1connect"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
+	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )

@@ -10,7 +10,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tfpilot/tfpilot"
-	pb "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 )
 
 // IdempotencyKeyHeader carries the idempotency key of a mutation. A

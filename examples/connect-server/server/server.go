@@ -15,7 +15,7 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1/tfpilotv1connect"
+	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
 )
 
 // WebhookPath is where the GitHub webhook endpoint is mounted.

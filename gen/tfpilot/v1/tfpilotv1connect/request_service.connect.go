@@ -8,7 +8,7 @@ import (
 	connect "connectrpc.com/connect"
 	context "context"
 	errors "errors"
-	v1 "github.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1"
+	v1 "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	http "net/http"
 	strings "strings"
 )

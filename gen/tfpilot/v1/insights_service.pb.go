@@ -329,7 +329,7 @@ const file_tfpilot_v1_insights_service_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x0e2\x12.tfpilot.v1.StatusR\x06status\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count2f\n" +
 	"\x0fInsightsService\x12S\n" +
-	"\vGetInsights\x12\x1e.tfpilot.v1.GetInsightsRequest\x1a\x1f.tfpilot.v1.GetInsightsResponse\"\x03\x90\x02\x01BMZKgithub.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1;tfpilotv1b\x06proto3"
+	"\vGetInsights\x12\x1e.tfpilot.v1.GetInsightsRequest\x1a\x1f.tfpilot.v1.GetInsightsResponse\"\x03\x90\x02\x01B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
 
 var (
 	file_tfpilot_v1_insights_service_proto_rawDescOnce sync.Once

@@ -1247,7 +1247,7 @@ const file_tfpilot_v1_request_service_proto_rawDesc = "" +
 	"\x04Sync\x12\x17.tfpilot.v1.SyncRequest\x1a\x18.tfpilot.v1.SyncResponse\x12P\n" +
 	"\n" +
 	"ListEvents\x12\x1d.tfpilot.v1.ListEventsRequest\x1a\x1e.tfpilot.v1.ListEventsResponse\"\x03\x90\x02\x01\x12C\n" +
-	"\x05Watch\x12\x18.tfpilot.v1.WatchRequest\x1a\x19.tfpilot.v1.WatchResponse\"\x03\x90\x02\x010\x01BMZKgithub.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1;tfpilotv1b\x06proto3"
+	"\x05Watch\x12\x18.tfpilot.v1.WatchRequest\x1a\x19.tfpilot.v1.WatchResponse\"\x03\x90\x02\x010\x01B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
 
 var (
 	file_tfpilot_v1_request_service_proto_rawDescOnce sync.Once

@@ -977,7 +977,7 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\x14RUN_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rRUN_KIND_PLAN\x10\x01\x12\x12\n" +
 	"\x0eRUN_KIND_APPLY\x10\x02\x12\x14\n" +
-	"\x10RUN_KIND_DESTROY\x10\x03BMZKgithub.com/tfpilot/tfpilot/examples/connect-server/gen/tfpilot/v1;tfpilotv1b\x06proto3"
+	"\x10RUN_KIND_DESTROY\x10\x03B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
 
 var (
 	file_tfpilot_v1_request_proto_rawDescOnce sync.Once

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tfpilot/tfpilot"
@@ -277,5 +278,83 @@ func TestReplan_APlanThatPlannedAnotherCommitIsRefused(t *testing.T) {
 		if _, err := op.fn(e.ctx, approver, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) || !strings.Contains(err.Error(), "planned") {
 			t.Fatalf("%s = %v, want a precondition failure: the plan is of another commit", op.name, err)
 		}
+	}
+}
+
+// mergedOntoAMovedBase returns a planned (digestA) and approved request
+// whose pull request was then merged in GitHub after the base moved, and
+// the merge commit.
+func mergedOntoAMovedBase(t *testing.T, e *env) (*tfpilot.Request, string) {
+	t.Helper()
+	r := e.create("reports")
+	completePlanAsWorkflow(t, e, r.ID, digestA)
+	mustOK(t, e, e.pilot.Approve, approver, r.ID)
+	if _, err := e.fake.As("bob").Push("acme", "infra", "main", "someone else's change", map[string]string{"envs/dev/other.tf": "# other\n"}); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := e.fake.As("abe").Merge("acme", "infra", r.PR.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, merge
+}
+
+// TestReplan_MergeSeenByTheWebhookIsPlannedAtOnce: the merged
+// pull_request delivery alone (no Sync, no Apply) starts the plan of a
+// merge commit whose tree differs from the planned one.
+func TestReplan_MergeSeenByTheWebhookIsPlannedAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	hooked(t, e)
+	r, merge := mergedOntoAMovedBase(t, e)
+	e.flush()
+	replan := currentAttempt(t, e, r.ID, runs.Plan)
+	if replan.Attempt != 2 || replan.PinnedSHA != merge || replan.RunID == 0 {
+		t.Fatalf("plan attempt %+v, want attempt 2 pinned to merge commit %s, with its run", replan, merge)
+	}
+	if got := e.status(r.ID); got != lifecycle.Planning {
+		t.Fatalf("status %s, want planning", got)
+	}
+}
+
+// TestReplan_OnePlanPerMergeCommitAcrossProcesses: two processes on one
+// store learn the same merge at once, through Sync (Apply, called at the
+// same time, is refused until Sync recorded the merge, then compares the
+// trees itself): the merge commit is planned once (one attempt, one run,
+// one replan_after_merge) and no apply starts.
+func TestReplan_OnePlanPerMergeCommitAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r, merge := mergedOntoAMovedBase(t, e)
+	procs := []*tfpilot.Pilot{e.pilot, e.process(t, e.store)}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			p := procs[i%2]
+			if i%4 < 2 {
+				_, _ = p.Sync(e.ctx, dev, r.ID)
+			} else {
+				_, _ = p.Apply(e.ctx, approver, r.ID)
+			}
+		}(i)
+	}
+	wg.Wait()
+	doc := e.doc(r.ID)
+	if n := len(doc.Runs.Plan.Attempts); n != 2 {
+		t.Fatalf("%d plan attempts, want 2: the merge commit is planned once", n)
+	}
+	if replan := currentAttempt(t, e, r.ID, runs.Plan); replan.PinnedSHA != merge {
+		t.Fatalf("current plan %+v, want pinned to %s", replan, merge)
+	}
+	if n := len(e.runsOf("plan.yml")); n != 2 {
+		t.Fatalf("%d plan runs, want 2", n)
+	}
+	if n := len(eventData(t, e, r.ID, "replan_after_merge")); n != 1 {
+		t.Fatalf("%d replan_after_merge events, want 1", n)
+	}
+	if n := len(e.runsOf("apply.yml")); n != 0 {
+		t.Fatalf("%d apply runs for a merge commit nobody approved", n)
 	}
 }

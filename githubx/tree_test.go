@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -101,5 +102,54 @@ func TestCommitTree_AMergeOntoAMovedBaseHoldsAnotherTree(t *testing.T) {
 		if (head == merged) != tc.wantSame {
 			t.Errorf("%s: head tree %s, merge tree %s; same = %v, want %v", tc.name, head, merged, head == merged, tc.wantSame)
 		}
+	}
+}
+
+// TestDispatch_APlanPinnedToACommitRunsOnTheBranchAndReportsThePin: the
+// fake's plan.yml declares plan_sha, as workflows/plan.yml does; a plan
+// pinned to an older commit runs on the branch (its head_sha is the
+// branch head, as workflow_dispatch gives it) and its job log reports the
+// pinned commit as the one it planned; without plan_sha the log reports
+// the run's head. A workflow that does not declare plan_sha (apply.yml)
+// refuses it with GitHub's 422.
+func TestDispatch_APlanPinnedToACommitRunsOnTheBranchAndReportsThePin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{})
+	older, err := e.fake.Branch("acme", "infra", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := e.fake.As("bob").Push("acme", "infra", "main", "later", map[string]string{"envs/dev/later.tf": "# later\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, pin, wantPlanned string
+	}{{"pinned", older, older}, {"not pinned", "", head}} {
+		in := map[string]string{"request_id": "req-1"}
+		if tc.pin != "" {
+			in[githubx.InputPlanSHA] = tc.pin
+		}
+		res, err := e.c.Dispatch(ctx(t), repo, githubx.DispatchRequest{Workflow: "plan.yml", Ref: "main", Inputs: in, Nonce: "n-" + tc.name[:3]})
+		if err != nil {
+			t.Fatalf("%s: dispatch: %v", tc.name, err)
+		}
+		run, err := e.c.GetRun(ctx(t), repo, res.RunID)
+		if err != nil || run.HeadSHA != head {
+			t.Fatalf("%s: run %+v (%v), want head_sha %s (the branch head)", tc.name, run, err, head)
+		}
+		jobs, err := e.c.ListJobs(ctx(t), repo, res.RunID)
+		if err != nil || len(jobs) == 0 {
+			t.Fatalf("%s: jobs %v (%v)", tc.name, jobs, err)
+		}
+		logs, err := e.c.JobLogs(ctx(t), repo, jobs[0].ID, githubx.LogOptions{})
+		if err != nil || !strings.Contains(string(logs.Text), "tfpilot-planned-commit: "+tc.wantPlanned+"\n") {
+			t.Fatalf("%s: log %q (%v), want it to report planned commit %s", tc.name, logs.Text, err, tc.wantPlanned)
+		}
+	}
+	_, err = e.c.Dispatch(ctx(t), repo, githubx.DispatchRequest{Workflow: "apply.yml", Ref: "main",
+		Inputs: map[string]string{"request_id": "req-1", githubx.InputPlanSHA: older}, Nonce: "n-apply"})
+	if !errors.Is(err, githubx.ErrInvalid) || !strings.Contains(err.Error(), "Unexpected inputs provided") {
+		t.Fatalf("apply.yml with plan_sha = %v, want GitHub's 422 Unexpected inputs provided", err)
 	}
 }

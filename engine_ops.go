@@ -346,10 +346,14 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 	})
 }
 
-// Plan dispatches a new plan of the pull request's head.
+// Plan dispatches a new plan of the pull request's head; after a merge
+// that was re-planned at its merge commit (replan.go), a new plan of the
+// merge commit (after that plan failed, for example).
 func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error) {
 	gates := func(r *Request) error {
-		if err := openUnmerged(ActionPlan, r); err != nil {
+		if err := openUnmerged(ActionPlan, r); err != nil && !replannedAtMerge(r) {
+			// After the merge, only the plan of the merge commit can be
+			// run again (replan.go).
 			return err
 		}
 		if r.CommitSHA == "" {
@@ -358,6 +362,9 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 		return notRunning(ActionPlan, r, runs.Plan)
 	}
 	return p.operation(ctx, c, ActionPlan, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		if replannedAtMerge(r) {
+			return p.planMergeAgain(ctx, r, h, c.Principal) // replan.go
+		}
 		return p.dispatch(ctx, id, h, runs.Plan, r.BranchName, r.CommitSHA, c.Principal)
 	})
 }

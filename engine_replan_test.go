@@ -358,3 +358,32 @@ func TestReplan_OnePlanPerMergeCommitAcrossProcesses(t *testing.T) {
 		t.Fatalf("%d apply runs for a merge commit nobody approved", n)
 	}
 }
+
+// TestReplan_AFailedPlanOfTheMergeCommitCanBePlannedAgain: after the
+// merge, Plan is refused, except for the plan of a merge commit that was
+// re-planned: when that plan failed, Plan runs it again, pinned to the
+// same merge commit, and its success, once approved, is applied.
+func TestReplan_AFailedPlanOfTheMergeCommitCanBePlannedAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r, merge := mergedOntoAMovedBase(t, e)
+	e.sync(r.ID)
+	e.finish(r.ID, runs.Plan, "failure")
+	if got := e.status(r.ID); got != lifecycle.Failed {
+		t.Fatalf("status %s after the merge commit's plan failed, want failed", got)
+	}
+	mustOK(t, e, e.pilot.Plan, dev, r.ID)
+	again := currentAttempt(t, e, r.ID, runs.Plan)
+	if again.Attempt != 3 || again.PinnedSHA != merge || again.Ref != "main" {
+		t.Fatalf("plan attempt %+v, want attempt 3 pinned to merge commit %s on main", again, merge)
+	}
+	done := completePlanAsWorkflow(t, e, r.ID, digestB)
+	mustOK(t, e, e.pilot.Approve, approver, r.ID)
+	mustOK(t, e, e.pilot.Apply, approver, r.ID)
+	if applies := e.runsOf("apply.yml"); len(applies) != 1 || applies[0].Inputs[tfpilot.InputPlanRunID] != strconv.FormatInt(done.RunID, 10) {
+		t.Fatalf("apply runs %+v, want one applying plan run %d", applies, done.RunID)
+	}
+	if _, err := e.pilot.Plan(e.ctx, dev, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) {
+		t.Fatalf("Plan once applying = %v, want a precondition failure", err)
+	}
+}

@@ -153,6 +153,31 @@ func (p *Pilot) replanAfterMerge(ctx context.Context, r *Request, h string, who 
 	return out, true, err
 }
 
+// planMergeAgain dispatches another plan pinned to r's merge commit, for
+// Plan after the plan of the merge commit failed (or a workflow without
+// plan_sha refused it, until the current plan.yml is installed). h holds
+// r's lock; Plan's gates checked that r is re-planned at its merge commit
+// and that no plan is running.
+func (p *Pilot) planMergeAgain(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
+	nonce := newToken(20)
+	var attempt int
+	out, err := p.mutateHeld(ctx, r.ID, h, func(r *Request) error {
+		if !replannedAtMerge(r) {
+			return gate(ActionPlan, "the request is no longer re-planned at its merge commit")
+		}
+		r.Runs = runs.Dispatch(r.Runs, runs.Plan, runs.DispatchMeta{
+			HeadSHA: r.MergedSHA, Ref: r.TargetBase, Actor: who.Login, Nonce: nonce, Pinned: true}, p.now())
+		attempt = r.Runs.Op(runs.Plan).CurrentAttempt
+		p.stage(r, "plan_dispatched", who, map[string]any{
+			"attempt": attempt, "ref": r.TargetBase, "headSha": r.MergedSHA, "planSha": r.MergedSHA})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.startRun(ctx, out, h, runs.Plan, attempt)
+}
+
 // followMerge is the step of Sync (and of a merged pull_request delivery)
 // that re-plans a merge commit whose tree differs from the planned one.
 // The trees are compared without the lock; only a re-plan takes it (and

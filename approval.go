@@ -31,6 +31,10 @@ import (
 //     current plan's output.planDigest when it was given); once the plan
 //     to apply has a digest, only a grant of that digest lets Apply start
 //     ([ApprovalCountsForPlan]), so Apply applies what was approved.
+//   - after a merge whose commit holds another tree than the plan saw,
+//     the plan of the merge commit needs its own grant, naming that
+//     commit and the plan's digest ([ApprovalGrant.PlannedSHA]); earlier
+//     grants and reviews do not count for it (replan.go).
 
 // Review states as [ReviewFact] records them (GitHub's webhook spelling).
 const (
@@ -53,7 +57,13 @@ type ApprovalGrant struct {
 	// PlanDigest is the digest of the saved plan file the approver saw
 	// ("sha256:<hex>", the plan attempt's output.planDigest); empty when
 	// the plan reported none or its output was not read yet.
-	PlanDigest string    `json:"planDigest,omitempty"`
+	PlanDigest string `json:"planDigest,omitempty"`
+	// PlannedSHA is, for a plan pinned to a commit (the re-plan at a
+	// merge commit whose tree differs from the planned one, replan.go),
+	// the commit that plan planned; empty for a plan of the head. A
+	// pinned plan counts as approved only by a grant naming its commit
+	// (and its digest), never by one given before it existed.
+	PlannedSHA string    `json:"plannedSha,omitempty"`
 	Source     string    `json:"source"`
 	ReviewID   int64     `json:"reviewId,omitempty"`
 	At         time.Time `json:"at,omitzero"`
@@ -128,6 +138,32 @@ func ApprovalCountsForPlan(a *Approval, head, digest string) bool {
 	return slices.ContainsFunc(a.Grants, func(g ApprovalGrant) bool { return g.HeadSHA == head && g.PlanDigest == digest })
 }
 
+// pinnedOf is the commit r's current plan is pinned to (a re-plan at the
+// merge commit), empty for a plan of the head.
+func pinnedOf(r *Request) string {
+	if a, ok := runs.Current(r.Runs, runs.Plan); ok {
+		return a.PinnedSHA
+	}
+	return ""
+}
+
+// planApproved reports whether an approval of r's head counts for r's
+// current plan: it names the plan's digest ([ApprovalCountsForPlan]) and,
+// for a plan pinned to a commit, that commit ([ApprovalGrant.PlannedSHA]).
+func planApproved(r *Request) bool {
+	head, d := headOf(r), planDigestOf(r)
+	if !ApprovalCountsForPlan(r.Approval, head, d) {
+		return false
+	}
+	pin := pinnedOf(r)
+	if pin == "" {
+		return true
+	}
+	return slices.ContainsFunc(r.Approval.Grants, func(g ApprovalGrant) bool {
+		return g.HeadSHA == head && g.PlannedSHA == pin && (d == "" || g.PlanDigest == d)
+	})
+}
+
 // planDigestOf is the saved plan digest of r's current plan, empty when
 // it reported none or its output was not read yet.
 func planDigestOf(r *Request) string {
@@ -182,8 +218,9 @@ func recount(a *Approval) {
 
 // ApprovalWithGrant returns a (bound to head) with g added. A grant for
 // another head is refused with [ErrPrecondition]; a principal who already
-// approved head and the same plan digest changes nothing (changed is
-// false); approving another digest replaces the principal's grant.
+// approved head and the same plan (digest and pinned commit) changes
+// nothing (changed is false); approving another plan replaces the
+// principal's grant.
 func ApprovalWithGrant(a *Approval, head string, g ApprovalGrant) (out *Approval, changed bool, err error) {
 	if head == "" || g.HeadSHA != head {
 		return a, false, gate(ActionApprove, "the approval is for %s but the head is %s", short(g.HeadSHA), short(head))
@@ -193,7 +230,7 @@ func ApprovalWithGrant(a *Approval, head string, g ApprovalGrant) (out *Approval
 	}
 	out = ApprovalForHead(a, head).clone()
 	if slices.ContainsFunc(out.Grants, func(x ApprovalGrant) bool {
-		return x.Principal == g.Principal && x.HeadSHA == head && x.PlanDigest == g.PlanDigest
+		return x.Principal == g.Principal && x.HeadSHA == head && x.PlanDigest == g.PlanDigest && x.PlannedSHA == g.PlannedSHA
 	}) {
 		return ApprovalForHead(a, head), false, nil
 	}

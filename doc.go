@@ -112,7 +112,11 @@
 // Merge and Apply need an approval of that digest
 // ([ApprovalCountsForPlan]), and Apply passes the plan's run id and
 // digest to the apply workflow, which applies that plan file
-// (workflows/apply.md). [RoleAuthorizer] documents the default table of who may do
+// (workflows/apply.md). A merge commit whose tree differs from the
+// planned commit's (the base moved and the pull request was merged in
+// GitHub) is planned again, pinned to the merge commit, and needs an
+// approval of that plan before Apply: "replan_after_merge" records both
+// trees. [RoleAuthorizer] documents the default table of who may do
 // what, including ownership and protected environments.
 //
 // # GitHub webhooks

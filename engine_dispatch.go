@@ -21,6 +21,10 @@ const (
 	InputPlanRunID = githubx.InputPlanRunID
 	// InputPlanDigest carries the saved plan's digest, "sha256:<hex>".
 	InputPlanDigest = githubx.InputPlanDigest
+	// InputPlanSHA carries, to the plan workflow, the commit a plan
+	// pinned to a commit checks out (a re-plan at a merge commit, see
+	// replan.go); it is sent only for such a plan.
+	InputPlanSHA = githubx.InputPlanSHA
 )
 
 // applyInputs are the inputs an apply of r sends beyond the request id and
@@ -87,8 +91,11 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.LockTTL/2)
 	defer cancel()
 	inputs := map[string]string{runs.InputRequestID: r.ID}
-	if kind == runs.Apply {
+	switch kind {
+	case runs.Apply:
 		maps.Copy(inputs, applyInputs(r))
+	case runs.Plan:
+		maps.Copy(inputs, planInputs(a)) // replan.go
 	}
 	res, err := p.gh.Dispatch(dctx, repoOf(r), githubx.DispatchRequest{
 		Workflow: p.cfg.Workflows.File(githubx.WorkflowKind(kind)),

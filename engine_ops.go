@@ -272,6 +272,10 @@ func planOK(op Action, r *Request) error {
 		return gate(op, "plan attempt %d is still running", plan.Attempt)
 	case plan.Conclusion != runs.ConclusionSuccess:
 		return gate(op, "plan for head %s not successful (%s)", short(plan.HeadSHA), plan.Conclusion)
+	case plan.PinnedSHA != "":
+		// A plan pinned to a commit (the merge commit, replan.go) ran on
+		// the base branch: its run's head is not what it planned.
+		return pinnedPlanOK(op, plan)
 	case runs.HeadMismatch(plan):
 		return gate(op, "plan attempt %d was dispatched for %s but its run planned %s: a plan of another commit is not a plan of this one",
 			plan.Attempt, short(plan.DispatchedSHA), short(plan.HeadSHA))
@@ -342,10 +346,14 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 	})
 }
 
-// Plan dispatches a new plan of the pull request's head.
+// Plan dispatches a new plan of the pull request's head; after a merge
+// that was re-planned at its merge commit (replan.go), a new plan of the
+// merge commit (after that plan failed, for example).
 func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error) {
 	gates := func(r *Request) error {
-		if err := openUnmerged(ActionPlan, r); err != nil {
+		if err := openUnmerged(ActionPlan, r); err != nil && !replannedAtMerge(r) {
+			// After the merge, only the plan of the merge commit can be
+			// run again (replan.go).
 			return err
 		}
 		if r.CommitSHA == "" {
@@ -354,6 +362,9 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 		return notRunning(ActionPlan, r, runs.Plan)
 	}
 	return p.operation(ctx, c, ActionPlan, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		if replannedAtMerge(r) {
+			return p.planMergeAgain(ctx, r, h, c.Principal) // replan.go
+		}
 		return p.dispatch(ctx, id, h, runs.Plan, r.BranchName, r.CommitSHA, c.Principal)
 	})
 }
@@ -365,7 +376,9 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
 	rules := p.approvalRules()
 	gates := func(r *Request) error {
-		if err := openUnmerged(ActionApprove, r); err != nil {
+		if err := openUnmerged(ActionApprove, r); err != nil && !replannedAtMerge(r) {
+			// After the merge, only the plan of the merge commit asks for
+			// an approval (replan.go).
 			return err
 		}
 		if err := rules.Check(ctx, c.Principal, r); err != nil {
@@ -378,7 +391,8 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 			head := headOf(r)
 			digest := planDigestOf(r)
 			a, changed, err := ApprovalWithGrant(r.Approval, head, ApprovalGrant{
-				Principal: c.Principal.Login, HeadSHA: head, PlanDigest: digest, Source: ApprovalSourceAPI, At: p.now()})
+				Principal: c.Principal.Login, HeadSHA: head, PlanDigest: digest, PlannedSHA: pinnedOf(r),
+				Source: ApprovalSourceAPI, At: p.now()})
 			if err != nil {
 				return err
 			}
@@ -387,6 +401,9 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 				data := map[string]any{"headSha": head}
 				if digest != "" {
 					data["planDigest"] = digest
+				}
+				if pin := pinnedOf(r); pin != "" {
+					data["plannedSha"] = pin
 				}
 				p.stage(r, "request_approved", c.Principal, data)
 			}
@@ -431,7 +448,7 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		}
 		// The merged webhook may have recorded the merge already: the
 		// event is recorded once, by the write that makes the change.
-		return p.mutateHeld(ctx, id, h, func(r *Request) error {
+		r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
 			if !merged(r) {
 				p.stage(r, "pr_merged", c.Principal, map[string]any{"mergedSha": sha})
 			}
@@ -441,6 +458,19 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 			}
 			return nil
 		})
+		if err != nil {
+			return nil, err
+		}
+		// The base may have moved since the plan: a merge commit with
+		// another tree is planned again (replan.go). The merge is done
+		// whatever happens here; Sync and Apply repeat the check.
+		out, _, rerr := p.replanAfterMerge(ctx, r, h, c.Principal)
+		if rerr != nil {
+			p.rateLimited(ctx, rerr)
+			p.log.WarnContext(ctx, "tfpilot: merged; the merge commit's tree was not compared with the plan's, Sync does it", "request", id, "err", rerr)
+			return r, nil
+		}
+		return out, nil
 	})
 }
 
@@ -458,9 +488,12 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 		if err := planOK(ActionApply, r); err != nil {
 			return err
 		}
-		if d := planDigestOf(r); !ApprovalCountsForPlan(r.Approval, headOf(r), d) {
+		if d := planDigestOf(r); !planApproved(r) {
 			// Apply applies the saved plan: an approval counts only for
 			// the plan file its approver saw (approval.go).
+			if pin := pinnedOf(r); pin != "" {
+				return gate(ActionApply, "no approval names the plan of the merge commit %s (digest %s); approve it, then apply", short(pin), shortDigest(d))
+			}
 			return gate(ActionApply, "no approval names the plan to apply (digest %s); approve it again", shortDigest(d))
 		}
 		if err := notRunning(ActionApply, r, runs.Apply, runs.Destroy); err != nil {
@@ -480,6 +513,17 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 	}
 	defer release()
 	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+		// The saved plan is applied only if it is a plan of what was
+		// merged (replan.go).
+		r, replanned, err := p.replanAfterMerge(ctx, r, h, c.Principal)
+		if err != nil {
+			return nil, err
+		}
+		if replanned {
+			a, _ := runs.Current(r.Runs, runs.Plan)
+			return nil, gate(ActionApply, "the merge commit %s holds other files than the plan saw: re-planning at the merge commit (plan attempt %d); approve that plan, then apply",
+				short(r.MergedSHA), a.Attempt)
+		}
 		return p.dispatch(ctx, id, h, runs.Apply, r.TargetBase, r.MergedSHA, c.Principal)
 	})
 }

@@ -40,7 +40,16 @@ func (p *Pilot) captureOutputs(ctx context.Context, r *Request) *Request {
 			continue
 		}
 		nr, err := p.patch(ctx, r.ID, func(r *Request) {
+			before, _ := attemptByNumber(r.Runs, k, a.Attempt)
 			r.Runs, _ = runs.SetOutput(r.Runs, k, a.Attempt, out)
+			// A plan pinned to a commit shows what it planned only in its
+			// log: a mismatch is revealed here, once, by the write that
+			// records the output (run_head.go).
+			if after, ok := attemptByNumber(r.Runs, k, a.Attempt); ok && runs.HeadMismatch(after) && !runs.HeadMismatch(before) {
+				data := headMismatchData(after, "output")
+				data["pinnedSha"], data["plannedCommit"] = after.PinnedSHA, after.Output.PlannedCommit
+				p.stage(r, headMismatchEvent(k), Principal{Login: "github"}, data)
+			}
 		})
 		if err != nil {
 			p.log.WarnContext(ctx, "tfpilot: run output not stored", "request", r.ID, "kind", k, "run", a.RunID, "err", err)

@@ -26,6 +26,8 @@ import (
 //     it is dispatched again (its first dispatch never happened);
 //   - provisioning left incomplete by a crash (commit, pull request,
 //     plan) is completed;
+//   - a merge commit whose tree differs from the planned commit's is
+//     planned again, pinned to the merge commit (replan.go);
 //   - after a successful destroy, a cleanup pull request removes the block
 //     and the request is archived to history.
 //
@@ -75,6 +77,9 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 		return nil, err
 	}
 	if r, err = p.followBase(ctx, c, r); err != nil { // rebase.go
+		return nil, p.githubErr(ctx, err)
+	}
+	if r, err = p.followMerge(ctx, c, r); err != nil { // replan.go
 		return nil, p.githubErr(ctx, err)
 	}
 	r = p.captureOutputs(ctx, r) // engine_output.go

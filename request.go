@@ -108,6 +108,7 @@ func (r *Request) Facts() lifecycle.Facts {
 		f.PROpen, f.PRMerged = r.PR.Open, r.PR.Merged
 	}
 	f.Approved = ApprovalCounts(r.Approval, headOf(r))
+	f.PlanApproved = planApproved(r)
 	return f
 }
 

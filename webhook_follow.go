@@ -29,6 +29,9 @@ type followingSink struct {
 // to Sync: the delivery itself was handled.
 func (s followingSink) HandlePullRequest(ctx context.Context, ev webhook.PullRequestEvent) (string, error) {
 	out, err := s.WebhookSink.HandlePullRequest(ctx, ev)
+	if err == nil && ev.Action == "closed" && ev.Merged {
+		return s.followMerge(ctx, ev, out), nil
+	}
 	if err != nil || ev.Action != "synchronize" || ev.HeadSHA == "" {
 		return out, err
 	}
@@ -48,4 +51,26 @@ func (s followingSink) HandlePullRequest(ctx context.Context, ev webhook.PullReq
 		out = fmt.Sprintf("%s; branch rebuilt on its base at %s", out, short(after.CommitSHA))
 	}
 	return out, nil
+}
+
+// followMerge re-plans, after a merged pull_request delivery, a merge
+// commit whose tree differs from the planned one (replan.go). A failure
+// is logged and left to Sync and Apply, which compare again.
+func (s followingSink) followMerge(ctx context.Context, ev webhook.PullRequestEvent, out string) string {
+	id, lerr := s.p.store.LookupPR(ctx, PRRef{Owner: ev.Repo.Owner, Repo: ev.Repo.Name, Number: ev.Number})
+	if lerr != nil {
+		return out
+	}
+	r, gerr := s.p.store.GetRequest(ctx, id)
+	if gerr != nil {
+		return out
+	}
+	after, ferr := s.p.followMerge(ctx, Caller{Principal: Principal{Login: "github"}}, r)
+	switch {
+	case ferr != nil && !errors.Is(ferr, context.Canceled):
+		s.p.log.WarnContext(ctx, "tfpilot: webhook: comparing the merge commit with the plan failed; Sync retries", "request", id, "err", ferr)
+	case ferr == nil && replannedAtMerge(after) && !replannedAtMerge(r):
+		out = fmt.Sprintf("%s; merge commit %s re-planned", out, short(after.MergedSHA))
+	}
+	return out
 }

@@ -42,7 +42,8 @@ func (p SetupProblem) String() string {
 // and the nonce input, GitHub refusing undeclared inputs and missing
 // required ones with 422) and a run-name that carries both (see
 // [runs.RunName]), the apply workflow also the saved-plan inputs
-// ([InputPlanRunID], [InputPlanDigest]). It returns every problem found; the error is only for
+// ([InputPlanRunID], [InputPlanDigest]) and the plan workflow the pinned
+// commit input ([InputPlanSHA]). It returns every problem found; the error is only for
 // a failure that stopped the check (a cancelled context, a rate limit,
 // GitHub unavailable). The repository's workflows/ folder holds templates
 // that pass.
@@ -109,6 +110,11 @@ func (c *Client) CheckSetup(ctx context.Context, repo Repo, base string) ([]Setu
 				add(file, "%s", p)
 			}
 		}
+		if k == WorkflowPlan {
+			for _, p := range checkPlanInputs(f.Content) {
+				add(file, "%s", p)
+			}
+		}
 	}
 	return problems, nil
 }
@@ -121,6 +127,47 @@ func stops(err error) bool {
 }
 
 var inputExpr = regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
+
+// checkPlanInputs returns what is wrong with a plan workflow for the
+// input tfpilot sends to a plan pinned to a commit ([InputPlanSHA]): it
+// must be declared, or GitHub refuses the re-plan of a merge commit.
+func checkPlanInputs(content []byte) []string {
+	inputs, ok := dispatchInputs(content)
+	if !ok {
+		return nil
+	}
+	if _, ok := inputs[InputPlanSHA]; !ok {
+		return []string{fmt.Sprintf(
+			"does not declare the input %q that tfpilot sends to plan a merge commit whose tree differs from the planned one: GitHub refuses that plan (422 Unexpected inputs provided); install workflows/plan.yml", InputPlanSHA)}
+	}
+	return nil
+}
+
+// dispatchInputs returns the inputs a workflow file's workflow_dispatch
+// declares; false when the file has no such trigger or does not parse
+// (checkWorkflowFile reports those).
+func dispatchInputs(content []byte) (map[string]yaml.Node, bool) {
+	var doc struct {
+		On yaml.Node `yaml:"on"`
+	}
+	if yaml.Unmarshal(content, &doc) != nil {
+		return nil, false
+	}
+	dispatch, ok := findDispatch(&doc.On)
+	if !ok {
+		return nil, false
+	}
+	var inputs map[string]yaml.Node
+	if dispatch != nil {
+		var d struct {
+			Inputs yaml.Node `yaml:"inputs"`
+		}
+		if err := dispatch.Decode(&d); err == nil && d.Inputs.Kind == yaml.MappingNode {
+			_ = d.Inputs.Decode(&inputs)
+		}
+	}
+	return inputs, true
+}
 
 // checkApplyInputs returns what is wrong with an apply workflow for the
 // saved-plan inputs tfpilot sends to it ([InputPlanRunID],

@@ -57,7 +57,12 @@ jobs: {}
 			`plan.yml: does not declare the input "tfpilot_nonce" that tfpilot sends: GitHub refuses the dispatch (422 Unexpected inputs provided)`,
 			`plan.yml: requires the input "environment", which tfpilot does not send`,
 			`plan.yml: requires the input "nonce", which tfpilot does not send`,
+			`plan.yml: does not declare the input "plan_sha" that tfpilot sends to plan a merge commit`,
 		}},
+		{name: "plan without the pinned commit input", edit: func(f map[string]string, w []githubtest.Workflow) []githubtest.Workflow {
+			f[".github/workflows/plan.yml"] = strings.Replace(f[".github/workflows/plan.yml"], "      plan_sha:\n", "      plan_sha_old:\n", 1)
+			return w
+		}, want: []string{`plan.yml: does not declare the input "plan_sha" that tfpilot sends to plan a merge commit whose tree differs from the planned one`}},
 		{name: "apply without the saved plan inputs", edit: func(f map[string]string, w []githubtest.Workflow) []githubtest.Workflow {
 			f[".github/workflows/apply.yml"] = strings.Replace(f[".github/workflows/apply.yml"], "      plan_digest:\n", "      plan_digest_old:\n", 1)
 			return w

@@ -22,6 +22,13 @@ type Facts struct {
 	MergedSHA string
 	// Approved reports whether the request has the approval it needs.
 	Approved bool
+	// PlanApproved reports whether an approval names the current plan
+	// (its saved plan digest and, for a plan pinned to a commit, that
+	// commit). It matters for a merged request whose current plan is
+	// pinned to its merge commit (re-planned because the merge commit
+	// holds another tree than the plan saw): that plan needs its own
+	// approval before the request is ready to apply.
+	PlanApproved bool
 }
 
 // Rules are the tunable parts of derivation. The zero value uses the
@@ -53,7 +60,10 @@ func (r Rules) staleAfter() time.Duration {
 // destroy in flight is failed once stale: its run id is known, its
 // dispatch time is known, and more than StaleDestroyAfter has passed
 // since. A plan is planning only while GitHub reports it queued or
-// running ([runs.Running]), or while the pull request is open.
+// running ([runs.Running]), or while the pull request is open. A merged
+// request whose current plan is pinned to its merge commit (a re-plan of
+// a merge that holds more than was planned) is planning, then plan_ready
+// until that plan is approved ([Facts.PlanApproved]), then merged.
 func (r Rules) Derive(f Facts, now time.Time) Status {
 	st := IndexStatus(f)
 	if st == Destroying && r.Stale(f, now) {
@@ -101,6 +111,13 @@ func IndexStatus(f Facts) Status {
 		return Applying
 	case hasApply && apply.Conclusion == runs.ConclusionSuccess:
 		return Applied
+	case !hasApply && hasPlan && f.MergedSHA != "" && plan.PinnedSHA == f.MergedSHA && !f.PlanApproved:
+		// Merged, and re-planned at the merge commit: that plan is
+		// running, or waits for its approval, before any apply.
+		if plan.Conclusion == runs.ConclusionSuccess {
+			return PlanReady
+		}
+		return Planning
 	case f.PRMerged || f.MergedSHA != "":
 		return Merged
 	case f.Approved:

@@ -216,3 +216,45 @@ func BenchmarkDerive(b *testing.B) {
 		b.Fatal(fmt.Sprint("unexpected ", s))
 	}
 }
+
+// TestDerive_MergeReplannedAtItsCommitWaitsForItsOwnApproval: a merged
+// request whose current plan is pinned to its merge commit (re-planned
+// because the merge holds more than was planned) is planning while that
+// plan runs, plan_ready until an approval names it, and merged (ready to
+// apply) once one does, whatever the approval of the head says; a plan
+// pinned to another commit, or an apply already there, keep the usual
+// order; a failed re-plan is failed.
+func TestDerive_MergeReplannedAtItsCommitWaitsForItsOwnApproval(t *testing.T) {
+	t.Parallel()
+	const merge = "m3rge"
+	pin := func(a runs.Attempt, sha string) runs.Op {
+		a.PinnedSHA, a.DispatchedSHA = sha, sha
+		return op(a)
+	}
+	merged := func(plan runs.Op, planApproved bool) Facts {
+		return Facts{PRMerged: true, MergedSHA: merge, Approved: true, PlanApproved: planApproved, Runs: runs.State{Plan: plan}}
+	}
+	withApply := merged(pin(succeeded, merge), false)
+	withApply.Runs.Apply = op(running)
+	for _, tc := range []struct {
+		name string
+		f    Facts
+		want Status
+	}{
+		{"re-plan queued", merged(pin(queued, merge), false), Planning},
+		{"re-plan running", merged(pin(running, merge), false), Planning},
+		{"re-plan ready, head approved but not the plan", merged(pin(succeeded, merge), false), PlanReady},
+		{"re-plan approved", merged(pin(succeeded, merge), true), Merged},
+		{"re-plan failed", merged(pin(failed, merge), false), Failed},
+		{"plan of the head, merged", merged(op(succeeded), false), Merged},
+		{"plan pinned to another commit", merged(pin(succeeded, "other"), false), Merged},
+		{"apply running", withApply, Applying},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Derive(tc.f, now); got != tc.want {
+				t.Fatalf("Derive = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

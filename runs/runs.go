@@ -87,6 +87,13 @@ type Attempt struct {
 	// without it (a document the original wrote) when it replaces
 	// HeadSHA with a different run head. Empty when unknown.
 	DispatchedSHA string `json:"dispatchedSha,omitempty"`
+	// PinnedSHA is the commit a plan attempt was pinned to: the workflow
+	// was asked (the plan_sha input) to check out and plan this commit
+	// rather than its ref's head. The run's head_sha (HeadSHA) is then
+	// only the ref's head whose workflow file ran; what the run planned is
+	// what its log reports (Output.PlannedCommit). See [PlannedCommit]
+	// and [HeadMismatch]. Empty for an attempt that runs its ref's head.
+	PinnedSHA string `json:"pinnedSha,omitempty"`
 	// Ref is the git ref the workflow was dispatched on.
 	Ref string `json:"ref,omitempty"`
 	// Actor is who asked for the dispatch.
@@ -155,6 +162,9 @@ type DispatchMeta struct {
 	Ref     string
 	Actor   string
 	Nonce   string
+	// Pinned asks the workflow to run HeadSHA itself, not Ref's head:
+	// the attempt records it as PinnedSHA.
+	Pinned bool
 }
 
 // Dispatch returns s with a new attempt of kind k appended and made
@@ -175,8 +185,13 @@ func Dispatch(s State, k Kind, meta DispatchMeta, now time.Time) State {
 	n++
 	attempts := make([]Attempt, len(op.Attempts), len(op.Attempts)+1)
 	copy(attempts, op.Attempts)
+	pinned := ""
+	if meta.Pinned {
+		pinned = meta.HeadSHA
+	}
 	attempts = append(attempts, Attempt{
 		Attempt:       n,
+		PinnedSHA:     pinned,
 		Status:        StatusQueued,
 		DispatchedAt:  now,
 		HeadSHA:       meta.HeadSHA,
@@ -495,8 +510,14 @@ func DispatchedFor(a Attempt) string {
 
 // HeadMismatch reports whether a's run is of another commit than the one
 // a was dispatched for: both are known and differ. A plan whose run
-// mismatches is not a plan of the commit it was dispatched for.
+// mismatches is not a plan of the commit it was dispatched for. For an
+// attempt pinned to a commit (PinnedSHA), the run's head_sha is its
+// ref's head and says nothing about what it planned: it mismatches when
+// the commit its log reports having planned differs from PinnedSHA.
 func HeadMismatch(a Attempt) bool {
+	if a.PinnedSHA != "" {
+		return a.Output != nil && a.Output.PlannedCommit != "" && a.Output.PlannedCommit != a.PinnedSHA
+	}
 	return a.DispatchedSHA != "" && a.HeadSHA != "" && a.HeadSHA != a.DispatchedSHA
 }
 
@@ -506,3 +527,17 @@ func Succeeded(a Attempt) bool { return a.Conclusion == ConclusionSuccess }
 // Failed reports whether a ended with a failed conclusion
 // (see [IsFailedConclusion]).
 func Failed(a Attempt) bool { return IsFailedConclusion(a.Conclusion) }
+
+// PlannedCommit returns the commit a's run planned, as far as it is
+// known: for an attempt pinned to a commit, the commit its log reported
+// (Output.PlannedCommit; empty until the output is read, or when the
+// workflow did not report it); otherwise the run's head SHA (HeadSHA).
+func PlannedCommit(a Attempt) string {
+	if a.PinnedSHA != "" {
+		if a.Output == nil {
+			return ""
+		}
+		return a.Output.PlannedCommit
+	}
+	return a.HeadSHA
+}

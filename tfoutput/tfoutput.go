@@ -69,6 +69,11 @@ type Summary struct {
 	// printed ("tfpilot-plan-digest: sha256:<hex>", see workflows/plan.yml),
 	// when it did: what an approval can name and an apply can verify.
 	PlanDigest string `json:"planDigest,omitempty"`
+	// PlannedCommit is the commit the plan workflow checked out and
+	// planned, as it printed it ("tfpilot-planned-commit: <sha>", see
+	// workflows/plan.yml), when it did. A plan pinned to a commit (the
+	// plan_sha input) is verified against it.
+	PlannedCommit string `json:"plannedCommit,omitempty"`
 	// Truncated is true when the input was longer than Limits.MaxInput
 	// (only its end was read) or a kept line was shortened.
 	Truncated bool `json:"truncated,omitempty"`
@@ -119,6 +124,7 @@ var (
 	applyLine       = regexp.MustCompile(`^Apply complete! Resources: (?:(\d+) imported, )?(\d+) added, (\d+) changed, (\d+) destroyed\.`)
 	destroyLine     = regexp.MustCompile(`^Destroy complete! Resources: (\d+) destroyed\.`)
 	digestLine      = regexp.MustCompile(`^tfpilot-plan-digest: (sha256:[0-9a-f]{64})$`)
+	commitLine      = regexp.MustCompile(`^tfpilot-planned-commit: ([0-9a-f]{40}|[0-9a-f]{64})$`)
 	changeLine      = regexp.MustCompile(`^# (\S+) (will be created|will be destroyed|will be updated in-place|must be replaced|will be replaced, as requested|will be read during apply|has moved to \S+|will be imported)`)
 )
 
@@ -193,6 +199,10 @@ func ParseLimits(log []byte, lim Limits) Summary {
 		case strings.HasPrefix(line, "tfpilot-plan-digest: "):
 			if m := digestLine.FindStringSubmatch(line); m != nil {
 				s.PlanDigest = m[1]
+			}
+		case strings.HasPrefix(line, "tfpilot-planned-commit: "):
+			if m := commitLine.FindStringSubmatch(line); m != nil {
+				s.PlannedCommit = m[1]
 			}
 		case strings.HasPrefix(line, "No changes."):
 			headline, kind, counts = line, StateNoChanges, &Counts{}

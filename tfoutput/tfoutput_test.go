@@ -33,8 +33,9 @@ func TestParse_RealisticJobLogs(t *testing.T) {
 	}{
 		{"plan_create.log", tfoutput.Summary{State: tfoutput.StatePlanned,
 			Headline: "Plan: 2 to add, 0 to change, 0 to destroy.", Counts: &tfoutput.Counts{Add: 2},
-			Changes:    []tfoutput.Change{{m + "aws_s3_bucket.this", "create"}, {m + "aws_s3_bucket_versioning.this", "create"}},
-			PlanDigest: "sha256:3f6c2a1e9b8d7c6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa0011"}},
+			Changes:       []tfoutput.Change{{m + "aws_s3_bucket.this", "create"}, {m + "aws_s3_bucket_versioning.this", "create"}},
+			PlanDigest:    "sha256:3f6c2a1e9b8d7c6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa0011",
+			PlannedCommit: "7d5a3c0e1f2b4a6c8e9d0f1a2b3c4d5e6f708192"}},
 		{"plan_mixed.log", tfoutput.Summary{State: tfoutput.StatePlanned,
 			Headline: "Plan: 1 to import, 1 to add, 1 to change, 2 to destroy.",
 			Counts:   &tfoutput.Counts{Import: 1, Add: 1, Change: 1, Destroy: 2},
@@ -109,5 +110,34 @@ func TestParse_HugeLogIsReadFromItsEndWithinBounds(t *testing.T) {
 	out, _ := json.Marshal(s)
 	if len(out) > 16<<10 {
 		t.Fatalf("summary is %d bytes", len(out))
+	}
+}
+
+// TestParse_PlannedCommitOnlyFromTheWorkflowsOwnLine: the commit a plan
+// checked out is read from the plan workflow's "tfpilot-planned-commit:"
+// line only when it is a whole commit id; anything else (a short or
+// upper-case id, trailing text, the line inside a step's echo command) is
+// no planned commit, so a pinned plan is never verified by a look-alike.
+func TestParse_PlannedCommitOnlyFromTheWorkflowsOwnLine(t *testing.T) {
+	t.Parallel()
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	for _, tc := range []struct {
+		name, log, want string
+	}{
+		{"plain", "tfpilot-planned-commit: " + sha + "\n", sha},
+		{"timestamped", "2026-01-02T03:04:14.4530000Z tfpilot-planned-commit: " + sha + "\n", sha},
+		{"sha256 repository", "tfpilot-planned-commit: " + sha + sha[:24] + "\n", sha + sha[:24]},
+		{"short", "tfpilot-planned-commit: " + sha[:12] + "\n", ""},
+		{"upper case", "tfpilot-planned-commit: " + strings.ToUpper(sha) + "\n", ""},
+		{"trailing text", "tfpilot-planned-commit: " + sha + " (main)\n", ""},
+		{"the step's command", "##[group]Run echo \"tfpilot-planned-commit: $(git rev-parse HEAD)\"\n", ""},
+		{"absent", "Plan: 1 to add, 0 to change, 0 to destroy.\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tfoutput.Parse([]byte(tc.log)).PlannedCommit; got != tc.want {
+				t.Fatalf("PlannedCommit = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

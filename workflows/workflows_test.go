@@ -80,7 +80,8 @@ var kinds = []githubx.WorkflowKind{githubx.WorkflowPlan, githubx.WorkflowApply, 
 // TestTemplates_MatchTheDispatchContract: one template per kind, named as
 // githubx (and so the engine's default Config.Workflows) names it, with a
 // README; each declares exactly the inputs tfpilot sends (request_id and
-// tfpilot_nonce, required; apply also the optional saved-plan inputs);
+// tfpilot_nonce, required; apply also the optional saved-plan inputs,
+// plan the optional plan_sha);
 // each has the run name runs.RunName produces; each Terraform job joins the
 // per-target concurrency group; classification maps each file to its kind.
 func TestTemplates_MatchTheDispatchContract(t *testing.T) {
@@ -117,6 +118,11 @@ func TestTemplates_MatchTheDispatchContract(t *testing.T) {
 			want := map[string]bool{runs.InputRequestID: true, runs.InputNonce: true}
 			if k == githubx.WorkflowApply {
 				want[tfpilot.InputPlanRunID], want[tfpilot.InputPlanDigest] = false, false
+			}
+			// Plan also: the commit a pinned plan checks out, optional
+			// (tfpilot sends it only to re-plan a merge commit).
+			if k == githubx.WorkflowPlan {
+				want[tfpilot.InputPlanSHA] = false
 			}
 			for n, in := range w.On.WorkflowDispatch.Inputs {
 				required, ok := want[n]
@@ -389,5 +395,143 @@ func TestTemplates_ApplyDispatchCarriesTheSavedPlan(t *testing.T) {
 	if len(applies) != 1 || applies[0].Inputs[tfpilot.InputPlanRunID] != strconv.FormatInt(plan.RunID, 10) ||
 		applies[0].Inputs[tfpilot.InputPlanDigest] != digest {
 		t.Fatalf("apply runs %+v; want one with plan_run_id %d and plan_digest %s", applies, plan.RunID, digest)
+	}
+}
+
+// TestTemplates_PlanChecksOutAndReportsThePinnedCommit: both jobs of the
+// plan template check out plan_sha when tfpilot pins one (else the run's
+// own commit), and the plan job prints the commit it checked out where
+// tfpilot reads it, before Terraform plans.
+func TestTemplates_PlanChecksOutAndReportsThePinnedCommit(t *testing.T) {
+	t.Parallel()
+	w := load(t, "plan.yml")
+	const ref = "${{ inputs.plan_sha || github.sha }}"
+	for name, j := range w.Jobs {
+		checkouts := 0
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "actions/checkout@") {
+				checkouts++
+				if s.With["ref"] != ref {
+					t.Errorf("job %s checks out %q, want %q", name, s.With["ref"], ref)
+				}
+			}
+		}
+		if checkouts != 1 {
+			t.Errorf("job %s has %d checkouts, want 1", name, checkouts)
+		}
+	}
+	var order []string
+	for _, s := range w.Jobs["plan"].Steps {
+		switch {
+		case strings.HasPrefix(s.Uses, "actions/checkout@"):
+			order = append(order, "checkout")
+		case strings.Contains(s.Run, `echo "tfpilot-planned-commit: $(git rev-parse HEAD)"`):
+			order = append(order, "report")
+		case strings.Contains(s.Run, "terraform plan"):
+			order = append(order, "plan")
+		}
+	}
+	if strings.Join(order, ",") != "checkout,report,plan" {
+		t.Fatalf("plan job steps %v, want checkout, report the planned commit, plan", order)
+	}
+}
+
+// TestTemplates_AcceptTheReplanAtAMergeCommit: against a GitHub whose
+// workflows declare what the templates declare, the plan tfpilot pins to
+// a merge commit whose tree differs from the planned one is accepted and
+// carries plan_sha; a plan workflow that does not declare plan_sha (an
+// older template) refuses it with GitHub's 422, recorded on the request.
+func TestTemplates_AcceptTheReplanAtAMergeCommit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		declared bool
+	}{{"templates", true}, {"plan.yml without plan_sha", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			wfs := fakeWorkflows(t)
+			if !tc.declared {
+				for i := range wfs {
+					if wfs[i].File == "plan.yml" {
+						wfs[i].Inputs = githubtest.DefaultInputs()
+					}
+				}
+			}
+			fake := githubtest.New(githubtest.Options{})
+			t.Cleanup(fake.Close)
+			if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra",
+				Files: map[string]string{"envs/dev/main.tf": "# infra\n"}, Workflows: wfs}); err != nil {
+				t.Fatal(err)
+			}
+			gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), Token: "token", AllowInsecureHTTP: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			catalog, err := tfpilot.NewCatalog(tfpilot.Module{Name: "s3_bucket", Source: "../../modules/s3-bucket",
+				Fields: []tfpilot.Field{{Name: "bucket_name", Type: tfpilot.FieldString, Required: true}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := memstore.New(nil)
+			pilot, err := tfpilot.New(store, gh, tfpilot.Config{
+				Catalog:    catalog,
+				Targets:    tfpilot.StaticTargets{"payments/dev": {Owner: "acme", Repo: "infra", EnvPath: "envs/dev"}},
+				Authorizer: tfpilot.RoleAuthorizer{Developers: []string{"alice"}, Approvers: []string{"abe"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice := tfpilot.Caller{Principal: tfpilot.Principal{Login: "alice"}}
+			abe := tfpilot.Caller{Principal: tfpilot.Principal{Login: "abe"}}
+			r, err := pilot.Create(ctx, alice, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
+				Config: map[string]any{"bucket_name": "reports"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, _ := runs.Current(r.Runs, runs.Plan)
+			if err := fake.Complete(plan.RunID, "success"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pilot.Sync(ctx, alice, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pilot.Approve(ctx, abe, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fake.As("bob").Push("acme", "infra", "main", "another change", map[string]string{"envs/dev/other.tf": "# other\n"}); err != nil {
+				t.Fatal(err)
+			}
+			merge, err := pilot.Merge(ctx, abe, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replan, _ := runs.Current(merge.Runs, runs.Plan)
+			if replan.Attempt != 2 || replan.PinnedSHA == "" || replan.PinnedSHA != merge.MergedSHA {
+				t.Fatalf("plan attempt %+v, want attempt 2 pinned to the merge commit %s", replan, merge.MergedSHA)
+			}
+			if !tc.declared {
+				if replan.RunID != 0 || replan.Conclusion == "" {
+					t.Fatalf("plan attempt %+v; want it concluded as refused, with no run", replan)
+				}
+				evs, err := store.ListEvents(ctx, r.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				refused := false
+				for _, ev := range evs {
+					msg, _ := ev.Data["error"].(string)
+					refused = refused || ev.Event == "plan_dispatch_failed" && strings.Contains(msg, "Unexpected inputs provided")
+				}
+				if !refused {
+					t.Fatalf("events %+v; want plan_dispatch_failed carrying GitHub's 422 refusal of plan_sha", evs)
+				}
+				return
+			}
+			run, err := fake.Run(replan.RunID)
+			if err != nil || run.WorkflowFile != "plan.yml" || run.HeadBranch != "main" || run.Inputs[tfpilot.InputPlanSHA] != merge.MergedSHA {
+				t.Fatalf("re-plan run %+v (%v), want plan.yml on main with plan_sha %s", run, err, merge.MergedSHA)
+			}
+		})
 	}
 }

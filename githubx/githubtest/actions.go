@@ -33,7 +33,7 @@ type Workflow struct {
 	// input not declared here, or omits a required one without a default,
 	// is refused with 422, and an omitted input with a default gets it.
 	// Nil means [DefaultInputs] (the inputs tfpilot sends), plus
-	// [ApplyInputs] for "apply.yml"; an empty,
+	// [ApplyInputs] for "apply.yml" and [PlanInputs] for "plan.yml"; an empty,
 	// non-nil slice declares no inputs.
 	Inputs []WorkflowInput
 }
@@ -59,14 +59,39 @@ func ApplyInputs() []WorkflowInput {
 	return []WorkflowInput{{Name: "plan_run_id"}, {Name: "plan_digest"}} // githubx.InputPlanRunID, githubx.InputPlanDigest
 }
 
+// PlanInputs returns the optional input tfpilot's plan workflow declares
+// beyond [DefaultInputs]: plan_sha, the commit a pinned plan checks out
+// (see the repository's workflows/plan.yml). A workflow that declares it
+// behaves, in its runs' job logs, as that template does: it reports the
+// commit it planned ("tfpilot-planned-commit: <sha>"), plan_sha when
+// given, else the run's head.
+func PlanInputs() []WorkflowInput {
+	return []WorkflowInput{{Name: planSHAInput}} // githubx.InputPlanSHA
+}
+
+const planSHAInput = "plan_sha"
+
 func (w *workflow) inputs() []WorkflowInput {
 	if w.Inputs == nil {
-		if w.File == "apply.yml" {
+		switch w.File {
+		case "apply.yml":
 			return append(DefaultInputs(), ApplyInputs()...)
+		case "plan.yml":
+			return append(DefaultInputs(), PlanInputs()...)
 		}
 		return DefaultInputs()
 	}
 	return w.Inputs
+}
+
+// declares reports whether w declares the dispatch input name.
+func (w *workflow) declares(name string) bool {
+	for _, in := range w.inputs() {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // checkInputs applies GitHub's rules for a dispatch's inputs and returns
@@ -374,6 +399,13 @@ func (f *Fake) dispatchLocked(rp *repo, wf *workflow, branch string, inputs map[
 	for _, n := range names {
 		j := &job{id: f.newID(), runID: r.id, name: n, status: "queued"}
 		j.logs = fmt.Sprintf("##[group]Run %s\n%s for %s at %s\n##[endgroup]\n", n, wf.Name, branch, r.headSHA)
+		if wf.declares(planSHAInput) {
+			planned := inputs[planSHAInput]
+			if planned == "" {
+				planned = r.headSHA
+			}
+			j.logs += "tfpilot-planned-commit: " + planned + "\n"
+		}
 		rp.jobs[j.id] = j
 		r.jobs = append(r.jobs, j.id)
 	}

@@ -488,9 +488,14 @@ func (c *client) create(ctx context.Context, key, body string, both bool) (strin
 // drive moves request id to applied as a client would: approve, merge
 // and apply as soon as each is allowed, on whichever replica, until it
 // is applied or failed or ctx ends. It returns the last status seen.
+// Each step's Idempotency-Key names the step and how many times it
+// succeeded before: a retry repeats the key, while a second approval (of
+// the plan of a merge commit whose tree differs from the planned one,
+// which is planned again after the merge) is a new call with a new key.
 func (c *client) drive(ctx context.Context, id string) string {
 	body := fmt.Sprintf(`{"id":%q}`, id)
 	status, lastErr := "", ""
+	done := map[string]int{}
 	for ctx.Err() == nil {
 		r := c.pick()
 		var a requestAnswer
@@ -514,8 +519,10 @@ func (c *client) drive(ctx context.Context, id string) string {
 		}
 		if step != "" {
 			var out requestAnswer
-			if err := c.call(ctx, c.pick(), step, step+"-"+id, body, &out); err != nil {
+			if err := c.call(ctx, c.pick(), step, fmt.Sprintf("%s-%s-%d", step, id, done[step]), body, &out); err != nil {
 				lastErr = step + ": " + err.Error()
+			} else {
+				done[step]++
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
@@ -532,6 +539,7 @@ type verifier struct {
 
 type attemptDoc struct {
 	Attempt    int    `json:"attempt"`
+	PinnedSHA  string `json:"pinnedSha"`
 	RunID      int64  `json:"runId"`
 	Status     string `json:"status"`
 	Conclusion string `json:"conclusion"`
@@ -750,10 +758,21 @@ func (v *verifier) prFacts(ctx context.Context, d requestDoc) string {
 		d.PR.Number, d.PR.HeadSHA, d.CommitSHA, pr.State, pr.Merged, m, pr.MergeableState, pr.Head.SHA)
 }
 
+// applied reports whether d's current apply attempt succeeded.
+func (d requestDoc) applied() bool {
+	for _, a := range d.Runs["apply"].Attempts {
+		if a.Conclusion == "success" {
+			return true
+		}
+	}
+	return false
+}
+
 // checkEvents checks that every milestone of every request is recorded
 // exactly once: the creation, the pull request opened, approved and
-// merged, one <kind>_dispatched per attempt, and one <kind>_completed
-// per completed attempt.
+// merged, one <kind>_dispatched per attempt, one <kind>_completed per
+// completed attempt, and one approval of each plan pinned to a merge
+// commit that was applied.
 func (v *verifier) checkEvents(ctx context.Context, docs map[string]requestDoc) {
 	t := v.t
 	rows, err := v.db.QueryContext(ctx, "SELECT request_id, doc FROM tfpilot_events")
@@ -779,6 +798,9 @@ func (v *verifier) checkEvents(ctx context.Context, docs map[string]requestDoc) 
 		if strings.HasSuffix(m, "_dispatched") || strings.HasSuffix(m, "_completed") {
 			m = fmt.Sprintf("%s#%v", m, e.Data["attempt"])
 		}
+		if pin, _ := e.Data["plannedSha"].(string); m == "request_approved" && pin != "" {
+			m += "@" + pin // the approval of a plan pinned to the merge commit
+		}
 		if counts[id] == nil {
 			counts[id] = map[string]int{}
 		}
@@ -796,6 +818,11 @@ func (v *verifier) checkEvents(ctx context.Context, docs map[string]requestDoc) 
 		want := map[string]bool{"request_created": true, "pr_opened": true, "request_approved": true, "pr_merged": true}
 		for kind, op := range docs[id].Runs {
 			for _, a := range op.Attempts {
+				if a.PinnedSHA != "" && a.Conclusion == "success" && docs[id].applied() {
+					// A merge commit with another tree than the plan's was
+					// planned again, and that plan approved before the apply.
+					want["request_approved@"+a.PinnedSHA] = true
+				}
 				want[fmt.Sprintf("%s_dispatched#%d", kind, a.Attempt)] = true
 				if a.Conclusion != "" && a.Conclusion != "startup_failure" {
 					want[fmt.Sprintf("%s_completed#%d", kind, a.Attempt)] = true

@@ -118,7 +118,8 @@ func (e env) buildImage(ctx context.Context, t *testing.T, target, tag string) {
 // ran once.
 func TestDockerfile_ImagesAreStaticNonRootAndClusterReachesApplied(t *testing.T) {
 	e := need(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// A cold build of the server in the image takes minutes on two cores.
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	suffix := randomSuffix(t)
 	serverImage := "tfpilot-test/server:" + suffix

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path"
@@ -38,6 +39,7 @@ func main() {
 // variable.
 type options struct {
 	listen        string
+	publicURL     string
 	config        string
 	repos         []string
 	targets       []string
@@ -107,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("fake-github", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", env("FAKE_GITHUB_LISTEN", "127.0.0.1:8090"), "listen address (FAKE_GITHUB_LISTEN)")
+	fs.StringVar(&o.publicURL, "public-url", env("FAKE_GITHUB_PUBLIC_URL", ""), "base URL other machines reach the fake at, used in the links inside answers (object URLs, log downloads); default: a loopback listener of the fake's own, reachable only on this machine (FAKE_GITHUB_PUBLIC_URL)")
 	fs.StringVar(&o.config, "config", env("FAKE_GITHUB_CONFIG", ""), `JSON file: the reference server's config (its "targets" make the repositories) and/or {"repos":[{"owner":..,"name":..,"files":{..}}]} (FAKE_GITHUB_CONFIG)`)
 	fs.Var(listFlag{&o.repos}, "repo", "owner/name of a repository to create, repeatable or comma-separated (FAKE_GITHUB_REPOS); default acme/infra when no config names one")
 	fs.Var(listFlag{&o.targets}, "webhook-target", "URL every webhook delivery is posted to, repeatable or comma-separated: every target gets every delivery (FAKE_GITHUB_WEBHOOK_TARGETS)")
@@ -124,6 +127,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.publicURL != "" {
+		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--public-url %q: want an http(s) URL", o.publicURL)
+		}
 	}
 	for _, t := range o.targets {
 		if !strings.HasPrefix(t, "http://") && !strings.HasPrefix(t, "https://") {
@@ -238,7 +246,7 @@ func newService(o options) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	gopts := githubtest.Options{WebhookSecret: o.secret, Tokens: o.tokens, RateLimit: o.rateLimit}
+	gopts := githubtest.Options{PublicURL: o.publicURL, WebhookSecret: o.secret, Tokens: o.tokens, RateLimit: o.rateLimit}
 	s := &service{}
 	if len(o.targets) > 0 {
 		s.fanout = newFanout(o.targets, o.hookTimeout)

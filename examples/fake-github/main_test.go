@@ -331,3 +331,24 @@ func TestFakeGitHub_DeadTargetDelaysNobody(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeGitHub_PublicURLNamesTheLinks: with --public-url, a log
+// download (a redirect, as on GitHub) and contents' download_url point
+// at the address the servers reach the fake at, as in compose.yaml,
+// not at a loopback listener of the fake's own; a malformed one is
+// refused at start.
+func TestFakeGitHub_PublicURLNamesTheLinks(t *testing.T) {
+	base := start(t, "--public-url", "http://fake-github.internal:8090")
+	var file struct {
+		DownloadURL string `json:"download_url"`
+	}
+	if st := do(t, http.MethodGet, base+"/repos/acme/infra/contents/envs/dev/main.tf", "", &file); st != http.StatusOK {
+		t.Fatalf("GET contents: %d", st)
+	}
+	if !strings.HasPrefix(file.DownloadURL, "http://fake-github.internal:8090/") {
+		t.Errorf("download_url %q: want it under --public-url", file.DownloadURL)
+	}
+	if _, err := parseFlags([]string{"--public-url", "fake-github:8090"}, io.Discard); err == nil {
+		t.Error("--public-url without a scheme was accepted")
+	}
+}

@@ -698,7 +698,7 @@ func (f *Fake) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		return
 	}
-	w.Header().Set("Location", fmt.Sprintf("%s/_fake/logs/%d", f.srv.URL, j.id))
+	w.Header().Set("Location", fmt.Sprintf("%s/_fake/logs/%d", f.linkBase(), j.id))
 	w.WriteHeader(http.StatusFound)
 }
 

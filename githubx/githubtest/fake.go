@@ -38,6 +38,13 @@ type Options struct {
 	// whose JWTs are verified with App.PublicKey.
 	App *App
 
+	// PublicURL, if set, is the base of the links inside answers (object
+	// URLs, the log download redirect, contents' download_url) instead of
+	// the fake's own loopback server: the address other machines reach the
+	// fake at when [Fake.Handler] is served on a listener of its own (the
+	// standalone fake in a container, say). No trailing slash needed.
+	PublicURL string
+
 	// WebhookURL receives signed deliveries. Empty: deliveries are only
 	// recorded (see [Fake.Deliveries]).
 	WebhookURL string
@@ -140,6 +147,15 @@ func (f *Fake) Handler() http.Handler { return http.HandlerFunc(f.serve) }
 // URL returns the base URL of the fake API, with a trailing slash, ready
 // for a client's BaseURL.
 func (f *Fake) URL() string { return f.srv.URL + "/" }
+
+// linkBase is the base of the links inside answers: Options.PublicURL
+// when set, else the fake's own server.
+func (f *Fake) linkBase() string {
+	if f.opts.PublicURL != "" {
+		return strings.TrimRight(f.opts.PublicURL, "/")
+	}
+	return f.srv.URL
+}
 
 // Close stops the automatic simulator, delivers nothing more and shuts the
 // server down.

@@ -10,11 +10,11 @@ import (
 // TestWebhookPayloads_MatchFixtureKeySets).
 
 func (f *Fake) apiURL(rp *repo, suffix string) string {
-	return fmt.Sprintf("%s/repos/%s/%s/%s", f.srv.URL, rp.owner, rp.name, suffix)
+	return fmt.Sprintf("%s/repos/%s/%s/%s", f.linkBase(), rp.owner, rp.name, suffix)
 }
 
 func (f *Fake) htmlURL(rp *repo, suffix string) string {
-	u := fmt.Sprintf("%s/%s/%s", f.srv.URL, rp.owner, rp.name)
+	u := fmt.Sprintf("%s/%s/%s", f.linkBase(), rp.owner, rp.name)
 	if suffix != "" {
 		u += "/" + suffix
 	}
@@ -32,13 +32,13 @@ func (f *Fake) userIDLocked(login string) int64 {
 
 func (f *Fake) userJSON(login string) map[string]any {
 	id := f.userIDLocked(login)
-	u := f.srv.URL + "/users/" + login
+	u := f.linkBase() + "/users/" + login
 	return map[string]any{
 		"login": login, "id": id, "node_id": nodeID("User", id),
-		"avatar_url":          f.srv.URL + "/avatars/" + login,
+		"avatar_url":          f.linkBase() + "/avatars/" + login,
 		"gravatar_id":         "",
 		"url":                 u,
-		"html_url":            f.srv.URL + "/" + login,
+		"html_url":            f.linkBase() + "/" + login,
 		"followers_url":       u + "/followers",
 		"following_url":       u + "/following{/other_user}",
 		"gists_url":           u + "/gists{/gist_id}",
@@ -60,7 +60,7 @@ func (f *Fake) repoMinimalJSON(rp *repo) map[string]any {
 		"id": rp.id, "node_id": nodeID("Repository", rp.id), "name": rp.name,
 		"full_name": rp.owner + "/" + rp.name, "private": true, "owner": f.userJSON(rp.owner),
 		"html_url": f.htmlURL(rp, ""), "description": nil, "fork": false,
-		"url":               fmt.Sprintf("%s/repos/%s/%s", f.srv.URL, rp.owner, rp.name),
+		"url":               fmt.Sprintf("%s/repos/%s/%s", f.linkBase(), rp.owner, rp.name),
 		"archive_url":       a("{archive_format}{/ref}"),
 		"assignees_url":     a("assignees{/user}"),
 		"blobs_url":         a("git/blobs{/sha}"),

@@ -697,7 +697,7 @@ func (f *Fake) contentEntry(rp *repo, ref, p, kind, sha string, size int) map[st
 	self := f.apiURL(rp, "contents/"+p+"?ref="+ref)
 	git := f.apiURL(rp, "git/blobs/"+sha)
 	html := f.htmlURL(rp, "blob/"+ref+"/"+p)
-	var download any = f.srv.URL + "/_fake/raw/" + rp.owner + "/" + rp.name + "/" + p + "?ref=" + url.QueryEscape(ref)
+	var download any = f.linkBase() + "/_fake/raw/" + rp.owner + "/" + rp.name + "/" + p + "?ref=" + url.QueryEscape(ref)
 	if kind == "dir" {
 		git = f.apiURL(rp, "git/trees/"+sha)
 		html = f.htmlURL(rp, "tree/"+ref+"/"+p)

@@ -11,6 +11,10 @@ import (
 const (
 	Postgres = "postgres"
 	S3       = "s3"
+	// Docker is the container image and compose tests
+	// (internal/composetest): a Docker engine, docker-compose and a
+	// Go build image, which scripts/test-containers provides.
+	Docker = "docker"
 )
 
 // Provider names, as TFPILOT_TEST_PROVIDER spells them.

@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
-	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
 	"github.com/tfpilot/tfpilot/runs"

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tfpilot/tfpilot"
-	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 

@@ -15,9 +15,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
-	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 )
 
 // stalledUpload opens a connection to addr, sends the request head and

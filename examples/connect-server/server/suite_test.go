@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/tfpilot/tfpilot"
-	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
 )

@@ -331,7 +331,7 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 		}
 		return notRunning(ActionUpdate, r, runs.Plan)
 	}
-	return p.operation(ctx, c, ActionUpdate, id, norm, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
+	return p.operation(ctx, c, ActionUpdate, id, norm, gates, func(ctx context.Context, _ *Request, h string) (*Request, error) {
 		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
 			r.Config = cloneJSONMap(norm)
 			r.CommitSHA = "" // the branch no longer holds the current config

@@ -135,7 +135,7 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 	if d, ok := runs.Current(r.Runs, runs.Destroy); ok && runs.Succeeded(d) {
 		return p.cleanup(ctx, r, h, who)
 	}
-	if r, err = p.provision(ctx, r, h, who); err != nil {
+	if _, err = p.provision(ctx, r, h, who); err != nil {
 		return nil, err
 	}
 	return p.store.GetRequest(ctx, id)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,15 +61,6 @@ func (o *jsonObject) set(k string, v any) {
 		o.keys = append(o.keys, k)
 	}
 	o.vals[k] = v
-}
-
-// del removes k.
-func (o *jsonObject) del(k string) {
-	if _, ok := o.vals[k]; !ok {
-		return
-	}
-	delete(o.vals, k)
-	o.keys = slices.DeleteFunc(o.keys, func(s string) bool { return s == k })
 }
 
 // MarshalJSON writes the object's keys in order.

@@ -83,8 +83,9 @@ func TestCommitFiles_BranchMovedMeanwhileIsConflict(t *testing.T) {
 	if _, err := e.c.EnsureBranch(ctx(t), repo, "req-1", "main"); err != nil {
 		t.Fatal(err)
 	}
-	// Hold the ref update while a human pushes to the branch.
-	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointUpdateRef, Kind: githubtest.FaultLatency, Delay: 300 * time.Millisecond})
+	// Hold the ref update until a human has pushed to the branch.
+	pushed := make(chan struct{})
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointUpdateRef, Kind: githubtest.FaultLatency, Until: pushed})
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.c.CommitFiles(ctx(t), repo, "req-1", "mine", []githubx.FileChange{{Path: "a.tf", Content: []byte("a")}})
@@ -96,6 +97,7 @@ func TestCommitFiles_BranchMovedMeanwhileIsConflict(t *testing.T) {
 	if _, err := e.fake.As("dev").Push("acme", "infra", "req-1", "theirs", map[string]string{"b.tf": "b"}); err != nil {
 		t.Fatal(err)
 	}
+	close(pushed)
 	if err := <-done; !errors.Is(err, githubx.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}

@@ -155,13 +155,16 @@ func TestTransport_SecondaryLimitHonoursRetryAfter(t *testing.T) {
 func TestTransport_LatencyRespectsContext(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, githubtest.Options{}, githubx.Options{})
-	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Delay: 5 * time.Second})
+	// The answer never comes (until the test ends): only the caller's
+	// deadline can end the call, and a call that ignored it would hang
+	// the test.
+	never := make(chan struct{})
+	t.Cleanup(func() { close(never) })
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Until: never})
 	c, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err := e.c.GetPR(c, repo, 1)
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
-		t.Fatalf("err = %v after %v, want DeadlineExceeded promptly", err, time.Since(start))
+	if _, err := e.c.GetPR(c, repo, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
 	}
 	// A short latency is just slow.
 	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetRef, Kind: githubtest.FaultLatency, Delay: 20 * time.Millisecond})
@@ -267,13 +270,19 @@ func TestTransport_TimeoutBoundsEachAttemptNotTheWaits(t *testing.T) {
 	// times out, the retry succeeds.
 	e := newEnv(t, githubtest.Options{}, githubx.Options{HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
 	pr := e.openPR(t, "req-1")
-	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Delay: 5 * time.Second})
-	start := time.Now()
+	// The first answer never comes (until the test ends): only the
+	// attempt timeout can end it, and a client without one would hang
+	// the test.
+	never := make(chan struct{})
+	t.Cleanup(func() { close(never) })
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointGetPull, Kind: githubtest.FaultLatency, Until: never})
 	if _, err := e.c.GetPR(ctx(t), repo, pr.Number, githubx.BypassCache()); err != nil {
 		t.Fatalf("GetPR after a timed-out attempt: %v", err)
 	}
-	if time.Since(start) > 3*time.Second || e.c.Stats().Retries != 1 {
-		t.Fatalf("took %v with %d retries", time.Since(start), e.c.Stats().Retries)
+	// At least the timed-out attempt was retried (a loaded machine may
+	// time out the next one too: 200 ms is short).
+	if r := e.c.Stats().Retries; r < 1 {
+		t.Fatalf("%d retries, want the timed-out attempt retried", r)
 	}
 }
 

@@ -83,10 +83,6 @@ func TestParseFlags_EnvironmentDefaultsAndDemoMode(t *testing.T) {
 func TestLoadConfig_ReviewersMapGitHubLoginsToPrincipalsWithTokenRoles(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "c.json")
-	c, err := loadConfig("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	b, err := os.ReadFile("demo.json")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +91,8 @@ func TestLoadConfig_ReviewersMapGitHubLoginsToPrincipalsWithTokenRoles(t *testin
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if c, err = loadConfig(path); err != nil {
+	c, err := loadConfig(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := c.engineConfig()

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,8 +27,8 @@ func (f *Fake) handleAppToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, apiError("A JSON web token could not be decoded"))
 		return
 	}
-	if err := verifyAppJWT(jwt, app, f.clock.Now()); err != nil {
-		writeJSON(w, http.StatusUnauthorized, apiError(err.Error()))
+	if msg := verifyAppJWT(jwt, app, f.clock.Now()); msg != "" {
+		writeJSON(w, http.StatusUnauthorized, apiError(msg))
 		return
 	}
 	if r.PathValue("installation_id") != strconv.FormatInt(app.InstallationID, 10) {
@@ -54,24 +53,28 @@ func (f *Fake) handleAppToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func verifyAppJWT(jwt string, app *App, now time.Time) error {
+// verifyAppJWT checks an App's JWT as GitHub does and returns GitHub's
+// message for the first thing wrong with it, or "" when it is valid. The
+// messages are GitHub's (capitalised, for the HTTP body), hence not Go
+// errors.
+func verifyAppJWT(jwt string, app *App, now time.Time) (refusal string) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return fmt.Errorf("A JSON web token could not be decoded")
+		return "A JSON web token could not be decoded"
 	}
 	var hdr struct {
 		Alg string `json:"alg"`
 	}
 	if err := decodeSegment(parts[0], &hdr); err != nil || hdr.Alg != "RS256" {
-		return fmt.Errorf("A JSON web token could not be decoded")
+		return "A JSON web token could not be decoded"
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return fmt.Errorf("A JSON web token could not be decoded")
+		return "A JSON web token could not be decoded"
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err := rsa.VerifyPKCS1v15(app.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
-		return fmt.Errorf("A JSON web token could not be decoded")
+		return "A JSON web token could not be decoded"
 	}
 	var claims struct {
 		Iat int64           `json:"iat"`
@@ -79,22 +82,22 @@ func verifyAppJWT(jwt string, app *App, now time.Time) error {
 		Iss json.RawMessage `json:"iss"`
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fmt.Errorf("A JSON web token could not be decoded")
+		return "A JSON web token could not be decoded"
 	}
 	iss := strings.Trim(string(claims.Iss), `"`)
 	if iss != strconv.FormatInt(app.ID, 10) {
-		return fmt.Errorf("'Issuer' claim ('iss') must be an Integer")
+		return "'Issuer' claim ('iss') must be an Integer"
 	}
 	if now.Unix() >= claims.Exp {
-		return fmt.Errorf("'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires")
+		return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
 	}
 	if claims.Exp-now.Unix() > 11*60 {
-		return fmt.Errorf("'Expiration time' claim ('exp') is too far in the future")
+		return "'Expiration time' claim ('exp') is too far in the future"
 	}
 	if claims.Iat > now.Unix()+60 {
-		return fmt.Errorf("'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued")
+		return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 	}
-	return nil
+	return ""
 }
 
 func decodeSegment(seg string, v any) error {

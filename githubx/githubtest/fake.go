@@ -258,12 +258,19 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	if fault != nil {
 		switch fault.Kind {
 		case FaultLatency:
-			t := time.NewTimer(fault.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
+			if fault.Delay > 0 || fault.Until != nil {
+				var elapsed <-chan time.Time // nil: no Delay, wait for Until
+				if fault.Delay > 0 {
+					t := time.NewTimer(fault.Delay)
+					defer t.Stop()
+					elapsed = t.C
+				}
+				select {
+				case <-elapsed:
+				case <-fault.Until:
+				case <-r.Context().Done():
+					return
+				}
 			}
 		case FaultServerError:
 			status := fault.Status

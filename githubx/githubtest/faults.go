@@ -55,7 +55,10 @@ const (
 	// FaultSecondaryRateLimit answers 403 with Retry-After and GitHub's
 	// secondary-rate-limit message, without applying the request.
 	FaultSecondaryRateLimit
-	// FaultLatency waits Fault.Delay (real time) and then serves normally.
+	// FaultLatency waits Fault.Delay (real time), or until Fault.Until is
+	// closed, whichever comes first, and then serves normally; a client
+	// that gives up meanwhile gets nothing. Tests that order events use
+	// Until: a latency in real time races a loaded machine.
 	FaultLatency
 	// FaultAmbiguous applies the request and then loses the answer: the
 	// client gets a 500, or a dropped connection when Fault.Drop is set.
@@ -76,8 +79,11 @@ type Fault struct {
 	// RetryAfter is announced by FaultTooManyRequests and
 	// FaultSecondaryRateLimit.
 	RetryAfter time.Duration
-	// Delay is the latency of FaultLatency.
+	// Delay is the latency of FaultLatency; zero with Until set waits for
+	// Until alone.
 	Delay time.Duration
+	// Until, when closed, ends the wait of FaultLatency.
+	Until <-chan struct{}
 	// Drop makes FaultAmbiguous drop the connection instead of answering 500.
 	Drop bool
 	// Times is how many matching requests the fault hits. Default 1.

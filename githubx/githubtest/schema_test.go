@@ -225,9 +225,7 @@ func TestResponses_CarryTheRequiredPropertiesOfGitHubsSchema(t *testing.T) {
 			continue
 		}
 		for i, v := range answers {
-			for _, p := range conform(fmt.Sprintf("%s#%d", op, i), v, spec.Operations[op].Schema) {
-				problems = append(problems, p)
-			}
+			problems = append(problems, conform(fmt.Sprintf("%s#%d", op, i), v, spec.Operations[op].Schema)...)
 		}
 	}
 

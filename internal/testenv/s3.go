@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -420,7 +419,7 @@ func versitygwBinary() (string, error) {
 	tmp := bin + ".tmp"
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("building versitygw needs the go command on PATH: %w", err)
 	}
 	build := exec.Command(goBin, "build", "-modfile="+modfile, "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
 	build.Dir = root

@@ -88,7 +88,7 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 		e.Fatalf("seed request lost its unknown fields on create")
 	}
 	other := withStatus(newRequest("r2"), "failed", e.clock.Now())
-	other = e.create(other)
+	e.create(other)
 	old := e.create(newRequest("r3-old"))
 	if err := e.s.ArchiveRequest(e.ctx, old.ID, old.Version); err != nil {
 		e.Fatalf("ArchiveRequest: %v", err)

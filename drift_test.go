@@ -198,3 +198,25 @@ func TestDrift_LostDispatchIsGivenUpAfterGrace(t *testing.T) {
 	}
 	e.startDrift(r.ID)
 }
+
+// TestDrift_AmbiguousDispatchStartsOneRun: GitHub starts the drift run
+// but the answer is lost; the check stays the same check, Sync finds its
+// run by the nonce, and no second drift run is ever dispatched.
+func TestDrift_AmbiguousDispatchStartsOneRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.applied("reports")
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointDispatch, Kind: githubtest.FaultAmbiguous})
+	if _, err := e.pilot.StartDriftCheck(e.ctx, dev, r.ID); err != nil && !errors.Is(err, tfpilot.ErrUnavailable) {
+		t.Fatalf("start with the answer lost = %v", err)
+	}
+	if _, err := e.pilot.StartDriftCheck(e.ctx, dev, r.ID); err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	e.clock.Advance(10 * time.Minute)
+	d := e.sync(r.ID).Drift
+	runsNow := e.runsOf("drift-plan.yml")
+	if len(runsNow) != 1 || d == nil || d.RunID != runsNow[0].ID || d.Result != tfpilot.DriftPending || runsNow[0].Inputs["tfpilot_nonce"] != d.Nonce {
+		t.Fatalf("drift check %+v; %d drift runs", d, len(runsNow))
+	}
+}

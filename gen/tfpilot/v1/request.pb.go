@@ -163,6 +163,139 @@ func (RunKind) EnumDescriptor() ([]byte, []int) {
 	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{1}
 }
 
+// OutputState says what a run's log showed.
+type OutputState int32
+
+const (
+	OutputState_OUTPUT_STATE_UNSPECIFIED OutputState = 0
+	// There was no log to read (expired, deleted or empty).
+	OutputState_OUTPUT_STATE_NO_LOG OutputState = 1
+	// The log holds no Terraform summary and no Terraform error.
+	OutputState_OUTPUT_STATE_NOT_TERRAFORM OutputState = 2
+	// A plan with changes.
+	OutputState_OUTPUT_STATE_PLANNED OutputState = 3
+	// A plan without changes.
+	OutputState_OUTPUT_STATE_NO_CHANGES OutputState = 4
+	// "Apply complete!".
+	OutputState_OUTPUT_STATE_APPLIED OutputState = 5
+	// "Destroy complete!".
+	OutputState_OUTPUT_STATE_DESTROYED OutputState = 6
+	// Terraform printed at least one error.
+	OutputState_OUTPUT_STATE_FAILED OutputState = 7
+)
+
+// Enum value maps for OutputState.
+var (
+	OutputState_name = map[int32]string{
+		0: "OUTPUT_STATE_UNSPECIFIED",
+		1: "OUTPUT_STATE_NO_LOG",
+		2: "OUTPUT_STATE_NOT_TERRAFORM",
+		3: "OUTPUT_STATE_PLANNED",
+		4: "OUTPUT_STATE_NO_CHANGES",
+		5: "OUTPUT_STATE_APPLIED",
+		6: "OUTPUT_STATE_DESTROYED",
+		7: "OUTPUT_STATE_FAILED",
+	}
+	OutputState_value = map[string]int32{
+		"OUTPUT_STATE_UNSPECIFIED":   0,
+		"OUTPUT_STATE_NO_LOG":        1,
+		"OUTPUT_STATE_NOT_TERRAFORM": 2,
+		"OUTPUT_STATE_PLANNED":       3,
+		"OUTPUT_STATE_NO_CHANGES":    4,
+		"OUTPUT_STATE_APPLIED":       5,
+		"OUTPUT_STATE_DESTROYED":     6,
+		"OUTPUT_STATE_FAILED":        7,
+	}
+)
+
+func (x OutputState) Enum() *OutputState {
+	p := new(OutputState)
+	*p = x
+	return p
+}
+
+func (x OutputState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutputState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tfpilot_v1_request_proto_enumTypes[2].Descriptor()
+}
+
+func (OutputState) Type() protoreflect.EnumType {
+	return &file_tfpilot_v1_request_proto_enumTypes[2]
+}
+
+func (x OutputState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutputState.Descriptor instead.
+func (OutputState) EnumDescriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{2}
+}
+
+// DriftResult is what a drift check found.
+type DriftResult int32
+
+const (
+	DriftResult_DRIFT_RESULT_UNSPECIFIED DriftResult = 0
+	// The check's run is dispatched, queued or running.
+	DriftResult_DRIFT_RESULT_PENDING DriftResult = 1
+	// The real infrastructure matches the code.
+	DriftResult_DRIFT_RESULT_NO_DRIFT DriftResult = 2
+	// The real infrastructure differs from the code.
+	DriftResult_DRIFT_RESULT_DRIFTED DriftResult = 3
+	// The check did not finish (Terraform error, cancelled or timed-out
+	// run): nothing is known about drift.
+	DriftResult_DRIFT_RESULT_ERROR DriftResult = 4
+)
+
+// Enum value maps for DriftResult.
+var (
+	DriftResult_name = map[int32]string{
+		0: "DRIFT_RESULT_UNSPECIFIED",
+		1: "DRIFT_RESULT_PENDING",
+		2: "DRIFT_RESULT_NO_DRIFT",
+		3: "DRIFT_RESULT_DRIFTED",
+		4: "DRIFT_RESULT_ERROR",
+	}
+	DriftResult_value = map[string]int32{
+		"DRIFT_RESULT_UNSPECIFIED": 0,
+		"DRIFT_RESULT_PENDING":     1,
+		"DRIFT_RESULT_NO_DRIFT":    2,
+		"DRIFT_RESULT_DRIFTED":     3,
+		"DRIFT_RESULT_ERROR":       4,
+	}
+)
+
+func (x DriftResult) Enum() *DriftResult {
+	p := new(DriftResult)
+	*p = x
+	return p
+}
+
+func (x DriftResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DriftResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_tfpilot_v1_request_proto_enumTypes[3].Descriptor()
+}
+
+func (DriftResult) Type() protoreflect.EnumType {
+	return &file_tfpilot_v1_request_proto_enumTypes[3]
+}
+
+func (x DriftResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DriftResult.Descriptor instead.
+func (DriftResult) EnumDescriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{3}
+}
+
 // Request is a request for infrastructure as a client sees it: the stored
 // document's facts and the status derived from them.
 type Request struct {
@@ -203,8 +336,15 @@ type Request struct {
 	// NextPoll is how long a client that polls (instead of calling Watch)
 	// should wait before asking again; zero means stop polling.
 	NextPoll *durationpb.Duration `protobuf:"bytes,19,opt,name=next_poll,json=nextPoll,proto3" json:"next_poll,omitempty"`
-	// Archived is true for a destroyed request moved to history.
-	Archived      bool `protobuf:"varint,20,opt,name=archived,proto3" json:"archived,omitempty"`
+	// Archived is true for a request moved to history: destroyed, or
+	// cancelled (see cancellation).
+	Archived bool `protobuf:"varint,20,opt,name=archived,proto3" json:"archived,omitempty"`
+	// LastDriftCheck is the request's latest drift check, if any (see
+	// RequestService.StartDriftCheck). Drift never changes status.
+	LastDriftCheck *DriftCheck `protobuf:"bytes,21,opt,name=last_drift_check,json=lastDriftCheck,proto3" json:"last_drift_check,omitempty"`
+	// Cancellation is set once the request was cancelled (see
+	// RequestService.Cancel); a cancelled request is archived.
+	Cancellation  *Cancellation `protobuf:"bytes,22,opt,name=cancellation,proto3" json:"cancellation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +517,20 @@ func (x *Request) GetArchived() bool {
 		return x.Archived
 	}
 	return false
+}
+
+func (x *Request) GetLastDriftCheck() *DriftCheck {
+	if x != nil {
+		return x.LastDriftCheck
+	}
+	return nil
+}
+
+func (x *Request) GetCancellation() *Cancellation {
+	if x != nil {
+		return x.Cancellation
+	}
+	return nil
 }
 
 // Target is the infra repository and folder of a request.
@@ -601,12 +755,17 @@ type RunAttempt struct {
 	// Status is GitHub's run status: queued, in_progress, completed.
 	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
 	// Conclusion is GitHub's conclusion, empty until the run completes.
-	Conclusion    string                 `protobuf:"bytes,7,opt,name=conclusion,proto3" json:"conclusion,omitempty"`
-	DispatchedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=dispatched_at,json=dispatchedAt,proto3" json:"dispatched_at,omitempty"`
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
-	HeadSha       string                 `protobuf:"bytes,10,opt,name=head_sha,json=headSha,proto3" json:"head_sha,omitempty"`
-	Ref           string                 `protobuf:"bytes,11,opt,name=ref,proto3" json:"ref,omitempty"`
-	Actor         string                 `protobuf:"bytes,12,opt,name=actor,proto3" json:"actor,omitempty"`
+	Conclusion   string                 `protobuf:"bytes,7,opt,name=conclusion,proto3" json:"conclusion,omitempty"`
+	DispatchedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=dispatched_at,json=dispatchedAt,proto3" json:"dispatched_at,omitempty"`
+	CompletedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	HeadSha      string                 `protobuf:"bytes,10,opt,name=head_sha,json=headSha,proto3" json:"head_sha,omitempty"`
+	Ref          string                 `protobuf:"bytes,11,opt,name=ref,proto3" json:"ref,omitempty"`
+	Actor        string                 `protobuf:"bytes,12,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Output is Terraform's summary read from the completed run's log;
+	// unset until read. In List answers its changes and errors are left
+	// out (state, headline, counts and the rest are kept); Get and Watch
+	// carry all of it.
+	Output        *RunOutput `protobuf:"bytes,13,opt,name=output,proto3" json:"output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -725,6 +884,418 @@ func (x *RunAttempt) GetActor() string {
 	return ""
 }
 
+func (x *RunAttempt) GetOutput() *RunOutput {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+// RunOutput is the bounded summary of a run's Terraform output: what a
+// plan would do, what an apply did.
+type RunOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State OutputState            `protobuf:"varint,1,opt,name=state,proto3,enum=tfpilot.v1.OutputState" json:"state,omitempty"`
+	// Headline is Terraform's summary line as printed, e.g. "Plan: 1 to
+	// add, 0 to change, 0 to destroy.".
+	Headline string `protobuf:"bytes,2,opt,name=headline,proto3" json:"headline,omitempty"`
+	// Counts are the headline's numbers, when it has them.
+	Counts *ResourceCounts `protobuf:"bytes,3,opt,name=counts,proto3" json:"counts,omitempty"`
+	// Changes are the plan's resource change lines, in log order (at most
+	// 200).
+	Changes []*ResourceChange `protobuf:"bytes,4,rep,name=changes,proto3" json:"changes,omitempty"`
+	// OmittedChanges counts change lines beyond the ones kept.
+	OmittedChanges int32 `protobuf:"varint,5,opt,name=omitted_changes,json=omittedChanges,proto3" json:"omitted_changes,omitempty"`
+	// Errors are Terraform's error summaries, in log order (at most 20).
+	Errors []string `protobuf:"bytes,6,rep,name=errors,proto3" json:"errors,omitempty"`
+	// PlanDigest is the saved plan file's digest ("sha256:<hex>") the plan
+	// workflow printed, when it did: what an approval names.
+	PlanDigest string `protobuf:"bytes,7,opt,name=plan_digest,json=planDigest,proto3" json:"plan_digest,omitempty"`
+	// Truncated is true when only the end of a long log was read or a kept
+	// line was shortened.
+	Truncated     bool `protobuf:"varint,8,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunOutput) Reset() {
+	*x = RunOutput{}
+	mi := &file_tfpilot_v1_request_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunOutput) ProtoMessage() {}
+
+func (x *RunOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunOutput.ProtoReflect.Descriptor instead.
+func (*RunOutput) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RunOutput) GetState() OutputState {
+	if x != nil {
+		return x.State
+	}
+	return OutputState_OUTPUT_STATE_UNSPECIFIED
+}
+
+func (x *RunOutput) GetHeadline() string {
+	if x != nil {
+		return x.Headline
+	}
+	return ""
+}
+
+func (x *RunOutput) GetCounts() *ResourceCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *RunOutput) GetChanges() []*ResourceChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *RunOutput) GetOmittedChanges() int32 {
+	if x != nil {
+		return x.OmittedChanges
+	}
+	return 0
+}
+
+func (x *RunOutput) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+func (x *RunOutput) GetPlanDigest() string {
+	if x != nil {
+		return x.PlanDigest
+	}
+	return ""
+}
+
+func (x *RunOutput) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// ResourceCounts are the numbers of a plan's or an apply's summary line.
+type ResourceCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Imported      int32                  `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
+	Add           int32                  `protobuf:"varint,2,opt,name=add,proto3" json:"add,omitempty"`
+	Change        int32                  `protobuf:"varint,3,opt,name=change,proto3" json:"change,omitempty"`
+	Destroy       int32                  `protobuf:"varint,4,opt,name=destroy,proto3" json:"destroy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceCounts) Reset() {
+	*x = ResourceCounts{}
+	mi := &file_tfpilot_v1_request_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceCounts) ProtoMessage() {}
+
+func (x *ResourceCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceCounts.ProtoReflect.Descriptor instead.
+func (*ResourceCounts) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ResourceCounts) GetImported() int32 {
+	if x != nil {
+		return x.Imported
+	}
+	return 0
+}
+
+func (x *ResourceCounts) GetAdd() int32 {
+	if x != nil {
+		return x.Add
+	}
+	return 0
+}
+
+func (x *ResourceCounts) GetChange() int32 {
+	if x != nil {
+		return x.Change
+	}
+	return 0
+}
+
+func (x *ResourceCounts) GetDestroy() int32 {
+	if x != nil {
+		return x.Destroy
+	}
+	return 0
+}
+
+// ResourceChange is one resource change line of a plan.
+type ResourceChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Address is the resource address, e.g.
+	// "module.s3_bucket_req_abc.aws_s3_bucket.this".
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// Action is "create", "update", "replace", "delete", "read", "move" or
+	// "import".
+	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceChange) Reset() {
+	*x = ResourceChange{}
+	mi := &file_tfpilot_v1_request_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceChange) ProtoMessage() {}
+
+func (x *ResourceChange) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceChange.ProtoReflect.Descriptor instead.
+func (*ResourceChange) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResourceChange) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ResourceChange) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+// DriftCheck is one run of the drift workflow for a request.
+type DriftCheck struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Result DriftResult            `protobuf:"varint,1,opt,name=result,proto3,enum=tfpilot.v1.DriftResult" json:"result,omitempty"`
+	// RunId is GitHub's run id, 0 until it is known.
+	RunId int64  `protobuf:"varint,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Url   string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Actor is who started the check.
+	Actor       string                 `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	StartedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	// Conclusion is GitHub's conclusion, empty until the run completes.
+	Conclusion string `protobuf:"bytes,7,opt,name=conclusion,proto3" json:"conclusion,omitempty"`
+	// Output is the drift plan's summary (what drifted), once read.
+	Output        *RunOutput `protobuf:"bytes,8,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriftCheck) Reset() {
+	*x = DriftCheck{}
+	mi := &file_tfpilot_v1_request_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriftCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriftCheck) ProtoMessage() {}
+
+func (x *DriftCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriftCheck.ProtoReflect.Descriptor instead.
+func (*DriftCheck) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DriftCheck) GetResult() DriftResult {
+	if x != nil {
+		return x.Result
+	}
+	return DriftResult_DRIFT_RESULT_UNSPECIFIED
+}
+
+func (x *DriftCheck) GetRunId() int64 {
+	if x != nil {
+		return x.RunId
+	}
+	return 0
+}
+
+func (x *DriftCheck) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DriftCheck) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *DriftCheck) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *DriftCheck) GetCompletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompletedAt
+	}
+	return nil
+}
+
+func (x *DriftCheck) GetConclusion() string {
+	if x != nil {
+		return x.Conclusion
+	}
+	return ""
+}
+
+func (x *DriftCheck) GetOutput() *RunOutput {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+// Cancellation records who cancelled a request, when and why.
+type Cancellation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Actor         string                 `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	CancelledAt   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cancellation) Reset() {
+	*x = Cancellation{}
+	mi := &file_tfpilot_v1_request_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cancellation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cancellation) ProtoMessage() {}
+
+func (x *Cancellation) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cancellation.ProtoReflect.Descriptor instead.
+func (*Cancellation) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Cancellation) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *Cancellation) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Cancellation) GetCancelledAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelledAt
+	}
+	return nil
+}
+
 // Lock says which operation holds a request.
 type Lock struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -737,7 +1308,7 @@ type Lock struct {
 
 func (x *Lock) Reset() {
 	*x = Lock{}
-	mi := &file_tfpilot_v1_request_proto_msgTypes[5]
+	mi := &file_tfpilot_v1_request_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +1320,7 @@ func (x *Lock) String() string {
 func (*Lock) ProtoMessage() {}
 
 func (x *Lock) ProtoReflect() protoreflect.Message {
-	mi := &file_tfpilot_v1_request_proto_msgTypes[5]
+	mi := &file_tfpilot_v1_request_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +1333,7 @@ func (x *Lock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lock.ProtoReflect.Descriptor instead.
 func (*Lock) Descriptor() ([]byte, []int) {
-	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{5}
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Lock) GetOperation() string {
@@ -803,7 +1374,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_tfpilot_v1_request_proto_msgTypes[6]
+	mi := &file_tfpilot_v1_request_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1386,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_tfpilot_v1_request_proto_msgTypes[6]
+	mi := &file_tfpilot_v1_request_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1399,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{6}
+	return file_tfpilot_v1_request_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetId() string {
@@ -885,7 +1456,7 @@ var File_tfpilot_v1_request_proto protoreflect.FileDescriptor
 const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\n" +
 	"\x18tfpilot/v1/request.proto\x12\n" +
-	"tfpilot.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x06\n" +
+	"tfpilot.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\a\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aproject\x18\x02 \x01(\tR\aproject\x12 \n" +
@@ -912,7 +1483,9 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\x04lock\x18\x11 \x01(\v2\x10.tfpilot.v1.LockR\x04lock\x12I\n" +
 	"\x14cleanup_pull_request\x18\x12 \x01(\v2\x17.tfpilot.v1.PullRequestR\x12cleanupPullRequest\x126\n" +
 	"\tnext_poll\x18\x13 \x01(\v2\x19.google.protobuf.DurationR\bnextPoll\x12\x1a\n" +
-	"\barchived\x18\x14 \x01(\bR\barchived\"w\n" +
+	"\barchived\x18\x14 \x01(\bR\barchived\x12@\n" +
+	"\x10last_drift_check\x18\x15 \x01(\v2\x16.tfpilot.v1.DriftCheckR\x0elastDriftCheck\x12<\n" +
+	"\fcancellation\x18\x16 \x01(\v2\x18.tfpilot.v1.CancellationR\fcancellation\"w\n" +
 	"\x06Target\x12\x14\n" +
 	"\x05owner\x18\x01 \x01(\tR\x05owner\x12\x12\n" +
 	"\x04repo\x18\x02 \x01(\tR\x04repo\x12\x12\n" +
@@ -927,7 +1500,7 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\bhead_sha\x18\x05 \x01(\tR\aheadSha\"D\n" +
 	"\bApproval\x12\x1a\n" +
 	"\bapproved\x18\x01 \x01(\bR\bapproved\x12\x1c\n" +
-	"\tapprovers\x18\x02 \x03(\tR\tapprovers\"\x8d\x03\n" +
+	"\tapprovers\x18\x02 \x03(\tR\tapprovers\"\xbc\x03\n" +
 	"\n" +
 	"RunAttempt\x12'\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x13.tfpilot.v1.RunKindR\x04kind\x12\x18\n" +
@@ -944,7 +1517,43 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\bhead_sha\x18\n" +
 	" \x01(\tR\aheadSha\x12\x10\n" +
 	"\x03ref\x18\v \x01(\tR\x03ref\x12\x14\n" +
-	"\x05actor\x18\f \x01(\tR\x05actor\"\x9c\x01\n" +
+	"\x05actor\x18\f \x01(\tR\x05actor\x12-\n" +
+	"\x06output\x18\r \x01(\v2\x15.tfpilot.v1.RunOutputR\x06output\"\xc0\x02\n" +
+	"\tRunOutput\x12-\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x17.tfpilot.v1.OutputStateR\x05state\x12\x1a\n" +
+	"\bheadline\x18\x02 \x01(\tR\bheadline\x122\n" +
+	"\x06counts\x18\x03 \x01(\v2\x1a.tfpilot.v1.ResourceCountsR\x06counts\x124\n" +
+	"\achanges\x18\x04 \x03(\v2\x1a.tfpilot.v1.ResourceChangeR\achanges\x12'\n" +
+	"\x0fomitted_changes\x18\x05 \x01(\x05R\x0eomittedChanges\x12\x16\n" +
+	"\x06errors\x18\x06 \x03(\tR\x06errors\x12\x1f\n" +
+	"\vplan_digest\x18\a \x01(\tR\n" +
+	"planDigest\x12\x1c\n" +
+	"\ttruncated\x18\b \x01(\bR\ttruncated\"p\n" +
+	"\x0eResourceCounts\x12\x1a\n" +
+	"\bimported\x18\x01 \x01(\x05R\bimported\x12\x10\n" +
+	"\x03add\x18\x02 \x01(\x05R\x03add\x12\x16\n" +
+	"\x06change\x18\x03 \x01(\x05R\x06change\x12\x18\n" +
+	"\adestroy\x18\x04 \x01(\x05R\adestroy\"B\n" +
+	"\x0eResourceChange\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"\xc5\x02\n" +
+	"\n" +
+	"DriftCheck\x12/\n" +
+	"\x06result\x18\x01 \x01(\x0e2\x17.tfpilot.v1.DriftResultR\x06result\x12\x15\n" +
+	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x129\n" +
+	"\n" +
+	"started_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
+	"\fcompleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12\x1e\n" +
+	"\n" +
+	"conclusion\x18\a \x01(\tR\n" +
+	"conclusion\x12-\n" +
+	"\x06output\x18\b \x01(\v2\x15.tfpilot.v1.RunOutputR\x06output\"{\n" +
+	"\fCancellation\x12\x14\n" +
+	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12=\n" +
+	"\fcancelled_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"\x9c\x01\n" +
 	"\x04Lock\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12;\n" +
 	"\vacquired_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -977,7 +1586,22 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\x14RUN_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rRUN_KIND_PLAN\x10\x01\x12\x12\n" +
 	"\x0eRUN_KIND_APPLY\x10\x02\x12\x14\n" +
-	"\x10RUN_KIND_DESTROY\x10\x03B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
+	"\x10RUN_KIND_DESTROY\x10\x03*\xea\x01\n" +
+	"\vOutputState\x12\x1c\n" +
+	"\x18OUTPUT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13OUTPUT_STATE_NO_LOG\x10\x01\x12\x1e\n" +
+	"\x1aOUTPUT_STATE_NOT_TERRAFORM\x10\x02\x12\x18\n" +
+	"\x14OUTPUT_STATE_PLANNED\x10\x03\x12\x1b\n" +
+	"\x17OUTPUT_STATE_NO_CHANGES\x10\x04\x12\x18\n" +
+	"\x14OUTPUT_STATE_APPLIED\x10\x05\x12\x1a\n" +
+	"\x16OUTPUT_STATE_DESTROYED\x10\x06\x12\x17\n" +
+	"\x13OUTPUT_STATE_FAILED\x10\a*\x92\x01\n" +
+	"\vDriftResult\x12\x1c\n" +
+	"\x18DRIFT_RESULT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14DRIFT_RESULT_PENDING\x10\x01\x12\x19\n" +
+	"\x15DRIFT_RESULT_NO_DRIFT\x10\x02\x12\x18\n" +
+	"\x14DRIFT_RESULT_DRIFTED\x10\x03\x12\x16\n" +
+	"\x12DRIFT_RESULT_ERROR\x10\x04B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
 
 var (
 	file_tfpilot_v1_request_proto_rawDescOnce sync.Once
@@ -991,46 +1615,64 @@ func file_tfpilot_v1_request_proto_rawDescGZIP() []byte {
 	return file_tfpilot_v1_request_proto_rawDescData
 }
 
-var file_tfpilot_v1_request_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tfpilot_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tfpilot_v1_request_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tfpilot_v1_request_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tfpilot_v1_request_proto_goTypes = []any{
 	(Status)(0),                   // 0: tfpilot.v1.Status
 	(RunKind)(0),                  // 1: tfpilot.v1.RunKind
-	(*Request)(nil),               // 2: tfpilot.v1.Request
-	(*Target)(nil),                // 3: tfpilot.v1.Target
-	(*PullRequest)(nil),           // 4: tfpilot.v1.PullRequest
-	(*Approval)(nil),              // 5: tfpilot.v1.Approval
-	(*RunAttempt)(nil),            // 6: tfpilot.v1.RunAttempt
-	(*Lock)(nil),                  // 7: tfpilot.v1.Lock
-	(*Event)(nil),                 // 8: tfpilot.v1.Event
-	(*structpb.Struct)(nil),       // 9: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
+	(OutputState)(0),              // 2: tfpilot.v1.OutputState
+	(DriftResult)(0),              // 3: tfpilot.v1.DriftResult
+	(*Request)(nil),               // 4: tfpilot.v1.Request
+	(*Target)(nil),                // 5: tfpilot.v1.Target
+	(*PullRequest)(nil),           // 6: tfpilot.v1.PullRequest
+	(*Approval)(nil),              // 7: tfpilot.v1.Approval
+	(*RunAttempt)(nil),            // 8: tfpilot.v1.RunAttempt
+	(*RunOutput)(nil),             // 9: tfpilot.v1.RunOutput
+	(*ResourceCounts)(nil),        // 10: tfpilot.v1.ResourceCounts
+	(*ResourceChange)(nil),        // 11: tfpilot.v1.ResourceChange
+	(*DriftCheck)(nil),            // 12: tfpilot.v1.DriftCheck
+	(*Cancellation)(nil),          // 13: tfpilot.v1.Cancellation
+	(*Lock)(nil),                  // 14: tfpilot.v1.Lock
+	(*Event)(nil),                 // 15: tfpilot.v1.Event
+	(*structpb.Struct)(nil),       // 16: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
 }
 var file_tfpilot_v1_request_proto_depIdxs = []int32{
-	9,  // 0: tfpilot.v1.Request.config:type_name -> google.protobuf.Struct
+	16, // 0: tfpilot.v1.Request.config:type_name -> google.protobuf.Struct
 	0,  // 1: tfpilot.v1.Request.status:type_name -> tfpilot.v1.Status
-	10, // 2: tfpilot.v1.Request.received_at:type_name -> google.protobuf.Timestamp
-	10, // 3: tfpilot.v1.Request.updated_at:type_name -> google.protobuf.Timestamp
-	3,  // 4: tfpilot.v1.Request.target:type_name -> tfpilot.v1.Target
-	4,  // 5: tfpilot.v1.Request.pull_request:type_name -> tfpilot.v1.PullRequest
-	5,  // 6: tfpilot.v1.Request.approval:type_name -> tfpilot.v1.Approval
-	6,  // 7: tfpilot.v1.Request.runs:type_name -> tfpilot.v1.RunAttempt
-	7,  // 8: tfpilot.v1.Request.lock:type_name -> tfpilot.v1.Lock
-	4,  // 9: tfpilot.v1.Request.cleanup_pull_request:type_name -> tfpilot.v1.PullRequest
-	11, // 10: tfpilot.v1.Request.next_poll:type_name -> google.protobuf.Duration
-	1,  // 11: tfpilot.v1.RunAttempt.kind:type_name -> tfpilot.v1.RunKind
-	10, // 12: tfpilot.v1.RunAttempt.dispatched_at:type_name -> google.protobuf.Timestamp
-	10, // 13: tfpilot.v1.RunAttempt.completed_at:type_name -> google.protobuf.Timestamp
-	10, // 14: tfpilot.v1.Lock.acquired_at:type_name -> google.protobuf.Timestamp
-	10, // 15: tfpilot.v1.Lock.expires_at:type_name -> google.protobuf.Timestamp
-	10, // 16: tfpilot.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	9,  // 17: tfpilot.v1.Event.data:type_name -> google.protobuf.Struct
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	17, // 2: tfpilot.v1.Request.received_at:type_name -> google.protobuf.Timestamp
+	17, // 3: tfpilot.v1.Request.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 4: tfpilot.v1.Request.target:type_name -> tfpilot.v1.Target
+	6,  // 5: tfpilot.v1.Request.pull_request:type_name -> tfpilot.v1.PullRequest
+	7,  // 6: tfpilot.v1.Request.approval:type_name -> tfpilot.v1.Approval
+	8,  // 7: tfpilot.v1.Request.runs:type_name -> tfpilot.v1.RunAttempt
+	14, // 8: tfpilot.v1.Request.lock:type_name -> tfpilot.v1.Lock
+	6,  // 9: tfpilot.v1.Request.cleanup_pull_request:type_name -> tfpilot.v1.PullRequest
+	18, // 10: tfpilot.v1.Request.next_poll:type_name -> google.protobuf.Duration
+	12, // 11: tfpilot.v1.Request.last_drift_check:type_name -> tfpilot.v1.DriftCheck
+	13, // 12: tfpilot.v1.Request.cancellation:type_name -> tfpilot.v1.Cancellation
+	1,  // 13: tfpilot.v1.RunAttempt.kind:type_name -> tfpilot.v1.RunKind
+	17, // 14: tfpilot.v1.RunAttempt.dispatched_at:type_name -> google.protobuf.Timestamp
+	17, // 15: tfpilot.v1.RunAttempt.completed_at:type_name -> google.protobuf.Timestamp
+	9,  // 16: tfpilot.v1.RunAttempt.output:type_name -> tfpilot.v1.RunOutput
+	2,  // 17: tfpilot.v1.RunOutput.state:type_name -> tfpilot.v1.OutputState
+	10, // 18: tfpilot.v1.RunOutput.counts:type_name -> tfpilot.v1.ResourceCounts
+	11, // 19: tfpilot.v1.RunOutput.changes:type_name -> tfpilot.v1.ResourceChange
+	3,  // 20: tfpilot.v1.DriftCheck.result:type_name -> tfpilot.v1.DriftResult
+	17, // 21: tfpilot.v1.DriftCheck.started_at:type_name -> google.protobuf.Timestamp
+	17, // 22: tfpilot.v1.DriftCheck.completed_at:type_name -> google.protobuf.Timestamp
+	9,  // 23: tfpilot.v1.DriftCheck.output:type_name -> tfpilot.v1.RunOutput
+	17, // 24: tfpilot.v1.Cancellation.cancelled_at:type_name -> google.protobuf.Timestamp
+	17, // 25: tfpilot.v1.Lock.acquired_at:type_name -> google.protobuf.Timestamp
+	17, // 26: tfpilot.v1.Lock.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 27: tfpilot.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	16, // 28: tfpilot.v1.Event.data:type_name -> google.protobuf.Struct
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tfpilot_v1_request_proto_init() }
@@ -1043,8 +1685,8 @@ func file_tfpilot_v1_request_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tfpilot_v1_request_proto_rawDesc), len(file_tfpilot_v1_request_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

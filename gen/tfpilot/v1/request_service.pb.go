@@ -1168,6 +1168,451 @@ func (x *WatchResponse) GetEvents() []*Event {
 	return nil
 }
 
+type GetCostRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCostRequest) Reset() {
+	*x = GetCostRequest{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCostRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCostRequest) ProtoMessage() {}
+
+func (x *GetCostRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCostRequest.ProtoReflect.Descriptor instead.
+func (*GetCostRequest) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetCostRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type GetCostResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Available is false while no workflow has uploaded cost documents.
+	Available bool `protobuf:"varint,1,opt,name=available,proto3" json:"available,omitempty"`
+	// Estimate is infracost's breakdown JSON.
+	Estimate *structpb.Struct `protobuf:"bytes,2,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	// Diff is infracost's diff JSON.
+	Diff *structpb.Struct `protobuf:"bytes,3,opt,name=diff,proto3" json:"diff,omitempty"`
+	// Currency, TotalMonthlyCost and DiffTotalMonthlyCost are copied from
+	// the documents (decimal strings as infracost writes them), empty when
+	// absent.
+	Currency             string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	TotalMonthlyCost     string `protobuf:"bytes,5,opt,name=total_monthly_cost,json=totalMonthlyCost,proto3" json:"total_monthly_cost,omitempty"`
+	DiffTotalMonthlyCost string `protobuf:"bytes,6,opt,name=diff_total_monthly_cost,json=diffTotalMonthlyCost,proto3" json:"diff_total_monthly_cost,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *GetCostResponse) Reset() {
+	*x = GetCostResponse{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCostResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCostResponse) ProtoMessage() {}
+
+func (x *GetCostResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCostResponse.ProtoReflect.Descriptor instead.
+func (*GetCostResponse) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetCostResponse) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *GetCostResponse) GetEstimate() *structpb.Struct {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+func (x *GetCostResponse) GetDiff() *structpb.Struct {
+	if x != nil {
+		return x.Diff
+	}
+	return nil
+}
+
+func (x *GetCostResponse) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *GetCostResponse) GetTotalMonthlyCost() string {
+	if x != nil {
+		return x.TotalMonthlyCost
+	}
+	return ""
+}
+
+func (x *GetCostResponse) GetDiffTotalMonthlyCost() string {
+	if x != nil {
+		return x.DiffTotalMonthlyCost
+	}
+	return ""
+}
+
+type ListDriftEligibleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Project and Environment, when set, must match exactly.
+	Project     string `protobuf:"bytes,1,opt,name=project,proto3" json:"project,omitempty"`
+	Environment string `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	// PageSize is at most 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// PageToken is a previous answer's next_page_token, with the same
+	// filters.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftEligibleRequest) Reset() {
+	*x = ListDriftEligibleRequest{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftEligibleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftEligibleRequest) ProtoMessage() {}
+
+func (x *ListDriftEligibleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftEligibleRequest.ProtoReflect.Descriptor instead.
+func (*ListDriftEligibleRequest) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListDriftEligibleRequest) GetProject() string {
+	if x != nil {
+		return x.Project
+	}
+	return ""
+}
+
+func (x *ListDriftEligibleRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ListDriftEligibleRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDriftEligibleRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDriftEligibleResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Requests []*Request             `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// NextPageToken continues the listing; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftEligibleResponse) Reset() {
+	*x = ListDriftEligibleResponse{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftEligibleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftEligibleResponse) ProtoMessage() {}
+
+func (x *ListDriftEligibleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftEligibleResponse.ProtoReflect.Descriptor instead.
+func (*ListDriftEligibleResponse) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListDriftEligibleResponse) GetRequests() []*Request {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ListDriftEligibleResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type StartDriftCheckRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartDriftCheckRequest) Reset() {
+	*x = StartDriftCheckRequest{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartDriftCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartDriftCheckRequest) ProtoMessage() {}
+
+func (x *StartDriftCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartDriftCheckRequest.ProtoReflect.Descriptor instead.
+func (*StartDriftCheckRequest) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *StartDriftCheckRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type StartDriftCheckResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *Request               `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartDriftCheckResponse) Reset() {
+	*x = StartDriftCheckResponse{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartDriftCheckResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartDriftCheckResponse) ProtoMessage() {}
+
+func (x *StartDriftCheckResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartDriftCheckResponse.ProtoReflect.Descriptor instead.
+func (*StartDriftCheckResponse) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StartDriftCheckResponse) GetRequest() *Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+type CancelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Reason is recorded on the request and its event (at most 1000
+	// characters).
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRequest) Reset() {
+	*x = CancelRequest{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRequest) ProtoMessage() {}
+
+func (x *CancelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
+func (*CancelRequest) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CancelRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CancelRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CancelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *Request               `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelResponse) Reset() {
+	*x = CancelResponse{}
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelResponse) ProtoMessage() {}
+
+func (x *CancelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tfpilot_v1_request_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
+func (*CancelResponse) Descriptor() ([]byte, []int) {
+	return file_tfpilot_v1_request_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CancelResponse) GetRequest() *Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
 var File_tfpilot_v1_request_service_proto protoreflect.FileDescriptor
 
 const file_tfpilot_v1_request_service_proto_rawDesc = "" +
@@ -1233,7 +1678,34 @@ const file_tfpilot_v1_request_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"i\n" +
 	"\rWatchResponse\x12-\n" +
 	"\arequest\x18\x01 \x01(\v2\x13.tfpilot.v1.RequestR\arequest\x12)\n" +
-	"\x06events\x18\x02 \x03(\v2\x11.tfpilot.v1.EventR\x06events2\xb2\x06\n" +
+	"\x06events\x18\x02 \x03(\v2\x11.tfpilot.v1.EventR\x06events\" \n" +
+	"\x0eGetCostRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x92\x02\n" +
+	"\x0fGetCostResponse\x12\x1c\n" +
+	"\tavailable\x18\x01 \x01(\bR\tavailable\x123\n" +
+	"\bestimate\x18\x02 \x01(\v2\x17.google.protobuf.StructR\bestimate\x12+\n" +
+	"\x04diff\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x04diff\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12,\n" +
+	"\x12total_monthly_cost\x18\x05 \x01(\tR\x10totalMonthlyCost\x125\n" +
+	"\x17diff_total_monthly_cost\x18\x06 \x01(\tR\x14diffTotalMonthlyCost\"\x92\x01\n" +
+	"\x18ListDriftEligibleRequest\x12\x18\n" +
+	"\aproject\x18\x01 \x01(\tR\aproject\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"t\n" +
+	"\x19ListDriftEligibleResponse\x12/\n" +
+	"\brequests\x18\x01 \x03(\v2\x13.tfpilot.v1.RequestR\brequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
+	"\x16StartDriftCheckRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"H\n" +
+	"\x17StartDriftCheckResponse\x12-\n" +
+	"\arequest\x18\x01 \x01(\v2\x13.tfpilot.v1.RequestR\arequest\"7\n" +
+	"\rCancelRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"?\n" +
+	"\x0eCancelResponse\x12-\n" +
+	"\arequest\x18\x01 \x01(\v2\x13.tfpilot.v1.RequestR\arequest2\xff\b\n" +
 	"\x0eRequestService\x12?\n" +
 	"\x06Create\x12\x19.tfpilot.v1.CreateRequest\x1a\x1a.tfpilot.v1.CreateResponse\x12;\n" +
 	"\x03Get\x12\x16.tfpilot.v1.GetRequest\x1a\x17.tfpilot.v1.GetResponse\"\x03\x90\x02\x01\x12>\n" +
@@ -1247,7 +1719,11 @@ const file_tfpilot_v1_request_service_proto_rawDesc = "" +
 	"\x04Sync\x12\x17.tfpilot.v1.SyncRequest\x1a\x18.tfpilot.v1.SyncResponse\x12P\n" +
 	"\n" +
 	"ListEvents\x12\x1d.tfpilot.v1.ListEventsRequest\x1a\x1e.tfpilot.v1.ListEventsResponse\"\x03\x90\x02\x01\x12C\n" +
-	"\x05Watch\x12\x18.tfpilot.v1.WatchRequest\x1a\x19.tfpilot.v1.WatchResponse\"\x03\x90\x02\x010\x01B5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
+	"\x05Watch\x12\x18.tfpilot.v1.WatchRequest\x1a\x19.tfpilot.v1.WatchResponse\"\x03\x90\x02\x010\x01\x12G\n" +
+	"\aGetCost\x12\x1a.tfpilot.v1.GetCostRequest\x1a\x1b.tfpilot.v1.GetCostResponse\"\x03\x90\x02\x01\x12e\n" +
+	"\x11ListDriftEligible\x12$.tfpilot.v1.ListDriftEligibleRequest\x1a%.tfpilot.v1.ListDriftEligibleResponse\"\x03\x90\x02\x01\x12Z\n" +
+	"\x0fStartDriftCheck\x12\".tfpilot.v1.StartDriftCheckRequest\x1a#.tfpilot.v1.StartDriftCheckResponse\x12?\n" +
+	"\x06Cancel\x12\x19.tfpilot.v1.CancelRequest\x1a\x1a.tfpilot.v1.CancelResponseB5Z3github.com/tfpilot/tfpilot/gen/tfpilot/v1;tfpilotv1b\x06proto3"
 
 var (
 	file_tfpilot_v1_request_service_proto_rawDescOnce sync.Once
@@ -1261,83 +1737,104 @@ func file_tfpilot_v1_request_service_proto_rawDescGZIP() []byte {
 	return file_tfpilot_v1_request_service_proto_rawDescData
 }
 
-var file_tfpilot_v1_request_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_tfpilot_v1_request_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_tfpilot_v1_request_service_proto_goTypes = []any{
-	(*CreateRequest)(nil),        // 0: tfpilot.v1.CreateRequest
-	(*CreateResponse)(nil),       // 1: tfpilot.v1.CreateResponse
-	(*GetRequest)(nil),           // 2: tfpilot.v1.GetRequest
-	(*GetResponse)(nil),          // 3: tfpilot.v1.GetResponse
-	(*ListRequest)(nil),          // 4: tfpilot.v1.ListRequest
-	(*ListResponse)(nil),         // 5: tfpilot.v1.ListResponse
-	(*UpdateConfigRequest)(nil),  // 6: tfpilot.v1.UpdateConfigRequest
-	(*UpdateConfigResponse)(nil), // 7: tfpilot.v1.UpdateConfigResponse
-	(*PlanRequest)(nil),          // 8: tfpilot.v1.PlanRequest
-	(*PlanResponse)(nil),         // 9: tfpilot.v1.PlanResponse
-	(*ApproveRequest)(nil),       // 10: tfpilot.v1.ApproveRequest
-	(*ApproveResponse)(nil),      // 11: tfpilot.v1.ApproveResponse
-	(*MergeRequest)(nil),         // 12: tfpilot.v1.MergeRequest
-	(*MergeResponse)(nil),        // 13: tfpilot.v1.MergeResponse
-	(*ApplyRequest)(nil),         // 14: tfpilot.v1.ApplyRequest
-	(*ApplyResponse)(nil),        // 15: tfpilot.v1.ApplyResponse
-	(*DestroyRequest)(nil),       // 16: tfpilot.v1.DestroyRequest
-	(*DestroyResponse)(nil),      // 17: tfpilot.v1.DestroyResponse
-	(*SyncRequest)(nil),          // 18: tfpilot.v1.SyncRequest
-	(*SyncResponse)(nil),         // 19: tfpilot.v1.SyncResponse
-	(*ListEventsRequest)(nil),    // 20: tfpilot.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),   // 21: tfpilot.v1.ListEventsResponse
-	(*WatchRequest)(nil),         // 22: tfpilot.v1.WatchRequest
-	(*WatchResponse)(nil),        // 23: tfpilot.v1.WatchResponse
-	(*structpb.Struct)(nil),      // 24: google.protobuf.Struct
-	(*Request)(nil),              // 25: tfpilot.v1.Request
-	(Status)(0),                  // 26: tfpilot.v1.Status
-	(*Event)(nil),                // 27: tfpilot.v1.Event
+	(*CreateRequest)(nil),             // 0: tfpilot.v1.CreateRequest
+	(*CreateResponse)(nil),            // 1: tfpilot.v1.CreateResponse
+	(*GetRequest)(nil),                // 2: tfpilot.v1.GetRequest
+	(*GetResponse)(nil),               // 3: tfpilot.v1.GetResponse
+	(*ListRequest)(nil),               // 4: tfpilot.v1.ListRequest
+	(*ListResponse)(nil),              // 5: tfpilot.v1.ListResponse
+	(*UpdateConfigRequest)(nil),       // 6: tfpilot.v1.UpdateConfigRequest
+	(*UpdateConfigResponse)(nil),      // 7: tfpilot.v1.UpdateConfigResponse
+	(*PlanRequest)(nil),               // 8: tfpilot.v1.PlanRequest
+	(*PlanResponse)(nil),              // 9: tfpilot.v1.PlanResponse
+	(*ApproveRequest)(nil),            // 10: tfpilot.v1.ApproveRequest
+	(*ApproveResponse)(nil),           // 11: tfpilot.v1.ApproveResponse
+	(*MergeRequest)(nil),              // 12: tfpilot.v1.MergeRequest
+	(*MergeResponse)(nil),             // 13: tfpilot.v1.MergeResponse
+	(*ApplyRequest)(nil),              // 14: tfpilot.v1.ApplyRequest
+	(*ApplyResponse)(nil),             // 15: tfpilot.v1.ApplyResponse
+	(*DestroyRequest)(nil),            // 16: tfpilot.v1.DestroyRequest
+	(*DestroyResponse)(nil),           // 17: tfpilot.v1.DestroyResponse
+	(*SyncRequest)(nil),               // 18: tfpilot.v1.SyncRequest
+	(*SyncResponse)(nil),              // 19: tfpilot.v1.SyncResponse
+	(*ListEventsRequest)(nil),         // 20: tfpilot.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),        // 21: tfpilot.v1.ListEventsResponse
+	(*WatchRequest)(nil),              // 22: tfpilot.v1.WatchRequest
+	(*WatchResponse)(nil),             // 23: tfpilot.v1.WatchResponse
+	(*GetCostRequest)(nil),            // 24: tfpilot.v1.GetCostRequest
+	(*GetCostResponse)(nil),           // 25: tfpilot.v1.GetCostResponse
+	(*ListDriftEligibleRequest)(nil),  // 26: tfpilot.v1.ListDriftEligibleRequest
+	(*ListDriftEligibleResponse)(nil), // 27: tfpilot.v1.ListDriftEligibleResponse
+	(*StartDriftCheckRequest)(nil),    // 28: tfpilot.v1.StartDriftCheckRequest
+	(*StartDriftCheckResponse)(nil),   // 29: tfpilot.v1.StartDriftCheckResponse
+	(*CancelRequest)(nil),             // 30: tfpilot.v1.CancelRequest
+	(*CancelResponse)(nil),            // 31: tfpilot.v1.CancelResponse
+	(*structpb.Struct)(nil),           // 32: google.protobuf.Struct
+	(*Request)(nil),                   // 33: tfpilot.v1.Request
+	(Status)(0),                       // 34: tfpilot.v1.Status
+	(*Event)(nil),                     // 35: tfpilot.v1.Event
 }
 var file_tfpilot_v1_request_service_proto_depIdxs = []int32{
-	24, // 0: tfpilot.v1.CreateRequest.config:type_name -> google.protobuf.Struct
-	25, // 1: tfpilot.v1.CreateResponse.request:type_name -> tfpilot.v1.Request
-	25, // 2: tfpilot.v1.GetResponse.request:type_name -> tfpilot.v1.Request
-	26, // 3: tfpilot.v1.ListRequest.statuses:type_name -> tfpilot.v1.Status
-	25, // 4: tfpilot.v1.ListResponse.requests:type_name -> tfpilot.v1.Request
-	24, // 5: tfpilot.v1.UpdateConfigRequest.config:type_name -> google.protobuf.Struct
-	25, // 6: tfpilot.v1.UpdateConfigResponse.request:type_name -> tfpilot.v1.Request
-	25, // 7: tfpilot.v1.PlanResponse.request:type_name -> tfpilot.v1.Request
-	25, // 8: tfpilot.v1.ApproveResponse.request:type_name -> tfpilot.v1.Request
-	25, // 9: tfpilot.v1.MergeResponse.request:type_name -> tfpilot.v1.Request
-	25, // 10: tfpilot.v1.ApplyResponse.request:type_name -> tfpilot.v1.Request
-	25, // 11: tfpilot.v1.DestroyResponse.request:type_name -> tfpilot.v1.Request
-	25, // 12: tfpilot.v1.SyncResponse.request:type_name -> tfpilot.v1.Request
-	27, // 13: tfpilot.v1.ListEventsResponse.events:type_name -> tfpilot.v1.Event
-	25, // 14: tfpilot.v1.WatchResponse.request:type_name -> tfpilot.v1.Request
-	27, // 15: tfpilot.v1.WatchResponse.events:type_name -> tfpilot.v1.Event
-	0,  // 16: tfpilot.v1.RequestService.Create:input_type -> tfpilot.v1.CreateRequest
-	2,  // 17: tfpilot.v1.RequestService.Get:input_type -> tfpilot.v1.GetRequest
-	4,  // 18: tfpilot.v1.RequestService.List:input_type -> tfpilot.v1.ListRequest
-	6,  // 19: tfpilot.v1.RequestService.UpdateConfig:input_type -> tfpilot.v1.UpdateConfigRequest
-	8,  // 20: tfpilot.v1.RequestService.Plan:input_type -> tfpilot.v1.PlanRequest
-	10, // 21: tfpilot.v1.RequestService.Approve:input_type -> tfpilot.v1.ApproveRequest
-	12, // 22: tfpilot.v1.RequestService.Merge:input_type -> tfpilot.v1.MergeRequest
-	14, // 23: tfpilot.v1.RequestService.Apply:input_type -> tfpilot.v1.ApplyRequest
-	16, // 24: tfpilot.v1.RequestService.Destroy:input_type -> tfpilot.v1.DestroyRequest
-	18, // 25: tfpilot.v1.RequestService.Sync:input_type -> tfpilot.v1.SyncRequest
-	20, // 26: tfpilot.v1.RequestService.ListEvents:input_type -> tfpilot.v1.ListEventsRequest
-	22, // 27: tfpilot.v1.RequestService.Watch:input_type -> tfpilot.v1.WatchRequest
-	1,  // 28: tfpilot.v1.RequestService.Create:output_type -> tfpilot.v1.CreateResponse
-	3,  // 29: tfpilot.v1.RequestService.Get:output_type -> tfpilot.v1.GetResponse
-	5,  // 30: tfpilot.v1.RequestService.List:output_type -> tfpilot.v1.ListResponse
-	7,  // 31: tfpilot.v1.RequestService.UpdateConfig:output_type -> tfpilot.v1.UpdateConfigResponse
-	9,  // 32: tfpilot.v1.RequestService.Plan:output_type -> tfpilot.v1.PlanResponse
-	11, // 33: tfpilot.v1.RequestService.Approve:output_type -> tfpilot.v1.ApproveResponse
-	13, // 34: tfpilot.v1.RequestService.Merge:output_type -> tfpilot.v1.MergeResponse
-	15, // 35: tfpilot.v1.RequestService.Apply:output_type -> tfpilot.v1.ApplyResponse
-	17, // 36: tfpilot.v1.RequestService.Destroy:output_type -> tfpilot.v1.DestroyResponse
-	19, // 37: tfpilot.v1.RequestService.Sync:output_type -> tfpilot.v1.SyncResponse
-	21, // 38: tfpilot.v1.RequestService.ListEvents:output_type -> tfpilot.v1.ListEventsResponse
-	23, // 39: tfpilot.v1.RequestService.Watch:output_type -> tfpilot.v1.WatchResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	32, // 0: tfpilot.v1.CreateRequest.config:type_name -> google.protobuf.Struct
+	33, // 1: tfpilot.v1.CreateResponse.request:type_name -> tfpilot.v1.Request
+	33, // 2: tfpilot.v1.GetResponse.request:type_name -> tfpilot.v1.Request
+	34, // 3: tfpilot.v1.ListRequest.statuses:type_name -> tfpilot.v1.Status
+	33, // 4: tfpilot.v1.ListResponse.requests:type_name -> tfpilot.v1.Request
+	32, // 5: tfpilot.v1.UpdateConfigRequest.config:type_name -> google.protobuf.Struct
+	33, // 6: tfpilot.v1.UpdateConfigResponse.request:type_name -> tfpilot.v1.Request
+	33, // 7: tfpilot.v1.PlanResponse.request:type_name -> tfpilot.v1.Request
+	33, // 8: tfpilot.v1.ApproveResponse.request:type_name -> tfpilot.v1.Request
+	33, // 9: tfpilot.v1.MergeResponse.request:type_name -> tfpilot.v1.Request
+	33, // 10: tfpilot.v1.ApplyResponse.request:type_name -> tfpilot.v1.Request
+	33, // 11: tfpilot.v1.DestroyResponse.request:type_name -> tfpilot.v1.Request
+	33, // 12: tfpilot.v1.SyncResponse.request:type_name -> tfpilot.v1.Request
+	35, // 13: tfpilot.v1.ListEventsResponse.events:type_name -> tfpilot.v1.Event
+	33, // 14: tfpilot.v1.WatchResponse.request:type_name -> tfpilot.v1.Request
+	35, // 15: tfpilot.v1.WatchResponse.events:type_name -> tfpilot.v1.Event
+	32, // 16: tfpilot.v1.GetCostResponse.estimate:type_name -> google.protobuf.Struct
+	32, // 17: tfpilot.v1.GetCostResponse.diff:type_name -> google.protobuf.Struct
+	33, // 18: tfpilot.v1.ListDriftEligibleResponse.requests:type_name -> tfpilot.v1.Request
+	33, // 19: tfpilot.v1.StartDriftCheckResponse.request:type_name -> tfpilot.v1.Request
+	33, // 20: tfpilot.v1.CancelResponse.request:type_name -> tfpilot.v1.Request
+	0,  // 21: tfpilot.v1.RequestService.Create:input_type -> tfpilot.v1.CreateRequest
+	2,  // 22: tfpilot.v1.RequestService.Get:input_type -> tfpilot.v1.GetRequest
+	4,  // 23: tfpilot.v1.RequestService.List:input_type -> tfpilot.v1.ListRequest
+	6,  // 24: tfpilot.v1.RequestService.UpdateConfig:input_type -> tfpilot.v1.UpdateConfigRequest
+	8,  // 25: tfpilot.v1.RequestService.Plan:input_type -> tfpilot.v1.PlanRequest
+	10, // 26: tfpilot.v1.RequestService.Approve:input_type -> tfpilot.v1.ApproveRequest
+	12, // 27: tfpilot.v1.RequestService.Merge:input_type -> tfpilot.v1.MergeRequest
+	14, // 28: tfpilot.v1.RequestService.Apply:input_type -> tfpilot.v1.ApplyRequest
+	16, // 29: tfpilot.v1.RequestService.Destroy:input_type -> tfpilot.v1.DestroyRequest
+	18, // 30: tfpilot.v1.RequestService.Sync:input_type -> tfpilot.v1.SyncRequest
+	20, // 31: tfpilot.v1.RequestService.ListEvents:input_type -> tfpilot.v1.ListEventsRequest
+	22, // 32: tfpilot.v1.RequestService.Watch:input_type -> tfpilot.v1.WatchRequest
+	24, // 33: tfpilot.v1.RequestService.GetCost:input_type -> tfpilot.v1.GetCostRequest
+	26, // 34: tfpilot.v1.RequestService.ListDriftEligible:input_type -> tfpilot.v1.ListDriftEligibleRequest
+	28, // 35: tfpilot.v1.RequestService.StartDriftCheck:input_type -> tfpilot.v1.StartDriftCheckRequest
+	30, // 36: tfpilot.v1.RequestService.Cancel:input_type -> tfpilot.v1.CancelRequest
+	1,  // 37: tfpilot.v1.RequestService.Create:output_type -> tfpilot.v1.CreateResponse
+	3,  // 38: tfpilot.v1.RequestService.Get:output_type -> tfpilot.v1.GetResponse
+	5,  // 39: tfpilot.v1.RequestService.List:output_type -> tfpilot.v1.ListResponse
+	7,  // 40: tfpilot.v1.RequestService.UpdateConfig:output_type -> tfpilot.v1.UpdateConfigResponse
+	9,  // 41: tfpilot.v1.RequestService.Plan:output_type -> tfpilot.v1.PlanResponse
+	11, // 42: tfpilot.v1.RequestService.Approve:output_type -> tfpilot.v1.ApproveResponse
+	13, // 43: tfpilot.v1.RequestService.Merge:output_type -> tfpilot.v1.MergeResponse
+	15, // 44: tfpilot.v1.RequestService.Apply:output_type -> tfpilot.v1.ApplyResponse
+	17, // 45: tfpilot.v1.RequestService.Destroy:output_type -> tfpilot.v1.DestroyResponse
+	19, // 46: tfpilot.v1.RequestService.Sync:output_type -> tfpilot.v1.SyncResponse
+	21, // 47: tfpilot.v1.RequestService.ListEvents:output_type -> tfpilot.v1.ListEventsResponse
+	23, // 48: tfpilot.v1.RequestService.Watch:output_type -> tfpilot.v1.WatchResponse
+	25, // 49: tfpilot.v1.RequestService.GetCost:output_type -> tfpilot.v1.GetCostResponse
+	27, // 50: tfpilot.v1.RequestService.ListDriftEligible:output_type -> tfpilot.v1.ListDriftEligibleResponse
+	29, // 51: tfpilot.v1.RequestService.StartDriftCheck:output_type -> tfpilot.v1.StartDriftCheckResponse
+	31, // 52: tfpilot.v1.RequestService.Cancel:output_type -> tfpilot.v1.CancelResponse
+	37, // [37:53] is the sub-list for method output_type
+	21, // [21:37] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_tfpilot_v1_request_service_proto_init() }
@@ -1352,7 +1849,7 @@ func file_tfpilot_v1_request_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tfpilot_v1_request_service_proto_rawDesc), len(file_tfpilot_v1_request_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

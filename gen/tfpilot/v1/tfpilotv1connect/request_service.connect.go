@@ -59,6 +59,16 @@ const (
 	RequestServiceListEventsProcedure = "/tfpilot.v1.RequestService/ListEvents"
 	// RequestServiceWatchProcedure is the fully-qualified name of the RequestService's Watch RPC.
 	RequestServiceWatchProcedure = "/tfpilot.v1.RequestService/Watch"
+	// RequestServiceGetCostProcedure is the fully-qualified name of the RequestService's GetCost RPC.
+	RequestServiceGetCostProcedure = "/tfpilot.v1.RequestService/GetCost"
+	// RequestServiceListDriftEligibleProcedure is the fully-qualified name of the RequestService's
+	// ListDriftEligible RPC.
+	RequestServiceListDriftEligibleProcedure = "/tfpilot.v1.RequestService/ListDriftEligible"
+	// RequestServiceStartDriftCheckProcedure is the fully-qualified name of the RequestService's
+	// StartDriftCheck RPC.
+	RequestServiceStartDriftCheckProcedure = "/tfpilot.v1.RequestService/StartDriftCheck"
+	// RequestServiceCancelProcedure is the fully-qualified name of the RequestService's Cancel RPC.
+	RequestServiceCancelProcedure = "/tfpilot.v1.RequestService/Cancel"
 )
 
 // RequestServiceClient is a client for the tfpilot.v1.RequestService service.
@@ -92,6 +102,22 @@ type RequestServiceClient interface {
 	// until the client cancels or the request is archived (the archived
 	// request is the last message).
 	Watch(context.Context, *connect.Request[v1.WatchRequest]) (*connect.ServerStreamForClient[v1.WatchResponse], error)
+	// GetCost returns the infracost documents a workflow uploaded for the
+	// request, with their totals.
+	GetCost(context.Context, *connect.Request[v1.GetCostRequest]) (*connect.Response[v1.GetCostResponse], error)
+	// ListDriftEligible returns a page of the live requests a drift check
+	// should look at (status applied), newest first.
+	ListDriftEligible(context.Context, *connect.Request[v1.ListDriftEligibleRequest]) (*connect.Response[v1.ListDriftEligibleResponse], error)
+	// StartDriftCheck dispatches the drift workflow for an applied request.
+	// Its result lands on the request's last_drift_check and in its events
+	// (drift_check_started, drift_detected, drift_cleared). While a check
+	// is pending, it returns the request unchanged.
+	StartDriftCheck(context.Context, *connect.Request[v1.StartDriftCheckRequest]) (*connect.Response[v1.StartDriftCheckResponse], error)
+	// Cancel closes the request's pull request and archives the request.
+	// It is FAILED_PRECONDITION once an apply was dispatched or the pull
+	// request merged (destroy is the way back then). Cancelling a
+	// cancelled request returns it unchanged.
+	Cancel(context.Context, *connect.Request[v1.CancelRequest]) (*connect.Response[v1.CancelResponse], error)
 }
 
 // NewRequestServiceClient constructs a client for the tfpilot.v1.RequestService service. By
@@ -181,23 +207,53 @@ func NewRequestServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getCost: connect.NewClient[v1.GetCostRequest, v1.GetCostResponse](
+			httpClient,
+			baseURL+RequestServiceGetCostProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("GetCost")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listDriftEligible: connect.NewClient[v1.ListDriftEligibleRequest, v1.ListDriftEligibleResponse](
+			httpClient,
+			baseURL+RequestServiceListDriftEligibleProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("ListDriftEligible")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		startDriftCheck: connect.NewClient[v1.StartDriftCheckRequest, v1.StartDriftCheckResponse](
+			httpClient,
+			baseURL+RequestServiceStartDriftCheckProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("StartDriftCheck")),
+			connect.WithClientOptions(opts...),
+		),
+		cancel: connect.NewClient[v1.CancelRequest, v1.CancelResponse](
+			httpClient,
+			baseURL+RequestServiceCancelProcedure,
+			connect.WithSchema(requestServiceMethods.ByName("Cancel")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // requestServiceClient implements RequestServiceClient.
 type requestServiceClient struct {
-	create       *connect.Client[v1.CreateRequest, v1.CreateResponse]
-	get          *connect.Client[v1.GetRequest, v1.GetResponse]
-	list         *connect.Client[v1.ListRequest, v1.ListResponse]
-	updateConfig *connect.Client[v1.UpdateConfigRequest, v1.UpdateConfigResponse]
-	plan         *connect.Client[v1.PlanRequest, v1.PlanResponse]
-	approve      *connect.Client[v1.ApproveRequest, v1.ApproveResponse]
-	merge        *connect.Client[v1.MergeRequest, v1.MergeResponse]
-	apply        *connect.Client[v1.ApplyRequest, v1.ApplyResponse]
-	destroy      *connect.Client[v1.DestroyRequest, v1.DestroyResponse]
-	sync         *connect.Client[v1.SyncRequest, v1.SyncResponse]
-	listEvents   *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
-	watch        *connect.Client[v1.WatchRequest, v1.WatchResponse]
+	create            *connect.Client[v1.CreateRequest, v1.CreateResponse]
+	get               *connect.Client[v1.GetRequest, v1.GetResponse]
+	list              *connect.Client[v1.ListRequest, v1.ListResponse]
+	updateConfig      *connect.Client[v1.UpdateConfigRequest, v1.UpdateConfigResponse]
+	plan              *connect.Client[v1.PlanRequest, v1.PlanResponse]
+	approve           *connect.Client[v1.ApproveRequest, v1.ApproveResponse]
+	merge             *connect.Client[v1.MergeRequest, v1.MergeResponse]
+	apply             *connect.Client[v1.ApplyRequest, v1.ApplyResponse]
+	destroy           *connect.Client[v1.DestroyRequest, v1.DestroyResponse]
+	sync              *connect.Client[v1.SyncRequest, v1.SyncResponse]
+	listEvents        *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
+	watch             *connect.Client[v1.WatchRequest, v1.WatchResponse]
+	getCost           *connect.Client[v1.GetCostRequest, v1.GetCostResponse]
+	listDriftEligible *connect.Client[v1.ListDriftEligibleRequest, v1.ListDriftEligibleResponse]
+	startDriftCheck   *connect.Client[v1.StartDriftCheckRequest, v1.StartDriftCheckResponse]
+	cancel            *connect.Client[v1.CancelRequest, v1.CancelResponse]
 }
 
 // Create calls tfpilot.v1.RequestService.Create.
@@ -260,6 +316,26 @@ func (c *requestServiceClient) Watch(ctx context.Context, req *connect.Request[v
 	return c.watch.CallServerStream(ctx, req)
 }
 
+// GetCost calls tfpilot.v1.RequestService.GetCost.
+func (c *requestServiceClient) GetCost(ctx context.Context, req *connect.Request[v1.GetCostRequest]) (*connect.Response[v1.GetCostResponse], error) {
+	return c.getCost.CallUnary(ctx, req)
+}
+
+// ListDriftEligible calls tfpilot.v1.RequestService.ListDriftEligible.
+func (c *requestServiceClient) ListDriftEligible(ctx context.Context, req *connect.Request[v1.ListDriftEligibleRequest]) (*connect.Response[v1.ListDriftEligibleResponse], error) {
+	return c.listDriftEligible.CallUnary(ctx, req)
+}
+
+// StartDriftCheck calls tfpilot.v1.RequestService.StartDriftCheck.
+func (c *requestServiceClient) StartDriftCheck(ctx context.Context, req *connect.Request[v1.StartDriftCheckRequest]) (*connect.Response[v1.StartDriftCheckResponse], error) {
+	return c.startDriftCheck.CallUnary(ctx, req)
+}
+
+// Cancel calls tfpilot.v1.RequestService.Cancel.
+func (c *requestServiceClient) Cancel(ctx context.Context, req *connect.Request[v1.CancelRequest]) (*connect.Response[v1.CancelResponse], error) {
+	return c.cancel.CallUnary(ctx, req)
+}
+
 // RequestServiceHandler is an implementation of the tfpilot.v1.RequestService service.
 type RequestServiceHandler interface {
 	// Create validates the request, stores it, commits the module block on
@@ -291,6 +367,22 @@ type RequestServiceHandler interface {
 	// until the client cancels or the request is archived (the archived
 	// request is the last message).
 	Watch(context.Context, *connect.Request[v1.WatchRequest], *connect.ServerStream[v1.WatchResponse]) error
+	// GetCost returns the infracost documents a workflow uploaded for the
+	// request, with their totals.
+	GetCost(context.Context, *connect.Request[v1.GetCostRequest]) (*connect.Response[v1.GetCostResponse], error)
+	// ListDriftEligible returns a page of the live requests a drift check
+	// should look at (status applied), newest first.
+	ListDriftEligible(context.Context, *connect.Request[v1.ListDriftEligibleRequest]) (*connect.Response[v1.ListDriftEligibleResponse], error)
+	// StartDriftCheck dispatches the drift workflow for an applied request.
+	// Its result lands on the request's last_drift_check and in its events
+	// (drift_check_started, drift_detected, drift_cleared). While a check
+	// is pending, it returns the request unchanged.
+	StartDriftCheck(context.Context, *connect.Request[v1.StartDriftCheckRequest]) (*connect.Response[v1.StartDriftCheckResponse], error)
+	// Cancel closes the request's pull request and archives the request.
+	// It is FAILED_PRECONDITION once an apply was dispatched or the pull
+	// request merged (destroy is the way back then). Cancelling a
+	// cancelled request returns it unchanged.
+	Cancel(context.Context, *connect.Request[v1.CancelRequest]) (*connect.Response[v1.CancelResponse], error)
 }
 
 // NewRequestServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -376,6 +468,32 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	requestServiceGetCostHandler := connect.NewUnaryHandler(
+		RequestServiceGetCostProcedure,
+		svc.GetCost,
+		connect.WithSchema(requestServiceMethods.ByName("GetCost")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceListDriftEligibleHandler := connect.NewUnaryHandler(
+		RequestServiceListDriftEligibleProcedure,
+		svc.ListDriftEligible,
+		connect.WithSchema(requestServiceMethods.ByName("ListDriftEligible")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceStartDriftCheckHandler := connect.NewUnaryHandler(
+		RequestServiceStartDriftCheckProcedure,
+		svc.StartDriftCheck,
+		connect.WithSchema(requestServiceMethods.ByName("StartDriftCheck")),
+		connect.WithHandlerOptions(opts...),
+	)
+	requestServiceCancelHandler := connect.NewUnaryHandler(
+		RequestServiceCancelProcedure,
+		svc.Cancel,
+		connect.WithSchema(requestServiceMethods.ByName("Cancel")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tfpilot.v1.RequestService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case RequestServiceCreateProcedure:
@@ -402,6 +520,14 @@ func NewRequestServiceHandler(svc RequestServiceHandler, opts ...connect.Handler
 			requestServiceListEventsHandler.ServeHTTP(w, r)
 		case RequestServiceWatchProcedure:
 			requestServiceWatchHandler.ServeHTTP(w, r)
+		case RequestServiceGetCostProcedure:
+			requestServiceGetCostHandler.ServeHTTP(w, r)
+		case RequestServiceListDriftEligibleProcedure:
+			requestServiceListDriftEligibleHandler.ServeHTTP(w, r)
+		case RequestServiceStartDriftCheckProcedure:
+			requestServiceStartDriftCheckHandler.ServeHTTP(w, r)
+		case RequestServiceCancelProcedure:
+			requestServiceCancelHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -457,4 +583,20 @@ func (UnimplementedRequestServiceHandler) ListEvents(context.Context, *connect.R
 
 func (UnimplementedRequestServiceHandler) Watch(context.Context, *connect.Request[v1.WatchRequest], *connect.ServerStream[v1.WatchResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("tfpilot.v1.RequestService.Watch is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) GetCost(context.Context, *connect.Request[v1.GetCostRequest]) (*connect.Response[v1.GetCostResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tfpilot.v1.RequestService.GetCost is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) ListDriftEligible(context.Context, *connect.Request[v1.ListDriftEligibleRequest]) (*connect.Response[v1.ListDriftEligibleResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tfpilot.v1.RequestService.ListDriftEligible is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) StartDriftCheck(context.Context, *connect.Request[v1.StartDriftCheckRequest]) (*connect.Response[v1.StartDriftCheckResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tfpilot.v1.RequestService.StartDriftCheck is not implemented"))
+}
+
+func (UnimplementedRequestServiceHandler) Cancel(context.Context, *connect.Request[v1.CancelRequest]) (*connect.Response[v1.CancelResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tfpilot.v1.RequestService.Cancel is not implemented"))
 }

@@ -29,6 +29,11 @@ const (
 	ActionApply   Action = "apply"
 	ActionDestroy Action = "destroy"
 	ActionSync    Action = "sync"
+	// ActionCancel closes a request's pull request and archives it.
+	ActionCancel Action = "cancel"
+	// ActionDriftCheck dispatches a drift check (a plan that changes
+	// nothing) of an applied request.
+	ActionDriftCheck Action = "drift_check"
 )
 
 // Role is a level of trust. Each role may do what the roles below it may.
@@ -84,10 +89,12 @@ type Authorizer interface {
 //
 //	role       unprotected environment                 protected environment (ProductionEnvironments)
 //	viewer     read, sync                              read, sync
-//	developer  create; update, plan, destroy own or     as unprotected, each change also needing
-//	           their project's requests                ProductionAllowed (destroy: ProductionDestroyAllowed)
-//	approver   update, plan, destroy any request;      as unprotected, each change also needing
-//	           approve, merge, apply                   ProductionAllowed (destroy: ProductionDestroyAllowed)
+//	developer  create; update, plan, destroy, cancel,  as unprotected, each change also needing
+//	           drift_check own or their project's      ProductionAllowed (destroy: ProductionDestroyAllowed)
+//	           requests
+//	approver   update, plan, destroy, cancel,          as unprotected, each change also needing
+//	           drift_check any request; approve,       ProductionAllowed (destroy: ProductionDestroyAllowed)
+//	           merge, apply
 //	admin      everything                              as approver: the allow-lists are explicit
 //
 // "Own" means the request's CreatedBy is the login; "their project's"
@@ -148,7 +155,7 @@ func minRole(act Action) Role {
 		return RoleViewer
 	case ActionSync:
 		return RoleViewer
-	case ActionCreate, ActionUpdate, ActionPlan, ActionDestroy:
+	case ActionCreate, ActionUpdate, ActionPlan, ActionDestroy, ActionCancel, ActionDriftCheck:
 		return RoleDeveloper
 	case ActionApprove, ActionMerge, ActionApply:
 		return RoleApprover
@@ -172,7 +179,7 @@ func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r 
 	}
 	if r != nil && role == RoleDeveloper {
 		switch act {
-		case ActionUpdate, ActionPlan, ActionDestroy:
+		case ActionUpdate, ActionPlan, ActionDestroy, ActionCancel, ActionDriftCheck:
 			if r.CreatedBy != p.Login && !slices.Contains(a.ProjectMembers[r.Project], p.Login) {
 				return fmt.Errorf("%w: %s of %s: developer %q may act only on their own or their project's requests", ErrPermissionDenied, act, r.ID, p.Login)
 			}
@@ -182,7 +189,7 @@ func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r 
 		return nil
 	}
 	switch act {
-	case ActionCreate, ActionUpdate, ActionPlan, ActionApprove, ActionMerge, ActionApply:
+	case ActionCreate, ActionUpdate, ActionPlan, ActionApprove, ActionMerge, ActionApply, ActionCancel, ActionDriftCheck:
 		if !slices.Contains(a.ProductionAllowed, p.Login) {
 			return fmt.Errorf("%w: %s in protected environment %q needs %q on the production allow-list", ErrPermissionDenied, act, r.Environment, p.Login)
 		}

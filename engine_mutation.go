@@ -82,6 +82,9 @@ func holder(who Principal, op Action) string {
 // taken on). A lock held by someone else is ErrLocked.
 func (p *Pilot) acquire(ctx context.Context, id string, op Action, h string, check func(*Request) error) (*Request, error) {
 	return Mutate(ctx, p.store, id, func(r *Request) error {
+		if r.Cancelled != nil && op != ActionCancel && op != ActionSync {
+			return gate(op, "the request was cancelled") // cancel.go: Cancel or Sync finish it
+		}
 		if check != nil {
 			if err := check(r); err != nil {
 				return err

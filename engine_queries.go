@@ -38,8 +38,12 @@ func (p *Pilot) rateLimitedAt(ctx context.Context, now time.Time) bool {
 
 func (p *Pilot) viewAt(r *Request, archived bool, now time.Time, rl bool) View {
 	st := p.cfg.Rules.Derive(r.Facts(), now)
-	return View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived,
+	v := View{Request: r, Status: st, NextPoll: p.cfg.Poll.Interval(st, lifecycle.PollView{RateLimited: rl}), Archived: archived,
 		LockExpired: r.Lock != nil && r.Lock.Expired(now)}
+	if archived {
+		v.NextPoll = 0 // nothing happens to an archived (destroyed or cancelled) request
+	}
+	return v
 }
 
 // ViewOf returns the View of r as Get would.

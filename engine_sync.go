@@ -74,10 +74,13 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	if r, err = p.store.GetRequest(ctx, id); err != nil {
 		return nil, err
 	}
-	if r, err = p.followBase(ctx, c, r); err != nil { // rebase.go
-		return nil, p.githubErr(ctx, err)
+	if r.Cancelled == nil { // a cancelled request's branch stays as it is
+		if r, err = p.followBase(ctx, c, r); err != nil { // rebase.go
+			return nil, p.githubErr(ctx, err)
+		}
 	}
 	r = p.captureOutputs(ctx, r) // engine_output.go
+	r = p.syncDrift(ctx, r)      // drift.go
 	if needsWork(r, redispatch) && !r.Lock.Active(p.now()) {
 		if r, err = p.syncLocked(ctx, c, r, redispatch); err != nil {
 			return nil, p.githubErr(ctx, err)
@@ -97,7 +100,7 @@ type pending struct {
 }
 
 func needsWork(r *Request, redispatch []pending) bool {
-	if len(redispatch) > 0 || r.CommitSHA == "" || r.PR == nil {
+	if len(redispatch) > 0 || r.Cancelled != nil || r.CommitSHA == "" || r.PR == nil {
 		return true
 	}
 	if plan, ok := runs.Current(r.Runs, runs.Plan); !merged(r) && (!ok || runs.DispatchedFor(plan) != r.CommitSHA) {
@@ -122,6 +125,9 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 	}
 	defer p.release(ctx, id, h)
 	who := Principal{Login: c.Principal.Login}
+	if r.Cancelled != nil {
+		return p.finishCancel(ctx, r, h, who) // cancel.go: a cancel stopped half-way
+	}
 	for _, pd := range redispatch {
 		if r, err = p.redispatch(ctx, id, h, pd, who); err != nil {
 			return nil, err

@@ -62,6 +62,12 @@ type Request struct {
 	Idempotency map[string]IdempotencyMark `json:"idempotency,omitzero"`
 	Timeline    []json.RawMessage          `json:"timeline,omitzero"`
 	Cost        json.RawMessage            `json:"cost,omitzero"`
+	// Drift is the request's latest drift check (see
+	// [Pilot.StartDriftCheck]); nil before the first.
+	Drift *DriftCheck `json:"driftCheck,omitempty"`
+	// Cancelled is set once the request was cancelled (see
+	// [Pilot.Cancel]); a cancelled request is archived.
+	Cancelled *Cancellation `json:"cancellation,omitempty"`
 	// Outbox holds lifecycle events written with the change they describe
 	// and not yet appended to the event store (see [StageEvent]).
 	Outbox []Event `json:"outbox,omitzero"`

@@ -179,9 +179,13 @@ const (
 )
 
 // HandleWorkflowRun correlates a workflow run to a request and patches
-// the attempt it belongs to. Cleanup and drift runs, and runs that
-// correlate to no request, are reported as outcomes, not errors.
+// the attempt it belongs to. A drift run is recorded on the request's
+// drift check it belongs to (see [DriftCheck]). Cleanup runs, and runs
+// that correlate to no request, are reported as outcomes, not errors.
 func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.WorkflowRunEvent) (string, error) {
+	if ev.Kind == webhook.KindDrift {
+		return s.handleDriftRun(ctx, ev) // drift.go
+	}
 	kind, ok := ev.Kind.RunKind()
 	if !ok {
 		return fmt.Sprintf("ignored: %s runs are not attempts of a request", ev.Kind), nil

@@ -142,3 +142,21 @@ func (c *Client) MergePR(ctx context.Context, repo Repo, number int, opts MergeO
 		}
 	}
 }
+
+// ClosePR closes a pull request without merging it (PATCH
+// pulls/{number} with state "closed") and returns it as GitHub answers.
+// Its branch is left alone. Closing a closed pull request changes
+// nothing, so a retry after a lost answer is safe. A pull request that
+// was merged meanwhile stays merged: check the answer's Merged.
+func (c *Client) ClosePR(ctx context.Context, repo Repo, number int) (PullRequest, error) {
+	const op = "githubx.ClosePR"
+	if !repo.valid() || number <= 0 {
+		return PullRequest{}, invalid(op, "repo and a positive number are required")
+	}
+	ictx := withCall(ctx, callConfig{idempotent: true}) // the same PATCH twice ends in the same state
+	p, _, err := c.gh.PullRequests.Edit(ictx, repo.Owner, repo.Name, number, &github.PullRequest{State: github.String("closed")})
+	if err != nil {
+		return PullRequest{}, wrapErr(op, err)
+	}
+	return toPR(p), nil
+}

@@ -223,3 +223,24 @@ func TestClient_ConcurrentUseIsSafe(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestClosePR_ClosesWithoutMergingKeepsBranchAndIsRepeatable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, githubtest.Options{}, githubx.Options{})
+	pr := e.openPR(t, "req-1")
+	for range 2 { // a retry after a lost answer closes nothing twice
+		got, err := e.c.ClosePR(ctx(t), repo, pr.Number)
+		if err != nil || got.Open() || got.Merged || got.State != "closed" {
+			t.Fatalf("ClosePR = %+v, %v", got, err)
+		}
+	}
+	if fp, err := e.fake.PR("acme", "infra", pr.Number); err != nil || fp.State != "closed" || fp.Merged {
+		t.Fatalf("fake PR = %+v, %v", fp, err)
+	}
+	if _, err := e.c.BranchHead(ctx(t), repo, "req-1"); err != nil {
+		t.Fatalf("branch gone after close: %v", err)
+	}
+	if _, err := e.c.ClosePR(ctx(t), repo, pr.Number+10); !errors.Is(err, githubx.ErrNotFound) {
+		t.Fatalf("ClosePR of a missing PR: %v, want ErrNotFound", err)
+	}
+}

@@ -86,6 +86,16 @@ func TestAuthz_EveryRPCByRoleTargetAndOwnership(t *testing.T) {
 		"Approve": func(r tfpilot.Role, _, own bool) bool { return rank[r] >= 3 && !own },
 		"Merge":   func(r tfpilot.Role, _, _ bool) bool { return rank[r] >= 3 },
 		"Apply":   func(r tfpilot.Role, _, _ bool) bool { return rank[r] >= 3 },
+
+		"GetCost": func(tfpilot.Role, bool, bool) bool { return true },
+		// Listing the drift-eligible requests is a read.
+		"ListDriftEligible": func(tfpilot.Role, bool, bool) bool { return true },
+		// A drift check is a plan that changes nothing, and Cancel a
+		// change: both as Plan and UpdateConfig. Cancel comes last in
+		// the service, so the requests it archives serve no later cell
+		// (a second cancel of an archived request is let through).
+		"StartDriftCheck": func(r tfpilot.Role, _, own bool) bool { return rank[r] >= 3 || rank[r] == 2 && own },
+		"Cancel":          func(r tfpilot.Role, _, own bool) bool { return rank[r] >= 3 || rank[r] == 2 && own },
 	}
 
 	cells := 0

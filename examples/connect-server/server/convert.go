@@ -13,6 +13,7 @@ import (
 	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/tfoutput"
 	"time"
 )
 
@@ -112,11 +113,68 @@ func viewToProto(v tfpilot.View) (*pb.Request, error) {
 				Kind: runKindToProto(k), Attempt: int32(a.Attempt), Current: a.Attempt == op.CurrentAttempt,
 				RunId: a.RunID, Url: a.URL, Status: a.Status, Conclusion: a.Conclusion,
 				DispatchedAt: timeToProto(a.DispatchedAt), CompletedAt: timeToProto(a.CompletedAt),
-				HeadSha: a.HeadSHA, Ref: a.Ref, Actor: a.Actor,
+				HeadSha: a.HeadSHA, Ref: a.Ref, Actor: a.Actor, Output: outputToProto(a.Output),
 			})
 		}
 	}
+	if d := r.Drift; d != nil {
+		out.LastDriftCheck = &pb.DriftCheck{Result: driftResultToProto(d.Result), RunId: d.RunID, Url: d.URL, Actor: d.Actor,
+			StartedAt: timeToProto(d.StartedAt), CompletedAt: timeToProto(d.CompletedAt), Conclusion: d.Conclusion,
+			Output: outputToProto(d.Output)}
+	}
+	if c := r.Cancelled; c != nil {
+		out.Cancellation = &pb.Cancellation{Actor: c.Actor, Reason: c.Reason, CancelledAt: timeToProto(c.At)}
+	}
 	return out, nil
+}
+
+// outputToProto converts a run's Terraform summary; nil stays nil.
+func outputToProto(s *tfoutput.Summary) *pb.RunOutput {
+	if s == nil {
+		return nil
+	}
+	out := &pb.RunOutput{State: outputStateToProto(s.State), Headline: s.Headline, OmittedChanges: int32(s.OmittedChanges),
+		Errors: append([]string(nil), s.Errors...), PlanDigest: s.PlanDigest, Truncated: s.Truncated}
+	if c := s.Counts; c != nil {
+		out.Counts = &pb.ResourceCounts{Imported: int32(c.Import), Add: int32(c.Add), Change: int32(c.Change), Destroy: int32(c.Destroy)}
+	}
+	for _, ch := range s.Changes {
+		out.Changes = append(out.Changes, &pb.ResourceChange{Address: ch.Address, Action: ch.Action})
+	}
+	return out
+}
+
+// outputStateToProto maps "no_changes" to OUTPUT_STATE_NO_CHANGES.
+func outputStateToProto(s tfoutput.State) pb.OutputState {
+	return pb.OutputState(pb.OutputState_value["OUTPUT_STATE_"+strings.ToUpper(string(s))])
+}
+
+func driftResultToProto(r tfpilot.DriftResult) pb.DriftResult {
+	switch r {
+	case tfpilot.DriftPending:
+		return pb.DriftResult_DRIFT_RESULT_PENDING
+	case tfpilot.DriftNone:
+		return pb.DriftResult_DRIFT_RESULT_NO_DRIFT
+	case tfpilot.DriftDetected:
+		return pb.DriftResult_DRIFT_RESULT_DRIFTED
+	case tfpilot.DriftError:
+		return pb.DriftResult_DRIFT_RESULT_ERROR
+	}
+	return pb.DriftResult_DRIFT_RESULT_UNSPECIFIED
+}
+
+// trimForList drops the bulky parts of r's run outputs (change lines and
+// errors), which a List answer leaves out; Get and Watch carry them.
+func trimForList(r *pb.Request) {
+	trim := func(o *pb.RunOutput) {
+		if o != nil {
+			o.Changes, o.Errors = nil, nil
+		}
+	}
+	for _, a := range r.GetRuns() {
+		trim(a.GetOutput())
+	}
+	trim(r.GetLastDriftCheck().GetOutput())
 }
 
 func eventToProto(e tfpilot.Event) (*pb.Event, error) {

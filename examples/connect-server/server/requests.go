@@ -177,6 +177,7 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
+		trimForList(pr) // convert.go
 		out.Requests = append(out.Requests, pr)
 	}
 	return connect.NewResponse(out), nil

@@ -35,3 +35,13 @@ test("the committed src/gen is what ./generate makes from the current protos", {
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("src/index.ts re-exports every generated tfpilot.v1 file", () => {
+  const index = readFileSync(join(packageDir, "src/index.ts"), "utf8");
+  const generated = [...files(join(packageDir, "src/gen/tfpilot")).keys()].filter((f) => f.endsWith("_pb.ts"));
+  assert.ok(generated.length > 0, "no generated tfpilot files");
+  for (const f of generated) {
+    const line = `export * from "./gen/tfpilot/${f.replace(/\.ts$/, ".js")}";`;
+    assert.ok(index.includes(line), `src/index.ts lacks ${line}`);
+  }
+});

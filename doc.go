@@ -33,8 +33,9 @@
 //
 // [Pilot] is what a platform team embeds: [New] over a Store and a GitHub
 // client (package githubx), then one method per user action — Create,
-// UpdateConfig, Plan, Approve, Merge, Apply, Destroy, Sync — and queries
-// (Get, List, Events, Cost, DriftEligible, Insights). Every mutation is
+// UpdateConfig, Plan, Approve, Merge, Apply, Destroy, Cancel,
+// StartDriftCheck, Sync — and queries (Get, List, Events, Cost,
+// DriftEligible, Insights). Every mutation is
 // authorized ([Authorizer]), takes the request's TTL lock (approve and
 // merge included), honours an idempotency key durably, checks its gates
 // on the locked document, and writes with compare-and-swap. A lock whose

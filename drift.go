@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tfpilot/tfpilot/githubx"
@@ -62,6 +63,25 @@ type DriftCheck struct {
 	Result      DriftResult `json:"result"`
 	// Output is the drift plan's summary once read from the run's log.
 	Output *tfoutput.Summary `json:"output,omitempty"`
+}
+
+// clone returns a deep copy of d (nil for nil).
+func (d *DriftCheck) clone() *DriftCheck {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	if d.Output != nil {
+		o := *d.Output
+		if o.Counts != nil {
+			n := *o.Counts
+			o.Counts = &n
+		}
+		o.Changes = slices.Clone(o.Changes)
+		o.Errors = slices.Clone(o.Errors)
+		c.Output = &o
+	}
+	return &c
 }
 
 // classifyDrift returns the result of a drift check whose run has

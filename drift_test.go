@@ -12,6 +12,7 @@ import (
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/tfoutput"
+	"github.com/tfpilot/tfpilot/webhook"
 )
 
 // applied drives a new request to applied.
@@ -197,4 +198,58 @@ func TestDrift_LostDispatchIsGivenUpAfterGrace(t *testing.T) {
 		t.Fatalf("after the grace: %+v", d)
 	}
 	e.startDrift(r.ID)
+}
+
+// TestDrift_AmbiguousDispatchStartsOneRun: GitHub starts the drift run
+// but the answer is lost; the check stays the same check, Sync finds its
+// run by the nonce, and no second drift run is ever dispatched.
+func TestDrift_AmbiguousDispatchStartsOneRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.applied("reports")
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointDispatch, Kind: githubtest.FaultAmbiguous})
+	if _, err := e.pilot.StartDriftCheck(e.ctx, dev, r.ID); err != nil && !errors.Is(err, tfpilot.ErrUnavailable) {
+		t.Fatalf("start with the answer lost = %v", err)
+	}
+	if _, err := e.pilot.StartDriftCheck(e.ctx, dev, r.ID); err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	e.clock.Advance(10 * time.Minute)
+	d := e.sync(r.ID).Drift
+	runsNow := e.runsOf("drift-plan.yml")
+	if len(runsNow) != 1 || d == nil || d.RunID != runsNow[0].ID || d.Result != tfpilot.DriftPending || runsNow[0].Inputs["tfpilot_nonce"] != d.Nonce {
+		t.Fatalf("drift check %+v; %d drift runs", d, len(runsNow))
+	}
+}
+
+// TestDrift_SinkIgnoresRunsOfOtherChecks: the webhook sink records a
+// drift run only on the check that dispatched it (its nonce): a late
+// delivery of an older check's run, or a drift run tfpilot did not
+// dispatch, changes nothing.
+func TestDrift_SinkIgnoresRunsOfOtherChecks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.applied("reports")
+	first := e.startDrift(r.ID)
+	if err := e.fake.Complete(first.ID, "success"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	e.sync(r.ID)
+	e.startDrift(r.ID)
+	before := e.doc(r.ID)
+	sink := tfpilot.NewWebhookSink(e.store, nil)
+	for _, ev := range []webhook.WorkflowRunEvent{
+		{RunID: first.ID, RunName: first.DisplayTitle}, // the older check's run
+		{RunID: 99999, RunName: runs.RunName(r.ID, "not-a-nonce-of-ours")},
+	} {
+		ev.Kind, ev.Action, ev.DeliveryID = webhook.KindDrift, "completed", "d-"+ev.RunName
+		ev.Facts = runs.RunFacts{ID: ev.RunID, Status: runs.StatusCompleted, Conclusion: "failure"}
+		if _, err := sink.HandleWorkflowRun(e.ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := e.doc(r.ID); after.Version != before.Version || after.Drift.Result != tfpilot.DriftPending {
+		t.Fatalf("a foreign drift run changed the check: %+v", after.Drift)
+	}
 }

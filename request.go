@@ -154,6 +154,11 @@ func (r *Request) Clone() *Request {
 	}
 	c.Cost = bytes.Clone(r.Cost)
 	c.Outbox = slices.Clone(r.Outbox) // staged events are never changed in place
+	c.Drift = r.Drift.clone()         // drift.go
+	if r.Cancelled != nil {
+		cc := *r.Cancelled
+		c.Cancelled = &cc
+	}
 	// raw is never mutated after decode, so it is shared.
 	return &c
 }

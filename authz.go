@@ -207,7 +207,7 @@ func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r 
 // approvedByOther reports whether r holds a counting approval by a
 // principal other than login.
 func approvedByOther(r *Request, login string) bool {
-	if !ApprovalCounts(r.Approval, headOf(r)) {
+	if !ApprovalCounts(r.Approval, r.ApprovalHead()) {
 		return false
 	}
 	return slices.ContainsFunc(r.Approval.Approvers, func(a string) bool { return a != login })

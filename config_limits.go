@@ -53,7 +53,7 @@ func checkConfigLimits(config map[string]any) []FieldViolation {
 }
 
 func (m *configMeter) add(path, format string, args ...any) {
-	m.v = append(m.v, FieldViolation{path, fmt.Sprintf(format, args...)})
+	m.v = append(m.v, FieldViolation{Field: path, Description: fmt.Sprintf(format, args...)})
 	if len(m.v) >= maxLimitViolations {
 		m.stop = true
 	}

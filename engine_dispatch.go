@@ -33,7 +33,7 @@ const (
 // sends the same.
 func applyInputs(r *Request) map[string]string {
 	plan, ok := runs.Current(r.Runs, runs.Plan)
-	d := planDigestOf(r)
+	d := r.PlanDigest()
 	if !ok || plan.RunID == 0 || d == "" {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tfpilot/tfpilot/hclblocks"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // CreateInput is what a user asks for.
@@ -252,7 +253,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 
 func merged(r *Request) bool { return r.MergedSHA != "" || r.PR != nil && r.PR.Merged }
 
-func approved(r *Request) bool { return ApprovalCounts(r.Approval, headOf(r)) }
+func approved(r *Request) bool { return ApprovalCounts(r.Approval, r.ApprovalHead()) }
 
 // planOK reports whether the current plan succeeded for the pull
 // request's head. The plan's HeadSHA is its run's head SHA once GitHub
@@ -333,7 +334,7 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 	}
 	return p.operation(ctx, c, ActionUpdate, id, norm, gates, func(ctx context.Context, _ *Request, h string) (*Request, error) {
 		r, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
-			r.Config = cloneJSONMap(norm)
+			r.Config = store.CloneConfig(norm)
 			r.CommitSHA = "" // the branch no longer holds the current config
 			r.Approval = nil
 			p.stage(r, "configuration_updated", c.Principal, nil)
@@ -388,10 +389,10 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 	}
 	return p.operation(ctx, c, ActionApprove, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		return p.mutateHeld(ctx, id, h, func(r *Request) error {
-			head := headOf(r)
-			digest := planDigestOf(r)
+			head := r.ApprovalHead()
+			digest := r.PlanDigest()
 			a, changed, err := ApprovalWithGrant(r.Approval, head, ApprovalGrant{
-				Principal: c.Principal.Login, HeadSHA: head, PlanDigest: digest, PlannedSHA: pinnedOf(r),
+				Principal: c.Principal.Login, HeadSHA: head, PlanDigest: digest, PlannedSHA: r.PinnedSHA(),
 				Source: ApprovalSourceAPI, At: p.now()})
 			if err != nil {
 				return err
@@ -402,7 +403,7 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 				if digest != "" {
 					data["planDigest"] = digest
 				}
-				if pin := pinnedOf(r); pin != "" {
+				if pin := r.PinnedSHA(); pin != "" {
 					data["plannedSha"] = pin
 				}
 				p.stage(r, "request_approved", c.Principal, data)
@@ -425,7 +426,7 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 		if err := planOK(ActionMerge, r); err != nil {
 			return err
 		}
-		if d := planDigestOf(r); !ApprovalCountsForPlan(r.Approval, headOf(r), d) {
+		if d := r.PlanDigest(); !ApprovalCountsForPlan(r.Approval, r.ApprovalHead(), d) {
 			// What is merged is what Apply applies: the approved plan.
 			return gate(ActionMerge, "no approval names the current plan (digest %s); approve it again", shortDigest(d))
 		}
@@ -488,10 +489,10 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 		if err := planOK(ActionApply, r); err != nil {
 			return err
 		}
-		if d := planDigestOf(r); !planApproved(r) {
+		if d := r.PlanDigest(); !r.PlanApproved() {
 			// Apply applies the saved plan: an approval counts only for
 			// the plan file its approver saw (approval.go).
-			if pin := pinnedOf(r); pin != "" {
+			if pin := r.PinnedSHA(); pin != "" {
 				return gate(ActionApply, "no approval names the plan of the merge commit %s (digest %s); approve it, then apply", short(pin), shortDigest(d))
 			}
 			return gate(ActionApply, "no approval names the plan to apply (digest %s); approve it again", shortDigest(d))

@@ -264,7 +264,7 @@ func (p *Pilot) syncPR(ctx context.Context, r *Request) (*Request, error) {
 				r.MergedSHA = pr.MergeCommitSHA
 			}
 		}
-		r.Approval = approvalFromReviews(r.Approval, headOf(r), facts)
+		r.Approval = approvalFromReviews(r.Approval, r.ApprovalHead(), facts)
 		if !wasMerged && merged(r) {
 			p.stage(r, "pr_merged", Principal{Login: "github"}, map[string]any{"mergedSha": r.MergedSHA, "source": "sync"})
 		}

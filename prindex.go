@@ -8,20 +8,6 @@ import (
 	"github.com/tfpilot/tfpilot/githubx"
 )
 
-// PRIndexRepairer is an optional extension of a [Store], found by type
-// assertion: it moves a pull-request index entry from one request to
-// another, as a compare-and-swap on the entry's current holder. The
-// engine uses it to repair an entry that points at the wrong request (a
-// pull request number that a restarted simulator handed out again, a
-// row a crash left stale) once GitHub has said which request's branch
-// the pull request is from.
-type PRIndexRepairer interface {
-	// ReindexPR makes pr point at to if it points at from. An entry
-	// held by another request is [ErrConflict]; a missing one
-	// [ErrNotFound].
-	ReindexPR(ctx context.Context, pr PRRef, from, to string) error
-}
-
 // indexPR records that pr belongs to r. An entry held by another request
 // is verified against GitHub, which names the pull request's head branch:
 // when that is r's branch the entry is stale and is repaired (with a

@@ -526,7 +526,7 @@ func prChange(r *Request, ev webhook.PullRequestEvent) (*change, string) {
 	r.PR = &pr
 	if r.Approval != nil {
 		// Any change of the head commit voids approvals.
-		r.Approval = ApprovalForHead(r.Approval, headOf(r))
+		r.Approval = ApprovalForHead(r.Approval, r.ApprovalHead())
 	}
 	if event == "" {
 		event = "pr_updated"
@@ -553,7 +553,7 @@ func reviewChange(r *Request, ev webhook.ReviewEvent, rv ReviewFact) (*change, s
 	if ev.ReviewID == 0 {
 		return nil, summary + ": ignored: no review id"
 	}
-	head := headOf(r)
+	head := r.ApprovalHead()
 	before := slices.Clone(approversOf(r.Approval, head))
 	next, changed := ApprovalWithReview(r.Approval, head, rv)
 	if !changed {

@@ -1,4 +1,4 @@
-package tfpilot
+package store
 
 import (
 	"context"
@@ -291,4 +291,18 @@ type CostStore interface {
 	GetCost(ctx context.Context, requestID string) (Cost, error)
 	// PutCost stores c's non-empty documents.
 	PutCost(ctx context.Context, c Cost) error
+}
+
+// PRIndexRepairer is an optional extension of a [Store], found by type
+// assertion: it moves a pull-request index entry from one request to
+// another, as a compare-and-swap on the entry's current holder. The
+// engine uses it to repair an entry that points at the wrong request (a
+// pull request number that a restarted simulator handed out again, a
+// row a crash left stale) once GitHub has said which request's branch
+// the pull request is from.
+type PRIndexRepairer interface {
+	// ReindexPR makes pr point at to if it points at from. An entry
+	// held by another request is [ErrConflict]; a missing one
+	// [ErrNotFound].
+	ReindexPR(ctx context.Context, pr PRRef, from, to string) error
 }

@@ -1,4 +1,4 @@
-package tfpilot
+package store
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 // A backend may offer two more optional extensions of [Store], found by
 // type assertion like [Exporter] and [Importer]:
 //
-//	leases, ok := s.(tfpilot.LeaseStore) // leader election
-//	pruner, ok := s.(tfpilot.Pruner)     // retention
+//	leases, ok := s.(store.LeaseStore) // leader election
+//	pruner, ok := s.(store.Pruner)     // retention
 //
 // memstore, pgstore and s3store implement both, and store/storetest
 // checks them. The reconcile package elects its leader through

@@ -1,11 +1,11 @@
-package tfpilot_test
+package store_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"testing"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // FuzzDelivery_JSONKeepsEveryField: a delivery document that decodes
@@ -21,7 +21,7 @@ func FuzzDelivery_JSONKeepsEveryField(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d tfpilot.Delivery
+		var d store.Delivery
 		if json.Unmarshal(b, &d) != nil {
 			return
 		}
@@ -38,7 +38,7 @@ func FuzzDelivery_JSONKeepsEveryField(f *testing.F) {
 				t.Errorf("unknown field %q = %s in %s; want %s", k, got[k], out, v)
 			}
 		}
-		var again tfpilot.Delivery
+		var again store.Delivery
 		if err := json.Unmarshal(out, &again); err != nil {
 			t.Fatalf("decode own encoding %s: %v", out, err)
 		}

@@ -1,17 +1,15 @@
-package tfpilot
+package store
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/tfpilot/tfpilot/hclblocks"
 )
 
 // Limits on identifiers. Identifiers become branch names, file paths and
 // HCL labels, so they are short and drawn from a safe set.
 const (
 	MaxNameLen      = 63
-	MaxRequestIDLen = hclblocks.MaxIDLen
+	MaxRequestIDLen = 128
 )
 
 // ValidateName checks a project, environment or module name: 1 to
@@ -47,8 +45,8 @@ func nameProblem(name string) string {
 
 // ValidateRequestID checks a request id: 1 to [MaxRequestIDLen]
 // characters, letters, digits, '-', '_' and '.', starting with a letter
-// or digit, with no "..". It is the rule of [hclblocks.ValidateID], where
-// ids become marker text. It returns a [*ValidationError] or nil.
+// or digit, with no "..". It is the rule hclblocks.ValidateID applies to
+// marker ids. It returns a [*ValidationError] or nil.
 func ValidateRequestID(id string) error {
 	if reason := requestIDProblem(id); reason != "" {
 		return invalid("id", reason)
@@ -56,13 +54,32 @@ func ValidateRequestID(id string) error {
 	return nil
 }
 
+// requestIDProblem describes what is wrong with id, or "". It is the
+// rule hclblocks.ValidateID applies to marker ids, word for word (the
+// root package's tests hold the two equal): request ids become marker
+// text, branch names and store keys, and this package may not import
+// hclblocks (DESIGN.md, dependency rule).
 func requestIDProblem(id string) string {
-	if err := hclblocks.ValidateID(id); err != nil {
-		// One rule for request ids, kept by hclblocks (ids are marker
-		// text there); the description drops its package prefix.
-		return strings.TrimPrefix(err.Error(), hclblocks.ErrInvalidID.Error()+": ")
+	switch {
+	case id == "":
+		return "empty"
+	case len(id) > MaxRequestIDLen:
+		return fmt.Sprintf("%d bytes, at most %d allowed", len(id), MaxRequestIDLen)
+	case strings.Contains(id, ".."):
+		return fmt.Sprintf("%q contains \"..\"", id)
+	case !isAlnum(id[0]):
+		return fmt.Sprintf("%q must start with a letter or digit", id)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return fmt.Sprintf("%q has byte %q at offset %d", id, c, i)
+		}
 	}
 	return ""
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // Validate checks the identifiers of r (id, project, environment,

@@ -1,4 +1,4 @@
-package tfpilot
+package store
 
 import (
 	"bytes"
@@ -113,8 +113,8 @@ func (r *Request) Facts() lifecycle.Facts {
 	if r.PR != nil {
 		f.PROpen, f.PRMerged = r.PR.Open, r.PR.Merged
 	}
-	f.Approved = ApprovalCounts(r.Approval, headOf(r))
-	f.PlanApproved = planApproved(r)
+	f.Approved = ApprovalCounts(r.Approval, r.ApprovalHead())
+	f.PlanApproved = r.PlanApproved()
 	return f
 }
 
@@ -141,7 +141,7 @@ func (r *Request) Clone() *Request {
 	}
 	c.TargetFiles = slices.Clone(r.TargetFiles)
 	c.Runs = r.Runs.Clone()
-	c.Approval = r.Approval.clone()
+	c.Approval = r.Approval.Clone()
 	if r.Lock != nil {
 		l := *r.Lock
 		c.Lock = &l
@@ -155,7 +155,7 @@ func (r *Request) Clone() *Request {
 	}
 	c.Cost = bytes.Clone(r.Cost)
 	c.Outbox = slices.Clone(r.Outbox) // staged events are never changed in place
-	c.Drift = r.Drift.clone()         // drift.go
+	c.Drift = r.Drift.Clone()         // drift.go
 	if r.Cancelled != nil {
 		cc := *r.Cancelled
 		c.Cancelled = &cc
@@ -163,6 +163,10 @@ func (r *Request) Clone() *Request {
 	// raw is never mutated after decode, so it is shared.
 	return &c
 }
+
+// CloneConfig returns a deep copy of m, a decoded JSON object such as a
+// request's Config (nil for nil).
+func CloneConfig(m map[string]any) map[string]any { return cloneJSONMap(m) }
 
 func cloneJSONMap(m map[string]any) map[string]any {
 	if m == nil {

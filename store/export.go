@@ -1,4 +1,4 @@
-package tfpilot
+package store
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 // A backend may offer two optional extensions of [Store], found by type
 // assertion, for moving and auditing everything a store holds:
 //
-//	exp, ok := s.(tfpilot.Exporter)
-//	imp, ok := s.(tfpilot.Importer)
+//	exp, ok := s.(store.Exporter)
+//	imp, ok := s.(store.Importer)
 //
 // The migrate package builds its copy and audit on them.
 

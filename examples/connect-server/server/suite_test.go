@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/tfpilot/tfpilot"
-	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
+	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
 )
@@ -242,7 +242,7 @@ func testWatchPolls(t *testing.T, e *env) {
 // descriptors, so that a method added to the proto is tested here.
 func methods() []protoreflect.MethodDescriptor {
 	var out []protoreflect.MethodDescriptor
-	for _, f := range []protoreflect.FileDescriptor{pb.File_tfpilot_v1_request_service_proto, pb.File_tfpilot_v1_insights_service_proto} {
+	for _, f := range []protoreflect.FileDescriptor{pb.File_tfpilot_v1_request_service_proto, pb.File_tfpilot_v1_insights_service_proto, pb.File_tfpilot_v1_catalog_service_proto} {
 		for i := range f.Services().Len() {
 			ms := f.Services().Get(i).Methods()
 			for j := range ms.Len() {
@@ -268,6 +268,9 @@ func (e *env) call(ctx context.Context, md protoreflect.MethodDescriptor, token,
 	in := dynamicpb.NewMessage(md.Input())
 	if f := md.Input().Fields().ByName("id"); f != nil {
 		in.Set(f, protoreflect.ValueOfString(id))
+	}
+	if f := md.Input().Fields().ByName("name"); f != nil {
+		in.Set(f, protoreflect.ValueOfString("s3_bucket")) // a module (CatalogService.GetModule)
 	}
 	if md.IsStreamingServer() {
 		stream, err := client.CallServerStream(ctx, connect.NewRequest(in))
@@ -312,6 +315,7 @@ func testViewerEveryMethod(t *testing.T, e *env) {
 	// What a viewer may call, by method name. Every method must be here.
 	viewerMay := map[protoreflect.Name]bool{
 		"Get": true, "List": true, "ListEvents": true, "Watch": true, "Sync": true, "GetInsights": true,
+		"ListModules": true, "GetModule": true, "ListTargets": true, "ListPolicies": true,
 		"Create": false, "UpdateConfig": false, "Plan": false, "Approve": false, "Merge": false, "Apply": false, "Destroy": false,
 	}
 	for _, md := range methods() {

@@ -128,6 +128,9 @@ func New(opts Options) (*Server, error) {
 		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}, subjectInterceptor{}),
 		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
 	}
+	for _, c := range jsonCodecs {
+		apiOpts = append(apiOpts, connect.WithCodec(c))
+	}
 	mux := http.NewServeMux()
 	// Authenticate before reading: the API's bodies are read only after
 	// the bearer token is accepted.

@@ -147,8 +147,9 @@ func randomModule(rng *rand.Rand, i int) Module {
 				f.Pattern = samplePatterns[rng.IntN(len(samplePatterns))]
 			}
 			if rng.IntN(3) == 0 {
+				// An allowed value must also match the pattern.
 				f.Allowed = []any{"alpha", "beta-one", "dev-x"}
-				f.Pattern = ""
+				f.Pattern = []string{"", `[a-z0-9-]{3,12}`}[rng.IntN(2)]
 			}
 			if rng.IntN(3) == 0 {
 				f.Default = validValue(rng, f)

@@ -68,24 +68,20 @@ func (c strictEnumJSON) Unmarshal(data []byte, message any) error {
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {
 		return fmt.Errorf("unmarshal into %T: %w", message, err)
 	}
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("unmarshal into %T: %w", message, err)
-	}
-	return checkEnumNames(m.ProtoReflect().Descriptor(), doc, "")
+	return checkEnumNames(m.ProtoReflect().Descriptor(), data, "")
 }
 
-// checkEnumNames reports the first enum string in doc, read as md, that
-// names no value of its enum. Unknown fields are skipped, as protojson
-// was told to, and so are the well-known types, whose JSON is special.
-func checkEnumNames(md protoreflect.MessageDescriptor, doc any, path string) error {
+// checkEnumNames reports the first enum string in the JSON object raw,
+// read as md, that names no value of its enum. It decodes only what it
+// must: unknown fields are skipped, as protojson was told to, and so are
+// scalars and the well-known types (a config Struct, say), whose JSON is
+// special. protojson has already checked raw's syntax and shape.
+func checkEnumNames(md protoreflect.MessageDescriptor, raw json.RawMessage, path string) error {
 	if strings.HasPrefix(string(md.FullName()), "google.protobuf.") {
 		return nil
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
 		return nil
 	}
 	for k, v := range obj {
@@ -93,20 +89,22 @@ func checkEnumNames(md protoreflect.MessageDescriptor, doc any, path string) err
 		if fd == nil {
 			fd = md.Fields().ByName(protoreflect.Name(k))
 		}
-		if fd == nil || v == nil {
+		if fd == nil || !needsCheck(fd) {
 			continue
 		}
 		p := strings.TrimPrefix(path+"."+string(fd.Name()), ".")
 		switch {
 		case fd.IsMap():
-			mm, _ := v.(map[string]any)
+			var mm map[string]json.RawMessage
+			_ = json.Unmarshal(v, &mm)
 			for key, e := range mm {
 				if err := checkEnumValue(fd.MapValue(), e, p+"["+key+"]"); err != nil {
 					return err
 				}
 			}
 		case fd.IsList():
-			list, _ := v.([]any)
+			var list []json.RawMessage
+			_ = json.Unmarshal(v, &list)
 			for i, e := range list {
 				if err := checkEnumValue(fd, e, fmt.Sprintf("%s[%d]", p, i)); err != nil {
 					return err
@@ -121,19 +119,33 @@ func checkEnumNames(md protoreflect.MessageDescriptor, doc any, path string) err
 	return nil
 }
 
-// checkEnumValue checks one value of field fd.
-func checkEnumValue(fd protoreflect.FieldDescriptor, v any, path string) error {
+// needsCheck reports whether a value of fd can hold an enum name.
+func needsCheck(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsMap() {
+		fd = fd.MapValue()
+	}
 	switch fd.Kind() {
 	case protoreflect.EnumKind:
-		s, ok := v.(string)
-		if !ok || fd.Enum().FullName() == "google.protobuf.NullValue" {
-			return nil
+		return fd.Enum().FullName() != "google.protobuf.NullValue"
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return !strings.HasPrefix(string(fd.Message().FullName()), "google.protobuf.")
+	}
+	return false
+}
+
+// checkEnumValue checks one value of field fd.
+func checkEnumValue(fd protoreflect.FieldDescriptor, raw json.RawMessage, path string) error {
+	switch fd.Kind() {
+	case protoreflect.EnumKind:
+		var s string
+		if json.Unmarshal(raw, &s) != nil || fd.Enum().FullName() == "google.protobuf.NullValue" {
+			return nil // a number (open enum) or null
 		}
 		if fd.Enum().Values().ByName(protoreflect.Name(s)) == nil {
 			return fmt.Errorf("%s: %q is not a value of %s", path, s, fd.Enum().FullName())
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return checkEnumNames(fd.Message(), v, path)
+		return checkEnumNames(fd.Message(), raw, path)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	pb "github.com/tfpilot/tfpilot/gen/tfpilot/v1"
 	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
+	"github.com/tfpilot/tfpilot/githubx"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
 )
@@ -165,6 +167,20 @@ func TestErrorDetails_EachReasonReachesAClient(t *testing.T) {
 				t.Errorf("BadRequest %v, want config.bucket", br)
 			}
 		}},
+		{"idempotency key reused", func(c tfpilotv1connect.RequestServiceClient) error {
+			for _, bucket := range []string{"payments-dev-key-a", "payments-dev-key-b"} {
+				req := connect.NewRequest(createMsg("dev", bucket))
+				req.Header().Set(server.IdempotencyKeyHeader, "form-submission-1")
+				if _, err := c.Create(ctx, req); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, connect.CodeInvalidArgument, server.ReasonIdempotencyKeyReused, func(t *testing.T, err error) {
+			if br := detail[*errdetails.BadRequest](t, err); len(br.GetFieldViolations()) == 0 {
+				t.Error("no BadRequest naming the header")
+			}
+		}},
 		{"permission denied", func(tfpilotv1connect.RequestServiceClient) error {
 			_, err := e.client(viewerToken).Create(ctx, connect.NewRequest(createMsg("dev", "payments-dev-viewer")))
 			return err
@@ -237,4 +253,40 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestConnectError_EveryClassHasAStableReason: every error class the
+// engine returns maps to an ErrorInfo reason in domain tfpilot.dev, and
+// the classes worth retrying carry a RetryInfo.
+func TestConnectError_EveryClassHasAStableReason(t *testing.T) {
+	t.Parallel()
+	reset := time.Now().Add(3 * time.Minute)
+	for _, c := range []struct {
+		err    error
+		reason string
+		retry  bool
+	}{
+		{tfpilot.ErrUnauthenticated, server.ReasonUnauthenticated, false},
+		{fmt.Errorf("%w: no", tfpilot.ErrPermissionDenied), server.ReasonPermissionDenied, false},
+		{fmt.Errorf("%w: k", tfpilot.ErrIdempotencyKeyReused), server.ReasonIdempotencyKeyReused, false},
+		{&tfpilot.ValidationError{Violations: []tfpilot.FieldViolation{{Field: "x", Description: "bad"}}}, server.ReasonInvalidArgument, false},
+		{fmt.Errorf("%w: bad", tfpilot.ErrInvalid), server.ReasonInvalidArgument, false},
+		{&tfpilot.GateError{Operation: tfpilot.ActionApply, Reason: "not merged"}, server.ReasonGate, false},
+		{fmt.Errorf("%w: %w", tfpilot.ErrLocked, &lock.ConflictError{Operation: "plan", ExpiresAt: reset}), server.ReasonLocked, true},
+		{tfpilot.ErrLocked, server.ReasonLocked, true},
+		{fmt.Errorf("x: %w", tfpilot.ErrConflict), server.ReasonConflict, true},
+		{fmt.Errorf("x: %w", tfpilot.ErrNotFound), server.ReasonNotFound, false},
+		{tfpilot.ErrAlreadyExists, server.ReasonAlreadyExists, false},
+		{fmt.Errorf("%w: %w", tfpilot.ErrUnavailable, &githubx.RateLimitError{Reset: reset}), server.ReasonRateLimited, true},
+		{fmt.Errorf("%w: down", tfpilot.ErrUnavailable), server.ReasonUnavailable, true},
+		{errors.New("boom"), server.ReasonInternal, false},
+	} {
+		ce := server.ConnectError(context.Background(), slog.New(slog.DiscardHandler), c.err)
+		if r := errorInfo(t, ce).GetReason(); r != c.reason {
+			t.Errorf("%v: reason %q, want %q", c.err, r, c.reason)
+		}
+		if got := detail[*errdetails.RetryInfo](t, ce) != nil; got != c.retry {
+			t.Errorf("%v: RetryInfo present %v, want %v", c.err, got, c.retry)
+		}
+	}
 }

@@ -21,7 +21,10 @@ func TestArchived_ShowsNoLock(t *testing.T) {
 	e.finishRun(id, runs.Plan, "success")
 	e.sync(id)
 	for _, step := range []func() error{
-		func() error { _, err := approver.Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id})); return err },
+		func() error {
+			_, err := approver.Approve(ctx, connect.NewRequest(&pb.ApproveRequest{Id: id}))
+			return err
+		},
 		func() error { _, err := approver.Merge(ctx, connect.NewRequest(&pb.MergeRequest{Id: id})); return err },
 		func() error { _, err := approver.Apply(ctx, connect.NewRequest(&pb.ApplyRequest{Id: id})); return err },
 	} {

@@ -100,7 +100,11 @@ func viewToProto(v tfpilot.View) (*pb.Request, error) {
 	if r.Approval != nil {
 		out.Approval = &pb.Approval{Approved: r.Approval.Approved, Approvers: append([]string(nil), r.Approval.Approvers...)}
 	}
-	if r.Lock != nil {
+	if r.Lock != nil && !v.Archived {
+		// An archived request shows no lock: the one it carries is the
+		// archiving Sync's, held while it archived, and nothing can
+		// act on an archived request anyway.
+		//
 		// A lock left by a dead holder (v.LockExpired) is shown as it is:
 		// its expires_at lies in the past, which says it blocks nothing
 		// and is taken over by the next operation (and cleared by Sync).

@@ -13,7 +13,7 @@ import (
 // benchFile builds a realistic file of at least size bytes from the testdata
 // files (LF line endings), whole files at a time, renaming region ids so
 // that every copy's regions are distinct.
-func benchFile(b *testing.B, size int) []byte {
+func benchFile(b testing.TB, size int) []byte {
 	b.Helper()
 	var files [][]byte
 	for _, f := range realisticFiles {

@@ -48,8 +48,10 @@
 // output plus what parsing the edited region costs; a file holding what
 // that pass does not model (a byte outside ASCII in an expression or a
 // heredoc, a lone carriage return in a heredoc, nesting near the limits
-// below) is scanned with the HCL lexer itself, with the same result. Line endings of new text follow the file (CRLF stays
-// CRLF); a file without a final newline keeps that property.
+// below) is scanned with the HCL lexer itself, with the same result.
+//
+// Line endings of new text follow the file (CRLF stays CRLF); a file
+// without a final newline keeps that property.
 //
 // # Errors
 //

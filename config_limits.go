@@ -21,7 +21,7 @@ import (
 // into a file costs (the HCL parser reads every "$" and "%" in a string as
 // a piece of its own and joins the pieces in time that grows with their
 // number times the string's length): the worst config they admit renders
-// and is edited into a 60 KB file in well under 100 ms (BENCHMARKS.md,
+// and is edited into a 60 KB file in under 100 ms of CPU (BENCHMARKS.md,
 // "HCL values").
 const (
 	// MaxConfigBytes bounds the size of a config encoded as JSON without

@@ -45,13 +45,17 @@ type WebhookSinkOptions struct {
 }
 
 // WebhookSink applies GitHub webhook events to requests. It implements
-// [webhook.Sink]: mount a [webhook.Handler] with it and the same [Store]
-// as the handler's Deliveries (see [IsDuplicateDelivery]).
+// [webhook.Sink]: mount a [webhook.Handler] with it and, as the
+// handler's Deliveries, [WebhookSink.Deliveries] (or the same [Store];
+// see [IsDuplicateDelivery]).
 //
 // Every change is a [Mutate] compare-and-swap write, retried on
 // conflict, that stages one lifecycle event (Source
 // [WebhookEventSource]) on the document in the same write, flushed to the
-// [EventStore] right after (see [StageEvent]). An event that changes
+// [EventStore] right after (see [StageEvent]); a store that is a
+// [DeliveryWriter] records it in the write itself, and completes the
+// delivery there too when the handler's Deliveries are the sink's
+// ([WebhookSink.Deliveries]). An event that changes
 // nothing writes nothing and records nothing, so repeated facts are
 // harmless.
 //

@@ -13,6 +13,10 @@ import (
 // embedders: each is the store package's declaration of the same name.
 
 type (
+	BatchImporter     = store.BatchImporter
+	ImportResult      = store.ImportResult
+	DeliveryWriter    = store.DeliveryWriter
+	DeliveryDone      = store.DeliveryDone
 	Approval          = store.Approval
 	ApprovalGrant     = store.ApprovalGrant
 	Cancellation      = store.Cancellation
@@ -112,6 +116,17 @@ func ValidateName(field, name string) error { return store.ValidateName(field, n
 
 // ValidateRequestID is [store.ValidateRequestID].
 func ValidateRequestID(id string) error { return store.ValidateRequestID(id) }
+
+// StageEvent is [store.StageEvent].
+func StageEvent(r *Request, e Event) { store.StageEvent(r, e) }
+
+// FlushOutbox is [store.FlushOutbox].
+func FlushOutbox(ctx context.Context, s interface {
+	RequestStore
+	EventStore
+}, r *Request) (*Request, error) {
+	return store.FlushOutbox(ctx, s, r)
+}
 
 // ApprovalCounts is [store.ApprovalCounts].
 func ApprovalCounts(a *Approval, head string) bool { return store.ApprovalCounts(a, head) }

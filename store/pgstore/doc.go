@@ -30,6 +30,16 @@
 // [Store.PendingMigrations] says which
 // migrations a database lacks, without writing.
 //
+// Two optional extensions save round trips. As a
+// [store.DeliveryWriter], a webhook delivery costs three statements
+// (the claim; the index lookup joined with the read; one statement with
+// data-modifying CTEs that writes the request, inserts its staged
+// lifecycle events and completes the delivery, fenced on its claim, all
+// or nothing), so the events are atomic with the change without the
+// outbox's second write. As a [store.BatchImporter], a migration's
+// requests, events and index entries are inserted by one multi-row
+// statement per kind and batch.
+//
 // Use:
 //
 //	s, err := pgstore.Open(ctx, "postgres://user@host/db", nil)

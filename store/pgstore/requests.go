@@ -158,11 +158,15 @@ func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Req
 // *sql.DB under bun, not through bun's query builder, which inlines
 // arguments: inlined, the ~3 KB document is parsed twice per statement,
 // and the benchmark (BENCHMARKS.md) measured twice the time.
-var updateSQL = `UPDATE tfpilot_requests
+var updateSQL = updateStmt + `
+RETURNING doc->'receivedAt', received_at`
+
+// updateStmt is updateSQL without its RETURNING clause (commitSQL
+// returns more).
+var updateStmt = `UPDATE tfpilot_requests
 SET project = $3, environment = $4, status = $5, updated_at = $7,
     version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
-WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr + `
-RETURNING doc->'receivedAt', received_at`
+WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr
 
 // nextDocExpr is the document $8 as stored by an update: without the
 // version key and with the stored receivedAt (absent when the stored
@@ -232,6 +236,14 @@ func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Req
 	)
 	err = s.db.DB.QueryRowContext(ctx, updateSQL,
 		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw).Scan(&received, &receivedAt)
+	return s.updated(ctx, op, r, received, receivedAt, err)
+}
+
+// updated is the result of an update of r whose statement returned the
+// stored receivedAt (received, receivedAt) or err: the stored document,
+// or, when the statement wrote nothing (sql.ErrNoRows), a second read
+// tells why.
+func (s *Store) updated(ctx context.Context, op string, r *store.Request, received []byte, receivedAt time.Time, err error) (*store.Request, error) {
 	switch {
 	case err == nil:
 		c := r.Clone()

@@ -57,6 +57,8 @@ type envOptions struct {
 	wrap func(tfpilot.Store) tfpilot.Store
 	// authorizer, when set, replaces the default role authorizer.
 	authorizer tfpilot.Authorizer
+	// policyInfo is the engine's Config.PolicyInfo.
+	policyInfo []tfpilot.PolicyInfo
 }
 
 func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
@@ -98,6 +100,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Catalog:    cat,
 		Authorizer: authz,
 		Logger:     log,
+		PolicyInfo: o.policyInfo,
 	})
 	if err != nil {
 		t.Fatal(err)

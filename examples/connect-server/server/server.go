@@ -83,7 +83,7 @@ type Server struct {
 
 // Services lists the fully-qualified names of the services the server
 // implements, as health and reflection report them.
-var Services = []string{tfpilotv1connect.RequestServiceName, tfpilotv1connect.InsightsServiceName}
+var Services = []string{tfpilotv1connect.RequestServiceName, tfpilotv1connect.InsightsServiceName, tfpilotv1connect.CatalogServiceName}
 
 // New checks opts and builds the server's handler.
 func New(opts Options) (*Server, error) {
@@ -125,8 +125,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
 
 	apiOpts := []connect.HandlerOption{
-		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}),
+		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}, subjectInterceptor{}),
 		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
+	}
+	for _, c := range jsonCodecs {
+		apiOpts = append(apiOpts, connect.WithCodec(c))
 	}
 	mux := http.NewServeMux()
 	// Authenticate before reading: the API's bodies are read only after
@@ -137,6 +140,8 @@ func New(opts Options) (*Server, error) {
 		pilot: opts.Pilot, hub: opts.Hub, log: s.log, poll: opts.WatchPoll, metrics: s.metrics}, apiOpts...)
 	mux.Handle(path, gate.wrap(h))
 	path, h = tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...)
+	mux.Handle(path, gate.wrap(h))
+	path, h = tfpilotv1connect.NewCatalogServiceHandler(&catalogService{pilot: opts.Pilot, log: s.log}, apiOpts...)
 	mux.Handle(path, gate.wrap(h))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
 	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,

@@ -19,7 +19,7 @@ import (
 
 // Run runs the engine-over-store checks: each is a parallel subtest that
 // calls newHarness with its own t and gets a fresh store from it, as
-// [storetest.Run] does. They drive a [tfpilot.Pilot] (and the fake
+// [storetest.Run] does. They drive a [store.Pilot] (and the fake
 // GitHub) over the store, so they live apart from storetest, whose
 // contract suite needs only package store.
 func Run(t *testing.T, newHarness func(t *testing.T) storetest.Harness) {

@@ -21,7 +21,7 @@ import (
 // 3 KB) that the benchmarks copy into every row.
 func seedDoc(b *testing.B) json.RawMessage {
 	b.Helper()
-	raw, err := os.ReadFile("../../testdata/seed-request.json")
+	raw, err := os.ReadFile("../testdata/seed-request.json")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	seed, err := os.ReadFile("../../testdata/seed-request.json")
+	seed, err := os.ReadFile("../testdata/seed-request.json")
 	if err != nil {
 		t.Fatal(err)
 	}

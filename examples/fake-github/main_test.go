@@ -270,9 +270,14 @@ func TestFakeGitHub_ReposFromTheServersConfig(t *testing.T) {
 // TestFakeGitHub_HelpExitsZero: -h prints the flags and succeeds.
 func TestFakeGitHub_HelpExitsZero(t *testing.T) {
 	start(t) // builds the binary
-	out, err := exec.Command(binPath, "-h").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "-webhook-target") {
-		t.Errorf("-h: %v\n%s", err, out)
+	for _, arg := range []string{"-h", "--help"} {
+		cmd := exec.Command(binPath, arg)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), "-webhook-target") || stderr.Len() > 0 {
+			t.Errorf("%s: %v; want exit 0 and the usage on stdout only\nstdout:\n%s\nstderr:\n%s", arg, err, out, stderr.String())
+		}
 	}
 }
 

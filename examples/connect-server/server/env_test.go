@@ -57,6 +57,12 @@ type envOptions struct {
 	wrap func(tfpilot.Store) tfpilot.Store
 	// authorizer, when set, replaces the default role authorizer.
 	authorizer tfpilot.Authorizer
+	// logger, when set, replaces the test log (WARN and above).
+	logger *slog.Logger
+	// github and options, when set, adjust the GitHub client's and the
+	// server's options (tracing, metrics, readiness).
+	github  func(*githubx.Options)
+	options func(*server.Options)
 }
 
 func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
@@ -67,7 +73,11 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Files: map[string]string{"envs/dev/main.tf": "# dev\n", "envs/prod/main.tf": "# prod\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"})
+	ghOpts := githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"}
+	if o.github != nil {
+		o.github(&ghOpts)
+	}
+	gh, err := githubx.New(ghOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +95,9 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		under = o.wrap(store)
 	}
 	log := slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.logger != nil {
+		log = o.logger
+	}
 	var authz tfpilot.Authorizer = tfpilot.RoleAuthorizer{ProductionEnvironments: []string{"prod"},
 		ProductionAllowed: []string{"admin"}, ProductionDestroyAllowed: []string{"admin"}}
 	if o.authorizer != nil {
@@ -114,7 +127,11 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 	if o.watchPoll == 0 {
 		o.watchPoll = time.Hour
 	}
-	srv, err := server.New(server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Logger: log, WatchPoll: o.watchPoll})
+	srvOpts := server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Logger: log, WatchPoll: o.watchPoll}
+	if o.options != nil {
+		o.options(&srvOpts)
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

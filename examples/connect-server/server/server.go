@@ -138,7 +138,7 @@ func New(opts Options) (*Server, error) {
 	mux.Handle(path, gate.wrap(h))
 	path, h = tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...)
 	mux.Handle(path, gate.wrap(h))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
+	mux.Handle(grpchealth.NewHandler(healthChecker{s})) // health.go: follows readiness and drain
 	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName}, Services...)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -171,20 +171,15 @@ func (s *Server) Drain() {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.draining.Load() {
+	if err := s.readiness(r.Context()); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "draining\n")
-		return
-	}
-	if s.opts.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.opts.Ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "not ready", "request_id", RequestID(r.Context()), "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "not ready\n")
+		if errors.Is(err, errDraining) {
+			io.WriteString(w, "draining\n")
 			return
 		}
+		s.log.WarnContext(r.Context(), "not ready", "request_id", RequestID(r.Context()), "err", err)
+		io.WriteString(w, "not ready\n")
+		return
 	}
 	io.WriteString(w, "ok\n")
 }

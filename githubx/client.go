@@ -208,6 +208,10 @@ func (c *Client) Workflows() Workflows { return c.workflows }
 type Stats struct {
 	// Calls is the number of HTTP requests sent to GitHub, retries included.
 	Calls int64
+	// Units is the number of answers that spent a unit of the rate limit:
+	// every answer but a 304 to a conditional request (which GitHub does
+	// not charge).
+	Units int64
 	// NotModified is the number of 304 answers served from the ETag cache.
 	NotModified int64
 	// Retries is the number of retries after a 5xx or connection error,
@@ -231,7 +235,7 @@ type Stats struct {
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {
 	s := Stats{
-		Calls: c.stats.calls.Load(), NotModified: c.stats.notModified.Load(), Retries: c.stats.retries.Load(),
+		Calls: c.stats.calls.Load(), Units: c.stats.units.Load(), NotModified: c.stats.notModified.Load(), Retries: c.stats.retries.Load(),
 		RateLimitWaits: c.stats.rateLimitWaits.Load(), RateLimited: c.stats.rateLimited.Load(),
 		TokenRefreshes: c.stats.tokenRefreshes.Load(),
 	}

@@ -336,6 +336,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.WatchReconciler(rec); err != nil {
 		return err
 	}
+	if err := srv.WatchGitHub(gh); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

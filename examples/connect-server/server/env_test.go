@@ -44,6 +44,7 @@ type env struct {
 	server  *server.Server
 	handler http.Handler
 	pilot   *tfpilot.Pilot
+	gh      *githubx.Client
 	// admin is a generated Connect client authenticated as admin.
 	admin    tfpilotv1connect.RequestServiceClient
 	insights tfpilotv1connect.InsightsServiceClient
@@ -140,7 +141,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		srv.Drain()
 		hs.Close()
 	})
-	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL, server: srv, handler: srv.Handler(), pilot: pilot}
+	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL, server: srv, handler: srv.Handler(), pilot: pilot, gh: gh}
 	e.admin = e.client(adminToken)
 	e.insights = tfpilotv1connect.NewInsightsServiceClient(e.httpClient(adminToken), hs.URL)
 	return e

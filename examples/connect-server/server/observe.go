@@ -34,6 +34,9 @@ type callInfo struct {
 	// read: the call is a read RPC (no side effects) that ended without
 	// a server fault; the access log writes it at DEBUG.
 	read bool
+	// locked: the call was refused because another operation held the
+	// request's lock (tfpilot_lock_conflicts_total).
+	locked bool
 }
 
 type callKey struct{}
@@ -157,6 +160,9 @@ type metrics struct {
 	rpcSeconds   *prometheus.HistogramVec
 	watchers     prometheus.Gauge
 	watchSends   prometheus.Counter
+	// Domain metrics (metrics_domain.go).
+	deliveries    *prometheus.CounterVec
+	lockConflicts *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -178,7 +184,18 @@ func newMetrics() *metrics {
 		watchSends: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tfpilot_watch_messages_total", Help: "Messages sent on Watch streams.",
 		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tfpilot_webhook_deliveries_total", Help: "GitHub webhook deliveries by outcome.",
+		}, []string{"outcome"}),
+		lockConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tfpilot_lock_conflicts_total", Help: "Calls refused (aborted) because another operation held the request's lock, by procedure.",
+		}, []string{"procedure"}),
 	}
+	for _, o := range []string{deliveryHandled, deliveryNotAttached, deliveryIgnored, deliveryDuplicate, deliveryPing,
+		deliveryBadSignature, deliveryRejected, deliveryBusy, deliveryFailed} {
+		m.deliveries.WithLabelValues(o) // every outcome shows, at 0 until it happens
+	}
+	m.registry.MustRegister(m.deliveries, m.lockConflicts)
 	m.registry.MustRegister(m.httpRequests, m.rpcs, m.rpcSeconds, m.watchers, m.watchSends,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -212,6 +229,7 @@ func (o observeInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc 
 		defer cancel()
 		res, err := next(ctx, req)
 		markRead(ctx, req.Spec(), err)
+		o.s.countLockConflict(ctx, proc)
 		o.s.metrics.rpcs.WithLabelValues(proc, codeLabel(err)).Inc()
 		o.s.metrics.rpcSeconds.WithLabelValues(proc).Observe(time.Since(start).Seconds())
 		if err != nil {
@@ -231,6 +249,7 @@ func (o observeInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFu
 		setLogAttr(ctx, "procedure", proc)
 		err := next(ctx, conn)
 		markRead(ctx, conn.Spec(), err)
+		o.s.countLockConflict(ctx, proc)
 		o.s.metrics.rpcs.WithLabelValues(proc, codeLabel(err)).Inc()
 		if err != nil {
 			setLogAttr(ctx, "code", codeLabel(err))

@@ -148,9 +148,10 @@ func New(opts Options) (*Server, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	s.metrics.registry.MustRegister(&requestsCollector{s: s}) // metrics_domain.go
 	mux.Handle("GET /metrics", s.metrics.handler())
 	if opts.Webhook != nil {
-		mux.Handle("POST "+WebhookPath, newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight))
+		mux.Handle("POST "+WebhookPath, s.countDeliveries(newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight)))
 	}
 	s.handler = s.observe(mux)
 	return s, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tfpilot/tfpilot/runs"
 )
@@ -71,6 +72,11 @@ type Options struct {
 	// client keeps looking for the run by its nonce before it dispatches
 	// again (see [DefaultListLag]). Default DefaultListLag.
 	ListLag time.Duration
+
+	// TracerProvider makes a client span per call to GitHub ("GitHub
+	// GET", ...), child of the span in the call's context. Default: no
+	// tracing (the no-op provider); the client never reads the global one.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a rate-aware GitHub client for the operations tfpilot needs.
@@ -188,12 +194,13 @@ func New(opts Options) (*Client, error) {
 	}
 	// No client timeout above the transport: it would cut rate-limit waits
 	// and backoff short. The transport applies it to each attempt.
-	gh := github.NewClient(&http.Client{Transport: rt})
+	api := newTracingTransport(rt, opts.TracerProvider) // tracing.go
+	gh := github.NewClient(&http.Client{Transport: api})
 	gh.BaseURL = baseURL
 	gh.UserAgent = "tfpilot-githubx"
 	return &Client{
-		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
-		noRedirect: &http.Client{Transport: rt,
+		gh: gh, rt: rt, plain: &http.Client{Transport: newTracingTransport(next, opts.TracerProvider), Timeout: base.Timeout}, clock: opts.Clock,
+		noRedirect: &http.Client{Transport: api,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,

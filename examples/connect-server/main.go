@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	"github.com/tfpilot/tfpilot/githubx"
@@ -64,6 +66,9 @@ type options struct {
 	storeSet bool
 	// githubHTTP allows a plain-http --github-url (a local fake).
 	githubHTTP bool
+	// tracer is the tracer provider of the OTEL_* environment (tracing.go);
+	// nil when tracing is off.
+	tracer trace.TracerProvider
 }
 
 func env(name, def string) string {
@@ -229,6 +234,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, fc, gh, stdout)
 	}
 
+	tp, shutdownTracing, err := setupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing: flush spans at exit", "err", err)
+		}
+	}()
+	o.tracer = tp
+
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -245,7 +263,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeStore()
 	hub := server.NewHub()
-	store := server.Notify(base, hub)
+	traced := base
+	if tp != nil {
+		traced = tfpilot.TraceStore(base, tp)
+	}
+	store := server.Notify(traced, hub)
 
 	var (
 		gh   *githubx.Client
@@ -266,7 +288,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := checkDemoStore(ctx, base, o.store); err != nil {
 			return err
 		}
-		if demo, err = startDemo(baseURL, o.hookSecret); err != nil {
+		if demo, err = startDemo(baseURL, o.hookSecret, tp); err != nil {
 			return err
 		}
 		defer demo.Close()
@@ -311,7 +333,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hook = h
 	}
 	srv, err := server.New(server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Webhook: hook,
-		Ready: ready, Logger: log, WatchPoll: o.watchPoll})
+		Ready: ready, Logger: log, WatchPoll: o.watchPoll, TracerProvider: tp})
 	if err != nil {
 		return err
 	}
@@ -403,7 +425,8 @@ func loadTokens(o options) ([]server.Token, error) {
 }
 
 func newGitHub(o options, log *slog.Logger) (*githubx.Client, error) {
-	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP}
+	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP,
+		TracerProvider: o.tracer}
 	if o.appID != 0 {
 		if o.githubToken != "" {
 			return nil, errors.New("set a GitHub token or a GitHub App, not both")

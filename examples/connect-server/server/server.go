@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
@@ -69,6 +70,11 @@ type Options struct {
 	// MaxWatchLifetime ends a Watch stream after this long; clients
 	// reconnect. Default 30 minutes.
 	MaxWatchLifetime time.Duration
+	// TracerProvider makes a span per RPC and per webhook delivery
+	// (tracing.go); give the engine's store ([tfpilot.TraceStore]) and
+	// GitHub client (githubx.Options.TracerProvider) the same provider so
+	// that their spans nest under these. Default: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Server serves the tfpilot.v1 API. Create it with [New] and mount
@@ -124,8 +130,12 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
 
+	tracing, err := s.traceInterceptor() // tracing.go
+	if err != nil {
+		return nil, fmt.Errorf("%w: tracing: %v", ErrInvalidOptions, err)
+	}
 	apiOpts := []connect.HandlerOption{
-		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}),
+		connect.WithInterceptors(tracing, observeInterceptor{s}, authInterceptor{opts.Tokens}),
 		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
 	}
 	mux := http.NewServeMux()
@@ -151,7 +161,7 @@ func New(opts Options) (*Server, error) {
 	s.metrics.registry.MustRegister(&requestsCollector{s: s}) // metrics_domain.go
 	mux.Handle("GET /metrics", s.metrics.handler())
 	if opts.Webhook != nil {
-		mux.Handle("POST "+WebhookPath, s.countDeliveries(newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight)))
+		mux.Handle("POST "+WebhookPath, s.countDeliveries(s.traceWebhook(newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight))))
 	}
 	s.handler = s.observe(mux)
 	return s, nil

@@ -1,9 +1,12 @@
 // Package server implements the tfpilot.v1 Connect API over a
 // [tfpilot.Pilot]: RequestService (create, get, list, update config, plan,
 // approve, merge, apply, destroy, sync, events and a server-streaming
-// Watch) and InsightsService, with gRPC health and reflection, bearer-token
-// authentication, Prometheus metrics, JSON logs with a correlation id per
-// call, and the GitHub webhook endpoint on the same listener.
+// Watch) and InsightsService, with gRPC health (following readiness and
+// drain) and reflection, bearer-token authentication, Prometheus metrics
+// (domain metrics through [Server.WatchGitHub] and [Server.WatchReconciler]
+// too), optional OpenTelemetry spans (Options.TracerProvider), JSON logs
+// with a correlation id per call, and the GitHub webhook endpoint on the
+// same listener.
 //
 // The API speaks the Connect, gRPC and gRPC-Web protocols, so a Backstage
 // backend plugin can call it with plain JSON over HTTP:

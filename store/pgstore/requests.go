@@ -30,6 +30,9 @@ type requestRow struct {
 	Doc         json.RawMessage `bun:"doc,type:jsonb"`
 	// Raw is the document as written when doc is not exact (rawdoc.go).
 	Raw *string `bun:"raw"`
+	// DoneUntil bounds the completion times of its attempts, for
+	// insights (insights.go); nil (NULL) when not known.
+	DoneUntil *time.Time `bun:"done_until"`
 }
 
 // historyRow is a row of tfpilot_request_history.
@@ -82,7 +85,8 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 		return nil, "", err
 	}
 	doc, raw := requestForms(r, b)
-	return &requestRow{
+	done := doneUntil(r)
+	return &requestRow{DoneUntil: &done,
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),
 		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version, Raw: raw,
@@ -159,7 +163,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // arguments: inlined, the ~3 KB document is parsed twice per statement,
 // and the benchmark (BENCHMARKS.md) measured twice the time.
 var updateSQL = `UPDATE tfpilot_requests
-SET project = $3, environment = $4, status = $5, updated_at = $7,
+SET project = $3, environment = $4, status = $5, updated_at = $7, done_until = $10,
     version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
 WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr + `
 RETURNING doc->'receivedAt', received_at`
@@ -231,7 +235,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		receivedAt time.Time
 	)
 	err = s.db.DB.QueryRowContext(ctx, updateSQL,
-		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw).Scan(&received, &receivedAt)
+		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw, rr.DoneUntil).Scan(&received, &receivedAt)
 	switch {
 	case err == nil:
 		c := r.Clone()

@@ -588,6 +588,9 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 		key = hist
 	}
 	if ok, err := s.create(ctx, key, body); ok || err != nil {
+		if ok && it.Kind == tfpilot.KindRequest {
+			s.syncInsightKeys(ctx, nil, r) // insights.go
+		}
 		return ok, tfpilot.Item{}, err
 	}
 	cur, ok, err := s.storedRequest(ctx, r.ID, key)

@@ -201,8 +201,9 @@ type ReindexResult struct {
 // of every request that lacks one and deletes entries that match no
 // request and are older than Options.StaleIndexAge. Run it once on a
 // bucket written by the original TfPilot (whose requests have no entry
-// and are not listed until then), and after a crash to tidy entries
-// left by interrupted writes. It reads every request document, so it
+// and are not listed until then), once on a bucket written by a version
+// without the insights keys (see [Store.InsightsAggregate]), and after a
+// crash to tidy entries left by interrupted writes. It reads every request document, so it
 // costs what one list of the original system did; it is safe to run
 // while the store is in use.
 func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
@@ -228,6 +229,7 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 	}
 	now := s.now()
 	keys := make([]string, len(ids)) // the entry each request keeps
+	insightKeys := make([][]string, len(ids))
 	unlistable := make([]bool, len(ids))
 	var added atomic.Int64
 	err = s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
@@ -253,6 +255,7 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			return nil
 		}
 		keys[i] = key
+		insightKeys[i] = s.insightKeys(r)
 		if have[key] {
 			return nil
 		}
@@ -284,6 +287,9 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			return res, fmt.Errorf("s3store: reindex: remove stale entry: %w", err)
 		}
 		res.Removed++
+	}
+	if err := s.reindexInsights(ctx, insightKeys, now); err != nil { // insights.go
+		return res, fmt.Errorf("s3store: reindex: %w", err)
 	}
 	return res, nil
 }

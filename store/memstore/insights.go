@@ -130,8 +130,10 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 	}
 	first, last := dayOf(q.Since), dayOf(q.Until)
 	if last-first+1 > int64(len(s.insights.byDay)) {
-		for _, day := range s.insights.byDay {
-			collect(day)
+		for d, day := range s.insights.byDay {
+			if d >= first && d <= last {
+				collect(day)
+			}
 		}
 		return agg, nil
 	}

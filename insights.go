@@ -10,28 +10,48 @@ import (
 	"github.com/tfpilot/tfpilot/runs"
 )
 
-// Insights are operational metrics over all live requests, as the
-// original TfPilot's insights page showed them.
+// Insights are operational metrics over all live requests (archived
+// ones are not counted), as the original TfPilot's insights page showed
+// them, at GeneratedAt ("now").
+//
+// Every window is [now-24h, now] or [now-7d, now], both ends included,
+// and counts attempts, not requests: every attempt of a live request
+// (current or not, of any kind) whose conclusion is set and whose
+// completedAt is known and inside the window. An attempt without a
+// completion time, or completed after now, is in no window. A backend
+// that implements [InsightsStore] finds these attempts through an index
+// of completion times, so their cost follows the attempts completed in
+// the last 7 days, not the number of requests.
 type Insights struct {
-	Total        int
+	// Total is the number of live requests.
+	Total int
+	// StatusCounts counts live requests by status at now, derived as
+	// [Pilot.Get] derives it (a destroy in flight past the stale window
+	// is failed); statuses with no request are absent.
 	StatusCounts map[lifecycle.Status]int
-	// Failures, applies and destroys count attempts that completed in the
-	// window: failed attempts of any kind, successful applies, successful
-	// destroys.
+	// FailuresLast24h and FailuresLast7d count attempts of any kind with
+	// a failed conclusion ([runs.IsFailedConclusion]: failure,
+	// cancelled, timed_out, …) completed in the window.
 	FailuresLast24h, FailuresLast7d int
-	AppliesLast24h, AppliesLast7d   int
+	// AppliesLast24h and AppliesLast7d count successful apply attempts
+	// completed in the window.
+	AppliesLast24h, AppliesLast7d int
+	// DestroysLast24h and DestroysLast7d count successful destroy
+	// attempts completed in the window.
 	DestroysLast24h, DestroysLast7d int
-	// AvgApplySecondsLast7d and P95ApplySecondsLast7d are over successful
-	// applies completed in the last 7 days, from dispatch to completion
-	// (0 when there were none).
+	// AvgApplySecondsLast7d and P95ApplySecondsLast7d are the mean and
+	// the nearest-rank 95th percentile of completedAt minus dispatchedAt
+	// over the successful applies completed in the last 7 days that have
+	// a dispatch time (0 when there were none).
 	AvgApplySecondsLast7d float64
 	P95ApplySecondsLast7d float64
-	// ApplySuccessRateLast7d and PlanSuccessRateLast7d are successes over
-	// completed attempts in the last 7 days, in [0, 1]; -1 when no
-	// attempt completed.
+	// ApplySuccessRateLast7d and PlanSuccessRateLast7d are successful
+	// attempts over all attempts of that kind completed in the last 7
+	// days, in [0, 1]; -1 when none completed.
 	ApplySuccessRateLast7d float64
 	PlanSuccessRateLast7d  float64
-	GeneratedAt            time.Time
+	// GeneratedAt is the now the figures were computed at.
+	GeneratedAt time.Time
 }
 
 // ComputeInsights computes [Insights] at now, with statuses derived by

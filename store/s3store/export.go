@@ -572,6 +572,7 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 	var body []byte
 	var err error
 	if it.Kind == tfpilot.KindRequest {
+		s.markReadyIfEmpty(ctx) // status_index.go
 		now := s.now()
 		st := indexStatus(r)
 		if body, err = encodeRequest(r, st, now); err != nil {

@@ -103,6 +103,21 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	if !keyFiltered {
 		pageSize = int32(min(limit+1+s.concurrency, 1000))
 	}
+	// A status filter lists the status index's prefixes of those
+	// statuses instead of the whole list index (status_index.go).
+	listPage := func(ctx context.Context) ([]listed, bool, error) { return s.listOnce(ctx, prefix, after, pageSize) }
+	if len(q.Statuses) > 0 {
+		ready, err := s.statusIndexReady(ctx)
+		if err != nil {
+			return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+		}
+		if ready {
+			if q.Project == "" && q.Environment == "" {
+				pageSize = int32(min(limit+1+s.concurrency, 1000))
+			}
+			listPage = s.newStatusMerge(q.Statuses, after, pageSize).next
+		}
+	}
 	var (
 		out       []*tfpilot.Request
 		outPos    []string
@@ -115,7 +130,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			if exhausted {
 				break
 			}
-			page, more, err := s.listOnce(ctx, prefix, after, pageSize)
+			page, more, err := listPage(ctx)
 			if err != nil {
 				return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 			}
@@ -287,6 +302,9 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			return res, fmt.Errorf("s3store: reindex: remove stale entry: %w", err)
 		}
 		res.Removed++
+	}
+	if err := s.reindexStatus(ctx, keys, now); err != nil { // status_index.go
+		return res, fmt.Errorf("s3store: reindex: %w", err)
 	}
 	if err := s.reindexInsights(ctx, insightKeys, now); err != nil { // insights.go
 		return res, fmt.Errorf("s3store: reindex: %w", err)

@@ -161,6 +161,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
+	s.markReadyIfEmpty(ctx) // status_index.go
 	now := s.now()
 	c := r.Clone()
 	c.Version = 1

@@ -88,10 +88,13 @@ type candidate struct {
 // empty exactly on the last page). An entry the document no longer
 // agrees with is skipped. Status filters match [lifecycle.IndexStatus]
 // derived from each document's facts, never a status field the document
-// carries. An unfiltered page of 50 costs one
-// ListObjectsV2 call and 51 GETs, whatever the bucket holds; a filtered
-// page costs the same GETs plus one ListObjectsV2 call per 1,000 index
-// entries scanned.
+// carries. A status filter walks the status index's prefixes of those
+// statuses instead (status_index.go), merged in list order, once the
+// bucket has it. An unfiltered page of 50 costs one ListObjectsV2 call
+// and 51 GETs, whatever the bucket holds, and so does a page filtered by
+// one status (one call per status for several); a page filtered by
+// project or environment costs the same GETs plus one ListObjectsV2 call
+// per 1,000 index entries scanned.
 func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
 	limit, after, err := s.parseQuery(q)
 	if err != nil {

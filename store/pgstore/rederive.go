@@ -11,10 +11,11 @@ import (
 // Rederive recomputes the status column of every live request from its
 // document ([lifecycle.IndexStatus]), and its done_until column (what
 // insights select documents by, see [Store.InsightsAggregate]) where
-// that is not known, and returns how many rows it changed. Every write keeps the column current; run Rederive once after
-// upgrading from a version that derived it otherwise (with the clock, or
-// with older derivation rules), so that status filters find those
-// requests before their next write. It reads the table in pages of 500
+// that is not known, and returns how many rows it changed. Every write
+// keeps both columns current; run Rederive once after upgrading from a
+// version that derived the status otherwise (with the clock, or with
+// older derivation rules) or kept no done_until, so that status filters
+// find those requests, and insights skip them, before their next write. It reads the table in pages of 500
 // by id and updates a row only at the version it read, so it is safe
 // while the store is in use (a concurrent write derives the column
 // itself). A document that does not decode is skipped and reported in

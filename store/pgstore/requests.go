@@ -86,10 +86,11 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 	}
 	doc, raw := requestForms(r, b)
 	done := doneUntil(r)
-	return &requestRow{DoneUntil: &done,
+	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),
 		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version, Raw: raw,
+		DoneUntil: &done,
 	}, string(doc), nil
 }
 

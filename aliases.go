@@ -2,7 +2,9 @@ package tfpilot
 
 import (
 	"context"
+	"time"
 
+	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/store"
 )
 
@@ -13,6 +15,12 @@ import (
 // embedders: each is the store package's declaration of the same name.
 
 type (
+	Insights          = store.Insights
+	InsightsStore     = store.InsightsStore
+	InsightsQuery     = store.InsightsQuery
+	InsightsAggregate = store.InsightsAggregate
+	AttemptCompletion = store.AttemptCompletion
+	InsightFacts      = store.InsightFacts
 	BatchImporter     = store.BatchImporter
 	ImportResult      = store.ImportResult
 	DeliveryWriter    = store.DeliveryWriter
@@ -134,4 +142,22 @@ func ApprovalCounts(a *Approval, head string) bool { return store.ApprovalCounts
 // ApprovalCountsForPlan is [store.ApprovalCountsForPlan].
 func ApprovalCountsForPlan(a *Approval, head, digest string) bool {
 	return store.ApprovalCountsForPlan(a, head, digest)
+}
+
+// ComputeInsights is [store.ComputeInsights].
+func ComputeInsights(ctx context.Context, s RequestStore, now time.Time) (Insights, error) {
+	return store.ComputeInsights(ctx, s, now)
+}
+
+// ComputeInsightsWith is [store.ComputeInsightsWith].
+func ComputeInsightsWith(ctx context.Context, s RequestStore, rules lifecycle.Rules, now time.Time) (Insights, error) {
+	return store.ComputeInsightsWith(ctx, s, rules, now)
+}
+
+// InsightFactsOf is [store.InsightFactsOf].
+func InsightFactsOf(r *Request) InsightFacts { return store.InsightFactsOf(r) }
+
+// ScanInsightsAggregate is [store.ScanInsightsAggregate].
+func ScanInsightsAggregate(ctx context.Context, s RequestStore, q InsightsQuery) (InsightsAggregate, error) {
+	return store.ScanInsightsAggregate(ctx, s, q)
 }

@@ -229,7 +229,7 @@ func (s *Store) Import(ctx context.Context, it store.Item) (bool, error) {
 	switch it.Kind {
 	case store.KindRequest:
 		r := it.Request.Clone()
-		s.requests[r.ID] = &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())}
+		s.putLocked(r.ID, &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())})
 	case store.KindArchivedRequest:
 		s.archived[it.Request.ID] = it.Request.Clone()
 	case store.KindEvent:

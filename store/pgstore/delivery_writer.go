@@ -65,13 +65,13 @@ func (s *Store) lookupRequest(ctx context.Context, op, query string, args ...any
 	return id, r, nil
 }
 
-// commitSQL is updateStmt ($1–$9) with the events written by it
+// commitSQL is updateStmt ($1–$9, done_until $18) with the events written by it
 // ($10 ids, $11 timestamps, $12 JSONB-safe documents, $13 exact texts or
 // NULL) and the completion of delivery $14 claimed at $15, stamped $16
 // with outcome $17 ($14 NULL: none). Events and completion hang on the
 // update's row, so they are made if and only if the update is. It
 // returns nothing when the update wrote nothing.
-var commitSQL = `WITH upd AS (` + updateStmt + `
+var commitSQL = `WITH upd AS (` + updateStmt("$18") + `
 RETURNING doc->'receivedAt' AS received_doc, received_at
 ), ev AS (
 INSERT INTO tfpilot_events (request_id, id, ts, doc, raw)
@@ -138,7 +138,7 @@ func (s *Store) CommitRequest(ctx context.Context, r *store.Request, done *store
 	)
 	err = s.db.DB.QueryRowContext(ctx, commitSQL,
 		rr.ID, w.Version, rr.Project, rr.Environment, rr.Status, receivedParam(w.ReceivedAt), rr.UpdatedAt, doc, rr.Raw,
-		ids, stamps, docs, raws, deliveryID, claim, now, outcome).Scan(&received, &receivedAt, &completed)
+		ids, stamps, docs, raws, deliveryID, claim, now, outcome, rr.DoneUntil).Scan(&received, &receivedAt, &completed)
 	stored, err := s.updated(ctx, op, w, received, receivedAt, err)
 	if err != nil {
 		return nil, false, err

@@ -9,7 +9,10 @@
 // fact), received and updated times. A row written by an earlier version
 // may hold a status derived with older rules until its next write: run
 // [Store.Rederive] once after upgrading ([tfpilot.Pilot.List] re-derives
-// every request it returns either way). Updates are compare-and-swap
+// every request it returns either way; Rederive also fills in the
+// done_until column of rows written before migration 0005 or imported,
+// which [Store.InsightsAggregate] selects recent completions by: until
+// then those rows are read on every insights call). Updates are compare-and-swap
 // (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
 // document is unchanged; lists are keyset pages on (received_at, id)
 // newest first, so a page costs the same however many requests there are

@@ -30,6 +30,9 @@ type requestRow struct {
 	Doc         json.RawMessage `bun:"doc,type:jsonb"`
 	// Raw is the document as written when doc is not exact (rawdoc.go).
 	Raw *string `bun:"raw"`
+	// DoneUntil bounds the completion times of its attempts, for
+	// insights (insights.go); nil (NULL) when not known.
+	DoneUntil *time.Time `bun:"done_until"`
 }
 
 // historyRow is a row of tfpilot_request_history.
@@ -82,10 +85,12 @@ func row(r *store.Request, version int64, now time.Time) (*requestRow, string, e
 		return nil, "", err
 	}
 	doc, raw := requestForms(r, b)
+	done := doneUntil(r)
 	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),
 		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version, Raw: raw,
+		DoneUntil: &done,
 	}, string(doc), nil
 }
 
@@ -158,15 +163,18 @@ func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Req
 // *sql.DB under bun, not through bun's query builder, which inlines
 // arguments: inlined, the ~3 KB document is parsed twice per statement,
 // and the benchmark (BENCHMARKS.md) measured twice the time.
-var updateSQL = updateStmt + `
+var updateSQL = updateStmt("$10") + `
 RETURNING doc->'receivedAt', received_at`
 
-// updateStmt is updateSQL without its RETURNING clause (commitSQL
-// returns more).
-var updateStmt = `UPDATE tfpilot_requests
-SET project = $3, environment = $4, status = $5, updated_at = $7,
+// updateStmt is updateSQL without its RETURNING clause, with done_until
+// from parameter doneParam (commitSQL has more parameters and returns
+// more).
+func updateStmt(doneParam string) string {
+	return `UPDATE tfpilot_requests
+SET project = $3, environment = $4, status = $5, updated_at = $7, done_until = ` + doneParam + `,
     version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
 WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr
+}
 
 // nextDocExpr is the document $8 as stored by an update: without the
 // version key and with the stored receivedAt (absent when the stored
@@ -235,7 +243,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Req
 		receivedAt time.Time
 	)
 	err = s.db.DB.QueryRowContext(ctx, updateSQL,
-		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw).Scan(&received, &receivedAt)
+		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw, rr.DoneUntil).Scan(&received, &receivedAt)
 	return s.updated(ctx, op, r, received, receivedAt, err)
 }
 

@@ -572,6 +572,7 @@ func (s *Store) importRequest(ctx context.Context, it store.Item) (bool, store.I
 	var body []byte
 	var err error
 	if it.Kind == store.KindRequest {
+		s.markReadyIfEmpty(ctx) // status_index.go
 		now := s.now()
 		st := indexStatus(r)
 		if body, err = encodeRequest(r, st, now); err != nil {
@@ -588,6 +589,9 @@ func (s *Store) importRequest(ctx context.Context, it store.Item) (bool, store.I
 		key = hist
 	}
 	if ok, err := s.create(ctx, key, body); ok || err != nil {
+		if ok && it.Kind == store.KindRequest {
+			s.syncInsightKeys(ctx, nil, r) // insights.go
+		}
 		return ok, store.Item{}, err
 	}
 	cur, ok, err := s.storedRequest(ctx, r.ID, key)

@@ -3,9 +3,12 @@
 // approve, merge, apply, destroy, sync, events and a server-streaming
 // Watch), CatalogService (modules with their rules and JSON Schema, the
 // targets a caller may create in, the policy checks) and InsightsService,
-// with gRPC health and reflection, bearer-token
-// authentication, Prometheus metrics, JSON logs with a correlation id per
-// call, and the GitHub webhook endpoint on the same listener.
+// with gRPC health (following readiness and drain) and reflection,
+// bearer-token authentication, Prometheus metrics (domain metrics through
+// [Server.WatchGitHub] and [Server.WatchReconciler] too), optional
+// OpenTelemetry spans (Options.TracerProvider), JSON logs with a
+// correlation id per call, and the GitHub webhook endpoint on the same
+// listener.
 //
 // The API speaks the Connect, gRPC and gRPC-Web protocols, so a Backstage
 // backend plugin can call it with plain JSON over HTTP:

@@ -238,6 +238,7 @@ func TestUnauthenticated_GRPCGetsTheChallengeWithoutAWarning(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

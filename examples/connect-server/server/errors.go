@@ -74,6 +74,7 @@ const (
 // INTERNAL with a message naming the call's correlation id only; it is
 // logged to log in full. A *connect.Error passes through unchanged.
 func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Error {
+	noteLockConflict(ctx, err) // metrics_domain.go
 	if ce := new(connect.Error); errors.As(err, &ce) {
 		return ce
 	}

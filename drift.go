@@ -244,7 +244,7 @@ func (p *Pilot) captureDriftOutput(ctx context.Context, r *Request) *Request {
 	if d == nil || d.RunID == 0 || d.Result == DriftPending || d.Output != nil {
 		return r
 	}
-	out, err := p.readOutput(ctx, repoOf(r), d.RunID) // engine_output.go
+	out, err := p.readOutput(ctx, repoOf(r), d.RunID) // output.go
 	if err != nil {
 		p.rateLimited(ctx, err)
 		p.log.WarnContext(ctx, "tfpilot: drift run output not read; the next Sync tries again", "request", r.ID, "run", d.RunID, "err", err)

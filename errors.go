@@ -64,3 +64,36 @@ func nameProblem(name string) string {
 	}
 	return ""
 }
+
+// GateError reports an operation refused because the request is not in a
+// state that allows it ("not approved", "plan for head abc123 not
+// successful"). It matches [ErrPrecondition].
+type GateError struct {
+	Operation Action
+	// Reason says what is missing.
+	Reason string
+}
+
+func (e *GateError) Error() string {
+	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
+}
+
+// Is makes errors.Is(err, [ErrPrecondition]) true.
+func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
+
+// More sentinels of the engine.
+var (
+	// ErrPrecondition: the request's state does not allow the operation.
+	// The error is a [*GateError].
+	ErrPrecondition = errors.New("tfpilot: failed precondition")
+	// ErrLocked: another operation holds the request's lock. The error
+	// also matches lock.ErrConflict and carries a *lock.ConflictError.
+	ErrLocked = errors.New("tfpilot: request locked")
+	// ErrIdempotencyKeyReused: the idempotency key was first used with a
+	// different request body.
+	ErrIdempotencyKeyReused = errors.New("tfpilot: idempotency key reused with a different request")
+)
+
+func gate(op Action, format string, args ...any) error {
+	return &GateError{Operation: op, Reason: fmt.Sprintf(format, args...)}
+}

@@ -3,7 +3,6 @@ package tfpilot
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,58 +13,6 @@ import (
 	"github.com/tfpilot/tfpilot/hclblocks"
 	"github.com/tfpilot/tfpilot/lifecycle"
 )
-
-// Target is where a project/environment's Terraform lives.
-type Target struct {
-	// Owner and Repo name the infra repository.
-	Owner string
-	Repo  string
-	// Base is the branch pull requests merge into. Default "main".
-	Base string
-	// EnvPath is the environment's folder, e.g. "envs/dev".
-	EnvPath string
-	// File is the file tfpilot writes its blocks into, relative to
-	// EnvPath. Default "tfpilot.tf".
-	File string
-	// AllowSelfApproval lets a requester's own approval count for their
-	// request in this target. Default false: someone else must approve.
-	AllowSelfApproval bool
-}
-
-func (t Target) path() string {
-	f := t.File
-	if f == "" {
-		f = "tfpilot.tf"
-	}
-	if t.EnvPath == "" {
-		return f
-	}
-	return t.EnvPath + "/" + f
-}
-
-func (t Target) base() string {
-	if t.Base == "" {
-		return "main"
-	}
-	return t.Base
-}
-
-// Targets resolves the [Target] of a project and environment.
-type Targets interface {
-	Target(project, environment string) (Target, error)
-}
-
-// StaticTargets is a [Targets] from a map keyed "project/environment".
-type StaticTargets map[string]Target
-
-// Target implements [Targets]. An unknown pair is an [ErrInvalid] error.
-func (s StaticTargets) Target(project, environment string) (Target, error) {
-	t, ok := s[project+"/"+environment]
-	if !ok || t.Owner == "" || t.Repo == "" {
-		return Target{}, invalid("environment", fmt.Sprintf("no infra repository is configured for %s/%s", project, environment))
-	}
-	return t, nil
-}
 
 // Config configures a [Pilot]. Zero fields take the documented defaults.
 type Config struct {
@@ -187,39 +134,6 @@ func (p *Pilot) now() time.Time { return p.cfg.Now().UTC() }
 
 // newToken returns a random lower-case token of n characters (n <= 26).
 func newToken(n int) string { return strings.ToLower(rand.Text()[:n]) }
-
-// GateError reports an operation refused because the request is not in a
-// state that allows it ("not approved", "plan for head abc123 not
-// successful"). It matches [ErrPrecondition].
-type GateError struct {
-	Operation Action
-	// Reason says what is missing.
-	Reason string
-}
-
-func (e *GateError) Error() string {
-	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
-}
-
-// Is makes errors.Is(err, [ErrPrecondition]) true.
-func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
-
-// More sentinels of the engine.
-var (
-	// ErrPrecondition: the request's state does not allow the operation.
-	// The error is a [*GateError].
-	ErrPrecondition = errors.New("tfpilot: failed precondition")
-	// ErrLocked: another operation holds the request's lock. The error
-	// also matches lock.ErrConflict and carries a *lock.ConflictError.
-	ErrLocked = errors.New("tfpilot: request locked")
-	// ErrIdempotencyKeyReused: the idempotency key was first used with a
-	// different request body.
-	ErrIdempotencyKeyReused = errors.New("tfpilot: idempotency key reused with a different request")
-)
-
-func gate(op Action, format string, args ...any) error {
-	return &GateError{Operation: op, Reason: fmt.Sprintf(format, args...)}
-}
 
 // background returns a context for clean-up writes that must happen even
 // when ctx was cancelled (releasing a lock), bounded in time.

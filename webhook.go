@@ -19,7 +19,7 @@ func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 		Secrets:     secrets,
 		Deliveries:  sink.Deliveries(), // the store's claims; see store_delivery.go
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        driftOutputSink{outputSink{Sink: followingSink{sink, p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
+		Sink:        driftOutputSink{outputSink{Sink: followingSink{sink, p}, p: p}, p}, // drift.go, output.go, webhook_follow.go
 		Classify: func(path, name string) string {
 			k, _ := wf.Classify(path, name)
 			return string(k)

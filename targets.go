@@ -9,6 +9,58 @@ import (
 	"strings"
 )
 
+// Target is where a project/environment's Terraform lives.
+type Target struct {
+	// Owner and Repo name the infra repository.
+	Owner string
+	Repo  string
+	// Base is the branch pull requests merge into. Default "main".
+	Base string
+	// EnvPath is the environment's folder, e.g. "envs/dev".
+	EnvPath string
+	// File is the file tfpilot writes its blocks into, relative to
+	// EnvPath. Default "tfpilot.tf".
+	File string
+	// AllowSelfApproval lets a requester's own approval count for their
+	// request in this target. Default false: someone else must approve.
+	AllowSelfApproval bool
+}
+
+func (t Target) path() string {
+	f := t.File
+	if f == "" {
+		f = "tfpilot.tf"
+	}
+	if t.EnvPath == "" {
+		return f
+	}
+	return t.EnvPath + "/" + f
+}
+
+func (t Target) base() string {
+	if t.Base == "" {
+		return "main"
+	}
+	return t.Base
+}
+
+// Targets resolves the [Target] of a project and environment.
+type Targets interface {
+	Target(project, environment string) (Target, error)
+}
+
+// StaticTargets is a [Targets] from a map keyed "project/environment".
+type StaticTargets map[string]Target
+
+// Target implements [Targets]. An unknown pair is an [ErrInvalid] error.
+func (s StaticTargets) Target(project, environment string) (Target, error) {
+	t, ok := s[project+"/"+environment]
+	if !ok || t.Owner == "" || t.Repo == "" {
+		return Target{}, invalid("environment", fmt.Sprintf("no infra repository is configured for %s/%s", project, environment))
+	}
+	return t, nil
+}
+
 // TargetKey names a target: a project and one of its environments.
 type TargetKey struct {
 	Project     string

@@ -84,7 +84,7 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 	if r, err = p.followMerge(ctx, c, r); err != nil { // replan.go
 		return nil, p.githubErr(ctx, err)
 	}
-	r = p.captureOutputs(ctx, r) // engine_output.go
+	r = p.captureOutputs(ctx, r) // output.go
 	r = p.syncDrift(ctx, r)      // drift.go
 	if needsWork(r, redispatch) && !r.Lock.Active(p.now()) {
 		if r, err = p.syncLocked(ctx, c, r, redispatch); err != nil {

@@ -25,15 +25,16 @@ const storeTracerName = "github.com/tfpilot/tfpilot/store"
 // attribute tfpilot.not_found. A nil tp means the no-op provider: the
 // wrapper never reads OpenTelemetry's global state.
 //
-// The wrapper implements [Store] only: optional extensions of s
-// ([LeaseStore], [Pruner], [Exporter], ...) are not visible through it,
-// so give components that need them (the reconciler, migrations) s
-// itself, as with any Store decorator.
+// The wrapper keeps s's [InsightsStore] and [DeliveryWriter] (see
+// [KeepExtensions]; their calls are not traced); other optional
+// extensions of s ([LeaseStore], [Pruner], [Exporter], ...) are not
+// visible through it, so give components that need them (the
+// reconciler, migrations) s itself, as with any Store decorator.
 func TraceStore(s Store, tp trace.TracerProvider) Store {
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
-	return &tracedStore{s: s, tracer: tp.Tracer(storeTracerName)}
+	return KeepExtensions(&tracedStore{s: s, tracer: tp.Tracer(storeTracerName)}, s, nil)
 }
 
 type tracedStore struct {

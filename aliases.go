@@ -161,3 +161,8 @@ func InsightFactsOf(r *Request) InsightFacts { return store.InsightFactsOf(r) }
 func ScanInsightsAggregate(ctx context.Context, s RequestStore, q InsightsQuery) (InsightsAggregate, error) {
 	return store.ScanInsightsAggregate(ctx, s, q)
 }
+
+// KeepExtensions is [store.KeepExtensions].
+func KeepExtensions(w, base Store, afterCommit func(ctx context.Context, stored *Request)) Store {
+	return store.KeepExtensions(w, base, afterCommit)
+}

@@ -1,4 +1,4 @@
-package tfpilot
+package store
 
 import (
 	"context"

@@ -11,20 +11,17 @@ import (
 // The request document and the store contract live in package
 // [store] (github.com/tfpilot/tfpilot/store), which backends, storetest
 // and migrate import without the engine's GitHub, HCL and webhook
-// dependencies. The names below keep the engine's API whole for
-// embedders: each is the store package's declaration of the same name.
+// dependencies. The names below are the ones embedders of the engine
+// use (the request, its parts, the Store interface and its errors), so
+// their code reads tfpilot.Request as before; each is the store
+// package's declaration of the same name. What only backend authors
+// and migration tools need (export items, fates, pruning, batch
+// imports, the aggregate and delivery extensions) is named in package
+// store alone.
 
 type (
 	Insights          = store.Insights
 	InsightsStore     = store.InsightsStore
-	InsightsQuery     = store.InsightsQuery
-	InsightsAggregate = store.InsightsAggregate
-	AttemptCompletion = store.AttemptCompletion
-	InsightFacts      = store.InsightFacts
-	BatchImporter     = store.BatchImporter
-	ImportResult      = store.ImportResult
-	DeliveryWriter    = store.DeliveryWriter
-	DeliveryDone      = store.DeliveryDone
 	Approval          = store.Approval
 	ApprovalGrant     = store.ApprovalGrant
 	Cancellation      = store.Cancellation
@@ -37,26 +34,16 @@ type (
 	DriftResult       = store.DriftResult
 	Event             = store.Event
 	EventStore        = store.EventStore
-	Exporter          = store.Exporter
-	Fate              = store.Fate
-	FateExporter      = store.FateExporter
 	FieldViolation    = store.FieldViolation
 	IdempotencyMark   = store.IdempotencyMark
 	IdempotencyRecord = store.IdempotencyRecord
 	IdempotencyStore  = store.IdempotencyStore
-	Importer          = store.Importer
-	Item              = store.Item
-	ItemKind          = store.ItemKind
 	Lease             = store.Lease
 	LeaseStore        = store.LeaseStore
 	ListPage          = store.ListPage
 	ListQuery         = store.ListQuery
-	ObjectFate        = store.ObjectFate
 	PRIndex           = store.PRIndex
-	PRIndexEntry      = store.PRIndexEntry
 	PRRef             = store.PRRef
-	PruneResult       = store.PruneResult
-	Pruner            = store.Pruner
 	PullRequest       = store.PullRequest
 	RateLimitBackoff  = store.RateLimitBackoff
 	RateLimitStore    = store.RateLimitStore
@@ -64,10 +51,8 @@ type (
 	RequestStore      = store.RequestStore
 	ReviewFact        = store.ReviewFact
 	RunIndex          = store.RunIndex
-	RunIndexEntry     = store.RunIndexEntry
 	Store             = store.Store
 	ValidationError   = store.ValidationError
-	PRIndexRepairer   = store.PRIndexRepairer
 )
 
 const (
@@ -79,17 +64,6 @@ const (
 	DriftError                  = store.DriftError
 	DriftNone                   = store.DriftNone
 	DriftPending                = store.DriftPending
-	FateCopy                    = store.FateCopy
-	FateQuarantine              = store.FateQuarantine
-	FateSkip                    = store.FateSkip
-	KindArchivedRequest         = store.KindArchivedRequest
-	KindCost                    = store.KindCost
-	KindDelivery                = store.KindDelivery
-	KindEvent                   = store.KindEvent
-	KindIdempotency             = store.KindIdempotency
-	KindPRIndex                 = store.KindPRIndex
-	KindRequest                 = store.KindRequest
-	KindRunIndex                = store.KindRunIndex
 	MaxMutateAttempts           = store.MaxMutateAttempts
 	MaxNameLen                  = store.MaxNameLen
 	MaxPageSize                 = store.MaxPageSize
@@ -115,9 +89,6 @@ func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) 
 
 // DecodeRequest is [store.DecodeRequest].
 func DecodeRequest(b []byte) (*Request, error) { return store.DecodeRequest(b) }
-
-// ItemKinds is [store.ItemKinds].
-func ItemKinds() []ItemKind { return store.ItemKinds() }
 
 // ValidateName is [store.ValidateName].
 func ValidateName(field, name string) error { return store.ValidateName(field, name) }
@@ -152,14 +123,6 @@ func ComputeInsights(ctx context.Context, s RequestStore, now time.Time) (Insigh
 // ComputeInsightsWith is [store.ComputeInsightsWith].
 func ComputeInsightsWith(ctx context.Context, s RequestStore, rules lifecycle.Rules, now time.Time) (Insights, error) {
 	return store.ComputeInsightsWith(ctx, s, rules, now)
-}
-
-// InsightFactsOf is [store.InsightFactsOf].
-func InsightFactsOf(r *Request) InsightFacts { return store.InsightFactsOf(r) }
-
-// ScanInsightsAggregate is [store.ScanInsightsAggregate].
-func ScanInsightsAggregate(ctx context.Context, s RequestStore, q InsightsQuery) (InsightsAggregate, error) {
-	return store.ScanInsightsAggregate(ctx, s, q)
 }
 
 // KeepExtensions is [store.KeepExtensions].

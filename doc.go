@@ -26,7 +26,7 @@
 // each passes. Every write that must not lose a concurrent update is a
 // compare-and-swap on Version; [Mutate] is the read-modify-write loop.
 // Stores that can enumerate and import everything they hold implement the
-// optional [Exporter] and [Importer] (found by type assertion), which the
+// optional [store.Exporter] and [store.Importer] (found by type assertion), which the
 // migrate package uses to audit a store and copy one store to another.
 //
 // # The engine

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
@@ -52,20 +53,20 @@ func (c *claims) take(id string) (claimRecord, bool) {
 }
 
 // Deliveries returns the [webhook.Deliveries] to mount beside s in a
-// [webhook.Handler]. When s's store is a [DeliveryWriter], it claims and
+// [webhook.Handler]. When s's store is a [store.DeliveryWriter], it claims and
 // releases through the store and remembers each claim, so that s
 // completes a delivery in the same transaction as the write that handles
 // it (and the handler's CompleteDelivery then costs nothing); otherwise
 // it is the store itself. Either way the claims are the store's:
 // exactly-once handling and fencing are unchanged.
 func (s *WebhookSink) Deliveries() webhook.Deliveries {
-	if _, ok := s.store.(DeliveryWriter); !ok {
+	if _, ok := s.store.(store.DeliveryWriter); !ok {
 		return s.store
 	}
 	return sinkDeliveries{s}
 }
 
-// sinkDeliveries is [WebhookSink.Deliveries] over a [DeliveryWriter].
+// sinkDeliveries is [WebhookSink.Deliveries] over a [store.DeliveryWriter].
 type sinkDeliveries struct{ s *WebhookSink }
 
 func (d sinkDeliveries) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
@@ -89,12 +90,12 @@ func (d sinkDeliveries) ReleaseDelivery(ctx context.Context, id string, claim ti
 	return d.s.store.ReleaseDelivery(ctx, id, claim)
 }
 
-// commit is [Mutate] over a [DeliveryWriter]: the first try works on
+// commit is [Mutate] over a [store.DeliveryWriter]: the first try works on
 // pre when it is not nil (read with the index lookup), and each write
 // records the staged events with the change. When final, the write also
 // completes delivery deliveryID, if s's Deliveries claimed it, with the
 // outcome outcome returns after fn ran.
-func (s *WebhookSink) commit(ctx context.Context, dw DeliveryWriter, id string, pre *Request, deliveryID string, final bool, fn func(r *Request) error, outcome func() string) (*Request, error) {
+func (s *WebhookSink) commit(ctx context.Context, dw store.DeliveryWriter, id string, pre *Request, deliveryID string, final bool, fn func(r *Request) error, outcome func() string) (*Request, error) {
 	for attempt := 1; ; attempt++ {
 		cur := pre
 		pre = nil
@@ -112,10 +113,10 @@ func (s *WebhookSink) commit(ctx context.Context, dw DeliveryWriter, id string, 
 			return nil, fmt.Errorf("tfpilot: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
 		}
 		next.Version = cur.Version
-		var done *DeliveryDone
+		var done *store.DeliveryDone
 		rec, claimed := s.claims.get(deliveryID)
 		if final && claimed && deliveryID != "" {
-			done = &DeliveryDone{ID: deliveryID, Claim: rec.claim, Outcome: outcome()}
+			done = &store.DeliveryDone{ID: deliveryID, Claim: rec.claim, Outcome: outcome()}
 		}
 		stored, completed, err := dw.CommitRequest(ctx, next, done)
 		switch {

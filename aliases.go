@@ -74,14 +74,6 @@ const (
 	SchemaVersion               = store.SchemaVersion
 )
 
-// Sentinel errors of the store contract (see package store).
-var (
-	ErrAlreadyExists = store.ErrAlreadyExists
-	ErrConflict      = store.ErrConflict
-	ErrInvalid       = store.ErrInvalid
-	ErrNotFound      = store.ErrNotFound
-)
-
 // Mutate is [store.Mutate].
 func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) error) (*Request, error) {
 	return store.Mutate(ctx, s, id, fn)

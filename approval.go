@@ -3,7 +3,6 @@ package tfpilot
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -208,10 +207,6 @@ func (ar ApprovalRules) Principal(login string) (Principal, bool) {
 	}
 	return Principal{}, false
 }
-
-// ErrSelfApproval is wrapped (with [ErrPermissionDenied]) when the
-// requester tries to approve their own request.
-var ErrSelfApproval = errors.New("tfpilot: the requester may not approve their own request")
 
 // Check returns nil when p's approval of r would count, else an error
 // wrapping [ErrPermissionDenied] saying why.

@@ -2,17 +2,8 @@ package tfpilot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-)
-
-// Errors about who may do what. Check them with errors.Is.
-var (
-	// ErrUnauthenticated: no valid identity came with the call.
-	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
-	// ErrPermissionDenied: the identity may not perform the action.
-	ErrPermissionDenied = errors.New("tfpilot: permission denied")
 )
 
 // Action is something a principal does to a request.

@@ -9,8 +9,22 @@ import (
 	"net/url"
 
 	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/store"
 )
 
+// The store contract's sentinel errors ([github.com/tfpilot/tfpilot/store]),
+// which stores and the engine wrap alike.
+var (
+	ErrAlreadyExists = store.ErrAlreadyExists
+	ErrConflict      = store.ErrConflict
+	ErrInvalid       = store.ErrInvalid
+	ErrNotFound      = store.ErrNotFound
+)
+
+// The engine's sentinel errors, beside the store contract's
+// (above) and the gate errors below. Every error the engine returns
+// that falls in one of these classes wraps the sentinel with %w; check
+// with errors.Is, or ask [Code] what kind of failure an error is.
 var (
 	// ErrUnavailable: GitHub could not be reached, answered 5xx after the
 	// client's retries, or is rate limiting tfpilot. Nothing is lost: retry
@@ -19,6 +33,10 @@ var (
 	// reach githubx.ErrUnavailable, githubx.ErrRateLimited and
 	// *githubx.RateLimitError (its Reset says when to retry).
 	ErrUnavailable = errors.New("tfpilot: GitHub unavailable")
+	// ErrUnauthenticated: no valid identity came with the call.
+	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
+	// ErrPermissionDenied: the identity may not perform the action.
+	ErrPermissionDenied = errors.New("tfpilot: permission denied")
 )
 
 // unavailable wraps err with [ErrUnavailable] when it says GitHub could
@@ -97,3 +115,7 @@ var (
 func gate(op Action, format string, args ...any) error {
 	return &GateError{Operation: op, Reason: fmt.Sprintf(format, args...)}
 }
+
+// ErrSelfApproval is wrapped (with [ErrPermissionDenied]) when the
+// requester tries to approve their own request.
+var ErrSelfApproval = errors.New("tfpilot: the requester may not approve their own request")

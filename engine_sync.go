@@ -415,13 +415,13 @@ func (p *Pilot) cleanup(ctx context.Context, r *Request, h string, who Principal
 		case err != nil:
 			return nil, fmt.Errorf("tfpilot: remove block of %q from %s: %w", r.ID, path, err)
 		default:
-			if _, err := p.gh.CommitFiles(ctx, repo, branch, fmt.Sprintf("tfpilot: remove %s (%s), destroyed", r.Module, r.ID),
+			if _, err := p.gh.CommitFiles(ctx, repo, branch, p.cfg.Text.CleanupCommit(r),
 				[]githubx.FileChange{{Path: path, Content: next}}); err != nil {
 				return nil, err
 			}
 			pr, err := p.gh.OpenPR(ctx, repo, githubx.NewPR{
-				Title: fmt.Sprintf("tfpilot: clean up %s for %s/%s", r.Module, r.Project, r.Environment),
-				Body:  fmt.Sprintf("Removes the block of destroyed request `%s`.\n", r.ID),
+				Title: p.cfg.Text.CleanupPRTitle(r),
+				Body:  p.cfg.Text.CleanupPRBody(r),
 				Head:  branch, Base: r.TargetBase,
 			})
 			if err != nil {

@@ -18,7 +18,7 @@ func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 		Secrets:     secrets,
 		Deliveries:  p.store,
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        driftOutputSink{outputSink{Sink: followingSink{NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()}), p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
+		Sink:        driftOutputSink{outputSink{Sink: followingSink{NewWebhookSink(p.store, &WebhookSinkOptions{BranchPrefix: p.cfg.BranchPrefix, Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()}), p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
 		Classify: func(path, name string) string {
 			k, _ := wf.Classify(path, name)
 			return string(k)

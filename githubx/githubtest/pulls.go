@@ -39,6 +39,7 @@ type review struct {
 type PullRequest struct {
 	Number         int
 	Title          string
+	Body           string
 	Head, Base     string
 	HeadSHA        string
 	State          string
@@ -56,7 +57,7 @@ func (f *Fake) PR(owner, name string, number int) (PullRequest, error) {
 		return PullRequest{}, ErrNotFound
 	}
 	p := rp.pulls[number]
-	return PullRequest{Number: p.number, Title: p.title, Head: p.head, Base: p.base, HeadSHA: p.headSHA,
+	return PullRequest{Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base, HeadSHA: p.headSHA,
 		State: p.state, Merged: p.merged, MergeCommitSHA: p.mergeCommitSHA, Author: p.author}, nil
 }
 

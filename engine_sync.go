@@ -210,7 +210,7 @@ func stranded(a runs.Attempt, pd pending) bool {
 // attach, and a warning) and never attached or indexed. It reports
 // whether a run was found.
 func (p *Pilot) attachByNonce(ctx context.Context, r *Request, k runs.Kind, a runs.Attempt) (bool, error) {
-	found, err := p.gh.FindRuns(ctx, repoOf(r), p.cfg.Workflows.File(githubx.WorkflowKind(k)), a.Nonce, githubx.BypassCache())
+	found, err := p.gh.FindRuns(ctx, repoOf(r), p.cfg.Workflows.File(k), a.Nonce, githubx.BypassCache())
 	if err != nil || len(found) == 0 {
 		return false, err
 	}

@@ -1,6 +1,7 @@
 package tfpilot
 
 import (
+	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
@@ -19,9 +20,9 @@ func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 		Deliveries:  p.store,
 		IsDuplicate: IsDuplicateDelivery,
 		Sink:        driftOutputSink{outputSink{Sink: followingSink{NewWebhookSink(p.store, &WebhookSinkOptions{BranchPrefix: p.cfg.BranchPrefix, Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()}), p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
-		Classify: func(path, name string) string {
+		Classify: func(path, name string) runs.Kind {
 			k, _ := wf.Classify(path, name)
-			return string(k)
+			return k
 		},
 		Logger: p.log,
 	})

@@ -187,8 +187,8 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	if ev.Kind == webhook.KindDrift {
 		return s.handleDriftRun(ctx, ev) // drift.go
 	}
-	kind, ok := ev.Kind.RunKind()
-	if !ok {
+	kind := ev.Kind
+	if !kind.Valid() {
 		return fmt.Sprintf("ignored: %s runs are not attempts of a request", ev.Kind), nil
 	}
 

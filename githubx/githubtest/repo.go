@@ -275,29 +275,25 @@ func (f *Fake) repoLocked(owner, name string) *repo {
 
 // routeRepo fetches the repository of a request under f.mu; it writes 404
 // and returns nil when it does not exist.
-func (f *Fake) routeRepo(w http.ResponseWriter, r *http.Request) *repo {
-	rp := f.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
-	if rp == nil {
-		errNotFound(w)
-	}
-	return rp
+func (f *Fake) routeRepo(r *http.Request) *repo {
+	return f.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
 }
 
 // --- git data handlers -------------------------------------------------
 
 func (f *Fake) handleGetRepo(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	// The full repository of repos/get carries what the webhook
-	// payloads' repository does not (required by GitHub's schema,
-	// full-repository).
-	m := f.repoJSON(rp)
-	m["has_discussions"], m["network_count"], m["subscribers_count"] = false, 0, 0
-	writeJSON(w, http.StatusOK, m)
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		// The full repository of repos/get carries what the webhook
+		// payloads' repository does not (required by GitHub's schema,
+		// full-repository).
+		m := f.repoJSON(rp)
+		m["has_discussions"], m["network_count"], m["subscribers_count"] = false, 0, 0
+		return jsonAnswer(http.StatusOK, m)
+	})
 }
 
 func (f *Fake) refJSON(rp *repo, branch, sha string) map[string]any {
@@ -312,19 +308,18 @@ func (f *Fake) refJSON(rp *repo, branch, sha string) map[string]any {
 }
 
 func (f *Fake) handleGetRef(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
-	sha, ok := rp.refs[branch]
-	if !ok || !strings.HasPrefix(r.PathValue("ref"), "heads/") {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, f.refJSON(rp, branch, sha))
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
+		sha, ok := rp.refs[branch]
+		if !ok || !strings.HasPrefix(r.PathValue("ref"), "heads/") {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.refJSON(rp, branch, sha))
+	})
 }
 
 func (f *Fake) handleCreateRef(w http.ResponseWriter, r *http.Request) {
@@ -336,32 +331,25 @@ func (f *Fake) handleCreateRef(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	if !strings.HasPrefix(body.Ref, "refs/heads/") {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference name must start with 'refs/heads/' in this fake"))
-		return
-	}
-	branch := strings.TrimPrefix(body.Ref, "refs/heads/")
-	if _, exists := rp.refs[branch]; exists {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docCreateRef, "Reference already exists"))
-		return
-	}
-	if rp.commitOf(body.SHA) == nil {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Object does not exist"))
-		return
-	}
-	rp.refs[branch] = body.SHA
-	out := f.refJSON(rp, branch, body.SHA)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, out)
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		if !strings.HasPrefix(body.Ref, "refs/heads/") {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Reference name must start with 'refs/heads/' in this fake"))
+		}
+		branch := strings.TrimPrefix(body.Ref, "refs/heads/")
+		if _, exists := rp.refs[branch]; exists {
+			return jsonAnswer(http.StatusUnprocessableEntity, simpleError(docCreateRef, "Reference already exists"))
+		}
+		if rp.commitOf(body.SHA) == nil {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Object does not exist"))
+		}
+		rp.refs[branch] = body.SHA
+		out := f.refJSON(rp, branch, body.SHA)
+		return jsonAnswer(http.StatusCreated, out)
+	})
 }
 
 func (f *Fake) handleUpdateRef(w http.ResponseWriter, r *http.Request) {
@@ -373,33 +361,26 @@ func (f *Fake) handleUpdateRef(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
-	old, ok := rp.refs[branch]
-	if !ok {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Reference does not exist"))
-		return
-	}
-	if rp.commitOf(body.SHA) == nil {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Object does not exist"))
-		return
-	}
-	if !body.Force && !rp.isAncestor(old, body.SHA) {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Update is not a fast forward"))
-		return
-	}
-	f.moveBranchLocked(rp, branch, body.SHA, f.opts.Login)
-	out := f.refJSON(rp, branch, body.SHA)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
+		old, ok := rp.refs[branch]
+		if !ok {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Reference does not exist"))
+		}
+		if rp.commitOf(body.SHA) == nil {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Object does not exist"))
+		}
+		if !body.Force && !rp.isAncestor(old, body.SHA) {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Update is not a fast forward"))
+		}
+		f.moveBranchLocked(rp, branch, body.SHA, f.opts.Login)
+		out := f.refJSON(rp, branch, body.SHA)
+		return jsonAnswer(http.StatusOK, out)
+	})
 }
 
 // moveBranchLocked moves a branch and synchronizes open pull requests whose
@@ -440,16 +421,15 @@ func (f *Fake) handleCreateBlob(w http.ResponseWriter, r *http.Request) {
 		}
 		data = d
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	sha := rp.putBlob(data)
-	u := f.apiURL(rp, "git/blobs/"+sha)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"sha": sha, "url": u})
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		sha := rp.putBlob(data)
+		u := f.apiURL(rp, "git/blobs/"+sha)
+		return jsonAnswer(http.StatusCreated, map[string]any{"sha": sha, "url": u})
+	})
 }
 
 func (f *Fake) handleCreateTree(w http.ResponseWriter, r *http.Request) {
@@ -467,49 +447,42 @@ func (f *Fake) handleCreateTree(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	entries := map[string]string{}
-	if body.BaseTree != "" {
-		base, ok := rp.objects[body.BaseTree]
-		if !ok || base.kind != "tree" {
-			f.mu.Unlock()
-			writeJSON(w, http.StatusUnprocessableEntity, validationError("base_tree is not a valid tree oid"))
-			return
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-		for k, v := range base.tree {
-			entries[k] = v
-		}
-	}
-	for _, e := range body.Tree {
-		p := strings.Trim(e.Path, "/")
-		if p == "" {
-			f.mu.Unlock()
-			writeJSON(w, http.StatusUnprocessableEntity, validationError("tree.path is required"))
-			return
-		}
-		switch {
-		case e.Content != nil:
-			entries[p] = rp.putBlob([]byte(*e.Content))
-		case e.SHA != nil:
-			if o, ok := rp.objects[*e.SHA]; !ok || o.kind != "blob" {
-				f.mu.Unlock()
-				writeJSON(w, http.StatusUnprocessableEntity, validationError("tree.sha "+*e.SHA+" is not a valid blob"))
-				return
+		entries := map[string]string{}
+		if body.BaseTree != "" {
+			base, ok := rp.objects[body.BaseTree]
+			if !ok || base.kind != "tree" {
+				return jsonAnswer(http.StatusUnprocessableEntity, validationError("base_tree is not a valid tree oid"))
 			}
-			entries[p] = *e.SHA
-		default: // sha: null deletes the path
-			delete(entries, p)
+			for k, v := range base.tree {
+				entries[k] = v
+			}
 		}
-	}
-	sha := rp.putTree(entries)
-	out := f.treeJSON(rp, sha)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, out)
+		for _, e := range body.Tree {
+			p := strings.Trim(e.Path, "/")
+			if p == "" {
+				return jsonAnswer(http.StatusUnprocessableEntity, validationError("tree.path is required"))
+			}
+			switch {
+			case e.Content != nil:
+				entries[p] = rp.putBlob([]byte(*e.Content))
+			case e.SHA != nil:
+				if o, ok := rp.objects[*e.SHA]; !ok || o.kind != "blob" {
+					return jsonAnswer(http.StatusUnprocessableEntity, validationError("tree.sha "+*e.SHA+" is not a valid blob"))
+				}
+				entries[p] = *e.SHA
+			default: // sha: null deletes the path
+				delete(entries, p)
+			}
+		}
+		sha := rp.putTree(entries)
+		out := f.treeJSON(rp, sha)
+		return jsonAnswer(http.StatusCreated, out)
+	})
 }
 
 func (f *Fake) treeJSON(rp *repo, sha string) map[string]any {
@@ -530,36 +503,34 @@ func (f *Fake) treeJSON(rp *repo, sha string) map[string]any {
 }
 
 func (f *Fake) handleGetTree(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	o, ok := rp.objects[r.PathValue("sha")]
-	if !ok || o.kind != "tree" {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, f.treeJSON(rp, r.PathValue("sha")))
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		o, ok := rp.objects[r.PathValue("sha")]
+		if !ok || o.kind != "tree" {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.treeJSON(rp, r.PathValue("sha")))
+	})
 }
 
 func (f *Fake) handleGetBlob(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	sha := r.PathValue("sha")
-	o, ok := rp.objects[sha]
-	if !ok || o.kind != "blob" {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"sha": sha, "node_id": nodeID("Blob", rp.id), "size": len(o.data), "encoding": "base64",
-		"content": base64.StdEncoding.EncodeToString(o.data), "url": f.apiURL(rp, "git/blobs/"+sha),
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		sha := r.PathValue("sha")
+		o, ok := rp.objects[sha]
+		if !ok || o.kind != "blob" {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, map[string]any{
+			"sha": sha, "node_id": nodeID("Blob", rp.id), "size": len(o.data), "encoding": "base64",
+			"content": base64.StdEncoding.EncodeToString(o.data), "url": f.apiURL(rp, "git/blobs/"+sha),
+		})
 	})
 }
 
@@ -593,101 +564,92 @@ func (f *Fake) handleCreateCommit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	if o, ok := rp.objects[body.Tree]; !ok || o.kind != "tree" {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationError("Tree SHA does not exist"))
-		return
-	}
-	for _, p := range body.Parents {
-		if rp.commitOf(p) == nil {
-			f.mu.Unlock()
-			writeJSON(w, http.StatusUnprocessableEntity, validationError("Parent SHA does not exist or is not a commit object"))
-			return
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-	}
-	author := f.opts.Login
-	if body.Author != nil && body.Author.Name != "" {
-		author = body.Author.Name
-	}
-	sha := rp.putCommit(&commit{tree: body.Tree, parents: body.Parents, message: body.Message, author: author, at: f.clock.Now()})
-	out := f.commitJSON(rp, sha)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, out)
+		if o, ok := rp.objects[body.Tree]; !ok || o.kind != "tree" {
+			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Tree SHA does not exist"))
+		}
+		for _, p := range body.Parents {
+			if rp.commitOf(p) == nil {
+				return jsonAnswer(http.StatusUnprocessableEntity, validationError("Parent SHA does not exist or is not a commit object"))
+			}
+		}
+		author := f.opts.Login
+		if body.Author != nil && body.Author.Name != "" {
+			author = body.Author.Name
+		}
+		sha := rp.putCommit(&commit{tree: body.Tree, parents: body.Parents, message: body.Message, author: author, at: f.clock.Now()})
+		out := f.commitJSON(rp, sha)
+		return jsonAnswer(http.StatusCreated, out)
+	})
 }
 
 func (f *Fake) handleGetCommit(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	if rp.commitOf(r.PathValue("sha")) == nil {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, f.commitJSON(rp, r.PathValue("sha")))
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		if rp.commitOf(r.PathValue("sha")) == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.commitJSON(rp, r.PathValue("sha")))
+	})
 }
 
 func (f *Fake) handleGetContents(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	sha, ok := rp.resolve(r.URL.Query().Get("ref"))
-	if !ok {
-		writeJSON(w, http.StatusNotFound, apiError("No commit found for the ref "+r.URL.Query().Get("ref")))
-		return
-	}
-	tree := rp.treeOf(sha)
-	p := strings.Trim(r.PathValue("path"), "/")
-	ref := r.URL.Query().Get("ref")
-	if ref == "" {
-		ref = rp.defaultBranch
-	}
-	if blob, ok := tree[p]; ok {
-		data := rp.objects[blob].data
-		e := f.contentEntry(rp, ref, p, "file", blob, len(data))
-		e["encoding"], e["content"] = "base64", base64.StdEncoding.EncodeToString(data)
-		writeJSON(w, http.StatusOK, e)
-		return
-	}
-	// A directory: list its direct children.
-	prefix := p + "/"
-	if p == "" {
-		prefix = ""
-	}
-	seen := map[string]bool{}
-	var list []map[string]any
-	for _, fp := range sortedKeys(tree) {
-		if !strings.HasPrefix(fp, prefix) {
-			continue
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-		rest := strings.TrimPrefix(fp, prefix)
-		name, _, isDir := strings.Cut(rest, "/")
-		if seen[name] {
-			continue
+		sha, ok := rp.resolve(r.URL.Query().Get("ref"))
+		if !ok {
+			return jsonAnswer(http.StatusNotFound, apiError("No commit found for the ref "+r.URL.Query().Get("ref")))
 		}
-		seen[name] = true
-		if isDir {
-			list = append(list, f.contentEntry(rp, ref, prefix+name, "dir", rp.dirSHA(tree, prefix+name+"/"), 0))
-		} else {
-			list = append(list, f.contentEntry(rp, ref, prefix+name, "file", tree[fp], len(rp.objects[tree[fp]].data)))
+		tree := rp.treeOf(sha)
+		p := strings.Trim(r.PathValue("path"), "/")
+		ref := r.URL.Query().Get("ref")
+		if ref == "" {
+			ref = rp.defaultBranch
 		}
-	}
-	if list == nil {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, list)
+		if blob, ok := tree[p]; ok {
+			data := rp.objects[blob].data
+			e := f.contentEntry(rp, ref, p, "file", blob, len(data))
+			e["encoding"], e["content"] = "base64", base64.StdEncoding.EncodeToString(data)
+			return jsonAnswer(http.StatusOK, e)
+		}
+		// A directory: list its direct children.
+		prefix := p + "/"
+		if p == "" {
+			prefix = ""
+		}
+		seen := map[string]bool{}
+		var list []map[string]any
+		for _, fp := range sortedKeys(tree) {
+			if !strings.HasPrefix(fp, prefix) {
+				continue
+			}
+			rest := strings.TrimPrefix(fp, prefix)
+			name, _, isDir := strings.Cut(rest, "/")
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if isDir {
+				list = append(list, f.contentEntry(rp, ref, prefix+name, "dir", rp.dirSHA(tree, prefix+name+"/"), 0))
+			} else {
+				list = append(list, f.contentEntry(rp, ref, prefix+name, "file", tree[fp], len(rp.objects[tree[fp]].data)))
+			}
+		}
+		if list == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, list)
+	})
 }
 
 // contentEntry is a file or directory of repos/get-content, with the
@@ -724,20 +686,18 @@ func (rp *repo) dirSHA(tree map[string]string, prefix string) string {
 
 // handleRawFile serves a file's bytes: the download_url of contents.
 func (f *Fake) handleRawFile(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	sha, ok := rp.resolve(r.URL.Query().Get("ref"))
-	blob, found := rp.treeOf(sha)[r.PathValue("path")]
-	if !ok || !found {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(rp.objects[blob].data)
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		sha, ok := rp.resolve(r.URL.Query().Get("ref"))
+		blob, found := rp.treeOf(sha)[r.PathValue("path")]
+		if !ok || !found {
+			return plainNotFound()
+		}
+		return textAnswer(rp.objects[blob].data)
+	})
 }
 
 func pathBase(p string) string {

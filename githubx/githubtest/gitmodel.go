@@ -2,8 +2,8 @@ package githubtest
 
 import (
 	"crypto/sha1"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 	"time"

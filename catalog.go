@@ -120,6 +120,7 @@ func NewCatalog(modules ...Module) (*Catalog, error) {
 			fields[i] = f
 		}
 		m.Fields = fields
+		v.Violations = append(v.Violations, checkModuleLimits(path, m)...)
 		c.modules[m.Name] = m
 		c.names = append(c.names, m.Name)
 	}
@@ -151,8 +152,10 @@ func (c *Catalog) Modules() []Module {
 // paths start with "config.". config is not modified.
 //
 // A config over one of the limits ([MaxConfigBytes], [MaxConfigDepth],
-// [MaxConfigKeys], [MaxConfigStringBytes]) is refused with those
-// violations alone, before any field is checked.
+// [MaxConfigKeys], [MaxConfigListElements], [MaxConfigStringBytes], [MaxStringTemplateChars],
+// [MaxConfigTemplateChars]) is refused with those violations alone, before
+// any field is checked; so is a config that the defaults filled in take
+// over a limit.
 func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
 	if vs := checkConfigLimits(config); len(vs) > 0 {
 		return nil, &ValidationError{Violations: vs}
@@ -194,6 +197,9 @@ func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
 	}
 	if len(v.Violations) > 0 {
 		return nil, &v
+	}
+	if vs := checkConfigLimits(out); len(vs) > 0 {
+		return nil, &ValidationError{Violations: vs}
 	}
 	return out, nil
 }

@@ -11,25 +11,44 @@ import (
 )
 
 // Limits on a request's config, enforced by [Module.ValidateConfig] before
-// any field is checked, so that hostile input costs bounded work. Each
-// exceeded limit is a [FieldViolation] naming the path of the value that
-// exceeds it (e.g. "config.tags.owner" or "config.subnets[3]"). They are
-// generous for real module configs: a large IAM or bucket policy (20 KiB)
-// fits in one string with room to spare.
+// any field is checked, so that hostile input costs bounded work, and
+// again on the normalised config with defaults filled in, so that what is
+// rendered is bounded too. Each exceeded limit is a [FieldViolation]
+// naming the path of the value that exceeds it (e.g. "config.tags.owner"
+// or "config.subnets[3]"). They are generous for real module configs: a
+// large IAM or bucket policy (20 KiB) fits in one string with room to
+// spare. They also bound what rendering a config as HCL and editing it
+// into a file costs (the HCL parser reads every "$" and "%" in a string as
+// a piece of its own and joins the pieces in time that grows with their
+// number times the string's length): the worst config they admit renders
+// and is edited into a 60 KB file in under 100 ms of CPU (BENCHMARKS.md,
+// "HCL values").
 const (
 	// MaxConfigBytes bounds the size of a config encoded as JSON without
 	// whitespace (strings counted by their UTF-8 length plus quotes).
-	MaxConfigBytes = 256 << 10
+	MaxConfigBytes = 64 << 10
 	// MaxConfigDepth bounds nesting: an input's value is at depth 1, an
 	// element of a list or map input at depth 2, and so on. It stays
 	// well inside hclblocks.MaxValueDepth, so an accepted config renders.
 	MaxConfigDepth = 16
 	// MaxConfigKeys bounds the number of object keys in a config,
 	// counted at every level (the inputs themselves included).
-	MaxConfigKeys = 2048
+	MaxConfigKeys = 512
+	// MaxConfigListElements bounds the number of list elements in a
+	// config, counted at every level.
+	MaxConfigListElements = 512
 	// MaxConfigStringBytes bounds the length in bytes of any one string
 	// value or object key in a config.
-	MaxConfigStringBytes = 64 << 10
+	MaxConfigStringBytes = 32 << 10
+	// MaxStringTemplateChars bounds the template characters, "$" and "%",
+	// in any one string value or object key of a config. Values are
+	// rendered as literal strings ("${" as "$${", "%{" as "%%{"), so
+	// these characters carry no meaning for Terraform, but each one costs
+	// the HCL parser a piece of the string.
+	MaxStringTemplateChars = 64
+	// MaxConfigTemplateChars bounds the template characters ("$" and "%")
+	// in all the strings and keys of a config together.
+	MaxConfigTemplateChars = 256
 )
 
 // maxLimitViolations caps the violations one config reports for limits,
@@ -40,9 +59,9 @@ const maxLimitViolations = 10
 // the first values past a limit. It stops as soon as it has reported
 // enough, so its work is bounded by the limits, not by the input.
 type configMeter struct {
-	size, keys int
-	stop       bool
-	v          []FieldViolation
+	size, keys, elems, templates int
+	stop                         bool
+	v                            []FieldViolation
 }
 
 // checkConfigLimits reports the values of config that exceed a limit.
@@ -50,6 +69,64 @@ func checkConfigLimits(config map[string]any) []FieldViolation {
 	var m configMeter
 	m.jsonObject("config", config, 0)
 	return m.v
+}
+
+// Limits on a catalogue module's own strings, which are rendered with
+// every request's config ([NewCatalog] enforces them).
+const (
+	// MaxModuleSourceBytes bounds the length of a module's Source and of
+	// its Version.
+	MaxModuleSourceBytes = 1024
+)
+
+// checkModuleLimits reports what in m's definition exceeds a limit: a
+// source or version longer than [MaxModuleSourceBytes] or with more than
+// [MaxStringTemplateChars] template characters, and defaults that
+// together break the config limits (they may all end up in one config).
+// Paths start with path, "modules.<name>".
+func checkModuleLimits(path string, m Module) []FieldViolation {
+	var v []FieldViolation
+	for _, a := range []struct{ name, s string }{{"source", m.Source}, {"version", m.Version}} {
+		switch n := templateChars(a.s); {
+		case len(a.s) > MaxModuleSourceBytes:
+			v = append(v, FieldViolation{path + "." + a.name, fmt.Sprintf("is %d bytes long, longer than the limit of %d", len(a.s), MaxModuleSourceBytes)})
+		case n > MaxStringTemplateChars:
+			v = append(v, FieldViolation{path + "." + a.name, fmt.Sprintf("holds %d template characters ('$' and '%%'), more than the limit of %d in one string", n, MaxStringTemplateChars)})
+		}
+	}
+	defaults := map[string]any{}
+	for _, f := range m.Fields {
+		if f.Default != nil {
+			defaults[f.Name] = f.Default
+		}
+	}
+	var meter configMeter
+	meter.jsonObject(path+".defaults", defaults, 0)
+	return append(v, meter.v...)
+}
+
+// templateChars counts the characters of s that the HCL lexer splits a
+// quoted string at: "$" and "%".
+func templateChars(s string) int {
+	return strings.Count(s, "$") + strings.Count(s, "%")
+}
+
+// template adds the template characters of the string or key s at path,
+// reporting a string or a config over its limit.
+func (m *configMeter) template(path, s string) {
+	n := templateChars(s)
+	if n == 0 {
+		return
+	}
+	if n > MaxStringTemplateChars {
+		m.add(path, "holds %d template characters ('$' and '%%'), more than the limit of %d in one string", n, MaxStringTemplateChars)
+		return
+	}
+	m.templates += n
+	if m.templates > MaxConfigTemplateChars {
+		m.add(path, "brings the config to more than %d template characters ('$' and '%%')", MaxConfigTemplateChars)
+		m.stop = true
+	}
 }
 
 func (m *configMeter) add(path, format string, args ...any) {
@@ -73,6 +150,7 @@ func (m *configMeter) str(path, s string) {
 		m.add(path, "is a string of %d bytes, longer than the limit of %d", len(s), MaxConfigStringBytes)
 		return
 	}
+	m.template(path, s)
 	m.grow(len(s) + 2)
 }
 
@@ -97,6 +175,9 @@ func (m *configMeter) value(path string, v any, depth int) {
 	case json.Number:
 		m.str(path, string(x))
 	case []string:
+		if !m.list(path, len(x)) {
+			return
+		}
 		m.grow(2)
 		for i, s := range x {
 			if m.stop {
@@ -108,6 +189,9 @@ func (m *configMeter) value(path string, v any, depth int) {
 	case map[string]any:
 		m.jsonObject(path, x, depth)
 	case []any:
+		if !m.list(path, len(x)) {
+			return
+		}
 		m.grow(2)
 		for i, e := range x {
 			if m.stop {
@@ -124,6 +208,9 @@ func (m *configMeter) value(path string, v any, depth int) {
 		case reflect.Map:
 			m.object(path, rv, depth)
 		case reflect.Slice, reflect.Array:
+			if !m.list(path, rv.Len()) {
+				return
+			}
 			m.grow(2)
 			for i := range rv.Len() {
 				if m.stop {
@@ -144,6 +231,18 @@ func (m *configMeter) value(path string, v any, depth int) {
 			m.grow(8)
 		}
 	}
+}
+
+// list counts the n elements of the list at path, reporting the config
+// once it is over [MaxConfigListElements]; it returns false then.
+func (m *configMeter) list(path string, n int) bool {
+	m.elems += n
+	if m.elems > MaxConfigListElements {
+		m.add(path, "brings the config to more than %d list elements", MaxConfigListElements)
+		m.stop = true
+		return false
+	}
+	return true
 }
 
 // object meters the map rv at path, whose entries are depth+1 below the
@@ -206,6 +305,7 @@ func (m *configMeter) entry(path, k string, v any, depth int) {
 		m.add(kp, "is a key of %d bytes, longer than the limit of %d", len(k), MaxConfigStringBytes)
 		return
 	}
+	m.template(kp, k)
 	m.grow(len(k) + 3)
 	if m.stop {
 		return

@@ -3,6 +3,7 @@ package tfpilot
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,10 +42,6 @@ func TestValidateConfig_LimitsAreFieldViolationsNamingThePath(t *testing.T) {
 	for i := range MaxConfigKeys + 1 {
 		manyKeys["k"+strings.Repeat("0", 4)+string(rune('a'+i%26))+strings.Repeat("z", i/26)] = "v"
 	}
-	bigList := make([]any, 0, MaxConfigBytes/1000+2)
-	for range cap(bigList) {
-		bigList = append(bigList, strings.Repeat("a", 1000))
-	}
 	cyclic := map[string]any{}
 	cyclic["self"] = cyclic
 	for _, tc := range []struct {
@@ -59,7 +56,12 @@ func TestValidateConfig_LimitsAreFieldViolationsNamingThePath(t *testing.T) {
 		{"too deep", map[string]any{"settings": nested(MaxConfigDepth)}, "config.settings" + strings.Repeat(".n", MaxConfigDepth)},
 		{"cyclic", map[string]any{"settings": cyclic}, "config.settings" + strings.Repeat(".self", MaxConfigDepth)},
 		{"too many keys", map[string]any{"settings": manyKeys}, "config.settings"},
-		{"too large", map[string]any{"subnets": bigList}, "config"},
+		{"too large", map[string]any{"settings": map[string]any{"a": strings.Repeat("a", MaxConfigStringBytes-10), "b": strings.Repeat("b", MaxConfigStringBytes-10), "c": strings.Repeat("c", 100)}}, "config"},
+		{"too many list elements", map[string]any{"settings": map[string]any{"a": make([]any, MaxConfigListElements/2), "b": make([]string, MaxConfigListElements/2+1)}}, "config.settings.b"},
+		{"template characters in one string", map[string]any{"policy": strings.Repeat("${x}", MaxStringTemplateChars/2) + strings.Repeat("%", MaxStringTemplateChars/2+1)}, "config.policy"},
+		{"template characters in a list element", map[string]any{"subnets": []any{"a", strings.Repeat("$", MaxStringTemplateChars+1)}}, "config.subnets[1]"},
+		{"template characters in a key", map[string]any{"settings": map[string]any{strings.Repeat("%", MaxStringTemplateChars+1): 1.0}}, "config.settings." + strings.Repeat("%", 64) + "..."},
+		{"template characters in the config", map[string]any{"tags": templateTags(MaxConfigTemplateChars/MaxStringTemplateChars + 1)}, fmt.Sprintf("config.tags.t%d", MaxConfigTemplateChars/MaxStringTemplateChars)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := m.ValidateConfig(tc.config)
@@ -73,6 +75,77 @@ func TestValidateConfig_LimitsAreFieldViolationsNamingThePath(t *testing.T) {
 			if ve.Violations[0].Field != tc.field {
 				t.Errorf("violation %q, want field %q", ve.Violations[0], tc.field)
 			}
+		})
+	}
+}
+
+// templateTags returns n tags t0, t1, ... each holding
+// MaxStringTemplateChars template characters.
+func templateTags(n int) map[string]any {
+	tags := map[string]any{}
+	for i := range n {
+		tags[fmt.Sprintf("t%d", i)] = strings.Repeat("$${a}", MaxStringTemplateChars/2)
+	}
+	return tags
+}
+
+// TestValidateConfig_DefaultsCountTowardTheLimits checks that the limits
+// hold for the config as rendered: defaults filled in for absent inputs
+// count, and a config they take over a limit is refused at the path of
+// the value that does.
+func TestValidateConfig_DefaultsCountTowardTheLimits(t *testing.T) {
+	t.Parallel()
+	mod := limitsModule()
+	mod.Fields[0].Default = strings.Repeat("$", MaxStringTemplateChars) // policy
+	c, err := NewCatalog(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := c.Module("svc")
+	if _, err := m.ValidateConfig(map[string]any{"tags": templateTags(MaxConfigTemplateChars/MaxStringTemplateChars - 1)}); err != nil {
+		t.Fatalf("config at the limit with the default: %v", err)
+	}
+	_, err = m.ValidateConfig(map[string]any{"tags": templateTags(MaxConfigTemplateChars / MaxStringTemplateChars)})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Violations) == 0 {
+		t.Fatalf("err = %v, want a *ValidationError", err)
+	}
+	// Keys are metered in order: policy (the default) first, then the tags.
+	if want := fmt.Sprintf("config.tags.t%d", MaxConfigTemplateChars/MaxStringTemplateChars-1); ve.Violations[0].Field != want {
+		t.Errorf("violation %q, want field %q", ve.Violations[0], want)
+	}
+}
+
+// TestNewCatalog_ModuleStringsWithinTheLimits checks that a module's
+// source, version and defaults, which are rendered with every request,
+// are held to the limits, as violations naming the module's path.
+func TestNewCatalog_ModuleStringsWithinTheLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Module)
+		field string
+	}{
+		{"long source", func(m *Module) { m.Source = strings.Repeat("s", MaxModuleSourceBytes+1) }, "modules.svc.source"},
+		{"template characters in version", func(m *Module) { m.Version = strings.Repeat("%", MaxStringTemplateChars+1) }, "modules.svc.version"},
+		{"template characters in a default", func(m *Module) { m.Fields[0].Default = strings.Repeat("$", MaxStringTemplateChars+1) }, "modules.svc.defaults.policy"},
+		{"long default", func(m *Module) { m.Fields[0].Default = strings.Repeat("p", MaxConfigStringBytes+1) }, "modules.svc.defaults.policy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := limitsModule()
+			tc.edit(&m)
+			_, err := NewCatalog(m)
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err = %v, want a *ValidationError", err)
+			}
+			for _, v := range ve.Violations {
+				if v.Field == tc.field {
+					return
+				}
+			}
+			t.Errorf("violations %v, want one for %q", ve.Violations, tc.field)
 		})
 	}
 }

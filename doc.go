@@ -142,7 +142,8 @@
 //
 // A config is refused with [ErrInvalid] before anything is stored when it
 // is past a limit ([MaxConfigBytes], [MaxConfigDepth], [MaxConfigKeys],
-// [MaxConfigStringBytes]: field violations at the offending path) or when
+// [MaxConfigListElements], [MaxConfigStringBytes], [MaxStringTemplateChars],
+// [MaxConfigTemplateChars]: field violations at the offending path) or when
 // its module block does not render (Create and UpdateConfig render it
 // while validating).
 package tfpilot

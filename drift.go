@@ -367,7 +367,7 @@ func (s *WebhookSink) handleDriftRun(ctx context.Context, ev webhook.WorkflowRun
 	if !ok || ValidateRequestID(id) != nil {
 		return fmt.Sprintf("ignored: drift run %d names no request", ev.RunID), nil
 	}
-	out, err := s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
+	out, err := s.update(ctx, id, ev.Sender, ev.DeliveryID, nil, false, func(r *Request) (*change, string) {
 		if r.Drift == nil || r.Drift.Nonce != nonce || (r.Drift.RunID != 0 && r.Drift.RunID != ev.RunID) {
 			return nil, fmt.Sprintf("%s: drift run %d is not the request's current drift check", id, ev.RunID)
 		}

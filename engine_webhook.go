@@ -15,11 +15,12 @@ import (
 // empty or missing secret is an error.
 func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 	wf := p.cfg.Workflows
+	sink := NewWebhookSink(p.store, &WebhookSinkOptions{BranchPrefix: p.cfg.BranchPrefix, Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()})
 	return webhook.New(webhook.Options{
 		Secrets:     secrets,
-		Deliveries:  p.store,
+		Deliveries:  sink.Deliveries(), // the store's claims; see store_delivery.go
 		IsDuplicate: IsDuplicateDelivery,
-		Sink:        driftOutputSink{outputSink{Sink: followingSink{NewWebhookSink(p.store, &WebhookSinkOptions{BranchPrefix: p.cfg.BranchPrefix, Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()}), p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
+		Sink:        driftOutputSink{outputSink{Sink: followingSink{sink, p}, p: p}, p}, // drift.go, engine_output.go, webhook_follow.go
 		Classify: func(path, name string) runs.Kind {
 			k, _ := wf.Classify(path, name)
 			return k

@@ -76,6 +76,9 @@ type Config struct {
 	Catalog *Catalog
 	// Policy checks run on create and update after config validation.
 	Policy []PolicyCheck
+	// PolicyInfo describes the Policy checks for portals
+	// ([Pilot.Policies]). Default: none.
+	PolicyInfo []PolicyInfo
 	// Authorizer decides who may do what. Default: [RoleAuthorizer] with
 	// no lists, under which everyone is a viewer — configure one.
 	Authorizer Authorizer

@@ -46,13 +46,17 @@ type WebhookSinkOptions struct {
 }
 
 // WebhookSink applies GitHub webhook events to requests. It implements
-// [webhook.Sink]: mount a [webhook.Handler] with it and the same [Store]
-// as the handler's Deliveries (see [IsDuplicateDelivery]).
+// [webhook.Sink]: mount a [webhook.Handler] with it and, as the
+// handler's Deliveries, [WebhookSink.Deliveries] (or the same [Store];
+// see [IsDuplicateDelivery]).
 //
 // Every change is a [Mutate] compare-and-swap write, retried on
 // conflict, that stages one lifecycle event (Source
 // [WebhookEventSource]) on the document in the same write, flushed to the
-// [EventStore] right after (see [StageEvent]). An event that changes
+// [EventStore] right after (see [StageEvent]); a store that is a
+// [DeliveryWriter] records it in the write itself, and completes the
+// delivery there too when the handler's Deliveries are the sink's
+// ([WebhookSink.Deliveries]). An event that changes
 // nothing writes nothing and records nothing, so repeated facts are
 // harmless.
 //
@@ -85,6 +89,7 @@ type WebhookSink struct {
 	log    *slog.Logger
 	now    func() time.Time
 	rules  ApprovalRules
+	claims claims // made by Deliveries (store_delivery.go)
 }
 
 // NewWebhookSink returns a [WebhookSink] over store.
@@ -130,9 +135,14 @@ type change struct {
 // on the document in the same write (decided by fn from that write's own
 // read, so a race recorded it once) and flushed to the event store after
 // it (see [StageEvent]).
-func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, fn func(r *Request) (*change, string)) (outcome string, err error) {
+//
+// With a [DeliveryWriter] store the write records the event itself, its
+// first try works on pre (the document read with the index lookup, when
+// not nil), and, when final (nothing follows the write), it completes
+// the delivery too (see [WebhookSink.Deliveries]).
+func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, pre *Request, final bool, fn func(r *Request) (*change, string)) (outcome string, err error) {
 	var ch *change
-	stored, err := Mutate(ctx, s.store, id, func(r *Request) error {
+	apply := func(r *Request) error {
 		ch, outcome = fn(r)
 		if ch == nil {
 			return errNoChange
@@ -149,7 +159,18 @@ func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, 
 		data["deliveryId"] = deliveryID
 		StageEvent(r, Event{Event: ch.event, Timestamp: now, Actor: actor, Source: WebhookEventSource, Data: data})
 		return nil
-	})
+	}
+	if dw, ok := s.store.(DeliveryWriter); ok {
+		_, err := s.commit(ctx, dw, id, pre, deliveryID, final, apply, func() string { return ch.outcome })
+		switch {
+		case errors.Is(err, errNoChange):
+			return outcome, nil
+		case err != nil:
+			return "", fmt.Errorf("tfpilot: webhook: update request %q: %w", id, err)
+		}
+		return ch.outcome, nil
+	}
+	stored, err := Mutate(ctx, s.store, id, apply)
 	switch {
 	case errors.Is(err, errNoChange):
 		return outcome, nil
@@ -193,10 +214,10 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	}
 
 	// 1. The run index: the run is already attached somewhere.
-	id, err := s.store.LookupRun(ctx, kind, ev.RunID)
+	id, pre, err := s.lookupRun(ctx, kind, ev.RunID)
 	switch {
 	case err == nil:
-		out, done, err := s.patchRun(ctx, id, kind, ev, viaRunIndex, nil)
+		out, done, err := s.patchRun(ctx, id, pre, kind, ev, viaRunIndex, nil)
 		if err != nil || done {
 			return out, err
 		}
@@ -208,7 +229,7 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	// 2. The run name carries the request id and the attempt's nonce.
 	var reasons []string
 	if id, nonce, ok := runs.ParseRunName(ev.RunName); ok && ValidateRequestID(id) == nil {
-		out, done, err := s.patchRun(ctx, id, kind, ev, viaNonce, func(r *Request) (runs.Attempt, string) {
+		out, done, err := s.patchRun(ctx, id, nil, kind, ev, viaNonce, func(r *Request) (runs.Attempt, string) {
 			a, ok := runs.FindByNonce(r.Runs, kind, nonce)
 			if !ok {
 				return a, fmt.Sprintf("no %s attempt has nonce %q", kind, nonce)
@@ -242,7 +263,7 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 			continue
 		}
 		seen[c.id] = true
-		out, done, err := s.patchRun(ctx, c.id, kind, ev, c.via, func(r *Request) (runs.Attempt, string) {
+		out, done, err := s.patchRun(ctx, c.id, nil, kind, ev, c.via, func(r *Request) (runs.Attempt, string) {
 			return fitsCurrent(r, kind, ev)
 		})
 		if err != nil || done {
@@ -261,13 +282,17 @@ type candidate struct {
 	via correlation
 }
 
-// patchRun patches run ev.RunID on request id. With pick == nil the run
+// patchRun patches run ev.RunID on request id (pre, when not nil, is
+// request id as read with the index lookup). With pick == nil the run
 // must already be attached; otherwise pick chooses the attempt to attach
 // it to, or says why none fits, when it is not. done is false when the
 // request does not have or take the run; outcome then says why.
-func (s *WebhookSink) patchRun(ctx context.Context, id string, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
+func (s *WebhookSink) patchRun(ctx context.Context, id string, pre *Request, kind runs.Kind, ev webhook.WorkflowRunEvent, via correlation, pick func(r *Request) (runs.Attempt, string)) (outcome string, done bool, err error) {
 	onRequest := false
-	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, func(r *Request) (*change, string) {
+	// Found by the run index, the write is the last step (nothing to
+	// index), so it may complete the delivery.
+	final := via == viaRunIndex
+	outcome, err = s.update(ctx, id, ev.Sender, ev.DeliveryID, pre, final, func(r *Request) (*change, string) {
 		onRequest = false // fn may run again after a conflict
 		st := r.Runs
 		old, found := runs.FindByRunID(st, kind, ev.RunID)
@@ -435,7 +460,7 @@ func (s *WebhookSink) HandleReview(ctx context.Context, ev webhook.ReviewEvent) 
 // fn to it.
 func (s *WebhookSink) onPR(ctx context.Context, repo webhook.Repo, number int, headRef, actor, deliveryID string, fn func(r *Request) (*change, string)) (string, error) {
 	ref := PRRef{Owner: repo.Owner, Repo: repo.Name, Number: number}
-	id, err := s.store.LookupPR(ctx, ref)
+	id, pre, err := s.lookupPR(ctx, ref)
 	byBranch := false
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -448,7 +473,7 @@ func (s *WebhookSink) onPR(ctx context.Context, repo webhook.Repo, number int, h
 		return "", fmt.Errorf("tfpilot: webhook: look up pull request %s#%d: %w", repo, number, err)
 	}
 	owned := false
-	out, err := s.update(ctx, id, actor, deliveryID, func(r *Request) (*change, string) {
+	out, err := s.update(ctx, id, actor, deliveryID, pre, !byBranch, func(r *Request) (*change, string) {
 		owned = false
 		if !sameRepo(r, repo) {
 			return nil, fmt.Sprintf("%s: not attached: pull request is in %s, the request targets %s/%s", id, repo, r.TargetOwner, r.TargetRepo)
@@ -588,4 +613,24 @@ func approversOf(a *Approval, head string) []string {
 		return nil
 	}
 	return a.Approvers
+}
+
+// lookupRun is [RunIndex.LookupRun], and with a [DeliveryWriter] store
+// also the request it names, read in the same round trip (nil when not
+// read or not there).
+func (s *WebhookSink) lookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, *Request, error) {
+	if dw, ok := s.store.(DeliveryWriter); ok {
+		return dw.LookupRunRequest(ctx, kind, runID)
+	}
+	id, err := s.store.LookupRun(ctx, kind, runID)
+	return id, nil, err
+}
+
+// lookupPR is lookupRun for [PRIndex.LookupPR].
+func (s *WebhookSink) lookupPR(ctx context.Context, ref PRRef) (string, *Request, error) {
+	if dw, ok := s.store.(DeliveryWriter); ok {
+		return dw.LookupPRRequest(ctx, ref)
+	}
+	id, err := s.store.LookupPR(ctx, ref)
+	return id, nil, err
 }

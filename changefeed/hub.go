@@ -89,7 +89,11 @@ func (h *Hub) Close() {
 // hub after they succeed: CreateRequest, UpdateRequest, ArchiveRequest and
 // AppendEvent. Everything else passes through.
 func Notify(store tfpilot.Store, hub *Hub) tfpilot.Store {
-	return &notifyingStore{Store: store, hub: hub}
+	// The store's InsightsStore and DeliveryWriter stay visible (the
+	// engine's fast paths); a CommitRequest publishes like an update.
+	return tfpilot.KeepExtensions(&notifyingStore{Store: store, hub: hub}, store, func(_ context.Context, stored *tfpilot.Request) {
+		hub.Publish(stored.ID)
+	})
 }
 
 type notifyingStore struct {

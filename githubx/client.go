@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tfpilot/tfpilot/runs"
 )
@@ -71,6 +72,11 @@ type Options struct {
 	// client keeps looking for the run by its nonce before it dispatches
 	// again (see [DefaultListLag]). Default DefaultListLag.
 	ListLag time.Duration
+
+	// TracerProvider makes a client span per call to GitHub ("GitHub
+	// GET", ...), child of the span in the call's context. Default: no
+	// tracing (the no-op provider); the client never reads the global one.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a rate-aware GitHub client for the operations tfpilot needs.
@@ -181,12 +187,13 @@ func New(opts Options) (*Client, error) {
 	}
 	// No client timeout above the transport: it would cut rate-limit waits
 	// and backoff short. The transport applies it to each attempt.
-	gh := github.NewClient(&http.Client{Transport: rt})
+	api := newTracingTransport(rt, opts.TracerProvider) // tracing.go
+	gh := github.NewClient(&http.Client{Transport: api})
 	gh.BaseURL = baseURL
 	gh.UserAgent = "tfpilot-githubx"
 	return &Client{
-		gh: gh, rt: rt, plain: &http.Client{Transport: next, Timeout: base.Timeout}, clock: opts.Clock,
-		noRedirect: &http.Client{Transport: rt,
+		gh: gh, rt: rt, plain: &http.Client{Transport: newTracingTransport(next, opts.TracerProvider), Timeout: base.Timeout}, clock: opts.Clock,
+		noRedirect: &http.Client{Transport: api,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		workflows: opts.Workflows.withDefaults(), nonceKey: opts.NonceInput, stats: stats,
 		retries: opts.MaxRetries, retryBase: opts.RetryBase, retryMax: opts.RetryMax,
@@ -201,6 +208,10 @@ func (c *Client) Workflows() Workflows { return c.workflows }
 type Stats struct {
 	// Calls is the number of HTTP requests sent to GitHub, retries included.
 	Calls int64
+	// Units is the number of answers that spent a unit of the rate limit:
+	// every answer but a 304 to a conditional request (which GitHub does
+	// not charge).
+	Units int64
 	// NotModified is the number of 304 answers served from the ETag cache.
 	NotModified int64
 	// Retries is the number of retries after a 5xx or connection error,
@@ -224,7 +235,7 @@ type Stats struct {
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {
 	s := Stats{
-		Calls: c.stats.calls.Load(), NotModified: c.stats.notModified.Load(), Retries: c.stats.retries.Load(),
+		Calls: c.stats.calls.Load(), Units: c.stats.units.Load(), NotModified: c.stats.notModified.Load(), Retries: c.stats.retries.Load(),
 		RateLimitWaits: c.stats.rateLimitWaits.Load(), RateLimited: c.stats.rateLimited.Load(),
 		TokenRefreshes: c.stats.tokenRefreshes.Load(),
 	}

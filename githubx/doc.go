@@ -43,8 +43,10 @@
 // [Client.FindRuns] lists every run carrying a nonce, so duplicates can
 // be told from the attempt's run.
 //
-// [Client.Stats] exposes counters for metrics. Time and sleeping come from
-// Options.Clock, so tests never sleep for real.
+// [Client.Stats] exposes counters for metrics. Options.TracerProvider
+// makes an OpenTelemetry client span per call to GitHub, child of the
+// span in the call's context (no global provider is read). Time and
+// sleeping come from Options.Clock, so tests never sleep for real.
 //
 // # Dispatch and the run-name convention
 //

@@ -53,7 +53,7 @@ func (bypassCacheOption) applyCall(c *callConfig) { c.bypassCache = true }
 func BypassCache() CallOption { return bypassCacheOption{} }
 
 type counters struct {
-	calls, notModified, retries, rateLimitWaits, rateLimited, tokenRefreshes atomic.Int64
+	calls, units, notModified, retries, rateLimitWaits, rateLimited, tokenRefreshes atomic.Int64
 }
 
 // rateTransport implements conditional GETs, the primary and secondary
@@ -119,6 +119,9 @@ func (t *rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		resp.Body = cancelOnClose{resp.Body, cancel}
+		if resp.StatusCode != http.StatusNotModified {
+			t.stats.units.Add(1) // a 304 to a conditional request is free
+		}
 		t.observe(resp.Header)
 		if resp.StatusCode == http.StatusNotModified && cached != nil {
 			drain(resp)

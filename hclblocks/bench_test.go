@@ -3,6 +3,7 @@ package hclblocks_test
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,7 +14,7 @@ import (
 // benchFile builds a realistic file of at least size bytes from the testdata
 // files (LF line endings), whole files at a time, renaming region ids so
 // that every copy's regions are distinct.
-func benchFile(b *testing.B, size int) []byte {
+func benchFile(b testing.TB, size int) []byte {
 	b.Helper()
 	var files [][]byte
 	for _, f := range realisticFiles {
@@ -36,7 +37,7 @@ func benchFile(b *testing.B, size int) []byte {
 // Bytes on the same input: what any edit through the hclwrite tree costs at
 // least. Results and how to read them are in BENCHMARKS.md (## hclblocks).
 //
-//	go test -run '^$' -bench . -benchmem -count 6 ./hclblocks/
+//	go test -run '^$' -bench 'BenchmarkUpsert/size=(60|600)KB' -benchmem -count 6 ./hclblocks/
 func BenchmarkUpsert(b *testing.B) {
 	block, err := hclblocks.RenderModule(hclblocks.Module{
 		Name: "s3_bucket_req_bench", Source: "../../modules/s3-bucket", Version: "1.4.2",
@@ -56,6 +57,7 @@ func BenchmarkUpsert(b *testing.B) {
 
 		b.Run(name+"/floor", func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
+			defer reportAllocPerByte(b, len(src))()
 			for b.Loop() {
 				f, diags := hclwrite.ParseConfig(src, "bench.tf", hcl.InitialPos)
 				if diags.HasErrors() {
@@ -75,6 +77,7 @@ func BenchmarkUpsert(b *testing.B) {
 		} {
 			b.Run(name+"/"+c.name, func(b *testing.B) {
 				b.SetBytes(int64(len(src)))
+				defer reportAllocPerByte(b, len(src))()
 				for b.Loop() {
 					if _, err := c.ed.Upsert(src, c.id, block); err != nil {
 						b.Fatal(err)
@@ -84,11 +87,25 @@ func BenchmarkUpsert(b *testing.B) {
 		}
 		b.Run(name+"/remove", func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
+			defer reportAllocPerByte(b, len(src))()
 			for b.Loop() {
 				if _, err := hclblocks.Remove(src, mid); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// reportAllocPerByte starts counting allocated bytes; the function it
+// returns reports them per op and per input byte as "alloc-B/in-B", the
+// figure the allocation target is stated in (issue 19: at most 50).
+func reportAllocPerByte(b *testing.B, size int) func() {
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	return func() {
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(size), "alloc-B/in-B")
 	}
 }

@@ -38,12 +38,20 @@
 // line, a comment inside a block, "# tfpilot:begin/<id>" in prose) is
 // ordinary text and is never edited.
 //
-// Each operation lexes the whole file once (that is what makes heredocs and
-// block comments safe), parses only the region it edits and the new
-// content, and rescans its own output to check that every region is still
-// read where it should be. In strict mode ([Editor].Strict) it also parses
-// the whole input. Line endings of new text follow the file (CRLF stays
-// CRLF); a file without a final newline keeps that property.
+// Each operation scans the whole file once with HCL's lexical rules (that
+// is what makes heredocs and block comments safe), parses only the region
+// it edits and the new content, and rescans its own output to check that
+// every region is still read where it should be. In strict mode
+// ([Editor].Strict) it also parses the whole input. The scan is a single
+// pass over the bytes that keeps only the lexer state that decides where a
+// top-level comment can start, so an edit allocates about the size of its
+// output plus what parsing the edited region costs; a file holding what
+// that pass does not model (a byte outside ASCII in an expression or a
+// heredoc, a lone carriage return in a heredoc, nesting near the limits
+// below) is scanned with the HCL lexer itself, with the same result.
+//
+// Line endings of new text follow the file (CRLF stays CRLF); a file
+// without a final newline keeps that property.
 //
 // # Errors
 //

@@ -32,6 +32,22 @@ type Editor struct {
 
 	// Filename names the file in diagnostics. Default: "file.tf".
 	Filename string
+
+	// lexOnly makes every scan use the HCL lexer, never quickScan; tests
+	// compare the two paths with it.
+	lexOnly bool
+}
+
+// scan finds the marker lines of src: with [Markers.quickScan], which
+// allocates nothing per byte, or with the HCL lexer ([Markers.scan]) when
+// quickScan gives up or lexOnly is set. Both give the same answer.
+func (e Editor) scan(m Markers, src []byte, filename string) ([]mark, scanInfo) {
+	if !e.lexOnly {
+		if marks, info, ok := m.quickScan(src); ok {
+			return marks, info
+		}
+	}
+	return m.scan(src, filename)
 }
 
 func (e Editor) filename() string {
@@ -121,7 +137,7 @@ func (e Editor) inspect(src []byte) ([]Region, bool, error) {
 	if err := m.Validate(); err != nil {
 		return nil, false, err
 	}
-	marks, info := m.scan(src, e.filename())
+	marks, info := e.scan(m, src, e.filename())
 	regs, err := regions(marks)
 	if err != nil {
 		return nil, false, err
@@ -242,7 +258,7 @@ func (e Editor) remove(src []byte, id string) ([]byte, error) {
 // the others shifted by the size change. Guards against inputs whose lexing
 // the edit would change (see [ErrUnsafeEdit]).
 func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, removed bool) error {
-	marks, _ := m.scan(out, e.filename())
+	marks, _ := e.scan(m, out, e.filename())
 	after, err := regions(marks)
 	if err != nil {
 		return fmt.Errorf("%w: the output would read as: %v", ErrUnsafeEdit, err)
@@ -287,7 +303,7 @@ func (e Editor) verify(m Markers, out []byte, before []Region, edited Region, re
 // checkContent rejects content that does not parse as an HCL body, that
 // defines top-level arguments, or that holds marker lines of its own.
 func (e Editor) checkContent(m Markers, content []byte) error {
-	marks, info := m.scan(content, "content.tf")
+	marks, info := e.scan(m, content, "content.tf")
 	if info.tooDeep {
 		return fmt.Errorf("%w: nested too deeply to parse safely (more than %d levels)", ErrInvalidContent, maxNesting)
 	}

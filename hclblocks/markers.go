@@ -151,7 +151,7 @@ func (m Markers) scan(src []byte, filename string) ([]mark, scanInfo) {
 			if depth != 0 {
 				continue
 			}
-			if mk, ok := m.markerAt(src, t); ok {
+			if mk, ok := m.markerAt(src, t.Bytes, t.Range.Start.Byte, t.Range.End.Byte, t.Range.Start.Line); ok {
 				marks = append(marks, mk)
 			}
 		}
@@ -180,12 +180,12 @@ const (
 	maxConditionals = 100_000 // "?" tokens in one file
 )
 
-func (m Markers) markerAt(src []byte, t hclsyntax.Token) (mark, bool) {
-	b := t.Bytes
+// markerAt reads the comment token b, src[start:end] on line line, as a
+// marker line.
+func (m Markers) markerAt(src, b []byte, start, end, line int) (mark, bool) {
 	if len(b) == 0 || (b[0] != '#' && b[0] != '/') || bytes.HasPrefix(b, []byte("/*")) {
 		return mark{}, false
 	}
-	start := t.Range.Start.Byte
 	for start > 0 && (src[start-1] == ' ' || src[start-1] == '\t') {
 		start--
 	}
@@ -200,7 +200,7 @@ func (m Markers) markerAt(src []byte, t hclsyntax.Token) (mark, bool) {
 		eol = "\n"
 	}
 	text := string(bytes.TrimRight(b[:len(b)-len(eol)], " \t"))
-	mk := mark{line: t.Range.Start.Line, start: start, end: t.Range.End.Byte, eol: eol}
+	mk := mark{line: line, start: start, end: end, eol: eol}
 	switch {
 	case strings.HasPrefix(text, m.Begin):
 		mk.begin, mk.id = true, text[len(m.Begin):]

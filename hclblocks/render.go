@@ -46,8 +46,16 @@ var reservedInputs = map[string]bool{
 // would format it, with a final newline: source first, then version, then a
 // blank line and the inputs sorted by name. Values become HCL tokens through
 // hclwrite and cty, so every string stays one quoted literal whatever it
-// holds (quotes, line breaks, "${", marker text). Errors wrap
-// [ErrInvalidModule] or [ErrInvalidValue].
+// holds (quotes, line breaks, "${", marker text): "${" and "%{" are written
+// as the escapes "$${" and "%%{", so Terraform reads no template. Errors
+// wrap [ErrInvalidModule] or [ErrInvalidValue].
+//
+// Cost: the HCL lexer cuts a quoted string at every "$" and "%" (escaped
+// or not) and the parser joins the pieces one at a time, so parsing the
+// block, which [Editor.Upsert] does, takes time that grows with the number
+// of those characters in a string times the string's length (64 KiB of
+// them: seconds). Callers rendering untrusted values should bound both;
+// tfpilot's config limits do.
 func RenderModule(m Module) ([]byte, error) {
 	if !hclsyntax.ValidIdentifier(m.Name) {
 		return nil, fmt.Errorf("%w: name %.140q is not an HCL identifier", ErrInvalidModule, m.Name)

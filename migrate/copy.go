@@ -26,6 +26,11 @@ type CopyOptions struct {
 	// independent, so their order within a kind does not matter.
 	// Default: 8.
 	Concurrency int
+	// BatchSize is how many items each importer hands a target that is a
+	// [tfpilot.BatchImporter] at once (store/pgstore inserts them with
+	// one statement per kind). Default: 200. 1 imports one item at a
+	// time.
+	BatchSize int
 	// Progress, when set, is called after every ProgressEvery items read
 	// and once when a kind is done, from one goroutine at a time.
 	Progress func(Progress)
@@ -163,6 +168,9 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 1000
 	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 200
+	}
 	res := Result{DryRun: o.DryRun}
 	exp, ok := src.(tfpilot.Exporter)
 	if !ok {
@@ -193,6 +201,9 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 	}
 	for _, kind := range o.Kinds {
 		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp, fates: fates}
+		if b, ok := dst.(tfpilot.BatchImporter); ok && !o.DryRun && o.BatchSize > 1 {
+			c.bimp = b
+		}
 		err := c.run(ctx, exp)
 		kr := KindResult{Kind: kind, Counts: c.counts, Source: c.source.summary()}
 		res.Conflicts = append(res.Conflicts, c.conflicts...)
@@ -234,6 +245,7 @@ type kindCopy struct {
 	opts *CopyOptions
 	dst  tfpilot.Store
 	imp  tfpilot.Importer
+	bimp tfpilot.BatchImporter // nil: import one item at a time
 
 	fates tfpilot.FateExporter // nil when the source names no fates
 
@@ -268,6 +280,7 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 			// Each importer sums what it handles; sums add up in any
 			// order, so the kind's sum is the sum of theirs.
 			var sum summer
+			var batch []tfpilot.Item
 			for it := range items {
 				b, err := it.Canonical()
 				if err != nil {
@@ -275,7 +288,21 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 					continue
 				}
 				sum.add(c.kind, b)
+				if c.bimp != nil {
+					if batch = append(batch, it); len(batch) >= c.opts.BatchSize {
+						if err := c.copyBatch(ctx, batch); err != nil {
+							cancel(err)
+						}
+						batch = batch[:0]
+					}
+					continue
+				}
 				if err := c.copyItem(ctx, it); err != nil {
+					cancel(err)
+				}
+			}
+			if len(batch) > 0 && context.Cause(ctx) == nil {
+				if err := c.copyBatch(ctx, batch); err != nil {
 					cancel(err)
 				}
 			}
@@ -366,6 +393,40 @@ func (c *kindCopy) copyItem(ctx context.Context, it tfpilot.Item) error {
 		c.counts.Written++
 	} else {
 		c.counts.Unchanged++
+	}
+	return nil
+}
+
+// copyBatch imports items with the target's [tfpilot.BatchImporter]
+// and counts the outcomes as copyItem does. Only a store failure is
+// returned; the batch's items are then not counted, and a rerun of the
+// copy imports what the batch left missing.
+func (c *kindCopy) copyBatch(ctx context.Context, items []tfpilot.Item) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	results, err := c.bimp.ImportBatch(ctx, items)
+	if err == nil && len(results) != len(items) {
+		err = fmt.Errorf("%d results for %d items", len(results), len(items))
+	}
+	if err != nil {
+		return fmt.Errorf("%d %s items from %s: %w", len(items), c.kind, items[0].Key(), err)
+	}
+	for i, r := range results {
+		switch {
+		case errors.Is(r.Err, tfpilot.ErrAlreadyExists) || errors.Is(r.Err, tfpilot.ErrInvalid):
+			c.conflict(items[i], r.Err)
+		case r.Err != nil:
+			return fmt.Errorf("%s %s: %w", items[i].Kind, items[i].Key(), r.Err)
+		default:
+			c.mu.Lock()
+			if r.Written {
+				c.counts.Written++
+			} else {
+				c.counts.Unchanged++
+			}
+			c.mu.Unlock()
+		}
 	}
 	return nil
 }

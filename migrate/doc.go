@@ -35,7 +35,11 @@
 // it is reported as a [Conflict]. Each kind ends with a count and an
 // order-independent checksum of the canonical JSON
 // ([tfpilot.Item.Canonical]) of every item on both sides, so a complete
-// copy is one whose [KindResult.Match] holds for every kind. A request's
+// copy is one whose [KindResult.Match] holds for every kind. A target
+// that is a [tfpilot.BatchImporter] (pgstore) gets items in batches
+// ([CopyOptions.BatchSize]); a batch interrupted by a crash is resumed
+// like any item, since the target stores each item whole or not at all.
+// A request's
 // canonical JSON is its document as stored, unknown fields and values
 // read leniently included, so the checksums compare raw documents.
 //

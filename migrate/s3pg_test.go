@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store/memstore"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -54,7 +56,8 @@ func TestMigrate_S3ToPostgres_InterruptedCopyEndsAsOneUninterrupted(t *testing.T
 // BenchmarkCopy_S3ToPostgres copies a bucket of benchRequests requests
 // (written once) into a fresh PostgreSQL database per iteration and
 // reports requests (and items) migrated per second, verification
-// included.
+// included: one item at a time (batch=1, the copy before batching) and
+// in batches of 200 (the default), side by side.
 func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	n := benchRequests()
 	bk := testenv.NewS3(b)
@@ -72,19 +75,49 @@ func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	var items int64
-	for range b.N {
-		b.StopTimer()
-		dst := newPostgres(b)
-		b.StartTimer()
-		res, err := migrate.Copy(b.Context(), src, dst, &migrate.CopyOptions{Concurrency: 16})
-		if err != nil || !res.OK() {
-			b.Fatalf("Copy = %+v, %v", res.Total(), err)
-		}
-		items += res.Total().Written
+	for _, batch := range []int{1, 200} {
+		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
+			var items int64
+			for range b.N {
+				b.StopTimer()
+				dst := newPostgres(b)
+				b.StartTimer()
+				res, err := migrate.Copy(b.Context(), src, dst, &migrate.CopyOptions{Concurrency: 16, BatchSize: batch})
+				if err != nil || !res.OK() {
+					b.Fatalf("Copy = %+v, %v", res.Total(), err)
+				}
+				items += res.Total().Written
+			}
+			secs := b.Elapsed().Seconds()
+			b.ReportMetric(float64(n*b.N)/secs, "requests/s")
+			b.ReportMetric(float64(items)/secs, "items/s")
+		})
 	}
-	secs := b.Elapsed().Seconds()
-	b.ReportMetric(float64(n*b.N)/secs, "requests/s")
-	b.ReportMetric(float64(items)/secs, "items/s")
+}
+
+// BenchmarkCopy_MemToPostgres is BenchmarkCopy_S3ToPostgres from a
+// memstore: the PostgreSQL side alone, one item at a time (batch=1)
+// and in batches of 200.
+func BenchmarkCopy_MemToPostgres(b *testing.B) {
+	n := benchRequests()
+	src := memstore.New(nil)
+	for _, it := range layoutItems(b, syntheticBucket(n)) {
+		if _, err := src.Import(b.Context(), it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, batch := range []int{1, 200} {
+		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				dst := newPostgres(b)
+				b.StartTimer()
+				res, err := migrate.Copy(b.Context(), src, dst, &migrate.CopyOptions{Concurrency: 16, BatchSize: batch})
+				if err != nil || !res.OK() {
+					b.Fatalf("Copy = %+v, %v", res.Total(), err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
+		})
+	}
 }

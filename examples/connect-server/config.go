@@ -85,9 +85,11 @@ func (c fileConfig) engineConfig() (tfpilot.Config, error) {
 			return tfpilot.Config{}, fmt.Errorf("config policy: %w", err)
 		}
 		cfg.Policy = append(cfg.Policy, rule)
+		cfg.PolicyInfo = append(cfg.PolicyInfo, tfpilot.NamingRuleInfo(field, pattern))
 	}
 	if len(c.Policy.Regions) > 0 {
 		cfg.Policy = append(cfg.Policy, tfpilot.RegionAllowList("region", c.Policy.Regions...))
+		cfg.PolicyInfo = append(cfg.PolicyInfo, tfpilot.RegionAllowListInfo("region", c.Policy.Regions...))
 	}
 	return cfg, nil
 }

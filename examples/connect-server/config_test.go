@@ -62,14 +62,14 @@ func TestParseFlags_EnvironmentDefaultsAndDemoMode(t *testing.T) {
 	t.Setenv("TFPILOT_STORE", "postgres")
 	t.Setenv("TFPILOT_LISTEN", "0.0.0.0:9000")
 	t.Setenv("GITHUB_TOKEN", "")
-	o, err := parseFlags([]string{"--listen", "127.0.0.1:1", "--github-token", "ghp_x"}, new(strings.Builder))
+	o, err := parseFlags([]string{"--listen", "127.0.0.1:1", "--github-token", "ghp_x"}, new(strings.Builder), new(strings.Builder))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.store != "postgres" || o.listen != "127.0.0.1:1" || o.demo() {
 		t.Errorf("store %q listen %q demo %v; want the env's store, the flag's address, no demo", o.store, o.listen, o.demo())
 	}
-	if _, err := parseFlags([]string{"stray"}, new(strings.Builder)); err == nil {
+	if _, err := parseFlags([]string{"stray"}, new(strings.Builder), new(strings.Builder)); err == nil {
 		t.Error("a stray argument was accepted")
 	}
 	if _, _, _, err := openStore(t.Context(), options{store: "mongo"}, nil); err == nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	"github.com/tfpilot/tfpilot/githubx"
@@ -35,7 +37,7 @@ func (d *demoEnv) Close() { d.fake.Close() }
 // are posted, signed with secret, to this server's webhook endpoint, and
 // generates an admin
 // token.
-func startDemo(baseURL, secret string) (*demoEnv, error) {
+func startDemo(baseURL, secret string, tp trace.TracerProvider) (*demoEnv, error) {
 	fake := githubtest.New(githubtest.Options{
 		Auto:          &githubtest.Auto{QueueDelay: time.Second, RunDelay: 3 * time.Second},
 		WebhookURL:    baseURL + server.WebhookPath,
@@ -50,7 +52,8 @@ func startDemo(baseURL, secret string) (*demoEnv, error) {
 		fake.Close()
 		return nil, err
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "demo-github-token"})
+	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "demo-github-token",
+		TracerProvider: tp})
 	if err != nil {
 		fake.Close()
 		return nil, err

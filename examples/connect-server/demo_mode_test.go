@@ -31,7 +31,7 @@ func TestDemoMode_OnlyOnPurpose(t *testing.T) {
 		{"--demo with GitHub credentials", []string{"--demo", "--github-token", "ghp_x"}, false, "simulated GitHub"},
 	}
 	for _, tt := range tests {
-		o, err := parseFlags(tt.args, new(strings.Builder))
+		o, err := parseFlags(tt.args, new(strings.Builder), new(strings.Builder))
 		switch {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("%s: err = %v, want one saying %q", tt.name, err, tt.wantErr)

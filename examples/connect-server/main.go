@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/examples/connect-server/server"
 	"github.com/tfpilot/tfpilot/githubx"
@@ -27,6 +29,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage went to stdout
+		}
 		fmt.Fprintln(os.Stderr, "tfpilot-server:", err)
 		os.Exit(1)
 	}
@@ -61,6 +66,9 @@ type options struct {
 	storeSet bool
 	// githubHTTP allows a plain-http --github-url (a local fake).
 	githubHTTP bool
+	// tracer is the tracer provider of the OTEL_* environment (tracing.go);
+	// nil when tracing is off.
+	tracer trace.TracerProvider
 }
 
 func env(name, def string) string {
@@ -82,10 +90,46 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return def
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// parseFlags parses the command line. -h and --help print the usage to
+// stdout and return [flag.ErrHelp]; a bad flag prints it to stderr.
+func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
 	var o options
+	fs := newFlagSet(&o)
+	if err := parseOrUsage(fs, args, stdout, stderr); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.storeSet = o.store != ""
+	if !o.storeSet {
+		o.store = "memory"
+	}
+	return o, o.checkMode()
+}
+
+// parseOrUsage parses args into fs, writing the usage to stdout when
+// help is asked for and to stderr after a bad flag.
+func parseOrUsage(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if err == nil {
+		return nil
+	}
+	out := stderr
+	if errors.Is(err, flag.ErrHelp) {
+		out = stdout
+	}
+	fs.SetOutput(out)
+	fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+	fs.PrintDefaults()
+	return err
+}
+
+// newFlagSet defines every flag into o. Each flag's default comes from
+// the environment variable its usage names in parentheses.
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("tfpilot-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", env("TFPILOT_LISTEN", "127.0.0.1:8080"), "listen address (TFPILOT_LISTEN)")
 	fs.StringVar(&o.config, "config", env("TFPILOT_CONFIG", ""), "JSON file with targets, modules, policy and authorizer (TFPILOT_CONFIG); default: the built-in demo configuration")
 	fs.StringVar(&o.store, "store", env("TFPILOT_STORE", ""), "store backend: memory, postgres or s3 (TFPILOT_STORE); default memory")
@@ -107,22 +151,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", env("TFPILOT_LOG_LEVEL", "info"), "debug, info, warn or error (TFPILOT_LOG_LEVEL)")
 	fs.BoolVar(&o.demoFlag, "demo", env("TFPILOT_DEMO", "") == "true", "run the demo: a simulated GitHub, a generated admin token and the autopilot (TFPILOT_DEMO); implied only when no store and no GitHub settings are given")
 	fs.BoolVar(&o.autopilot, "demo-autopilot", env("TFPILOT_DEMO_AUTOPILOT", "true") == "true", "in the demo, approve, merge and apply every successful plan as demo-autopilot (TFPILOT_DEMO_AUTOPILOT)")
-	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown waits for calls in flight")
+	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", envDuration("TFPILOT_SHUTDOWN_TIMEOUT", 20*time.Second), "how long a graceful shutdown waits for calls in flight (TFPILOT_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&o.cooldown, "reconcile-cooldown", envDuration("TFPILOT_RECONCILE_COOLDOWN", 0), "how long Sync leaves a run alone after a reconcile that changed nothing (TFPILOT_RECONCILE_COOLDOWN); default 60s, 1s in the demo")
 	fs.DurationVar(&o.grace, "dispatch-grace", envDuration("TFPILOT_DISPATCH_GRACE", 0), "how long an attempt may lack a run before Sync dispatches it again (TFPILOT_DISPATCH_GRACE); default 2m")
 	fs.DurationVar(&o.lockTTL, "lock-ttl", envDuration("TFPILOT_LOCK_TTL", 0), "lifetime of a request lock (TFPILOT_LOCK_TTL); default 2m")
-	fs.BoolVar(&o.check, "check", false, "check that every target's repository, base branch and workflows are ready for tfpilot (check.go), print each problem, and exit")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	o.storeSet = o.store != ""
-	if !o.storeSet {
-		o.store = "memory"
-	}
-	return o, o.checkMode()
+	fs.BoolVar(&o.check, "check", env("TFPILOT_CHECK", "") == "true", "check that every target's repository, base branch and workflows are ready for tfpilot (check.go), print each problem, and exit (TFPILOT_CHECK)")
+	return fs
 }
 
 // gitHubSet reports whether any GitHub setting was given.
@@ -157,13 +191,22 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: readableDurations})), nil
+}
+
+// readableDurations logs a time.Duration as its String ("1.5s"), not as
+// the JSON handler's integer nanoseconds.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // run starts the server and serves until ctx is cancelled, then shuts
 // down gracefully. With no GitHub credentials it runs the demo.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -191,6 +234,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, fc, gh, stdout)
 	}
 
+	tp, shutdownTracing, err := setupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing: flush spans at exit", "err", err)
+		}
+	}()
+	o.tracer = tp
+
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -207,7 +263,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeStore()
 	hub := server.NewHub()
-	store := server.Notify(base, hub)
+	traced := base
+	if tp != nil {
+		traced = tfpilot.TraceStore(base, tp)
+	}
+	store := server.Notify(traced, hub)
 
 	var (
 		gh   *githubx.Client
@@ -228,7 +288,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := checkDemoStore(ctx, base, o.store); err != nil {
 			return err
 		}
-		if demo, err = startDemo(baseURL, o.hookSecret); err != nil {
+		if demo, err = startDemo(baseURL, o.hookSecret, tp); err != nil {
 			return err
 		}
 		defer demo.Close()
@@ -273,7 +333,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hook = h
 	}
 	srv, err := server.New(server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Webhook: hook,
-		Ready: ready, Logger: log, WatchPoll: o.watchPoll})
+		Ready: ready, Logger: log, WatchPoll: o.watchPoll, TracerProvider: tp})
 	if err != nil {
 		return err
 	}
@@ -296,6 +356,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// elect a leader through the (unwrapped) store's lease.
 	rec := &reconcile.Reconciler{Pilot: pilot, Store: base, Interval: o.reconcile, Logger: log}
 	if err := srv.WatchReconciler(rec); err != nil {
+		return err
+	}
+	if err := srv.WatchGitHub(gh); err != nil {
 		return err
 	}
 	done := make(chan struct{})
@@ -362,7 +425,8 @@ func loadTokens(o options) ([]server.Token, error) {
 }
 
 func newGitHub(o options, log *slog.Logger) (*githubx.Client, error) {
-	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP}
+	opts := githubx.Options{BaseURL: o.githubURL, Token: o.githubToken, Logger: log, AllowInsecureHTTP: o.githubHTTP,
+		TracerProvider: o.tracer}
 	if o.appID != 0 {
 		if o.githubToken != "" {
 			return nil, errors.New("set a GitHub token or a GitHub App, not both")

@@ -122,9 +122,9 @@ var (
 	buildErr  error
 )
 
-// startBinary builds the server once per test binary, starts it on a
-// free port with args and extra environment, and waits for its banner.
-func startBinary(t *testing.T, args, env []string) *runningServer {
+// serverBinary builds the server once per test binary and returns its
+// path.
+func serverBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tfpilot-server-test")
@@ -140,7 +140,14 @@ func startBinary(t *testing.T, args, env []string) *runningServer {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	cmd := exec.Command(binPath, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	return binPath
+}
+
+// startBinary builds the server once per test binary, starts it on a
+// free port with args and extra environment, and waits for its banner.
+func startBinary(t *testing.T, args, env []string) *runningServer {
+	t.Helper()
+	cmd := exec.Command(serverBinary(t), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "TFPILOT_LOG_LEVEL=warn"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

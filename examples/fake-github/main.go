@@ -100,14 +100,13 @@ func splitList(s string) []string {
 	return out
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
 	o := options{
 		repos:   splitList(os.Getenv("FAKE_GITHUB_REPOS")),
 		targets: splitList(os.Getenv("FAKE_GITHUB_WEBHOOK_TARGETS")),
 		tokens:  splitList(os.Getenv("FAKE_GITHUB_TOKENS")),
 	}
 	fs := flag.NewFlagSet("fake-github", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.listen, "listen", env("FAKE_GITHUB_LISTEN", "127.0.0.1:8090"), "listen address (FAKE_GITHUB_LISTEN)")
 	fs.StringVar(&o.publicURL, "public-url", env("FAKE_GITHUB_PUBLIC_URL", ""), "base URL other machines reach the fake at, used in the links inside answers (object URLs, log downloads); default: a loopback listener of the fake's own, reachable only on this machine (FAKE_GITHUB_PUBLIC_URL)")
 	fs.StringVar(&o.config, "config", env("FAKE_GITHUB_CONFIG", ""), `JSON file: the reference server's config (its "targets" make the repositories) and/or {"repos":[{"owner":..,"name":..,"files":{..}}]} (FAKE_GITHUB_CONFIG)`)
@@ -122,7 +121,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.hookTimeout, "webhook-timeout", envDuration("FAKE_GITHUB_WEBHOOK_TIMEOUT", 10*time.Second), "how long a delivery post may take, as GitHub's 10 s (FAKE_GITHUB_WEBHOOK_TIMEOUT)")
 	fs.DurationVar(&o.shutdownDelay, "shutdown-timeout", envDuration("FAKE_GITHUB_SHUTDOWN_TIMEOUT", 5*time.Second), "how long a graceful shutdown waits (FAKE_GITHUB_SHUTDOWN_TIMEOUT)")
 	fs.IntVar(&o.rateLimit, "rate-limit", envInt("FAKE_GITHUB_RATE_LIMIT", 5000), "rate-limit units per hour, GitHub's 5000 for a token (FAKE_GITHUB_RATE_LIMIT)")
+	// -h and --help print the usage to stdout (and main exits 0); a bad
+	// flag prints it to stderr.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		out := stderr
+		if errors.Is(err, flag.ErrHelp) {
+			out = stdout
+		}
+		fs.SetOutput(out)
+		fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -288,7 +297,7 @@ func (s *service) handler() http.Handler {
 
 // run serves the fake until ctx is cancelled.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args, stdout, stderr)
 	if err != nil {
 		return err
 	}

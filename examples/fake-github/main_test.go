@@ -270,9 +270,14 @@ func TestFakeGitHub_ReposFromTheServersConfig(t *testing.T) {
 // TestFakeGitHub_HelpExitsZero: -h prints the flags and succeeds.
 func TestFakeGitHub_HelpExitsZero(t *testing.T) {
 	start(t) // builds the binary
-	out, err := exec.Command(binPath, "-h").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "-webhook-target") {
-		t.Errorf("-h: %v\n%s", err, out)
+	for _, arg := range []string{"-h", "--help"} {
+		cmd := exec.Command(binPath, arg)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), "-webhook-target") || stderr.Len() > 0 {
+			t.Errorf("%s: %v; want exit 0 and the usage on stdout only\nstdout:\n%s\nstderr:\n%s", arg, err, out, stderr.String())
+		}
 	}
 }
 
@@ -348,7 +353,7 @@ func TestFakeGitHub_PublicURLNamesTheLinks(t *testing.T) {
 	if !strings.HasPrefix(file.DownloadURL, "http://fake-github.internal:8090/") {
 		t.Errorf("download_url %q: want it under --public-url", file.DownloadURL)
 	}
-	if _, err := parseFlags([]string{"--public-url", "fake-github:8090"}, io.Discard); err == nil {
+	if _, err := parseFlags([]string{"--public-url", "fake-github:8090"}, io.Discard, io.Discard); err == nil {
 		t.Error("--public-url without a scheme was accepted")
 	}
 }

@@ -74,8 +74,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.register(fs)
 	from := fs.String("from", "", "the source store (URL)")
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of text")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *from == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "tfpilot-migrate plan: --from is required and it takes no arguments\n")

@@ -84,14 +84,38 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseArgs parses a subcommand's flags into fs and reports whether the
+// command goes on; when it does not, code is the exit code: 0 after -h
+// or --help (the flags go to stdout), 1 after a bad flag (to fs's
+// output, stderr).
+func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, ok bool) {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if err == nil {
+		fs.SetOutput(out)
+		return exitOK, true
+	}
+	code = exitError
+	if errors.Is(err, flag.ErrHelp) {
+		out, code = stdout, exitOK
+	} else {
+		fmt.Fprintln(out, err)
+	}
+	fs.SetOutput(out)
+	fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+	fs.PrintDefaults()
+	return code, false
+}
+
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("audit", stderr)
 	var sf storeFlags
 	sf.register(fs)
 	storeURL := fs.String("store", "", "the store to audit (URL)")
 	nowFlag := fs.String("now", "", "judge locks at this time (RFC 3339); default: now")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *storeURL == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "tfpilot-migrate audit: --store is required and takes no arguments\n")
@@ -156,8 +180,8 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	concurrency := fs.Int("concurrency", 8, "items imported at once")
 	every := fs.Int("progress-every", 1000, "report progress on stderr every N items")
 	report := fs.String("report", "", "write every object that was not plainly copied (quarantined, skipped, read leniently) to FILE as JSON")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *from == "" || *to == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "tfpilot-migrate copy: --from and --to are required and it takes no arguments\n")

@@ -20,8 +20,8 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var sf storeFlags
 	sf.register(fs)
 	storeURL := fs.String("store", "", "the S3 store to reindex (s3://bucket[/prefix])")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	if code, ok := parseArgs(fs, args, stdout); !ok {
+		return code
 	}
 	if *storeURL == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "tfpilot-migrate reindex: --store is required and it takes no arguments\n")

@@ -229,7 +229,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	switch it.Kind {
 	case tfpilot.KindRequest:
 		r := it.Request.Clone()
-		s.requests[r.ID] = &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())}
+		s.putLocked(r.ID, &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())})
 	case tfpilot.KindArchivedRequest:
 		s.archived[it.Request.ID] = it.Request.Clone()
 	case tfpilot.KindEvent:

@@ -39,6 +39,7 @@ type Store struct {
 	backoffs   map[string]tfpilot.RateLimitBackoff
 	costs      map[string]tfpilot.Cost
 	leases     map[string]tfpilot.Lease // lease.go; made on first use
+	insights   insightsIndex            // insights.go
 }
 
 // stored is a live request with what was derived at its last write: its
@@ -47,6 +48,7 @@ type stored struct {
 	req    *tfpilot.Request
 	doc    []byte // canonical JSON encoding with Version zeroed
 	status lifecycle.Status
+	facts  tfpilot.InsightFacts // what it adds to insights (insights.go)
 }
 
 // storedEvent keeps Data as JSON so that no caller map is shared.
@@ -136,7 +138,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if live || old {
 		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
 	}
-	s.requests[c.ID] = &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())}
+	s.putLocked(c.ID, &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())})
 	return c.Clone(), nil
 }
 
@@ -174,7 +176,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		return e.req.Clone(), nil
 	}
 	c.Version = r.Version + 1
-	s.requests[c.ID] = &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())}
+	s.putLocked(c.ID, &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())})
 	return c.Clone(), nil
 }
 
@@ -192,7 +194,7 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	case e.req.Version != version:
 		return fmt.Errorf("memstore: archive request %q at version %d (stored %d): %w", id, version, e.req.Version, tfpilot.ErrConflict)
 	}
-	delete(s.requests, id)
+	s.dropLocked(id)
 	s.archived[id] = e.req
 	return nil
 }

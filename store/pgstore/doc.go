@@ -9,7 +9,10 @@
 // fact), received and updated times. A row written by an earlier version
 // may hold a status derived with older rules until its next write: run
 // [Store.Rederive] once after upgrading ([tfpilot.Pilot.List] re-derives
-// every request it returns either way). Updates are compare-and-swap
+// every request it returns either way; Rederive also fills in the
+// done_until column of rows written before migration 0005 or imported,
+// which [Store.InsightsAggregate] selects recent completions by: until
+// then those rows are read on every insights call). Updates are compare-and-swap
 // (UPDATE ... WHERE id = ? AND version = ?) and write nothing when the
 // document is unchanged; lists are keyset pages on (received_at, id)
 // newest first, so a page costs the same however many requests there are
@@ -29,6 +32,16 @@
 // document as text beside its columns (0004), which stay authoritative.
 // [Store.PendingMigrations] says which
 // migrations a database lacks, without writing.
+//
+// Two optional extensions save round trips. As a
+// [tfpilot.DeliveryWriter], a webhook delivery costs three statements
+// (the claim; the index lookup joined with the read; one statement with
+// data-modifying CTEs that writes the request, inserts its staged
+// lifecycle events and completes the delivery, fenced on its claim, all
+// or nothing), so the events are atomic with the change without the
+// outbox's second write. As a [tfpilot.BatchImporter], a migration's
+// requests, events and index entries are inserted by one multi-row
+// statement per kind and batch.
 //
 // Use:
 //

@@ -64,8 +64,9 @@ func NewFromSQL(db *sql.DB, opts *Options) *Store {
 }
 
 // Open connects to the PostgreSQL database at dsn (a postgres:// URL or
-// a key=value string) through pgx and checks that it answers. Close
-// the Store to close the connections.
+// a key=value string) through pgx and checks that it answers. It keeps
+// up to 16 idle connections (database/sql's default is 2); set other
+// limits on [Store.DB]. Close the Store to close the connections.
 func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	sqldb, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -75,10 +76,19 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
+	// database/sql keeps 2 idle connections by default: under more
+	// concurrent calls than that, every call beyond the second would
+	// open a connection (and prepare its statements) anew.
+	sqldb.SetMaxIdleConns(openIdleConns)
 	s := NewFromSQL(sqldb, opts)
 	s.owned = true
 	return s, nil
 }
+
+// openIdleConns is how many idle connections a Store made by [Open]
+// keeps: the concurrency its callers usually have (a webhook handler's
+// deliveries in flight, a migration's imports).
+const openIdleConns = 16
 
 // DB returns the database the Store works on.
 func (s *Store) DB() *bun.DB { return s.db }

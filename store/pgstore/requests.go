@@ -30,6 +30,9 @@ type requestRow struct {
 	Doc         json.RawMessage `bun:"doc,type:jsonb"`
 	// Raw is the document as written when doc is not exact (rawdoc.go).
 	Raw *string `bun:"raw"`
+	// DoneUntil bounds the completion times of its attempts, for
+	// insights (insights.go); nil (NULL) when not known.
+	DoneUntil *time.Time `bun:"done_until"`
 }
 
 // historyRow is a row of tfpilot_request_history.
@@ -82,10 +85,12 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 		return nil, "", err
 	}
 	doc, raw := requestForms(r, b)
+	done := doneUntil(r)
 	return &requestRow{
 		ID: r.ID, Project: r.Project, Environment: r.Environment,
 		Status:     string(lifecycle.IndexStatus(r.Facts())),
 		ReceivedAt: r.ReceivedAt, UpdatedAt: now, Version: version, Raw: raw,
+		DoneUntil: &done,
 	}, string(doc), nil
 }
 
@@ -158,11 +163,18 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // *sql.DB under bun, not through bun's query builder, which inlines
 // arguments: inlined, the ~3 KB document is parsed twice per statement,
 // and the benchmark (BENCHMARKS.md) measured twice the time.
-var updateSQL = `UPDATE tfpilot_requests
-SET project = $3, environment = $4, status = $5, updated_at = $7,
-    version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
-WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr + `
+var updateSQL = updateStmt("$10") + `
 RETURNING doc->'receivedAt', received_at`
+
+// updateStmt is updateSQL without its RETURNING clause, with done_until
+// from parameter doneParam (commitSQL has more parameters and returns
+// more).
+func updateStmt(doneParam string) string {
+	return `UPDATE tfpilot_requests
+SET project = $3, environment = $4, status = $5, updated_at = $7, done_until = ` + doneParam + `,
+    version = version + 1, doc = ` + nextDocExpr + `, raw = ` + nextRawExpr + `
+WHERE id = $1 AND version = $2 AND ` + receivedSame("$6") + ` AND doc <> ` + nextDocExpr
+}
 
 // nextDocExpr is the document $8 as stored by an update: without the
 // version key and with the stored receivedAt (absent when the stored
@@ -231,7 +243,15 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 		receivedAt time.Time
 	)
 	err = s.db.DB.QueryRowContext(ctx, updateSQL,
-		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw).Scan(&received, &receivedAt)
+		rr.ID, r.Version, rr.Project, rr.Environment, rr.Status, receivedParam(r.ReceivedAt), rr.UpdatedAt, doc, rr.Raw, rr.DoneUntil).Scan(&received, &receivedAt)
+	return s.updated(ctx, op, r, received, receivedAt, err)
+}
+
+// updated is the result of an update of r whose statement returned the
+// stored receivedAt (received, receivedAt) or err: the stored document,
+// or, when the statement wrote nothing (sql.ErrNoRows), a second read
+// tells why.
+func (s *Store) updated(ctx context.Context, op string, r *tfpilot.Request, received []byte, receivedAt time.Time, err error) (*tfpilot.Request, error) {
 	switch {
 	case err == nil:
 		c := r.Clone()

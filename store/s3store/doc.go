@@ -32,12 +32,29 @@
 //	cost/<id>/infracost-cost.json                       infracost documents
 //	cost/<id>/infracost-diff.json
 //
-// and four prefixes this package adds, under tfpilot/:
+// and the prefixes this package adds, under tfpilot/:
 //
 //	tfpilot/list/<position>~/p<project>.e<environment>.s<status>  list index
 //	tfpilot/event-ids/<id>/<eventId>.json                        event id claims
 //	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
 //	tfpilot/leases/<name>.json                                   leases (tfpilot.LeaseStore)
+//	tfpilot/insights/done/<inverted time>_<inverted id>~<attempt>  completed attempts
+//	tfpilot/insights/destroying/<id>~<dispatch>                  destroys in flight
+//	tfpilot/insights/ready.json                                  the two above are complete
+//	tfpilot/by-status/<status>/<list-index key>                  status index
+//	tfpilot/by-status/ready.json                                 it is complete
+//
+// The status index holds a twin of every list-index entry under its
+// status's prefix, so that a status-filtered page lists only the keys of
+// those statuses; a bucket without it (written by an earlier version) is
+// filtered by scanning the list index until [Store.Reindex] adds it.
+//
+// The insights keys let [Store.InsightsAggregate] ([tfpilot.InsightsStore])
+// answer from listings: the list index's keys for the status counts, the
+// done keys of the last 7 days for the rates; it reads no document but
+// ready.json (and those of requests whose list-index entries disagree).
+// A bucket written by an earlier version lacks them and is walked
+// request by request until [Store.Reindex] writes them and ready.json.
 //
 // Bodies: request documents are [tfpilot.Request]'s JSON (fields this
 // version does not model survive updates), plus status and

@@ -572,6 +572,7 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 	var body []byte
 	var err error
 	if it.Kind == tfpilot.KindRequest {
+		s.markReadyIfEmpty(ctx) // status_index.go
 		now := s.now()
 		st := indexStatus(r)
 		if body, err = encodeRequest(r, st, now); err != nil {
@@ -588,6 +589,9 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 		key = hist
 	}
 	if ok, err := s.create(ctx, key, body); ok || err != nil {
+		if ok && it.Kind == tfpilot.KindRequest {
+			s.syncInsightKeys(ctx, nil, r) // insights.go
+		}
 		return ok, tfpilot.Item{}, err
 	}
 	cur, ok, err := s.storedRequest(ctx, r.ID, key)

@@ -178,6 +178,9 @@ func (s *Store) putIndex(ctx context.Context, r *tfpilot.Request, e indexEntry) 
 	if _, err := s.put(ctx, key, body, cond{}); err != nil {
 		return fmt.Errorf("write list index: %w", err)
 	}
+	if _, err := s.put(ctx, s.statusTwin(key, e.status), []byte("{}"), cond{}); err != nil {
+		return fmt.Errorf("write status index: %w", err)
+	}
 	return nil
 }
 
@@ -186,6 +189,9 @@ func (s *Store) deleteIndex(ctx context.Context, e indexEntry) error {
 	key, ok := s.indexKey(e)
 	if !ok {
 		return nil
+	}
+	if err := s.del(ctx, s.statusTwin(key, e.status), ""); err != nil {
+		return fmt.Errorf("delete status index: %w", err)
 	}
 	if err := s.del(ctx, key, ""); err != nil {
 		return fmt.Errorf("delete list index: %w", err)
@@ -205,6 +211,11 @@ func (s *Store) deletePosition(ctx context.Context, e indexEntry) error {
 		return fmt.Errorf("list index position: %w", err)
 	}
 	for _, k := range keys {
+		if e, ok := s.parseIndexKey(k.key); ok {
+			if err := s.del(ctx, s.statusTwin(k.key, e.status), ""); err != nil {
+				return fmt.Errorf("delete status index: %w", err)
+			}
+		}
 		if err := s.del(ctx, k.key, ""); err != nil {
 			return fmt.Errorf("delete list index: %w", err)
 		}

@@ -88,10 +88,13 @@ type candidate struct {
 // empty exactly on the last page). An entry the document no longer
 // agrees with is skipped. Status filters match [lifecycle.IndexStatus]
 // derived from each document's facts, never a status field the document
-// carries. An unfiltered page of 50 costs one
-// ListObjectsV2 call and 51 GETs, whatever the bucket holds; a filtered
-// page costs the same GETs plus one ListObjectsV2 call per 1,000 index
-// entries scanned.
+// carries. A status filter walks the status index's prefixes of those
+// statuses instead (status_index.go), merged in list order, once the
+// bucket has it. An unfiltered page of 50 costs one ListObjectsV2 call
+// and 51 GETs, whatever the bucket holds, and so does a page filtered by
+// one status (one call per status for several); a page filtered by
+// project or environment costs the same GETs plus one ListObjectsV2 call
+// per 1,000 index entries scanned.
 func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
 	limit, after, err := s.parseQuery(q)
 	if err != nil {
@@ -102,6 +105,21 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	pageSize := int32(1000)
 	if !keyFiltered {
 		pageSize = int32(min(limit+1+s.concurrency, 1000))
+	}
+	// A status filter lists the status index's prefixes of those
+	// statuses instead of the whole list index (status_index.go).
+	listPage := func(ctx context.Context) ([]listed, bool, error) { return s.listOnce(ctx, prefix, after, pageSize) }
+	if len(q.Statuses) > 0 {
+		ready, err := s.statusIndexReady(ctx)
+		if err != nil {
+			return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+		}
+		if ready {
+			if q.Project == "" && q.Environment == "" {
+				pageSize = int32(min(limit+1+s.concurrency, 1000))
+			}
+			listPage = s.newStatusMerge(q.Statuses, after, pageSize).next
+		}
 	}
 	var (
 		out       []*tfpilot.Request
@@ -115,7 +133,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			if exhausted {
 				break
 			}
-			page, more, err := s.listOnce(ctx, prefix, after, pageSize)
+			page, more, err := listPage(ctx)
 			if err != nil {
 				return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 			}
@@ -201,8 +219,9 @@ type ReindexResult struct {
 // of every request that lacks one and deletes entries that match no
 // request and are older than Options.StaleIndexAge. Run it once on a
 // bucket written by the original TfPilot (whose requests have no entry
-// and are not listed until then), and after a crash to tidy entries
-// left by interrupted writes. It reads every request document, so it
+// and are not listed until then), once on a bucket written by a version
+// without the insights keys (see [Store.InsightsAggregate]), and after a
+// crash to tidy entries left by interrupted writes. It reads every request document, so it
 // costs what one list of the original system did; it is safe to run
 // while the store is in use.
 func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
@@ -228,6 +247,7 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 	}
 	now := s.now()
 	keys := make([]string, len(ids)) // the entry each request keeps
+	insightKeys := make([][]string, len(ids))
 	unlistable := make([]bool, len(ids))
 	var added atomic.Int64
 	err = s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
@@ -253,6 +273,7 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			return nil
 		}
 		keys[i] = key
+		insightKeys[i] = s.insightKeys(r)
 		if have[key] {
 			return nil
 		}
@@ -284,6 +305,12 @@ func (s *Store) Reindex(ctx context.Context) (ReindexResult, error) {
 			return res, fmt.Errorf("s3store: reindex: remove stale entry: %w", err)
 		}
 		res.Removed++
+	}
+	if err := s.reindexStatus(ctx, keys, now); err != nil { // status_index.go
+		return res, fmt.Errorf("s3store: reindex: %w", err)
+	}
+	if err := s.reindexInsights(ctx, insightKeys, now); err != nil { // insights.go
+		return res, fmt.Errorf("s3store: reindex: %w", err)
 	}
 	return res, nil
 }

@@ -161,6 +161,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
+	s.markReadyIfEmpty(ctx) // status_index.go
 	now := s.now()
 	c := r.Clone()
 	c.Version = 1
@@ -192,6 +193,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	case err != nil:
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
+	s.syncInsightKeys(ctx, nil, c) // insights.go
 	return decodeRequest(body)
 }
 
@@ -277,6 +279,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 			}
 		}
 	}
+	s.syncInsightKeys(ctx, cur, next) // insights.go
 	return decodeRequest(body)
 }
 
@@ -349,6 +352,7 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	// A failure leaves entries whose document is gone: never listed,
 	// removed by Reindex.
 	_ = s.deletePosition(ctx, entryOf(cur, ""))
+	s.syncInsightKeys(ctx, cur, nil) // insights.go
 	return nil
 }
 

@@ -68,14 +68,16 @@ const maxObjectSize = 32 << 20
 // use by many goroutines and many processes sharing the bucket. Create
 // one with [New].
 type Store struct {
-	client      API
-	bucket      string
-	prefix      string
-	concurrency int
-	now         func() time.Time
-	sse         types.ServerSideEncryption
-	staleAge    time.Duration
-	eventSeq    atomic.Int64
+	client       API
+	bucket       string
+	prefix       string
+	concurrency  int
+	now          func() time.Time
+	sse          types.ServerSideEncryption
+	staleAge     time.Duration
+	eventSeq     atomic.Int64
+	statusReady  atomic.Bool // status_index.go: ready.json seen
+	checkedEmpty atomic.Bool // status_index.go: markReadyIfEmpty ran
 }
 
 var _ tfpilot.Store = (*Store)(nil)

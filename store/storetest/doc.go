@@ -39,6 +39,12 @@
 //   - a cancelled context makes every method return an error wrapping
 //     context.Canceled.
 //
+// Optional extensions are checked when the store implements them and
+// skipped otherwise; for [tfpilot.InsightsStore], Insights/* checks that
+// the insights computed from the store's aggregate equal those computed
+// by walking every request, over requests in every status, messy,
+// archived and updated ones.
+//
 // Failures are reported through the testing.T; the suite never panics on
 // a backend's misbehaviour.
 package storetest

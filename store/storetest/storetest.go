@@ -40,7 +40,7 @@ type test struct {
 // that calls newHarness with its own t and gets a fresh store from it.
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Helper()
-	for _, group := range [][]test{requestTests, listTests, agreeTests, eventTests, indexTests, deliveryTests, recordTests, errorTests, mutateTests, leaseTests, pruneTests, legacyTests} {
+	for _, group := range [][]test{requestTests, listTests, agreeTests, eventTests, indexTests, deliveryTests, recordTests, errorTests, mutateTests, leaseTests, pruneTests, legacyTests, insightsTests} {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

@@ -25,6 +25,7 @@ import { BadRequestSchema } from "./gen/google/rpc/error_details_pb.js";
 export * from "./gen/tfpilot/v1/request_pb.js";
 export * from "./gen/tfpilot/v1/request_service_pb.js";
 export * from "./gen/tfpilot/v1/insights_service_pb.js";
+export * from "./gen/tfpilot/v1/catalog_service_pb.js";
 export {
   BadRequestSchema,
   ErrorInfoSchema,

@@ -186,10 +186,16 @@ func (a authInterceptor) authenticate(ctx context.Context, h http.Header) (conte
 	return context.WithValue(ctx, principalKey{}, p), nil
 }
 
-func unauthenticated() error {
-	err := connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
-	err.Meta().Set("WWW-Authenticate", `Bearer realm="tfpilot"`)
-	return err
+// wwwAuthenticate is the challenge sent with UNAUTHENTICATED.
+const wwwAuthenticate = `Bearer realm="tfpilot"`
+
+// unauthenticated is the answer to a call without a valid token. The
+// WWW-Authenticate challenge is not in its metadata: gRPC sends error
+// metadata as trailers, where HTTP/2 forbids that header (net/http drops
+// it with a logged warning); authFirst sends it as a response header,
+// which every protocol allows.
+func unauthenticated() *connect.Error {
+	return withInfo(connect.NewError(connect.CodeUnauthenticated, errUnauthenticated), ReasonUnauthenticated, nil)
 }
 
 func (a authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -232,6 +238,7 @@ func (a authFirst) wrap(next http.Handler) http.Handler {
 		if !ok {
 			// The body stays unread; the server closes the connection
 			// rather than drain a large one.
+			w.Header().Set("WWW-Authenticate", wwwAuthenticate)
 			_ = a.errs.Write(w, r, unauthenticated())
 			return
 		}
@@ -354,9 +361,11 @@ func (l *watchLimits) open(login string) (release func(), err error) {
 	defer l.mu.Unlock()
 	switch {
 	case l.byUser[login] >= l.perPrincipal:
-		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%q has %d Watch streams open, the limit", login, l.perPrincipal))
+		return nil, withInfo(connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%q has %d Watch streams open, the limit", login, l.perPrincipal)),
+			ReasonTooManyStreams, nil)
 	case l.all >= l.total:
-		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("the server has %d Watch streams open, the limit", l.total))
+		return nil, withInfo(connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("the server has %d Watch streams open, the limit", l.total)),
+			ReasonTooManyStreams, nil)
 	}
 	l.byUser[login]++
 	l.all++

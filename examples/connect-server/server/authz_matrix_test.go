@@ -72,7 +72,12 @@ func TestAuthz_EveryRPCByRoleTargetAndOwnership(t *testing.T) {
 		"Watch":       func(tfpilot.Role, bool, bool) bool { return true },
 		"Sync":        func(tfpilot.Role, bool, bool) bool { return true },
 		"GetInsights": func(tfpilot.Role, bool, bool) bool { return true },
-		"Create":      func(r tfpilot.Role, _, _ bool) bool { return rank[r] >= 2 },
+		// The catalogue is for every caller (ListTargets filters by role).
+		"ListModules":  func(tfpilot.Role, bool, bool) bool { return true },
+		"GetModule":    func(tfpilot.Role, bool, bool) bool { return true },
+		"ListTargets":  func(tfpilot.Role, bool, bool) bool { return true },
+		"ListPolicies": func(tfpilot.Role, bool, bool) bool { return true },
+		"Create":       func(r tfpilot.Role, _, _ bool) bool { return rank[r] >= 2 },
 		// Developers act on their own requests; approvers and admins on any.
 		"UpdateConfig": func(r tfpilot.Role, _, own bool) bool { return rank[r] >= 3 || rank[r] == 2 && own },
 		"Plan":         func(r tfpilot.Role, _, own bool) bool { return rank[r] >= 3 || rank[r] == 2 && own },
@@ -156,6 +161,7 @@ func callWith(ctx context.Context, e *env, md protoreflect.MethodDescriptor, tok
 	set("project", "payments")
 	set("environment", env)
 	set("module", "s3_bucket")
+	set("name", "s3_bucket")
 	if md.IsStreamingServer() {
 		stream, err := client.CallServerStream(ctx, connect.NewRequest(in))
 		if err != nil {

@@ -100,7 +100,11 @@ func viewToProto(v tfpilot.View) (*pb.Request, error) {
 	if r.Approval != nil {
 		out.Approval = &pb.Approval{Approved: r.Approval.Approved, Approvers: append([]string(nil), r.Approval.Approvers...)}
 	}
-	if r.Lock != nil {
+	if r.Lock != nil && !v.Archived {
+		// An archived request shows no lock: the one it carries is the
+		// archiving Sync's, held while it archived, and nothing can
+		// act on an archived request anyway.
+		//
 		// A lock left by a dead holder (v.LockExpired) is shown as it is:
 		// its expires_at lies in the past, which says it blocks nothing
 		// and is taken over by the next operation (and cleared by Sync).
@@ -113,7 +117,7 @@ func viewToProto(v tfpilot.View) (*pb.Request, error) {
 				Kind: runKindToProto(k), Attempt: int32(a.Attempt), Current: a.Attempt == op.CurrentAttempt,
 				RunId: a.RunID, Url: a.URL, Status: a.Status, Conclusion: a.Conclusion,
 				DispatchedAt: timeToProto(a.DispatchedAt), CompletedAt: timeToProto(a.CompletedAt),
-				HeadSha: a.HeadSHA, Ref: a.Ref, Actor: a.Actor, Output: outputToProto(a.Output),
+				HeadSha: a.HeadSHA, Ref: a.Ref, Actor: a.Actor, Output: outputToProto(a.Output), PinnedSha: a.PinnedSHA,
 			})
 		}
 	}
@@ -134,7 +138,7 @@ func outputToProto(s *tfoutput.Summary) *pb.RunOutput {
 		return nil
 	}
 	out := &pb.RunOutput{State: outputStateToProto(s.State), Headline: s.Headline, OmittedChanges: int32(s.OmittedChanges),
-		Errors: append([]string(nil), s.Errors...), PlanDigest: s.PlanDigest, Truncated: s.Truncated}
+		Errors: append([]string(nil), s.Errors...), PlanDigest: s.PlanDigest, Truncated: s.Truncated, PlannedCommit: s.PlannedCommit}
 	if c := s.Counts; c != nil {
 		out.Counts = &pb.ResourceCounts{Imported: int32(c.Import), Add: int32(c.Add), Change: int32(c.Change), Destroy: int32(c.Destroy)}
 	}

@@ -1,9 +1,14 @@
 // Package server implements the tfpilot.v1 Connect API over a
 // [tfpilot.Pilot]: RequestService (create, get, list, update config, plan,
 // approve, merge, apply, destroy, sync, events and a server-streaming
-// Watch) and InsightsService, with gRPC health and reflection, bearer-token
-// authentication, Prometheus metrics, JSON logs with a correlation id per
-// call, and the GitHub webhook endpoint on the same listener.
+// Watch), CatalogService (modules with their rules and JSON Schema, the
+// targets a caller may create in, the policy checks) and InsightsService,
+// with gRPC health (following readiness and drain) and reflection,
+// bearer-token authentication, Prometheus metrics (domain metrics through
+// [Server.WatchGitHub] and [Server.WatchReconciler] too), optional
+// OpenTelemetry spans (Options.TracerProvider), JSON logs with a
+// correlation id per call, and the GitHub webhook endpoint on the same
+// listener.
 //
 // The API speaks the Connect, gRPC and gRPC-Web protocols, so a Backstage
 // backend plugin can call it with plain JSON over HTTP:
@@ -34,5 +39,9 @@
 // conflicts, unauthenticated, permission denied, unavailable for GitHub
 // outages and rate limits. Any other error is answered as INTERNAL with a
 // generic message naming the call's correlation id, and logged in full.
+// Every error carries a google.rpc.ErrorInfo (domain [ErrorDomain]) with
+// a stable reason ([ReasonLocked], [ReasonGate], [ReasonRateLimited],
+// ...), a google.rpc.RetryInfo where retrying later helps, and a
+// google.rpc.PreconditionFailure for gates.
 // [New] returns errors wrapping [ErrInvalidOptions]; check with errors.Is.
 package server

@@ -44,6 +44,7 @@ type env struct {
 	server  *server.Server
 	handler http.Handler
 	pilot   *tfpilot.Pilot
+	gh      *githubx.Client
 	// admin is a generated Connect client authenticated as admin.
 	admin    tfpilotv1connect.RequestServiceClient
 	insights tfpilotv1connect.InsightsServiceClient
@@ -57,6 +58,14 @@ type envOptions struct {
 	wrap func(tfpilot.Store) tfpilot.Store
 	// authorizer, when set, replaces the default role authorizer.
 	authorizer tfpilot.Authorizer
+	// policyInfo is the engine's Config.PolicyInfo.
+	policyInfo []tfpilot.PolicyInfo
+	// logger, when set, replaces the test log (WARN and above).
+	logger *slog.Logger
+	// github and options, when set, adjust the GitHub client's and the
+	// server's options (tracing, metrics, readiness).
+	github  func(*githubx.Options)
+	options func(*server.Options)
 }
 
 func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
@@ -67,7 +76,11 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Files: map[string]string{"envs/dev/main.tf": "# dev\n", "envs/prod/main.tf": "# prod\n"}}); err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubx.New(githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"})
+	ghOpts := githubx.Options{BaseURL: fake.URL(), AllowInsecureHTTP: true, Token: "test"}
+	if o.github != nil {
+		o.github(&ghOpts)
+	}
+	gh, err := githubx.New(ghOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +98,9 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		under = o.wrap(store)
 	}
 	log := slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.logger != nil {
+		log = o.logger
+	}
 	var authz tfpilot.Authorizer = tfpilot.RoleAuthorizer{ProductionEnvironments: []string{"prod"},
 		ProductionAllowed: []string{"admin"}, ProductionDestroyAllowed: []string{"admin"}}
 	if o.authorizer != nil {
@@ -98,6 +114,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		Catalog:    cat,
 		Authorizer: authz,
 		Logger:     log,
+		PolicyInfo: o.policyInfo,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +131,11 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 	if o.watchPoll == 0 {
 		o.watchPoll = time.Hour
 	}
-	srv, err := server.New(server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Logger: log, WatchPoll: o.watchPoll})
+	srvOpts := server.Options{Pilot: pilot, Hub: hub, Tokens: tokens, Logger: log, WatchPoll: o.watchPoll}
+	if o.options != nil {
+		o.options(&srvOpts)
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +144,7 @@ func newEnv(t testing.TB, store tfpilot.Store, o envOptions) *env {
 		srv.Drain()
 		hs.Close()
 	})
-	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL, server: srv, handler: srv.Handler(), pilot: pilot}
+	e := &env{t: t, fake: fake, store: store, hub: hub, srv: hs, url: hs.URL, server: srv, handler: srv.Handler(), pilot: pilot, gh: gh}
 	e.admin = e.client(adminToken)
 	e.insights = tfpilotv1connect.NewInsightsServiceClient(e.httpClient(adminToken), hs.URL)
 	return e

@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tfpilot/tfpilot"
@@ -17,15 +18,63 @@ import (
 	"github.com/tfpilot/tfpilot/lock"
 )
 
+// ErrorDomain is the google.rpc.ErrorInfo domain of the server's errors.
+const ErrorDomain = "tfpilot.dev"
+
+// The reasons of the google.rpc.ErrorInfo detail every error of the
+// tfpilot services carries (domain [ErrorDomain]). They are stable: a
+// client branches on the reason, never on the message.
+const (
+	// ReasonUnauthenticated: no valid bearer token (UNAUTHENTICATED).
+	ReasonUnauthenticated = "UNAUTHENTICATED"
+	// ReasonPermissionDenied: the caller may not do this (PERMISSION_DENIED).
+	ReasonPermissionDenied = "PERMISSION_DENIED"
+	// ReasonInvalidArgument: the call's input is invalid; a
+	// google.rpc.BadRequest detail names each field (INVALID_ARGUMENT).
+	ReasonInvalidArgument = "INVALID_ARGUMENT"
+	// ReasonIdempotencyKeyReused: the Idempotency-Key was first used
+	// with another body (INVALID_ARGUMENT).
+	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	// ReasonGate: the request's state does not allow the operation yet;
+	// a google.rpc.PreconditionFailure detail names the gate (its type is
+	// the operation) and the request (FAILED_PRECONDITION).
+	ReasonGate = "GATE"
+	// ReasonLocked: another operation holds the request's lock; a
+	// google.rpc.RetryInfo detail says when it expires (ABORTED).
+	ReasonLocked = "LOCKED"
+	// ReasonConflict: a concurrent write won; retry now (ABORTED).
+	ReasonConflict = "CONFLICT"
+	// ReasonNotFound: no such request or module (NOT_FOUND).
+	ReasonNotFound = "NOT_FOUND"
+	// ReasonAlreadyExists: ALREADY_EXISTS.
+	ReasonAlreadyExists = "ALREADY_EXISTS"
+	// ReasonRateLimited: GitHub is rate limiting tfpilot; RetryInfo says
+	// until when (UNAVAILABLE).
+	ReasonRateLimited = "RATE_LIMITED"
+	// ReasonUnavailable: GitHub is down or unreachable; RetryInfo
+	// suggests a delay (UNAVAILABLE).
+	ReasonUnavailable = "UNAVAILABLE"
+	// ReasonTooManyStreams: the caller or the server has too many Watch
+	// streams open (RESOURCE_EXHAUSTED).
+	ReasonTooManyStreams = "TOO_MANY_STREAMS"
+	// ReasonInternal: a fault of the server; the message names the
+	// call's correlation id (INTERNAL).
+	ReasonInternal = "INTERNAL"
+)
+
 // ConnectError maps an engine error to the Connect error a client sees.
 // Messages are written for the client: a gate's reason, a validation's
-// field violations (also as a google.rpc.BadRequest detail), who holds a
-// lock. GitHub unreachable, failing or rate limiting
-// ([tfpilot.ErrUnavailable]) is UNAVAILABLE with a google.rpc.RetryInfo
-// detail. An error of no known class becomes INTERNAL with a message naming
-// the call's correlation id only; it is logged to log in full. A
-// *connect.Error passes through unchanged.
+// field violations (also as a google.rpc.BadRequest detail), which
+// operation holds a lock. Every answer carries a google.rpc.ErrorInfo
+// detail with a stable reason (see [ReasonLocked] and the others), and
+// google.rpc.RetryInfo where retrying later helps: a held lock (until it
+// expires), a version conflict, GitHub rate limiting (until its reset) or
+// unavailable ([tfpilot.ErrUnavailable]). A gate carries a
+// google.rpc.PreconditionFailure. An error of no known class becomes
+// INTERNAL with a message naming the call's correlation id only; it is
+// logged to log in full. A *connect.Error passes through unchanged.
 func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Error {
+	noteLockConflict(ctx, err) // metrics_domain.go
 	if ce := new(connect.Error); errors.As(err, &ce) {
 		return ce
 	}
@@ -41,41 +90,119 @@ func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Err
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran out of time; Sync finishes what it started"))
 	case errors.Is(err, tfpilot.ErrUnauthenticated):
-		return connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
+		return withInfo(connect.NewError(connect.CodeUnauthenticated, errUnauthenticated), ReasonUnauthenticated, nil)
 	case errors.Is(err, tfpilot.ErrPermissionDenied):
-		return connect.NewError(connect.CodePermissionDenied, errors.New(clean(err)))
+		return withInfo(connect.NewError(connect.CodePermissionDenied, errors.New(clean(err))), ReasonPermissionDenied, nil)
 	case errors.Is(err, tfpilot.ErrIdempotencyKeyReused):
-		return invalidArgument("the idempotency key was already used with a different request",
+		ce := badRequest("the idempotency key was already used with a different request",
 			tfpilot.FieldViolation{Field: IdempotencyKeyHeader, Description: "was first used with a different request body; use a new key"})
+		return withInfo(ce, ReasonIdempotencyKeyReused, nil)
 	case errors.As(err, &verr):
 		return invalidArgument("invalid argument: "+summary(verr.Violations), verr.Violations...)
 	case errors.Is(err, tfpilot.ErrInvalid):
-		return connect.NewError(connect.CodeInvalidArgument, errors.New(clean(err)))
+		return withInfo(connect.NewError(connect.CodeInvalidArgument, errors.New(clean(err))), ReasonInvalidArgument, nil)
 	case errors.As(err, &gerr):
-		return connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(gerr)))
+		ce := connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(gerr)))
+		addDetail(ce, &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+			Type: string(gerr.Operation), Subject: subjectFrom(ctx), Description: gerr.Reason}}})
+		return withInfo(ce, ReasonGate, map[string]string{"operation": string(gerr.Operation)})
 	case errors.Is(err, tfpilot.ErrLocked):
-		msg := "another operation holds the request; retry shortly"
 		if errors.As(err, &lerr) {
-			msg = fmt.Sprintf("the request is locked by operation %q until %s; retry shortly",
-				lerr.Operation, lerr.ExpiresAt.UTC().Format(time.RFC3339))
+			ce := connect.NewError(connect.CodeAborted, fmt.Errorf("the request is locked by operation %q until %s; retry then",
+				lerr.Operation, lerr.ExpiresAt.UTC().Format(time.RFC3339)))
+			addRetry(ce, time.Until(lerr.ExpiresAt))
+			return withInfo(ce, ReasonLocked, map[string]string{"operation": lerr.Operation,
+				"expires_at": lerr.ExpiresAt.UTC().Format(time.RFC3339)})
 		}
-		return connect.NewError(connect.CodeAborted, errors.New(msg))
+		ce := connect.NewError(connect.CodeAborted, errors.New("another operation holds the request; retry shortly"))
+		addRetry(ce, time.Second)
+		return withInfo(ce, ReasonLocked, nil)
 	case errors.Is(err, tfpilot.ErrConflict):
-		return connect.NewError(connect.CodeAborted, errors.New("the request changed concurrently; retry"))
+		ce := connect.NewError(connect.CodeAborted, errors.New("the request changed concurrently; retry"))
+		addRetry(ce, time.Second)
+		return withInfo(ce, ReasonConflict, nil)
 	case errors.Is(err, tfpilot.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, errors.New("request not found"))
+		return notFound("request not found", "request", strings.TrimPrefix(subjectFrom(ctx), "requests/"))
 	case errors.Is(err, tfpilot.ErrAlreadyExists):
-		return connect.NewError(connect.CodeAlreadyExists, errors.New("already exists"))
+		return withInfo(connect.NewError(connect.CodeAlreadyExists, errors.New("already exists")), ReasonAlreadyExists, nil)
 	case errors.As(err, &rerr):
 		log.WarnContext(ctx, "GitHub rate limit", "request_id", RequestID(ctx), "err", err)
-		return unavailable(fmt.Sprintf("GitHub is rate limiting tfpilot until %s; retry then",
+		ce := unavailable(fmt.Sprintf("GitHub is rate limiting tfpilot until %s; retry then",
 			rerr.Reset.UTC().Format(time.RFC3339)), time.Until(rerr.Reset))
+		return withInfo(ce, ReasonRateLimited, map[string]string{"reset": rerr.Reset.UTC().Format(time.RFC3339)})
 	case errors.Is(err, tfpilot.ErrUnavailable), errors.Is(err, githubx.ErrUnavailable):
 		log.WarnContext(ctx, "GitHub unavailable", "request_id", RequestID(ctx), "err", err)
-		return unavailable("GitHub is unavailable; retry later (Sync finishes what was started)", UnavailableRetryDelay)
+		return withInfo(unavailable("GitHub is unavailable; retry later (Sync finishes what was started)", UnavailableRetryDelay),
+			ReasonUnavailable, nil)
 	}
 	log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "err", err)
-	return connect.NewError(connect.CodeInternal, fmt.Errorf("internal error (request id %s)", RequestID(ctx)))
+	return withInfo(connect.NewError(connect.CodeInternal, fmt.Errorf("internal error (request id %s)", RequestID(ctx))),
+		ReasonInternal, map[string]string{"request_id": RequestID(ctx)})
+}
+
+// withInfo adds a google.rpc.ErrorInfo detail with reason and metadata.
+func withInfo(ce *connect.Error, reason string, metadata map[string]string) *connect.Error {
+	addDetail(ce, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: metadata})
+	return ce
+}
+
+func addDetail(ce *connect.Error, m proto.Message) {
+	if d, err := connect.NewErrorDetail(m); err == nil {
+		ce.AddDetail(d)
+	}
+}
+
+// addRetry adds a google.rpc.RetryInfo detail: retry after d, rounded up
+// to whole seconds, at least one.
+func addRetry(ce *connect.Error, d time.Duration) {
+	d = max(d, time.Second)
+	if r := d.Round(time.Second); r < d {
+		d = r + time.Second
+	} else {
+		d = r
+	}
+	addDetail(ce, &errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+}
+
+// notFound is NOT_FOUND with reason NOT_FOUND naming the kind of thing
+// (and its name, when known) in the metadata.
+func notFound(msg, kind, name string) *connect.Error {
+	md := map[string]string{"kind": kind}
+	if name != "" {
+		md["name"] = name
+	}
+	return withInfo(connect.NewError(connect.CodeNotFound, errors.New(msg)), ReasonNotFound, md)
+}
+
+type subjectKey struct{}
+
+// subjectFrom returns the subject of the call ("requests/<id>") that
+// subjectInterceptor found in its input, or "".
+func subjectFrom(ctx context.Context) string {
+	s, _ := ctx.Value(subjectKey{}).(string)
+	return s
+}
+
+// subjectInterceptor records the request a unary call is about (its
+// input's id), so that errors can name it (a gate's
+// PreconditionFailure subject).
+type subjectInterceptor struct{}
+
+func (subjectInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if m, ok := req.Any().(interface{ GetId() string }); ok && m.GetId() != "" {
+			ctx = context.WithValue(ctx, subjectKey{}, "requests/"+m.GetId())
+		}
+		return next(ctx, req)
+	}
+}
+
+func (subjectInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (subjectInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 // UnavailableRetryDelay is the retry delay an UNAVAILABLE answer
@@ -87,14 +214,18 @@ const UnavailableRetryDelay = 5 * time.Second
 // how long to wait before retrying (at least one second).
 func unavailable(msg string, retryAfter time.Duration) *connect.Error {
 	ce := connect.NewError(connect.CodeUnavailable, errors.New(msg))
-	if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(max(retryAfter, time.Second).Round(time.Second))}); err == nil {
-		ce.AddDetail(d)
-	}
+	addRetry(ce, retryAfter)
 	return ce
 }
 
-// invalidArgument is INVALID_ARGUMENT with a google.rpc.BadRequest detail.
+// invalidArgument is INVALID_ARGUMENT with a google.rpc.BadRequest detail
+// and reason INVALID_ARGUMENT.
 func invalidArgument(msg string, vs ...tfpilot.FieldViolation) *connect.Error {
+	return withInfo(badRequest(msg, vs...), ReasonInvalidArgument, nil)
+}
+
+// badRequest is INVALID_ARGUMENT with a google.rpc.BadRequest detail.
+func badRequest(msg string, vs ...tfpilot.FieldViolation) *connect.Error {
 	ce := connect.NewError(connect.CodeInvalidArgument, errors.New(msg))
 	br := &errdetails.BadRequest{}
 	for _, v := range vs {

@@ -31,6 +31,12 @@ type callInfo struct {
 	id    string
 	mu    sync.Mutex
 	attrs []any
+	// read: the call is a read RPC (no side effects) that ended without
+	// a server fault; the access log writes it at DEBUG.
+	read bool
+	// locked: the call was refused because another operation held the
+	// request's lock (tfpilot_lock_conflicts_total).
+	locked bool
 }
 
 type callKey struct{}
@@ -49,6 +55,25 @@ func setLogAttr(ctx context.Context, key string, value any) {
 		ci.attrs = append(ci.attrs, key, value)
 		ci.mu.Unlock()
 	}
+}
+
+// markRead records whether the call is a read that the access log may
+// write at DEBUG: a procedure without side effects that did not fail on
+// the server's side.
+func markRead(ctx context.Context, spec connect.Spec, err error) {
+	ci, ok := ctx.Value(callKey{}).(*callInfo)
+	if !ok || spec.IdempotencyLevel != connect.IdempotencyNoSideEffects {
+		return
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
+		if err != nil {
+			return
+		}
+	}
+	ci.mu.Lock()
+	ci.read = true
+	ci.mu.Unlock()
 }
 
 func newRequestID() string { return strings.ToLower(rand.Text()[:20]) }
@@ -104,12 +129,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		route := routeOf(r.URL.Path)
 		s.metrics.httpRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		level := slog.LevelInfo
-		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		ci.mu.Lock()
+		if ci.read || route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			level = slog.LevelDebug
 		}
-		ci.mu.Lock()
 		attrs := append([]any{"request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration_ms", time.Since(start).Milliseconds()}, ci.attrs...)
+			"status", rec.status, "duration", time.Since(start).String()}, ci.attrs...)
 		ci.mu.Unlock()
 		s.log.Log(r.Context(), level, "http call", attrs...)
 	})
@@ -135,6 +160,9 @@ type metrics struct {
 	rpcSeconds   *prometheus.HistogramVec
 	watchers     prometheus.Gauge
 	watchSends   prometheus.Counter
+	// Domain metrics (metrics_domain.go).
+	deliveries    *prometheus.CounterVec
+	lockConflicts *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -156,7 +184,18 @@ func newMetrics() *metrics {
 		watchSends: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tfpilot_watch_messages_total", Help: "Messages sent on Watch streams.",
 		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tfpilot_webhook_deliveries_total", Help: "GitHub webhook deliveries by outcome.",
+		}, []string{"outcome"}),
+		lockConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tfpilot_lock_conflicts_total", Help: "Calls refused (aborted) because another operation held the request's lock, by procedure.",
+		}, []string{"procedure"}),
 	}
+	for _, o := range []string{deliveryHandled, deliveryNotAttached, deliveryIgnored, deliveryDuplicate, deliveryPing,
+		deliveryBadSignature, deliveryRejected, deliveryBusy, deliveryFailed} {
+		m.deliveries.WithLabelValues(o) // every outcome shows, at 0 until it happens
+	}
+	m.registry.MustRegister(m.deliveries, m.lockConflicts)
 	m.registry.MustRegister(m.httpRequests, m.rpcs, m.rpcSeconds, m.watchers, m.watchSends,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -189,6 +228,8 @@ func (o observeInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc 
 		ctx, cancel := context.WithTimeout(ctx, o.s.opts.UnaryTimeout)
 		defer cancel()
 		res, err := next(ctx, req)
+		markRead(ctx, req.Spec(), err)
+		o.s.countLockConflict(ctx, proc)
 		o.s.metrics.rpcs.WithLabelValues(proc, codeLabel(err)).Inc()
 		o.s.metrics.rpcSeconds.WithLabelValues(proc).Observe(time.Since(start).Seconds())
 		if err != nil {
@@ -207,6 +248,8 @@ func (o observeInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFu
 		proc := conn.Spec().Procedure
 		setLogAttr(ctx, "procedure", proc)
 		err := next(ctx, conn)
+		markRead(ctx, conn.Spec(), err)
+		o.s.countLockConflict(ctx, proc)
 		o.s.metrics.rpcs.WithLabelValues(proc, codeLabel(err)).Inc()
 		if err != nil {
 			setLogAttr(ctx, "code", codeLabel(err))

@@ -15,7 +15,11 @@ import (
 	"github.com/tfpilot/tfpilot/runs"
 )
 
-const planLog = `2026-06-01T09:00:00.0000000Z   # module.s3_bucket_x.aws_s3_bucket.this will be created
+// plannedCommit is the commit planLog's workflow says it planned.
+const plannedCommit = "0123456789abcdef0123456789abcdef01234567"
+
+const planLog = `2026-06-01T09:00:00.0000000Z tfpilot-planned-commit: 0123456789abcdef0123456789abcdef01234567
+2026-06-01T09:00:00.0000000Z   # module.s3_bucket_x.aws_s3_bucket.this will be created
 2026-06-01T09:00:00.0000000Z   # module.s3_bucket_x.aws_s3_bucket_versioning.this will be created
 2026-06-01T09:00:00.0000000Z Plan: 2 to add, 0 to change, 0 to destroy.
 2026-06-01T09:00:01.0000000Z tfpilot-plan-digest: sha256:3f6c2a1e000000000000000000000000000000000000000000000000000000aa
@@ -87,7 +91,7 @@ func TestRPC_GetAndWatchCarryTheSamePlanOutputListTrimsIt(t *testing.T) {
 	}
 	if out.GetState() != pb.OutputState_OUTPUT_STATE_PLANNED || out.GetCounts().GetAdd() != 2 || len(out.GetChanges()) != 2 ||
 		out.GetChanges()[0].GetAction() != "create" || !strings.HasPrefix(out.GetPlanDigest(), "sha256:3f6c2a1e") ||
-		out.GetHeadline() != "Plan: 2 to add, 0 to change, 0 to destroy." {
+		out.GetHeadline() != "Plan: 2 to add, 0 to change, 0 to destroy." || out.GetPlannedCommit() != plannedCommit {
 		t.Fatalf("plan output on Get: %v", out)
 	}
 

@@ -163,6 +163,9 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 	if len(bad) > 0 {
 		return nil, invalidArgument("invalid argument: "+summary(bad), bad...)
 	}
+	if q.Cursor, err = unbindPageToken(m); err != nil {
+		return nil, err
+	}
 	page, err := s.pilot.List(ctx, p, q)
 	if errors.Is(err, tfpilot.ErrInvalid) && q.Cursor != "" {
 		return nil, invalidArgument("invalid page token", tfpilot.FieldViolation{Field: "page_token",
@@ -171,7 +174,7 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	out := &pb.ListResponse{NextPageToken: page.NextCursor}
+	out := &pb.ListResponse{NextPageToken: bindPageToken(m, page.NextCursor)}
 	for _, v := range s.pilot.ViewsOf(ctx, page.Requests) {
 		pr, err := viewToProto(v)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/gen/tfpilot/v1/tfpilotv1connect"
@@ -69,6 +70,11 @@ type Options struct {
 	// MaxWatchLifetime ends a Watch stream after this long; clients
 	// reconnect. Default 30 minutes.
 	MaxWatchLifetime time.Duration
+	// TracerProvider makes a span per RPC and per webhook delivery
+	// (tracing.go); give the engine's store ([tfpilot.TraceStore]) and
+	// GitHub client (githubx.Options.TracerProvider) the same provider so
+	// that their spans nest under these. Default: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Server serves the tfpilot.v1 API. Create it with [New] and mount
@@ -83,7 +89,7 @@ type Server struct {
 
 // Services lists the fully-qualified names of the services the server
 // implements, as health and reflection report them.
-var Services = []string{tfpilotv1connect.RequestServiceName, tfpilotv1connect.InsightsServiceName}
+var Services = []string{tfpilotv1connect.RequestServiceName, tfpilotv1connect.InsightsServiceName, tfpilotv1connect.CatalogServiceName}
 
 // New checks opts and builds the server's handler.
 func New(opts Options) (*Server, error) {
@@ -124,9 +130,16 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics()}
 
+	tracing, err := s.traceInterceptor() // tracing.go
+	if err != nil {
+		return nil, fmt.Errorf("%w: tracing: %v", ErrInvalidOptions, err)
+	}
 	apiOpts := []connect.HandlerOption{
-		connect.WithInterceptors(observeInterceptor{s}, authInterceptor{opts.Tokens}),
+		connect.WithInterceptors(tracing, observeInterceptor{s}, authInterceptor{opts.Tokens}, subjectInterceptor{}),
 		connect.WithReadMaxBytes(int(opts.MaxBodyBytes)),
+	}
+	for _, c := range jsonCodecs {
+		apiOpts = append(apiOpts, connect.WithCodec(c))
 	}
 	mux := http.NewServeMux()
 	// Authenticate before reading: the API's bodies are read only after
@@ -138,7 +151,9 @@ func New(opts Options) (*Server, error) {
 	mux.Handle(path, gate.wrap(h))
 	path, h = tfpilotv1connect.NewInsightsServiceHandler(&insightsService{pilot: opts.Pilot, log: s.log}, apiOpts...)
 	mux.Handle(path, gate.wrap(h))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(Services...)))
+	path, h = tfpilotv1connect.NewCatalogServiceHandler(&catalogService{pilot: opts.Pilot, log: s.log}, apiOpts...)
+	mux.Handle(path, gate.wrap(h))
+	mux.Handle(grpchealth.NewHandler(healthChecker{s})) // health.go: follows readiness and drain
 	reflector := grpcreflect.NewStaticReflector(append([]string{grpchealth.HealthV1ServiceName,
 		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName}, Services...)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -148,9 +163,10 @@ func New(opts Options) (*Server, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	s.metrics.registry.MustRegister(&requestsCollector{s: s}) // metrics_domain.go
 	mux.Handle("GET /metrics", s.metrics.handler())
 	if opts.Webhook != nil {
-		mux.Handle("POST "+WebhookPath, newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight))
+		mux.Handle("POST "+WebhookPath, s.countDeliveries(s.traceWebhook(newWebhookGate(opts.Webhook, opts.WebhookMaxBodyBytes, opts.WebhookMaxInFlight))))
 	}
 	s.handler = s.observe(mux)
 	return s, nil
@@ -171,20 +187,15 @@ func (s *Server) Drain() {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.draining.Load() {
+	if err := s.readiness(r.Context()); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "draining\n")
-		return
-	}
-	if s.opts.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.opts.Ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "not ready", "request_id", RequestID(r.Context()), "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "not ready\n")
+		if errors.Is(err, errDraining) {
+			io.WriteString(w, "draining\n")
 			return
 		}
+		s.log.WarnContext(r.Context(), "not ready", "request_id", RequestID(r.Context()), "err", err)
+		io.WriteString(w, "not ready\n")
+		return
 	}
 	io.WriteString(w, "ok\n")
 }

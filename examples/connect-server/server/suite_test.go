@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -238,16 +239,20 @@ func testWatchPolls(t *testing.T, e *env) {
 	}
 }
 
-// methods lists every method of the tfpilot services, from their
-// descriptors, so that a method added to the proto is tested here.
+// methods lists every method of the services the server registers
+// (server.Services, health and reflection aside), from their
+// descriptors, so that a method or service added to the API is tested
+// here.
 func methods() []protoreflect.MethodDescriptor {
 	var out []protoreflect.MethodDescriptor
-	for _, f := range []protoreflect.FileDescriptor{pb.File_tfpilot_v1_request_service_proto, pb.File_tfpilot_v1_insights_service_proto} {
-		for i := range f.Services().Len() {
-			ms := f.Services().Get(i).Methods()
-			for j := range ms.Len() {
-				out = append(out, ms.Get(j))
-			}
+	for _, name := range server.Services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			panic(fmt.Sprintf("service %s has no descriptor: %v", name, err))
+		}
+		ms := d.(protoreflect.ServiceDescriptor).Methods()
+		for j := range ms.Len() {
+			out = append(out, ms.Get(j))
 		}
 	}
 	return out
@@ -268,6 +273,9 @@ func (e *env) call(ctx context.Context, md protoreflect.MethodDescriptor, token,
 	in := dynamicpb.NewMessage(md.Input())
 	if f := md.Input().Fields().ByName("id"); f != nil {
 		in.Set(f, protoreflect.ValueOfString(id))
+	}
+	if f := md.Input().Fields().ByName("name"); f != nil {
+		in.Set(f, protoreflect.ValueOfString("s3_bucket")) // a module (CatalogService.GetModule)
 	}
 	if md.IsStreamingServer() {
 		stream, err := client.CallServerStream(ctx, connect.NewRequest(in))
@@ -312,6 +320,7 @@ func testViewerEveryMethod(t *testing.T, e *env) {
 	// What a viewer may call, by method name. Every method must be here.
 	viewerMay := map[protoreflect.Name]bool{
 		"Get": true, "List": true, "ListEvents": true, "Watch": true, "Sync": true, "GetInsights": true,
+		"ListModules": true, "GetModule": true, "ListTargets": true, "ListPolicies": true,
 		"Create": false, "UpdateConfig": false, "Plan": false, "Approve": false, "Merge": false, "Apply": false, "Destroy": false,
 		"GetCost": true, "ListDriftEligible": true, "StartDriftCheck": false, "Cancel": false,
 	}

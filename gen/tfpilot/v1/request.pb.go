@@ -765,7 +765,12 @@ type RunAttempt struct {
 	// unset until read. In List answers its changes and errors are left
 	// out (state, headline, counts and the rest are kept); Get and Watch
 	// carry all of it.
-	Output        *RunOutput `protobuf:"bytes,13,opt,name=output,proto3" json:"output,omitempty"`
+	Output *RunOutput `protobuf:"bytes,13,opt,name=output,proto3" json:"output,omitempty"`
+	// PinnedSha is the commit a plan attempt was asked to plan (a re-plan
+	// at a merge commit whose tree differs from the planned one); empty for
+	// a plan of the request branch's head. Such a plan counts only once its
+	// output's planned_commit is this commit, and needs its own approval.
+	PinnedSha     string `protobuf:"bytes,14,opt,name=pinned_sha,json=pinnedSha,proto3" json:"pinned_sha,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -891,6 +896,13 @@ func (x *RunAttempt) GetOutput() *RunOutput {
 	return nil
 }
 
+func (x *RunAttempt) GetPinnedSha() string {
+	if x != nil {
+		return x.PinnedSha
+	}
+	return ""
+}
+
 // RunOutput is the bounded summary of a run's Terraform output: what a
 // plan would do, what an apply did.
 type RunOutput struct {
@@ -913,7 +925,10 @@ type RunOutput struct {
 	PlanDigest string `protobuf:"bytes,7,opt,name=plan_digest,json=planDigest,proto3" json:"plan_digest,omitempty"`
 	// Truncated is true when only the end of a long log was read or a kept
 	// line was shortened.
-	Truncated     bool `protobuf:"varint,8,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated bool `protobuf:"varint,8,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// PlannedCommit is the commit the plan workflow reported it checked out
+	// and planned ("tfpilot-planned-commit:" in its log), when it did.
+	PlannedCommit string `protobuf:"bytes,9,opt,name=planned_commit,json=plannedCommit,proto3" json:"planned_commit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1017,13 @@ func (x *RunOutput) GetTruncated() bool {
 		return x.Truncated
 	}
 	return false
+}
+
+func (x *RunOutput) GetPlannedCommit() string {
+	if x != nil {
+		return x.PlannedCommit
+	}
+	return ""
 }
 
 // ResourceCounts are the numbers of a plan's or an apply's summary line.
@@ -1500,7 +1522,7 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\bhead_sha\x18\x05 \x01(\tR\aheadSha\"D\n" +
 	"\bApproval\x12\x1a\n" +
 	"\bapproved\x18\x01 \x01(\bR\bapproved\x12\x1c\n" +
-	"\tapprovers\x18\x02 \x03(\tR\tapprovers\"\xbc\x03\n" +
+	"\tapprovers\x18\x02 \x03(\tR\tapprovers\"\xdb\x03\n" +
 	"\n" +
 	"RunAttempt\x12'\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x13.tfpilot.v1.RunKindR\x04kind\x12\x18\n" +
@@ -1518,7 +1540,9 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	" \x01(\tR\aheadSha\x12\x10\n" +
 	"\x03ref\x18\v \x01(\tR\x03ref\x12\x14\n" +
 	"\x05actor\x18\f \x01(\tR\x05actor\x12-\n" +
-	"\x06output\x18\r \x01(\v2\x15.tfpilot.v1.RunOutputR\x06output\"\xc0\x02\n" +
+	"\x06output\x18\r \x01(\v2\x15.tfpilot.v1.RunOutputR\x06output\x12\x1d\n" +
+	"\n" +
+	"pinned_sha\x18\x0e \x01(\tR\tpinnedSha\"\xe7\x02\n" +
 	"\tRunOutput\x12-\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x17.tfpilot.v1.OutputStateR\x05state\x12\x1a\n" +
 	"\bheadline\x18\x02 \x01(\tR\bheadline\x122\n" +
@@ -1528,7 +1552,8 @@ const file_tfpilot_v1_request_proto_rawDesc = "" +
 	"\x06errors\x18\x06 \x03(\tR\x06errors\x12\x1f\n" +
 	"\vplan_digest\x18\a \x01(\tR\n" +
 	"planDigest\x12\x1c\n" +
-	"\ttruncated\x18\b \x01(\bR\ttruncated\"p\n" +
+	"\ttruncated\x18\b \x01(\bR\ttruncated\x12%\n" +
+	"\x0eplanned_commit\x18\t \x01(\tR\rplannedCommit\"p\n" +
 	"\x0eResourceCounts\x12\x1a\n" +
 	"\bimported\x18\x01 \x01(\x05R\bimported\x12\x10\n" +
 	"\x03add\x18\x02 \x01(\x05R\x03add\x12\x16\n" +

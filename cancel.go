@@ -111,16 +111,14 @@ func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Prin
 			}
 			return nil, gate(ActionCancel, "pull request #%d was merged on GitHub", pr.Number)
 		}
-		var err2 error
-		r, err2 = p.mutateHeld(ctx, id, h, func(r *Request) error {
+		if _, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
 			if r.PR != nil && r.PR.Open {
 				r.PR.Open = false
 				p.stage(r, "pr_closed", who, map[string]any{"number": r.PR.Number, "reason": "cancelled"})
 			}
 			return nil
-		})
-		if err2 != nil {
-			return nil, err2
+		}); err != nil {
+			return nil, err
 		}
 	}
 	// The archived copy holds no lock: drop it in the last write, and

@@ -98,7 +98,7 @@ func (p *Pilot) startRun(ctx context.Context, r *Request, h string, kind runs.Ki
 		maps.Copy(inputs, planInputs(a)) // replan.go
 	}
 	res, err := p.gh.Dispatch(dctx, repoOf(r), githubx.DispatchRequest{
-		Workflow: p.cfg.Workflows.File(githubx.WorkflowKind(kind)),
+		Workflow: p.cfg.Workflows.File(kind),
 		Ref:      a.Ref,
 		Inputs:   inputs,
 		Nonce:    a.Nonce,

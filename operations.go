@@ -60,7 +60,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	now := p.now()
 	draft.TargetOwner, draft.TargetRepo, draft.TargetBase = t.Owner, t.Repo, t.base()
 	draft.TargetEnvPath, draft.TargetFiles = t.EnvPath, []string{t.path()}
-	draft.BranchName = "tfpilot/" + draft.ID
+	draft.BranchName = p.cfg.BranchPrefix + draft.ID
 	draft.ReceivedAt, draft.UpdatedAt = now, now
 	h := holder(c.Principal, ActionCreate)
 	if draft.Lock, err = lock.Acquire(nil, h, string(ActionCreate), p.cfg.LockTTL, now); err != nil {
@@ -219,14 +219,14 @@ func (p *Pilot) pushBlock(ctx context.Context, r *Request) (string, error) {
 	if src != nil && bytes.Equal(next, src) {
 		return head, nil
 	}
-	return p.gh.CommitFiles(ctx, repo, r.BranchName, fmt.Sprintf("tfpilot: %s for %s/%s (%s)", r.Module, r.Project, r.Environment, r.ID),
+	return p.gh.CommitFiles(ctx, repo, r.BranchName, p.cfg.Text.Commit(r),
 		[]githubx.FileChange{{Path: path, Content: next}})
 }
 
 func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
 	pr, err := p.gh.OpenPR(ctx, repoOf(r), githubx.NewPR{
-		Title: fmt.Sprintf("tfpilot: %s for %s/%s", r.Module, r.Project, r.Environment),
-		Body:  fmt.Sprintf("Requested through tfpilot by %s.\n\nRequest: `%s`\nModule: `%s`\n", who.Login, r.ID, r.Module),
+		Title: p.cfg.Text.PRTitle(r),
+		Body:  p.cfg.Text.PRBody(r, who),
 		Head:  r.BranchName,
 		Base:  r.TargetBase,
 	})

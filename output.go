@@ -113,7 +113,7 @@ type outputSink struct {
 // best effort: its failure never fails the delivery (Sync retries it).
 func (s outputSink) HandleWorkflowRun(ctx context.Context, ev webhook.WorkflowRunEvent) (string, error) {
 	outcome, err := s.Sink.HandleWorkflowRun(ctx, ev)
-	k := runs.Kind(ev.Kind)
+	k := ev.Kind
 	if err != nil || ev.Action != "completed" || !k.Valid() {
 		return outcome, err
 	}

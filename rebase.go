@@ -135,7 +135,7 @@ func (p *Pilot) rebuild(ctx context.Context, r *Request, h string, who Principal
 		return nil, false, err
 	}
 	sha, _, err := p.gh.RebuildOnBase(ctx, repoOf(r), r.BranchName, baseHead,
-		fmt.Sprintf("tfpilot: rebuild %s for %s/%s (%s) on %s", r.Module, r.Project, r.Environment, r.ID, short(baseHead)),
+		p.cfg.Text.RebuildCommit(r, baseHead),
 		[]githubx.FileChange{{Path: r.TargetFiles[0], Content: next}})
 	if err != nil {
 		return nil, false, err

@@ -210,7 +210,7 @@ func stranded(a runs.Attempt, pd pending) bool {
 // attach, and a warning) and never attached or indexed. It reports
 // whether a run was found.
 func (p *Pilot) attachByNonce(ctx context.Context, r *Request, k runs.Kind, a runs.Attempt) (bool, error) {
-	found, err := p.gh.FindRuns(ctx, repoOf(r), p.cfg.Workflows.File(githubx.WorkflowKind(k)), a.Nonce, githubx.BypassCache())
+	found, err := p.gh.FindRuns(ctx, repoOf(r), p.cfg.Workflows.File(k), a.Nonce, githubx.BypassCache())
 	if err != nil || len(found) == 0 {
 		return false, err
 	}
@@ -415,13 +415,13 @@ func (p *Pilot) cleanup(ctx context.Context, r *Request, h string, who Principal
 		case err != nil:
 			return nil, fmt.Errorf("tfpilot: remove block of %q from %s: %w", r.ID, path, err)
 		default:
-			if _, err := p.gh.CommitFiles(ctx, repo, branch, fmt.Sprintf("tfpilot: remove %s (%s), destroyed", r.Module, r.ID),
+			if _, err := p.gh.CommitFiles(ctx, repo, branch, p.cfg.Text.CleanupCommit(r),
 				[]githubx.FileChange{{Path: path, Content: next}}); err != nil {
 				return nil, err
 			}
 			pr, err := p.gh.OpenPR(ctx, repo, githubx.NewPR{
-				Title: fmt.Sprintf("tfpilot: clean up %s for %s/%s", r.Module, r.Project, r.Environment),
-				Body:  fmt.Sprintf("Removes the block of destroyed request `%s`.\n", r.ID),
+				Title: p.cfg.Text.CleanupPRTitle(r),
+				Body:  p.cfg.Text.CleanupPRBody(r),
 				Head:  branch, Base: r.TargetBase,
 			})
 			if err != nil {

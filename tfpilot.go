@@ -37,6 +37,13 @@ type Config struct {
 	Workflows githubx.Workflows
 	// Markers are the hclblocks markers. Default: hclblocks' default.
 	Markers hclblocks.Markers
+	// BranchPrefix names request branches: BranchPrefix + request id.
+	// The engine creates them and [Pilot.WebhookHandler] correlates runs
+	// and pull requests by them. Default [DefaultBranchPrefix].
+	BranchPrefix string
+	// Text writes the commit messages and pull-request titles and bodies.
+	// Nil fields default to [DefaultGitHubText]'s.
+	Text GitHubText
 
 	// LockTTL is the lifetime of a request lock. Default 2 minutes.
 	LockTTL time.Duration
@@ -100,6 +107,10 @@ func New(store Store, gh *githubx.Client, cfg Config) (*Pilot, error) {
 	if cfg.Workflows == (githubx.Workflows{}) {
 		cfg.Workflows = gh.Workflows()
 	}
+	if cfg.BranchPrefix == "" {
+		cfg.BranchPrefix = DefaultBranchPrefix
+	}
+	cfg.Text = cfg.Text.withDefaults()
 	if cfg.LockTTL <= 0 {
 		cfg.LockTTL = 2 * time.Minute
 	}

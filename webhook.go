@@ -1,6 +1,7 @@
 package tfpilot
 
 import (
+	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
@@ -14,15 +15,15 @@ import (
 // empty or missing secret is an error.
 func (p *Pilot) WebhookHandler(secrets ...string) (*webhook.Handler, error) {
 	wf := p.cfg.Workflows
-	sink := NewWebhookSink(p.store, &WebhookSinkOptions{Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()})
+	sink := NewWebhookSink(p.store, &WebhookSinkOptions{BranchPrefix: p.cfg.BranchPrefix, Logger: p.log, Now: p.cfg.Now, Approvals: p.approvalRules()})
 	return webhook.New(webhook.Options{
 		Secrets:     secrets,
 		Deliveries:  sink.Deliveries(), // the store's claims; see store_delivery.go
 		IsDuplicate: IsDuplicateDelivery,
 		Sink:        driftOutputSink{outputSink{Sink: followingSink{sink, p}, p: p}, p}, // drift.go, output.go, webhook_follow.go
-		Classify: func(path, name string) string {
+		Classify: func(path, name string) runs.Kind {
 			k, _ := wf.Classify(path, name)
-			return string(k)
+			return k
 		},
 		Logger: p.log,
 	})

@@ -15,8 +15,8 @@ import (
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
-// DefaultBranchPrefix is the branch naming convention for request
-// branches: tfpilot/<request-id>.
+// DefaultBranchPrefix is the default of [Config].BranchPrefix: request
+// branches are tfpilot/<request-id>.
 const DefaultBranchPrefix = "tfpilot/"
 
 // runCreatedSkew is how much earlier than an attempt's dispatch a run may
@@ -31,7 +31,8 @@ const WebhookEventSource = "github-webhook"
 // WebhookSinkOptions configures [NewWebhookSink]; nil means defaults.
 type WebhookSinkOptions struct {
 	// BranchPrefix is the prefix of request branches, followed by the
-	// request id. Empty means [DefaultBranchPrefix].
+	// request id. Empty means [DefaultBranchPrefix]. It must be the
+	// engine's [Config].BranchPrefix; [Pilot.WebhookHandler] passes it.
 	BranchPrefix string
 	// Logger receives failures to append lifecycle events and oddities
 	// worth an operator's look. Nil discards.
@@ -208,8 +209,8 @@ func (s *WebhookSink) HandleWorkflowRun(ctx context.Context, ev webhook.Workflow
 	if ev.Kind == webhook.KindDrift {
 		return s.handleDriftRun(ctx, ev) // drift.go
 	}
-	kind, ok := ev.Kind.RunKind()
-	if !ok {
+	kind := ev.Kind
+	if !kind.Valid() {
 		return fmt.Sprintf("ignored: %s runs are not attempts of a request", ev.Kind), nil
 	}
 

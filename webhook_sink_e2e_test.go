@@ -61,7 +61,7 @@ func TestWebhookSink_EndToEndWithGitHubFake(t *testing.T) {
 		IsDuplicate: tfpilot.IsDuplicateDelivery,
 		Sink:        tfpilot.NewWebhookSink(store, &tfpilot.WebhookSinkOptions{Approvals: testApprovals}),
 		// githubx's classifier, adapted to webhook's function type.
-		Classify: func(path, name string) string { k, _ := workflows.Classify(path, name); return string(k) },
+		Classify: func(path, name string) runs.Kind { k, _ := workflows.Classify(path, name); return k },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,9 +25,9 @@ func ExampleNewWebhookSink() {
 		Deliveries:  store,
 		IsDuplicate: tfpilot.IsDuplicateDelivery,
 		Sink:        tfpilot.NewWebhookSink(store, nil),
-		Classify: func(path, name string) string {
+		Classify: func(path, name string) webhook.Kind {
 			if path == ".github/workflows/plan.yml" {
-				return string(webhook.KindPlan)
+				return webhook.KindPlan
 			}
 			return ""
 		},

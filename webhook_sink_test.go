@@ -33,7 +33,7 @@ const (
 	cleanupYML = ".github/workflows/cleanup.yml"
 )
 
-func classifyWorkflow(path, name string) string {
+func classifyWorkflow(path, name string) runs.Kind {
 	switch path {
 	case planYML:
 		return "plan"

@@ -85,7 +85,7 @@ type dispatchAnswer struct {
 // Options.MaxRateLimitWait.
 func (c *Client) Dispatch(ctx context.Context, repo Repo, req DispatchRequest) (DispatchResult, error) {
 	const op = "githubx.Dispatch"
-	if !repo.valid() || req.Workflow == "" || req.Ref == "" || req.Nonce == "" {
+	if !repo.Valid() || req.Workflow == "" || req.Ref == "" || req.Nonce == "" {
 		return DispatchResult{}, invalid(op, "repo, workflow, ref and nonce are required")
 	}
 	inputs := make(map[string]string, len(req.Inputs)+1)
@@ -160,7 +160,7 @@ func (c *Client) awaitRun(ctx context.Context, repo Repo, workflow, nonce string
 // runs. It fails with [ErrNotFound] when there is none.
 func (c *Client) FindRun(ctx context.Context, repo Repo, workflow, nonce string, opts ...CallOption) (Run, error) {
 	const op = "githubx.FindRun"
-	if !repo.valid() || workflow == "" || nonce == "" {
+	if !repo.Valid() || workflow == "" || nonce == "" {
 		return Run{}, invalid(op, "repo, workflow and nonce are required")
 	}
 	for page := 1; page <= 3; page++ {
@@ -185,7 +185,7 @@ func (c *Client) FindRun(ctx context.Context, repo Repo, workflow, nonce string,
 // GetRun returns a workflow run. Reconciliation passes [BypassCache].
 func (c *Client) GetRun(ctx context.Context, repo Repo, runID int64, opts ...CallOption) (Run, error) {
 	const op = "githubx.GetRun"
-	if !repo.valid() || runID <= 0 {
+	if !repo.Valid() || runID <= 0 {
 		return Run{}, invalid(op, "repo and a positive run id are required")
 	}
 	var r apiRun
@@ -208,7 +208,7 @@ func (c *Client) getJSON(ctx context.Context, u string, v any) error {
 // ListJobs returns the jobs of a run's latest attempt.
 func (c *Client) ListJobs(ctx context.Context, repo Repo, runID int64, opts ...CallOption) ([]Job, error) {
 	const op = "githubx.ListJobs"
-	if !repo.valid() || runID <= 0 {
+	if !repo.Valid() || runID <= 0 {
 		return nil, invalid(op, "repo and a positive run id are required")
 	}
 	var out []Job
@@ -248,7 +248,7 @@ type Logs struct {
 // The download URL GitHub redirects to is fetched without credentials.
 func (c *Client) JobLogs(ctx context.Context, repo Repo, jobID int64, opts LogOptions) (Logs, error) {
 	const op = "githubx.JobLogs"
-	if !repo.valid() || jobID <= 0 {
+	if !repo.Valid() || jobID <= 0 {
 		return Logs{}, invalid(op, "repo and a positive job id are required")
 	}
 	if opts.MaxBytes <= 0 {

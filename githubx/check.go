@@ -49,7 +49,7 @@ func (p SetupProblem) String() string {
 // that pass.
 func (c *Client) CheckSetup(ctx context.Context, repo Repo, base string) ([]SetupProblem, error) {
 	const op = "githubx.CheckSetup"
-	if !repo.valid() {
+	if !repo.Valid() {
 		return nil, invalid(op, "repo is required")
 	}
 	var problems []SetupProblem

@@ -98,16 +98,9 @@ type Client struct {
 	listLag    time.Duration
 }
 
-// Repo names a repository.
-type Repo struct {
-	Owner string
-	Name  string
-}
-
-// String returns "owner/name".
-func (r Repo) String() string { return r.Owner + "/" + r.Name }
-
-func (r Repo) valid() bool { return r.Owner != "" && r.Name != "" }
+// Repo is an alias of [runs.Repo], the one repository type shared with
+// webhook, kept for existing users.
+type Repo = runs.Repo
 
 // New returns a [Client]. It makes no network call; App credentials are
 // exchanged for a token on first use.

@@ -32,7 +32,7 @@ type File struct {
 // call again after any failure.
 func (c *Client) EnsureBranch(ctx context.Context, repo Repo, branch, base string) (string, error) {
 	const op = "githubx.EnsureBranch"
-	if !repo.valid() || branch == "" || base == "" {
+	if !repo.Valid() || branch == "" || base == "" {
 		return "", invalid(op, "repo, branch and base are required")
 	}
 	sha, err := c.branchSHA(ctx, repo, branch, true)
@@ -83,7 +83,7 @@ func (c *Client) branchSHA(ctx context.Context, repo Repo, branch string, fresh 
 // as it is make no commit and return the branch's current SHA.
 func (c *Client) CommitFiles(ctx context.Context, repo Repo, branch, message string, changes []FileChange) (string, error) {
 	const op = "githubx.CommitFiles"
-	if !repo.valid() || branch == "" || message == "" || len(changes) == 0 {
+	if !repo.Valid() || branch == "" || message == "" || len(changes) == 0 {
 		return "", invalid(op, "repo, branch, message and at least one change are required")
 	}
 	for _, ch := range changes {
@@ -145,7 +145,7 @@ func (c *Client) CommitFiles(ctx context.Context, repo Repo, branch, message str
 // empty means the default branch). A directory is [ErrInvalid].
 func (c *Client) ReadFile(ctx context.Context, repo Repo, filePath, ref string, opts ...CallOption) (File, error) {
 	const op = "githubx.ReadFile"
-	if !repo.valid() || filePath == "" {
+	if !repo.Valid() || filePath == "" {
 		return File{}, invalid(op, "repo and path are required")
 	}
 	fc, _, _, err := c.gh.Repositories.GetContents(readCtx(ctx, opts), repo.Owner, repo.Name, filePath, &github.RepositoryContentGetOptions{Ref: ref})

@@ -34,7 +34,7 @@ func (c *Client) ListLag() time.Duration { return c.listLag }
 // run is the attempt's, the others must never be taken for it.
 func (c *Client) FindRuns(ctx context.Context, repo Repo, workflow, nonce string, opts ...CallOption) ([]Run, error) {
 	const op = "githubx.FindRuns"
-	if !repo.valid() || workflow == "" || nonce == "" {
+	if !repo.Valid() || workflow == "" || nonce == "" {
 		return nil, invalid(op, "repo, workflow and nonce are required")
 	}
 	var out []Run

@@ -22,7 +22,7 @@ type NewPR struct {
 // again after any failure, including a lost answer.
 func (c *Client) OpenPR(ctx context.Context, repo Repo, pr NewPR) (PullRequest, error) {
 	const op = "githubx.OpenPR"
-	if !repo.valid() || pr.Title == "" || pr.Head == "" || pr.Base == "" {
+	if !repo.Valid() || pr.Title == "" || pr.Head == "" || pr.Base == "" {
 		return PullRequest{}, invalid(op, "repo, title, head and base are required")
 	}
 	ictx := withCall(ctx, callConfig{idempotent: true}) // a replay answers "already exists"
@@ -53,7 +53,7 @@ func (c *Client) OpenPR(ctx context.Context, repo Repo, pr NewPR) (PullRequest, 
 // force a fresh read.
 func (c *Client) GetPR(ctx context.Context, repo Repo, number int, opts ...CallOption) (PullRequest, error) {
 	const op = "githubx.GetPR"
-	if !repo.valid() || number <= 0 {
+	if !repo.Valid() || number <= 0 {
 		return PullRequest{}, invalid(op, "repo and a positive number are required")
 	}
 	p, _, err := c.gh.PullRequests.Get(readCtx(ctx, opts), repo.Owner, repo.Name, number)
@@ -66,7 +66,7 @@ func (c *Client) GetPR(ctx context.Context, repo Repo, number int, opts ...CallO
 // ListReviews returns all reviews of a pull request, oldest first.
 func (c *Client) ListReviews(ctx context.Context, repo Repo, number int, opts ...CallOption) ([]Review, error) {
 	const op = "githubx.ListReviews"
-	if !repo.valid() || number <= 0 {
+	if !repo.Valid() || number <= 0 {
 		return nil, invalid(op, "repo and a positive number are required")
 	}
 	var out []Review
@@ -106,7 +106,7 @@ type MergeOptions struct {
 // [ErrHeadSHAMismatch], [ErrNotMergeable] (both match [ErrConflict]).
 func (c *Client) MergePR(ctx context.Context, repo Repo, number int, opts MergeOptions) (string, error) {
 	const op = "githubx.MergePR"
-	if !repo.valid() || number <= 0 || opts.ExpectedHeadSHA == "" {
+	if !repo.Valid() || number <= 0 || opts.ExpectedHeadSHA == "" {
 		return "", invalid(op, "repo, a positive number and ExpectedHeadSHA are required")
 	}
 	for attempt := 0; ; attempt++ {
@@ -150,7 +150,7 @@ func (c *Client) MergePR(ctx context.Context, repo Repo, number int, opts MergeO
 // was merged meanwhile stays merged: check the answer's Merged.
 func (c *Client) ClosePR(ctx context.Context, repo Repo, number int) (PullRequest, error) {
 	const op = "githubx.ClosePR"
-	if !repo.valid() || number <= 0 {
+	if !repo.Valid() || number <= 0 {
 		return PullRequest{}, invalid(op, "repo and a positive number are required")
 	}
 	ictx := withCall(ctx, callConfig{idempotent: true}) // the same PATCH twice ends in the same state

@@ -14,7 +14,7 @@ import (
 // A missing branch is [ErrNotFound].
 func (c *Client) BranchHead(ctx context.Context, repo Repo, branch string) (string, error) {
 	const op = "githubx.BranchHead"
-	if !repo.valid() || branch == "" {
+	if !repo.Valid() || branch == "" {
 		return "", invalid(op, "repo and branch are required")
 	}
 	sha, err := c.branchSHA(ctx, repo, branch, true)
@@ -36,7 +36,7 @@ func (c *Client) BranchHead(ctx context.Context, repo Repo, branch string) (stri
 // committed and rebuilt is false.
 func (c *Client) RebuildOnBase(ctx context.Context, repo Repo, branch, baseSHA, message string, changes []FileChange) (sha string, rebuilt bool, err error) {
 	const op = "githubx.RebuildOnBase"
-	if !repo.valid() || branch == "" || baseSHA == "" || message == "" || len(changes) == 0 {
+	if !repo.Valid() || branch == "" || baseSHA == "" || message == "" || len(changes) == 0 {
 		return "", false, invalid(op, "repo, branch, base commit, message and at least one change are required")
 	}
 	for _, ch := range changes {

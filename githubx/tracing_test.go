@@ -33,7 +33,7 @@ func TestTracing_EachGitHubCallIsAClientSpanUnderTheCallersSpan(t *testing.T) {
 		gets++
 		attrs := map[string]string{}
 		for _, kv := range s.Attributes() {
-			attrs[string(kv.Key)] = kv.Value.Emit()
+			attrs[string(kv.Key)] = kv.Value.String()
 		}
 		if s.SpanKind() != trace.SpanKindClient || attrs["http.request.method"] != "GET" ||
 			attrs["http.response.status_code"] != "200" || attrs["url.path"] == "" {

@@ -22,7 +22,7 @@ const InputPlanSHA = "plan_sha"
 // rate-limit unit).
 func (c *Client) CommitTree(ctx context.Context, repo Repo, sha string) (string, error) {
 	const op = "githubx.CommitTree"
-	if !repo.valid() || sha == "" {
+	if !repo.Valid() || sha == "" {
 		return "", invalid(op, "repo and commit are required")
 	}
 	commit, _, err := c.gh.Git.GetCommit(readCtx(ctx, nil), repo.Owner, repo.Name, sha)

@@ -3,30 +3,25 @@ package githubx
 import (
 	"path"
 	"strings"
+
+	"github.com/tfpilot/tfpilot/runs"
 )
 
-// WorkflowKind classifies a workflow run by what it does. The first three
-// values equal those of the foundation's runs.Kind, so callers convert with
-// runs.Kind(k).
-type WorkflowKind string
+// WorkflowKind is an alias of [runs.Kind], the one workflow-kind type of
+// tfpilot, kept for existing users. Its Valid method holds only for the
+// attempt kinds (plan, apply, destroy); [runs.Kind.Known] holds for all
+// five.
+type WorkflowKind = runs.Kind
 
-// The workflow kinds tfpilot dispatches or observes.
+// The workflow kinds tfpilot dispatches or observes, as aliases of the
+// [runs.Kind] constants.
 const (
-	WorkflowPlan    WorkflowKind = "plan"
-	WorkflowApply   WorkflowKind = "apply"
-	WorkflowDestroy WorkflowKind = "destroy"
-	WorkflowCleanup WorkflowKind = "cleanup"
-	WorkflowDrift   WorkflowKind = "drift"
+	WorkflowPlan    = runs.Plan
+	WorkflowApply   = runs.Apply
+	WorkflowDestroy = runs.Destroy
+	WorkflowCleanup = runs.Cleanup
+	WorkflowDrift   = runs.Drift
 )
-
-// Valid reports whether k is one of the known kinds.
-func (k WorkflowKind) Valid() bool {
-	switch k {
-	case WorkflowPlan, WorkflowApply, WorkflowDestroy, WorkflowCleanup, WorkflowDrift:
-		return true
-	}
-	return false
-}
 
 // Workflows names the workflow file (under .github/workflows) of each
 // kind. An empty field means the default of [DefaultWorkflows].

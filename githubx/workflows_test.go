@@ -46,7 +46,7 @@ func TestWorkflows_DefaultsMatchTheFake(t *testing.T) {
 	w := githubx.DefaultWorkflows()
 	for _, fw := range githubtest.DefaultWorkflows() {
 		k, ok := w.Classify(".github/workflows/"+fw.File, fw.Name)
-		if !ok || w.File(k) != fw.File || !k.Valid() {
+		if !ok || w.File(k) != fw.File || !k.Known() {
 			t.Errorf("fake workflow %s classifies as %q, %v", fw.File, k, ok)
 		}
 	}
@@ -59,7 +59,7 @@ func FuzzWorkflows_Classify(f *testing.F) {
 	w := githubx.DefaultWorkflows()
 	f.Fuzz(func(t *testing.T, path, name string) {
 		k, ok := w.Classify(path, name)
-		if ok != k.Valid() {
+		if ok != k.Known() {
 			t.Fatalf("Classify(%q, %q) = %q, %v", path, name, k, ok)
 		}
 		if ok && w.File(k) == "" {

@@ -6,58 +6,33 @@ import (
 	"github.com/tfpilot/tfpilot/runs"
 )
 
-// Kind is what a workflow run does for tfpilot, as the configured
-// [Classifier] decides from the workflow's file and name.
-type Kind string
+// Kind is an alias of [runs.Kind], the one workflow-kind type of
+// tfpilot, kept for existing users: what a workflow run does, as the
+// configured [Classifier] decides from the workflow's file and name. Plan,
+// apply and destroy runs are attempts of a request ([runs.Kind.Valid]);
+// cleanup and drift runs are not.
+type Kind = runs.Kind
 
-// The workflow kinds tfpilot drives. Plan, apply and destroy runs are
-// attempts of a request ([Kind.RunKind]); cleanup and drift runs are not.
+// The workflow kinds tfpilot drives, as aliases of the [runs.Kind]
+// constants.
 const (
-	KindPlan    Kind = "plan"
-	KindApply   Kind = "apply"
-	KindDestroy Kind = "destroy"
-	KindCleanup Kind = "cleanup"
-	KindDrift   Kind = "drift"
+	KindPlan    = runs.Plan
+	KindApply   = runs.Apply
+	KindDestroy = runs.Destroy
+	KindCleanup = runs.Cleanup
+	KindDrift   = runs.Drift
 )
-
-// Valid reports whether k is one of the five kinds.
-func (k Kind) Valid() bool {
-	switch k {
-	case KindPlan, KindApply, KindDestroy, KindCleanup, KindDrift:
-		return true
-	}
-	return false
-}
-
-// RunKind returns the [runs.Kind] whose attempts a run of kind k
-// patches, and false for cleanup and drift runs, which a request does
-// not track as attempts.
-func (k Kind) RunKind() (runs.Kind, bool) {
-	switch k {
-	case KindPlan:
-		return runs.Plan, true
-	case KindApply:
-		return runs.Apply, true
-	case KindDestroy:
-		return runs.Destroy, true
-	}
-	return "", false
-}
 
 // Classifier tells which [Kind] a workflow is from its file path (e.g.
 // ".github/workflows/plan.yml") and name. It returns "" for workflows
 // that are not tfpilot's; those runs are recorded as ignored. A returned
-// string that is not a valid [Kind] is treated the same way, and logged.
-type Classifier func(workflowPath, workflowName string) string
+// kind that is not [runs.Kind.Known] is treated the same way, and logged.
+// githubx.Workflows.Classify fits it with its boolean dropped.
+type Classifier func(workflowPath, workflowName string) Kind
 
-// Repo names a GitHub repository.
-type Repo struct {
-	Owner string
-	Name  string
-}
-
-// String returns "owner/name".
-func (r Repo) String() string { return r.Owner + "/" + r.Name }
+// Repo is an alias of [runs.Repo], the one repository type shared with
+// githubx, kept for existing users.
+type Repo = runs.Repo
 
 // WorkflowRunEvent is a workflow_run delivery for one of tfpilot's
 // workflows.

@@ -57,9 +57,9 @@ func Example() {
 		Deliveries:  &onceDeliveries{},
 		IsDuplicate: func(err error) bool { return errors.Is(err, errSeen) },
 		Sink:        printSink{},
-		Classify: func(path, name string) string {
+		Classify: func(path, name string) webhook.Kind {
 			if strings.HasSuffix(path, "/plan.yml") {
-				return string(webhook.KindPlan)
+				return webhook.KindPlan
 			}
 			return "" // not a tfpilot workflow
 		},

@@ -132,9 +132,9 @@ func (s *sink) recorded() []any {
 
 // classifyTestYML classifies the fixtures' ".github/workflows/test.yml"
 // as a plan workflow, and nothing else.
-func classifyTestYML(path, name string) string {
+func classifyTestYML(path, name string) webhook.Kind {
 	if path == ".github/workflows/test.yml" {
-		return string(webhook.KindPlan)
+		return webhook.KindPlan
 	}
 	return ""
 }

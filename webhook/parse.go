@@ -138,11 +138,11 @@ func parseWorkflowRun(body []byte, classify Classifier) (ev WorkflowRunEvent, ig
 			ev.PullRequests = append(ev.PullRequests, pr.Number)
 		}
 	}
-	kind := Kind(classify(path, name))
+	kind := classify(path, name)
 	switch {
 	case kind == "":
 		return ev, fmt.Sprintf("ignored: workflow %q is not tfpilot's", path), nil
-	case !kind.Valid():
+	case !kind.Known():
 		return ev, fmt.Sprintf("ignored: classifier returned unknown kind %q for workflow %q", kind, path), nil
 	}
 	ev.Kind = kind

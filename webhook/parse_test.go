@@ -99,7 +99,7 @@ func TestParse_UnclassifiedWorkflowRunIsIgnored(t *testing.T) {
 	for _, path := range []string{".github/workflows/lint.yml"} {
 		d, s := newDeliveries(), &sink{}
 		h := newHandler(t, d, s, func(o *webhook.Options) {
-			o.Classify = func(p, n string) string {
+			o.Classify = func(p, n string) webhook.Kind {
 				if p == ".github/workflows/lint.yml" {
 					return "lint" // not a kind
 				}

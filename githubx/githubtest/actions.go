@@ -424,52 +424,42 @@ func (f *Fake) handleDispatch(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	wf := rp.workflowByID(r.PathValue("workflow"))
-	if wf == nil {
-		f.mu.Unlock()
-		errNotFound(w)
-		return
-	}
-	branch := strings.TrimPrefix(body.Ref, "refs/heads/")
-	if _, ok := rp.refs[branch]; !ok || branch == "" {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, "No ref found for: "+body.Ref))
-		return
-	}
-	if len(body.Inputs) > 25 {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, "you may only define up to 25 `inputs` for a `workflow_dispatch` event"))
-		return
-	}
-	sent := make(map[string]string, len(body.Inputs))
-	for k, v := range body.Inputs {
-		sent[k] = fmt.Sprint(v)
-	}
-	inputs, refusal := wf.checkInputs(sent)
-	if refusal != "" {
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, simpleError(docDispatch, refusal))
-		return
-	}
-	run := f.dispatchLocked(rp, wf, branch, inputs)
-	details := map[string]any{
-		"workflow_run_id": run.id,
-		"run_url":         f.apiURL(rp, "actions/runs/"+strconv.FormatInt(run.id, 10)),
-		"html_url":        f.htmlURL(rp, "actions/runs/"+strconv.FormatInt(run.id, 10)),
-	}
-	legacy := f.opts.LegacyDispatch
-	f.mu.Unlock()
-	if body.ReturnRunDetails && !legacy {
-		writeJSON(w, http.StatusOK, details)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		wf := rp.workflowByID(r.PathValue("workflow"))
+		if wf == nil {
+			return notFound()
+		}
+		branch := strings.TrimPrefix(body.Ref, "refs/heads/")
+		if _, ok := rp.refs[branch]; !ok || branch == "" {
+			return jsonAnswer(http.StatusUnprocessableEntity, simpleError(docDispatch, "No ref found for: "+body.Ref))
+		}
+		if len(body.Inputs) > 25 {
+			return jsonAnswer(http.StatusUnprocessableEntity, simpleError(docDispatch, "you may only define up to 25 `inputs` for a `workflow_dispatch` event"))
+		}
+		sent := make(map[string]string, len(body.Inputs))
+		for k, v := range body.Inputs {
+			sent[k] = fmt.Sprint(v)
+		}
+		inputs, refusal := wf.checkInputs(sent)
+		if refusal != "" {
+			return jsonAnswer(http.StatusUnprocessableEntity, simpleError(docDispatch, refusal))
+		}
+		run := f.dispatchLocked(rp, wf, branch, inputs)
+		details := map[string]any{
+			"workflow_run_id": run.id,
+			"run_url":         f.apiURL(rp, "actions/runs/"+strconv.FormatInt(run.id, 10)),
+			"html_url":        f.htmlURL(rp, "actions/runs/"+strconv.FormatInt(run.id, 10)),
+		}
+		legacy := f.opts.LegacyDispatch
+		if body.ReturnRunDetails && !legacy {
+			return jsonAnswer(http.StatusOK, details)
+		}
+		return answer{status: http.StatusNoContent}
+	})
 }
 
 func (f *Fake) runJSON(rp *repo, r *run) map[string]any {
@@ -525,105 +515,102 @@ func (f *Fake) workflowJSON(rp *repo, wf *workflow) map[string]any {
 }
 
 func (f *Fake) handleListWorkflows(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	list := make([]map[string]any, 0, len(rp.workflows))
-	for _, wf := range rp.workflows {
-		list = append(list, f.workflowJSON(rp, wf))
-	}
-	start, end := pageBounds(w, r, len(list))
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflows": list[start:end]})
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		list := make([]map[string]any, 0, len(rp.workflows))
+		for _, wf := range rp.workflows {
+			list = append(list, f.workflowJSON(rp, wf))
+		}
+		start, end, link := pageBounds(r, len(list))
+		return withLink(jsonAnswer(http.StatusOK, map[string]any{"total_count": len(list), "workflows": list[start:end]}), link)
+	})
 }
 
 func (f *Fake) handleGetWorkflow(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	wf := rp.workflowByID(r.PathValue("workflow"))
-	if wf == nil {
-		errNotFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, f.workflowJSON(rp, wf))
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		wf := rp.workflowByID(r.PathValue("workflow"))
+		if wf == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.workflowJSON(rp, wf))
+	})
 }
 
 func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	var wf *workflow
-	if id := r.PathValue("workflow"); id != "" {
-		if wf = rp.workflowByID(id); wf == nil {
-			errNotFound(w)
-			return
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-	}
-	q := r.URL.Query()
-	var after, before time.Time
-	if c := q.Get("created"); c != "" {
-		switch {
-		case strings.HasPrefix(c, ">="):
-			after, _ = time.Parse(time.RFC3339, c[2:])
-		case strings.HasPrefix(c, "<="):
-			before, _ = time.Parse(time.RFC3339, c[2:])
+		var wf *workflow
+		if id := r.PathValue("workflow"); id != "" {
+			if wf = rp.workflowByID(id); wf == nil {
+				return notFound()
+			}
 		}
-	}
-	ids := make([]int64, 0, len(rp.runs))
-	for id := range rp.runs {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] }) // newest first
-	list := []map[string]any{}
-	for _, id := range ids {
-		run := rp.runs[id]
-		switch {
-		case wf != nil && run.wf != wf,
-			q.Get("branch") != "" && run.headBranch != q.Get("branch"),
-			q.Get("event") != "" && run.event != q.Get("event"),
-			q.Get("head_sha") != "" && run.headSHA != q.Get("head_sha"),
-			q.Get("status") != "" && run.status != q.Get("status") && run.conclusion != q.Get("status"),
-			!after.IsZero() && run.created.Before(after),
-			!before.IsZero() && run.created.After(before),
-			f.lagHidesLocked(run):
-			continue
+		q := r.URL.Query()
+		var after, before time.Time
+		if c := q.Get("created"); c != "" {
+			switch {
+			case strings.HasPrefix(c, ">="):
+				after, _ = time.Parse(time.RFC3339, c[2:])
+			case strings.HasPrefix(c, "<="):
+				before, _ = time.Parse(time.RFC3339, c[2:])
+			}
 		}
-		list = append(list, f.runJSON(rp, run))
-	}
-	start, end := pageBounds(w, r, len(list))
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": list[start:end]})
+		ids := make([]int64, 0, len(rp.runs))
+		for id := range rp.runs {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] }) // newest first
+		list := []map[string]any{}
+		for _, id := range ids {
+			run := rp.runs[id]
+			switch {
+			case wf != nil && run.wf != wf,
+				q.Get("branch") != "" && run.headBranch != q.Get("branch"),
+				q.Get("event") != "" && run.event != q.Get("event"),
+				q.Get("head_sha") != "" && run.headSHA != q.Get("head_sha"),
+				q.Get("status") != "" && run.status != q.Get("status") && run.conclusion != q.Get("status"),
+				!after.IsZero() && run.created.Before(after),
+				!before.IsZero() && run.created.After(before),
+				f.lagHidesLocked(run):
+				continue
+			}
+			list = append(list, f.runJSON(rp, run))
+		}
+		start, end, link := pageBounds(r, len(list))
+		return withLink(jsonAnswer(http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": list[start:end]}), link)
+	})
 }
 
-func (f *Fake) routeRun(w http.ResponseWriter, r *http.Request) (*repo, *run) {
-	rp := f.routeRepo(w, r)
+func (f *Fake) routeRun(r *http.Request) (*repo, *run) {
+	rp := f.routeRepo(r)
 	if rp == nil {
 		return nil, nil
 	}
 	id, err := strconv.ParseInt(r.PathValue("run_id"), 10, 64)
 	if err != nil || rp.runs[id] == nil {
-		errNotFound(w)
 		return nil, nil
 	}
 	return rp, rp.runs[id]
 }
 
 func (f *Fake) handleGetRun(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp, run := f.routeRun(w, r)
-	if run == nil {
-		return
-	}
-	writeJSON(w, http.StatusOK, f.runJSON(rp, run))
+	f.locked(w, func() answer {
+		rp, run := f.routeRun(r)
+		if run == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.runJSON(rp, run))
+	})
 }
 
 func (f *Fake) jobJSON(rp *repo, r *run, j *job) map[string]any {
@@ -654,71 +641,67 @@ func (f *Fake) jobJSON(rp *repo, r *run, j *job) map[string]any {
 }
 
 func (f *Fake) handleListJobs(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp, run := f.routeRun(w, r)
-	if run == nil {
-		return
-	}
-	list := make([]map[string]any, 0, len(run.jobs))
-	for _, id := range run.jobs {
-		list = append(list, f.jobJSON(rp, run, rp.jobs[id]))
-	}
-	start, end := pageBounds(w, r, len(list))
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "jobs": list[start:end]})
+	f.locked(w, func() answer {
+		rp, run := f.routeRun(r)
+		if run == nil {
+			return notFound()
+		}
+		list := make([]map[string]any, 0, len(run.jobs))
+		for _, id := range run.jobs {
+			list = append(list, f.jobJSON(rp, run, rp.jobs[id]))
+		}
+		start, end, link := pageBounds(r, len(list))
+		return withLink(jsonAnswer(http.StatusOK, map[string]any{"total_count": len(list), "jobs": list[start:end]}), link)
+	})
 }
 
-func (f *Fake) routeJob(w http.ResponseWriter, r *http.Request) (*repo, *job) {
-	rp := f.routeRepo(w, r)
+func (f *Fake) routeJob(r *http.Request) (*repo, *job) {
+	rp := f.routeRepo(r)
 	if rp == nil {
 		return nil, nil
 	}
 	id, err := strconv.ParseInt(r.PathValue("job_id"), 10, 64)
 	if err != nil || rp.jobs[id] == nil {
-		errNotFound(w)
 		return nil, nil
 	}
 	return rp, rp.jobs[id]
 }
 
 func (f *Fake) handleGetJob(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp, j := f.routeJob(w, r)
-	if j == nil {
-		return
-	}
-	writeJSON(w, http.StatusOK, f.jobJSON(rp, rp.runs[j.runID], j))
+	f.locked(w, func() answer {
+		rp, j := f.routeJob(r)
+		if j == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.jobJSON(rp, rp.runs[j.runID], j))
+	})
 }
 
 func (f *Fake) handleJobLogs(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	_, j := f.routeJob(w, r)
-	f.mu.Unlock()
-	if j == nil {
-		return
-	}
-	w.Header().Set("Location", fmt.Sprintf("%s/_fake/logs/%d", f.linkBase(), j.id))
-	w.WriteHeader(http.StatusFound)
+	f.locked(w, func() answer {
+		_, j := f.routeJob(r)
+		if j == nil {
+			return notFound()
+		}
+		return answer{status: http.StatusFound}.withHeader("Location", fmt.Sprintf("%s/_fake/logs/%d", f.linkBase(), j.id))
+	})
 }
 
 func (f *Fake) handleLogDownload(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("job_id"), 10, 64)
-	f.mu.Lock()
-	var logs string
-	found := false
-	if err == nil {
-		for _, rp := range f.repos {
-			if j, ok := rp.jobs[id]; ok {
-				logs, found = j.logs, true
+	f.locked(w, func() answer {
+		var logs string
+		found := false
+		if err == nil {
+			for _, rp := range f.repos {
+				if j, ok := rp.jobs[id]; ok {
+					logs, found = j.logs, true
+				}
 			}
 		}
-	}
-	f.mu.Unlock()
-	if !found {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte(logs))
+		if !found {
+			return plainNotFound()
+		}
+		return textAnswer([]byte(logs))
+	})
 }

@@ -43,13 +43,13 @@ func (f *Fake) handleAppToken(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(b[:])
 	tok := installationTokenPrefix + hex.EncodeToString(b[:])
 	exp := f.clock.Now().Add(ttl)
-	f.mu.Lock()
-	f.appTokens[tok] = exp
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"token": tok, "expires_at": exp.UTC().Format(time.RFC3339),
-		"permissions":          map[string]string{"contents": "write", "pull_requests": "write", "actions": "write"},
-		"repository_selection": "all",
+	f.locked(w, func() answer {
+		f.appTokens[tok] = exp
+		return jsonAnswer(http.StatusCreated, map[string]any{
+			"token": tok, "expires_at": exp.UTC().Format(time.RFC3339),
+			"permissions":          map[string]string{"contents": "write", "pull_requests": "write", "actions": "write"},
+			"repository_selection": "all",
+		})
 	})
 }
 

@@ -3,8 +3,6 @@ package githubtest
 import (
 	"bytes"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -231,132 +229,35 @@ func (f *Fake) refillLocked() {
 	}
 }
 
-// serve is the outer handler: counting, authentication, faults, the
-// primary rate limit, ETags and rate-limit accounting around the routes.
+// serve is the outer handler. Each job is its own step (serve.go):
+// route the request to an endpoint and count it, taking any injected
+// fault ([Fake.route]); authenticate ([Fake.authenticate]); apply a fault
+// that acts before the route ([Fake.faultBefore]); enforce the primary
+// rate limit ([Fake.rateLimit]); run the route; account for it (ETag,
+// units spent: [Fake.account]); and reply, losing the answer for an
+// ambiguous fault ([Fake.reply]).
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	_, pattern := f.mux.Handler(r)
-	endpoint := pattern
-	if endpoint == "" {
-		endpoint = "unmatched"
-	}
-	f.mu.Lock()
-	f.calls[endpoint]++
-	fault := f.takeFaultLocked(endpoint)
-	f.mu.Unlock()
-
-	if pattern == "" {
+	endpoint, fault, routed := f.route(r)
+	if !routed {
 		errNotFound(w) // GitHub answers unknown routes with a JSON 404
 		return
 	}
-	free := endpoint == endpointLogDownload || endpoint == EndpointAppToken
-	if !free && !f.authorized(r) {
-		f.writeRateHeaders(w.Header())
-		writeJSON(w, http.StatusUnauthorized, apiError("Bad credentials"))
+	free := isFree(endpoint)
+	if refusal := f.authenticate(r, free); refusal != nil {
+		refusal.write(w)
 		return
 	}
-
-	if fault != nil {
-		switch fault.Kind {
-		case FaultLatency:
-			if fault.Delay > 0 || fault.Until != nil {
-				var elapsed <-chan time.Time // nil: no Delay, wait for Until
-				if fault.Delay > 0 {
-					t := time.NewTimer(fault.Delay)
-					defer t.Stop()
-					elapsed = t.C
-				}
-				select {
-				case <-elapsed:
-				case <-fault.Until:
-				case <-r.Context().Done():
-					return
-				}
-			}
-		case FaultServerError:
-			status := fault.Status
-			if status == 0 {
-				status = http.StatusBadGateway
-			}
-			writeJSON(w, status, apiError("Server Error"))
-			return
-		case FaultTooManyRequests:
-			w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
-			writeJSON(w, http.StatusTooManyRequests, apiError("Too many requests"))
-			return
-		case FaultSecondaryRateLimit:
-			w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
-			f.writeRateHeaders(w.Header())
-			writeJSON(w, http.StatusForbidden, map[string]any{
-				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-			})
-			return
-		case FaultConnectionReset:
-			dropConnection(w)
-			return
-		}
+	if !f.faultBefore(w, r, fault) {
+		return
 	}
-
-	if !free {
-		f.mu.Lock()
-		f.refillLocked()
-		exhausted := f.rlRemaining <= 0
-		f.mu.Unlock()
-		if exhausted {
-			f.writeRateHeaders(w.Header())
-			writeJSON(w, http.StatusForbidden, map[string]any{
-				"message":           "API rate limit exceeded for user ID 1.",
-				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit",
-			})
-			return
-		}
+	if refusal := f.rateLimit(free); refusal != nil {
+		refusal.write(w)
+		return
 	}
-
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	f.mux.ServeHTTP(rec, r)
-
-	notModified := false
-	if r.Method == http.MethodGet && rec.status == http.StatusOK && !free {
-		sum := sha256.Sum256(rec.body.Bytes())
-		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
-		rec.header.Set("ETag", etag)
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
-			notModified = true
-		}
-	}
-	if !free && !notModified {
-		f.mu.Lock()
-		f.unitsSpent++
-		if f.rlRemaining > 0 {
-			f.rlRemaining--
-		}
-		f.mu.Unlock()
-	}
-
-	if fault != nil && fault.Kind == FaultAmbiguous {
-		// The request was applied; the answer is lost.
-		if fault.Drop {
-			dropConnection(w)
-			return
-		}
-		writeJSON(w, http.StatusInternalServerError, apiError("Server Error"))
-		return
-	}
-
-	for k, v := range rec.header {
-		w.Header()[k] = v
-	}
-	if !free {
-		f.writeRateHeaders(w.Header())
-	}
-	if notModified {
-		w.Header().Del("Content-Type")
-		w.Header().Del("Content-Length")
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
+	notModified := f.account(r, rec, free)
+	f.reply(w, rec, fault, free, notModified)
 }
 
 func etagMatches(header, etag string) bool {

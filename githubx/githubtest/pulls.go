@@ -39,6 +39,7 @@ type review struct {
 type PullRequest struct {
 	Number         int
 	Title          string
+	Body           string
 	Head, Base     string
 	HeadSHA        string
 	State          string
@@ -56,7 +57,7 @@ func (f *Fake) PR(owner, name string, number int) (PullRequest, error) {
 		return PullRequest{}, ErrNotFound
 	}
 	p := rp.pulls[number]
-	return PullRequest{Number: p.number, Title: p.title, Head: p.head, Base: p.base, HeadSHA: p.headSHA,
+	return PullRequest{Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base, HeadSHA: p.headSHA,
 		State: p.state, Merged: p.merged, MergeCommitSHA: p.mergeCommitSHA, Author: p.author}, nil
 }
 
@@ -181,118 +182,114 @@ func (f *Fake) handleCreatePull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		f.mu.Unlock()
-		return
-	}
-	head := body.Head
-	if _, after, ok := strings.Cut(head, ":"); ok {
-		head = after
-	}
-	headSHA, okHead := rp.refs[head]
-	baseSHA, okBase := rp.refs[body.Base]
-	switch {
-	case body.Title == "":
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "title", "missing_field", "")))
-		return
-	case !okHead:
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "head", "invalid", "")))
-		return
-	case !okBase:
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "base", "invalid", "")))
-		return
-	case rp.isAncestor(headSHA, baseSHA):
-		f.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull,
-			fieldError("PullRequest", "", "custom", fmt.Sprintf("No commits between %s and %s", body.Base, head))))
-		return
-	}
-	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == head && p.base == body.Base {
-			f.mu.Unlock()
-			writeJSON(w, http.StatusUnprocessableEntity, validationFailed(docCreatePull,
-				fieldError("PullRequest", "", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head))))
-			return
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-	}
-	now := f.clock.Now()
-	p := &pull{id: f.newID(), number: rp.nextNumber, title: body.Title, body: body.Body, head: head,
-		base: body.Base, headSHA: headSHA, state: "open", author: f.opts.Login, draft: body.Draft,
-		created: now, updated: now}
-	rp.nextNumber++
-	rp.pulls[p.number] = p
-	f.sendPullEventLocked(rp, p, "opened", f.opts.Login, nil)
-	out := f.pullJSON(rp, p, true)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusCreated, out)
+		head := body.Head
+		if _, after, ok := strings.Cut(head, ":"); ok {
+			head = after
+		}
+		headSHA, okHead := rp.refs[head]
+		baseSHA, okBase := rp.refs[body.Base]
+		switch {
+		case body.Title == "":
+			return jsonAnswer(http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "title", "missing_field", "")))
+		case !okHead:
+			return jsonAnswer(http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "head", "invalid", "")))
+		case !okBase:
+			return jsonAnswer(http.StatusUnprocessableEntity, validationFailed(docCreatePull, fieldError("PullRequest", "base", "invalid", "")))
+		case rp.isAncestor(headSHA, baseSHA):
+			return jsonAnswer(http.StatusUnprocessableEntity, validationFailed(docCreatePull,
+				fieldError("PullRequest", "", "custom", fmt.Sprintf("No commits between %s and %s", body.Base, head))))
+		}
+		for _, p := range rp.pulls {
+			if p.state == "open" && p.head == head && p.base == body.Base {
+				return jsonAnswer(http.StatusUnprocessableEntity, validationFailed(docCreatePull,
+					fieldError("PullRequest", "", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner, head))))
+			}
+		}
+		now := f.clock.Now()
+		p := &pull{id: f.newID(), number: rp.nextNumber, title: body.Title, body: body.Body, head: head,
+			base: body.Base, headSHA: headSHA, state: "open", author: f.opts.Login, draft: body.Draft,
+			created: now, updated: now}
+		rp.nextNumber++
+		rp.pulls[p.number] = p
+		f.sendPullEventLocked(rp, p, "opened", f.opts.Login, nil)
+		out := f.pullJSON(rp, p, true)
+		return jsonAnswer(http.StatusCreated, out)
+	})
 }
 
-func (f *Fake) routePull(w http.ResponseWriter, r *http.Request) (*repo, *pull) {
-	rp := f.routeRepo(w, r)
+func (f *Fake) routePull(r *http.Request) (*repo, *pull) {
+	rp := f.routeRepo(r)
 	if rp == nil {
 		return nil, nil
 	}
 	n, err := strconv.Atoi(r.PathValue("number"))
 	if err != nil || rp.pulls[n] == nil {
-		errNotFound(w)
 		return nil, nil
 	}
 	return rp, rp.pulls[n]
 }
 
 func (f *Fake) handleGetPull(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp, p := f.routePull(w, r)
-	if p == nil {
-		return
-	}
-	writeJSON(w, http.StatusOK, f.pullJSON(rp, p, true))
+	f.locked(w, func() answer {
+		rp, p := f.routePull(r)
+		if p == nil {
+			return notFound()
+		}
+		return jsonAnswer(http.StatusOK, f.pullJSON(rp, p, true))
+	})
 }
 
 func (f *Fake) handleListPulls(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp := f.routeRepo(w, r)
-	if rp == nil {
-		return
-	}
-	q := r.URL.Query()
-	state := q.Get("state")
-	if state == "" {
-		state = "open"
-	}
-	head := q.Get("head")
-	if _, after, ok := strings.Cut(head, ":"); ok {
-		head = after
-	}
-	nums := sortedPullNumbers(rp)
-	list := []map[string]any{}
-	for i := len(nums) - 1; i >= 0; i-- {
-		p := rp.pulls[nums[i]]
-		if (state != "all" && p.state != state) || (head != "" && p.head != head) ||
-			(q.Get("base") != "" && p.base != q.Get("base")) {
-			continue
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
 		}
-		list = append(list, f.pullJSON(rp, p, false))
+		q := r.URL.Query()
+		state := q.Get("state")
+		if state == "" {
+			state = "open"
+		}
+		head := q.Get("head")
+		if _, after, ok := strings.Cut(head, ":"); ok {
+			head = after
+		}
+		nums := sortedPullNumbers(rp)
+		list := []map[string]any{}
+		for i := len(nums) - 1; i >= 0; i-- {
+			p := rp.pulls[nums[i]]
+			if (state != "all" && p.state != state) || (head != "" && p.head != head) ||
+				(q.Get("base") != "" && p.base != q.Get("base")) {
+				continue
+			}
+			list = append(list, f.pullJSON(rp, p, false))
+		}
+		return pageAnswer(r, list)
+	})
+}
+
+// pageAnswer answers a JSON array page by page (per_page, page).
+func pageAnswer[T any](r *http.Request, all []T) answer {
+	start, end, link := pageBounds(r, len(all))
+	return withLink(jsonAnswer(http.StatusOK, all[start:end]), link)
+}
+
+// withLink returns a with the Link header link, if any.
+func withLink(a answer, link string) answer {
+	if link == "" {
+		return a
 	}
-	writePage(w, r, list)
+	return a.withHeader("Link", link)
 }
 
-// writePage answers a JSON array page by page (per_page, page).
-func writePage[T any](w http.ResponseWriter, r *http.Request, all []T) {
-	start, end := pageBounds(w, r, len(all))
-	writeJSON(w, http.StatusOK, all[start:end])
-}
-
-// pageBounds returns the slice bounds of the requested page and sets the
-// Link header GitHub sends (rel="next", rel="last") when there are more.
-func pageBounds(w http.ResponseWriter, r *http.Request, n int) (int, int) {
+// pageBounds returns the slice bounds of the requested page and the Link
+// header GitHub sends (rel="next", rel="last") when there are more, or "".
+func pageBounds(r *http.Request, n int) (start, end int, link string) {
 	start, end, page, per := pageOf(r, n)
 	if end < n {
 		next, last := *r.URL, *r.URL
@@ -303,9 +300,9 @@ func pageBounds(w http.ResponseWriter, r *http.Request, n int) (int, int) {
 		q.Set("page", strconv.Itoa((n+per-1)/per))
 		last.RawQuery = q.Encode()
 		base := "http://" + r.Host
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, base, next.RequestURI(), base, last.RequestURI()))
+		link = fmt.Sprintf(`<%s%s>; rel="next", <%s%s>; rel="last"`, base, next.RequestURI(), base, last.RequestURI())
 	}
-	return start, end
+	return start, end, link
 }
 
 func pageOf(r *http.Request, n int) (start, end, page, per int) {
@@ -334,33 +331,32 @@ func (f *Fake) handleUpdatePull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp, p := f.routePull(w, r)
-	if p == nil {
-		f.mu.Unlock()
-		return
-	}
-	now := f.clock.Now()
-	if body.Title != nil {
-		p.title = *body.Title
-	}
-	if body.Body != nil {
-		p.body = *body.Body
-	}
-	if body.State != nil && *body.State != p.state && !p.merged {
-		switch *body.State {
-		case "closed":
-			p.state, p.closed = "closed", now
-			f.sendPullEventLocked(rp, p, "closed", f.opts.Login, nil)
-		case "open":
-			p.state, p.closed = "open", time.Time{}
-			f.sendPullEventLocked(rp, p, "reopened", f.opts.Login, nil)
+	f.locked(w, func() answer {
+		rp, p := f.routePull(r)
+		if p == nil {
+			return notFound()
 		}
-	}
-	p.updated = now
-	out := f.pullJSON(rp, p, true)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+		now := f.clock.Now()
+		if body.Title != nil {
+			p.title = *body.Title
+		}
+		if body.Body != nil {
+			p.body = *body.Body
+		}
+		if body.State != nil && *body.State != p.state && !p.merged {
+			switch *body.State {
+			case "closed":
+				p.state, p.closed = "closed", now
+				f.sendPullEventLocked(rp, p, "closed", f.opts.Login, nil)
+			case "open":
+				p.state, p.closed = "open", time.Time{}
+				f.sendPullEventLocked(rp, p, "reopened", f.opts.Login, nil)
+			}
+		}
+		p.updated = now
+		out := f.pullJSON(rp, p, true)
+		return jsonAnswer(http.StatusOK, out)
+	})
 }
 
 // mergeLocked merges p as actor. It returns the merge commit SHA, or an
@@ -413,19 +409,17 @@ func (f *Fake) handleMergePull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp, p := f.routePull(w, r)
-	if p == nil {
-		f.mu.Unlock()
-		return
-	}
-	sha, status, msg := f.mergeLocked(rp, p, body.SHA, body.MergeMethod, body.CommitTitle, f.opts.Login)
-	f.mu.Unlock()
-	if status != http.StatusOK {
-		writeJSON(w, status, apiError(msg))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": msg})
+	f.locked(w, func() answer {
+		rp, p := f.routePull(r)
+		if p == nil {
+			return notFound()
+		}
+		sha, status, msg := f.mergeLocked(rp, p, body.SHA, body.MergeMethod, body.CommitTitle, f.opts.Login)
+		if status != http.StatusOK {
+			return jsonAnswer(status, apiError(msg))
+		}
+		return jsonAnswer(http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": msg})
+	})
 }
 
 func (f *Fake) reviewJSON(rp *repo, p *pull, rv *review, webhook bool) map[string]any {
@@ -448,17 +442,17 @@ func (f *Fake) reviewJSON(rp *repo, p *pull, rv *review, webhook bool) map[strin
 }
 
 func (f *Fake) handleListReviews(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rp, p := f.routePull(w, r)
-	if p == nil {
-		return
-	}
-	list := make([]map[string]any, 0, len(p.reviews))
-	for _, rv := range p.reviews {
-		list = append(list, f.reviewJSON(rp, p, rv, false))
-	}
-	writePage(w, r, list)
+	f.locked(w, func() answer {
+		rp, p := f.routePull(r)
+		if p == nil {
+			return notFound()
+		}
+		list := make([]map[string]any, 0, len(p.reviews))
+		for _, rv := range p.reviews {
+			list = append(list, f.reviewJSON(rp, p, rv, false))
+		}
+		return pageAnswer(r, list)
+	})
 }
 
 // reviewLocked records a review by user; event is APPROVE,
@@ -490,19 +484,16 @@ func (f *Fake) handleCreateReview(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.mu.Lock()
-	rp, p := f.routePull(w, r)
-	if p == nil {
-		f.mu.Unlock()
-		return
-	}
-	rv, status, msg := f.reviewLocked(rp, p, f.opts.Login, body.Event, body.Body)
-	if rv == nil {
-		f.mu.Unlock()
-		writeJSON(w, status, validationError(msg))
-		return
-	}
-	out := f.reviewJSON(rp, p, rv, false)
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	f.locked(w, func() answer {
+		rp, p := f.routePull(r)
+		if p == nil {
+			return notFound()
+		}
+		rv, status, msg := f.reviewLocked(rp, p, f.opts.Login, body.Event, body.Body)
+		if rv == nil {
+			return jsonAnswer(status, validationError(msg))
+		}
+		out := f.reviewJSON(rp, p, rv, false)
+		return jsonAnswer(http.StatusOK, out)
+	})
 }

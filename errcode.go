@@ -30,7 +30,7 @@ const (
 	// CodeIdempotencyKeyReused: [ErrIdempotencyKeyReused]; use a new key.
 	CodeIdempotencyKeyReused ErrorCode = "idempotency_key_reused"
 	// CodeInvalid: [ErrInvalid], usually a [*ValidationError] naming each
-	// field (also lock.ErrInvalid); fix the input.
+	// field; fix the input.
 	CodeInvalid ErrorCode = "invalid"
 	// CodePrecondition: [ErrPrecondition], a [*GateError]: the request's
 	// state does not allow the operation yet.
@@ -54,8 +54,9 @@ const (
 	CodeUnavailable ErrorCode = "unavailable"
 	// CodeInternal: anything else, including GitHub's answers about
 	// tfpilot's own calls (githubx.ErrNotFound, ErrUnauthorized,
-	// ErrForbidden, ErrInvalid, ErrAlreadyExists: a configuration or a
-	// bug, not the caller's input). Log it; tell the caller little.
+	// ErrForbidden, ErrInvalid, ErrAlreadyExists) and lock.ErrInvalid
+	// (the engine builds lock arguments): a configuration or a bug, not
+	// the caller's input. Log it; tell the caller little.
 	CodeInternal ErrorCode = "internal"
 )
 
@@ -89,7 +90,7 @@ func Code(err error) ErrorCode {
 		return CodePermissionDenied
 	case is(ErrIdempotencyKeyReused):
 		return CodeIdempotencyKeyReused
-	case is(ErrInvalid, lock.ErrInvalid):
+	case is(ErrInvalid):
 		return CodeInvalid
 	case is(ErrPrecondition):
 		return CodePrecondition
@@ -123,4 +124,14 @@ func RetryAt(err error) (at time.Time, ok bool) {
 		return rl.Reset, true
 	}
 	return time.Time{}, false
+}
+
+// LockHolder says which operation holds the lock that refused err
+// ([CodeLocked]) and until when; ok is false when err does not say.
+func LockHolder(err error) (operation string, until time.Time, ok bool) {
+	var lc *lock.ConflictError
+	if !errors.As(err, &lc) {
+		return "", time.Time{}, false
+	}
+	return lc.Operation, lc.ExpiresAt, true
 }

@@ -38,7 +38,7 @@ func TestCode_EverySentinelHasOneKind(t *testing.T) {
 		{"ErrInvalid", tfpilot.ErrInvalid, tfpilot.CodeInvalid},
 		{"store.ErrInvalid", store.ErrInvalid, tfpilot.CodeInvalid},
 		{"*ValidationError", &tfpilot.ValidationError{Violations: []tfpilot.FieldViolation{{Field: "id", Description: "empty"}}}, tfpilot.CodeInvalid},
-		{"lock.ErrInvalid", lock.ErrInvalid, tfpilot.CodeInvalid},
+		{"lock.ErrInvalid", lock.ErrInvalid, tfpilot.CodeInternal},
 		{"ErrPrecondition", tfpilot.ErrPrecondition, tfpilot.CodePrecondition},
 		{"*GateError", &tfpilot.GateError{Operation: tfpilot.ActionApply, Reason: "not approved"}, tfpilot.CodePrecondition},
 		{"ErrLocked", fmt.Errorf("%w: %w", tfpilot.ErrLocked, held), tfpilot.CodeLocked},
@@ -79,8 +79,9 @@ func TestCode_EverySentinelHasOneKind(t *testing.T) {
 }
 
 // TestRetryAt_LockExpiryAndRateLimitReset: RetryAt says when a locked
-// request's lock expires and when GitHub's rate limit resets, and
-// nothing for other errors.
+// request's lock expires and when GitHub's rate limit resets, LockHolder
+// which operation holds the lock, and neither says anything for other
+// errors.
 func TestRetryAt_LockExpiryAndRateLimitReset(t *testing.T) {
 	at := time.Date(2026, 3, 14, 16, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -98,5 +99,12 @@ func TestRetryAt_LockExpiryAndRateLimitReset(t *testing.T) {
 		if ok != tc.ok || !got.Equal(tc.want) {
 			t.Errorf("%s: RetryAt = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
 		}
+	}
+	op, until, ok := tfpilot.LockHolder(fmt.Errorf("%w: %w", tfpilot.ErrLocked, &lock.ConflictError{Operation: "plan", ExpiresAt: at}))
+	if !ok || op != "plan" || !until.Equal(at) {
+		t.Errorf("LockHolder = %q, %v, %v; want plan, %v, true", op, until, ok, at)
+	}
+	if _, _, ok := tfpilot.LockHolder(tfpilot.ErrConflict); ok {
+		t.Error("LockHolder(ErrConflict) reports a holder")
 	}
 }

@@ -2,17 +2,8 @@ package tfpilot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-)
-
-// Errors about who may do what. Check them with errors.Is.
-var (
-	// ErrUnauthenticated: no valid identity came with the call.
-	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
-	// ErrPermissionDenied: the identity may not perform the action.
-	ErrPermissionDenied = errors.New("tfpilot: permission denied")
 )
 
 // Action is something a principal does to a request.
@@ -207,7 +198,7 @@ func (a RoleAuthorizer) Authorize(_ context.Context, p Principal, act Action, r 
 // approvedByOther reports whether r holds a counting approval by a
 // principal other than login.
 func approvedByOther(r *Request, login string) bool {
-	if !ApprovalCounts(r.Approval, headOf(r)) {
+	if !ApprovalCounts(r.Approval, r.ApprovalHead()) {
 		return false
 	}
 	return slices.ContainsFunc(r.Approval.Approvers, func(a string) bool { return a != login })

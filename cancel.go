@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"unicode/utf8"
 
 	"github.com/tfpilot/tfpilot/lock"
@@ -14,13 +13,6 @@ import (
 // MaxCancelReasonLength bounds the reason of [Pilot.Cancel], in
 // characters.
 const MaxCancelReasonLength = 1000
-
-// Cancellation records who cancelled a request, when and why.
-type Cancellation struct {
-	Actor  string    `json:"actor,omitempty"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at,omitzero"`
-}
 
 // Cancel gives up a request that will not be applied: it records the
 // cancellation (event "request_cancelled"), closes the request's pull

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // FieldType is the type of a module input.
@@ -74,7 +76,7 @@ func NewCatalog(modules ...Module) (*Catalog, error) {
 	c := &Catalog{modules: make(map[string]Module, len(modules))}
 	var v ValidationError
 	add := func(field, format string, args ...any) {
-		v.Violations = append(v.Violations, FieldViolation{field, fmt.Sprintf(format, args...)})
+		v.Violations = append(v.Violations, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 	}
 	for _, m := range modules {
 		path := "modules." + m.Name
@@ -174,7 +176,7 @@ func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
 				continue
 			}
 			if f.Required {
-				v.Violations = append(v.Violations, FieldViolation{path, "is required"})
+				v.Violations = append(v.Violations, FieldViolation{Field: path, Description: "is required"})
 			}
 			continue
 		}
@@ -193,7 +195,7 @@ func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		v.Violations = append(v.Violations, FieldViolation{"config." + k, fmt.Sprintf("module %q has no input %q", m.Name, k)})
+		v.Violations = append(v.Violations, FieldViolation{Field: "config." + k, Description: fmt.Sprintf("module %q has no input %q", m.Name, k)})
 	}
 	if len(v.Violations) > 0 {
 		return nil, &v
@@ -207,7 +209,7 @@ func (m Module) ValidateConfig(config map[string]any) (map[string]any, error) {
 // check validates and normalises one value of f.
 func (f Field) check(path string, val any) (any, []FieldViolation) {
 	bad := func(format string, args ...any) (any, []FieldViolation) {
-		return nil, []FieldViolation{{path, fmt.Sprintf(format, args...)}}
+		return nil, []FieldViolation{{Field: path, Description: fmt.Sprintf(format, args...)}}
 	}
 	var norm any
 	switch f.Type {
@@ -269,7 +271,7 @@ func (f Field) check(path string, val any) (any, []FieldViolation) {
 		if !ok {
 			return bad("must be an object, not %s", jsonKind(val))
 		}
-		norm = cloneJSONMap(mm)
+		norm = store.CloneConfig(mm)
 	default:
 		return bad("has unknown type %q", f.Type)
 	}

@@ -89,9 +89,9 @@ func checkModuleLimits(path string, m Module) []FieldViolation {
 	for _, a := range []struct{ name, s string }{{"source", m.Source}, {"version", m.Version}} {
 		switch n := templateChars(a.s); {
 		case len(a.s) > MaxModuleSourceBytes:
-			v = append(v, FieldViolation{path + "." + a.name, fmt.Sprintf("is %d bytes long, longer than the limit of %d", len(a.s), MaxModuleSourceBytes)})
+			v = append(v, FieldViolation{Field: path + "." + a.name, Description: fmt.Sprintf("is %d bytes long, longer than the limit of %d", len(a.s), MaxModuleSourceBytes)})
 		case n > MaxStringTemplateChars:
-			v = append(v, FieldViolation{path + "." + a.name, fmt.Sprintf("holds %d template characters ('$' and '%%'), more than the limit of %d in one string", n, MaxStringTemplateChars)})
+			v = append(v, FieldViolation{Field: path + "." + a.name, Description: fmt.Sprintf("holds %d template characters ('$' and '%%'), more than the limit of %d in one string", n, MaxStringTemplateChars)})
 		}
 	}
 	defaults := map[string]any{}
@@ -130,7 +130,7 @@ func (m *configMeter) template(path, s string) {
 }
 
 func (m *configMeter) add(path, format string, args ...any) {
-	m.v = append(m.v, FieldViolation{path, fmt.Sprintf(format, args...)})
+	m.v = append(m.v, FieldViolation{Field: path, Description: fmt.Sprintf(format, args...)})
 	if len(m.v) >= maxLimitViolations {
 		m.stop = true
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/githubx/githubtest"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 func TestCreate_StoredRequestIsAnsweredWhenGitHubFailsLater(t *testing.T) {
@@ -77,7 +78,7 @@ func TestSync_PRIndexEntryNamingAnotherRequestIsRepaired(t *testing.T) {
 	r := e.create("indexed")
 	ref := tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: r.PR.Number}
 	// A stale row: the entry names a request of an earlier run.
-	if err := e.store.(tfpilot.PRIndexRepairer).ReindexPR(e.ctx, ref, r.ID, "req-from-an-earlier-run"); err != nil {
+	if err := e.store.(store.PRIndexRepairer).ReindexPR(e.ctx, ref, r.ID, "req-from-an-earlier-run"); err != nil {
 		t.Fatal(err)
 	}
 	e.sync(r.ID)

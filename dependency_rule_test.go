@@ -80,6 +80,9 @@ func ourImports(t *testing.T) map[string][]string {
 //     interfaces they need), nor any backend;
 //   - the store backends (memstore, pgstore, s3store) import neither
 //     githubx, webhook nor hclblocks;
+//   - nothing under store/ imports the root (the engine), tests
+//     included, but store/storetest/enginetest, whose job is to drive
+//     the engine over a store;
 //   - nothing outside an example imports it (examples/...), and the
 //     generated API (gen/...) imports nothing of ours but itself.
 func TestDependencyRule_ArrowsPointDownOnly(t *testing.T) {
@@ -108,6 +111,8 @@ func TestDependencyRule_ArrowsPointDownOnly(t *testing.T) {
 				bad(from, to, "githubx and webhook import no root types and no backend")
 			case slices.Contains(backends, from) && (under(to, "githubx") || under(to, "webhook") || to == "hclblocks"):
 				bad(from, to, "a backend does not import githubx, webhook or hclblocks")
+			case under(from, "store") && from != "store/storetest/enginetest" && to == ".":
+				bad(from, to, "the store contract, its backends and storetest import package store, not the engine")
 			case under(to, "examples") && !under(from, exampleOf(to)):
 				bad(from, to, "nothing imports examples/")
 			case under(from, "gen") && !under(to, "gen"):
@@ -129,4 +134,56 @@ func exampleOf(p string) string {
 		return p
 	}
 	return parts[0] + "/" + parts[1]
+}
+
+// contractPackages are the packages a backend author builds on: the
+// store contract, the backends, the conformance suite and migrate.
+var contractPackages = []string{"store", "store/internal/listquery", "store/memstore", "store/pgstore", "store/s3store", "store/storetest", "migrate"}
+
+// engineOnly are the packages (ours and third parties') that only the
+// engine needs: GitHub, webhooks, HCL editing.
+var engineOnly = []string{
+	modulePath, // the root: the engine
+	modulePath + "/githubx",
+	modulePath + "/webhook",
+	modulePath + "/hclblocks",
+	"github.com/google/go-github",
+	"github.com/hashicorp/hcl",
+	"github.com/zclconf/go-cty",
+}
+
+// TestDependencyRule_ContractCompilesWithoutTheEngine enforces the split
+// of the contract from the engine (DESIGN.md, package map; issue 21):
+// package store, the backends, storetest and migrate compile without
+// the engine and what it pulls in — githubx, webhook, hclblocks,
+// go-github, hclwrite, cty — not even transitively, so a backend author
+// (or a test suite using memstore) builds only what a store needs.
+func TestDependencyRule_ContractCompilesWithoutTheEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over the module")
+	}
+	for _, pkg := range contractPackages {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v\n%s", pkg, err, stderr.String())
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, modulePath+"/"+pkg) {
+			t.Fatalf("go list -deps ./%s did not list the package itself: the rule would check nothing", pkg)
+		}
+		var found []string
+		for _, dep := range deps {
+			for _, banned := range engineOnly {
+				if dep == banned || banned != modulePath && strings.HasPrefix(dep, banned+"/") {
+					found = append(found, dep)
+				}
+			}
+		}
+		if len(found) > 0 {
+			t.Errorf("%s compiles in %d packages only the engine needs, e.g. %s: the store contract, backends, storetest and migrate must not need them", pkg, len(found), strings.Join(found[:min(len(found), 4)], ", "))
+		}
+	}
 }

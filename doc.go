@@ -5,6 +5,20 @@
 // workflow_dispatch. tfpilot never runs Terraform: GitHub is the execution
 // boundary.
 //
+// # Two packages: the engine and the contract
+//
+// This package is the engine. The request document and the store
+// contract live in package [github.com/tfpilot/tfpilot/store], which the
+// backends (store/memstore, store/pgstore, store/s3store), storetest and
+// migrate import without the engine's GitHub, HCL and webhook
+// dependencies (a test enforces it). The names embedders use —
+// [Request] and its parts, [Store] and its capability interfaces,
+// [ErrNotFound] and the other store errors, [Mutate] — are aliases here
+// of the store package's declarations, so one name means one type. What
+// only backend authors need (export items, fates, pruning, batch
+// imports, the aggregate and delivery extensions) is named in package
+// store alone.
+//
 // # The request document
 //
 // [Request] is the single schema of a request and the only source of
@@ -26,8 +40,9 @@
 // each passes. Every write that must not lose a concurrent update is a
 // compare-and-swap on Version; [Mutate] is the read-modify-write loop.
 // Stores that can enumerate and import everything they hold implement the
-// optional [Exporter] and [Importer] (found by type assertion), which the
-// migrate package uses to audit a store and copy one store to another.
+// optional store.Exporter and store.Importer (found by type
+// assertion), which the migrate package uses to audit a store and copy
+// one store to another.
 //
 // # The engine
 //

@@ -7,25 +7,25 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 
 	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// Sentinel errors. Every error tfpilot and its stores return that falls in
-// one of these classes wraps the sentinel with %w; check with errors.Is.
+// The store contract's sentinel errors ([github.com/tfpilot/tfpilot/store]),
+// which stores and the engine wrap alike.
 var (
-	// ErrNotFound: the request, index entry or record does not exist.
-	ErrNotFound = errors.New("tfpilot: not found")
-	// ErrConflict: a compare-and-swap write lost to a concurrent write
-	// (the stored version is not the expected one). Re-read and retry.
-	ErrConflict = errors.New("tfpilot: version conflict")
-	// ErrAlreadyExists: create-if-absent found the item present, or a
-	// claim or index entry is held by someone else.
-	ErrAlreadyExists = errors.New("tfpilot: already exists")
-	// ErrInvalid: the input is malformed. The error is usually a
-	// [*ValidationError] listing each field's problem.
-	ErrInvalid = errors.New("tfpilot: invalid argument")
+	ErrAlreadyExists = store.ErrAlreadyExists
+	ErrConflict      = store.ErrConflict
+	ErrInvalid       = store.ErrInvalid
+	ErrNotFound      = store.ErrNotFound
+)
+
+// The engine's sentinel errors, beside the store contract's
+// (above) and the gate errors below. Every error the engine returns
+// that falls in one of these classes wraps the sentinel with %w; check
+// with errors.Is, or ask [Code] what kind of failure an error is.
+var (
 	// ErrUnavailable: GitHub could not be reached, answered 5xx after the
 	// client's retries, or is rate limiting tfpilot. Nothing is lost: retry
 	// later, and Sync finishes what the call started. The error also
@@ -33,43 +33,11 @@ var (
 	// reach githubx.ErrUnavailable, githubx.ErrRateLimited and
 	// *githubx.RateLimitError (its Reset says when to retry).
 	ErrUnavailable = errors.New("tfpilot: GitHub unavailable")
+	// ErrUnauthenticated: no valid identity came with the call.
+	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
+	// ErrPermissionDenied: the identity may not perform the action.
+	ErrPermissionDenied = errors.New("tfpilot: permission denied")
 )
-
-// FieldViolation says what is wrong with one field of an input.
-type FieldViolation struct {
-	// Field is the field's path, e.g. "project" or "config.bucket_name".
-	Field string
-	// Description says what is wrong, for people.
-	Description string
-}
-
-// ValidationError reports every field of an input that failed
-// validation. It matches [ErrInvalid] with errors.Is.
-type ValidationError struct {
-	Violations []FieldViolation
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString("tfpilot: invalid argument: ")
-	for i, v := range e.Violations {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(v.Field)
-		b.WriteString(": ")
-		b.WriteString(v.Description)
-	}
-	return b.String()
-}
-
-// Is makes errors.Is(err, [ErrInvalid]) true for a *ValidationError.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-// invalid returns a *ValidationError with one violation.
-func invalid(field, description string) *ValidationError {
-	return &ValidationError{Violations: []FieldViolation{{Field: field, Description: description}}}
-}
 
 // unavailable wraps err with [ErrUnavailable] when it says GitHub could
 // not be reached, failed with a 5xx or is rate limiting; other errors
@@ -100,3 +68,54 @@ func githubDown(err error) bool {
 	)
 	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// invalid returns a *ValidationError with one violation.
+func invalid(field, description string) *ValidationError {
+	return &ValidationError{Violations: []FieldViolation{{Field: field, Description: description}}}
+}
+
+// nameProblem is what [ValidateName] finds wrong with name, or "".
+func nameProblem(name string) string {
+	var ve *ValidationError
+	if errors.As(ValidateName("", name), &ve) && len(ve.Violations) > 0 {
+		return ve.Violations[0].Description
+	}
+	return ""
+}
+
+// GateError reports an operation refused because the request is not in a
+// state that allows it ("not approved", "plan for head abc123 not
+// successful"). It matches [ErrPrecondition].
+type GateError struct {
+	Operation Action
+	// Reason says what is missing.
+	Reason string
+}
+
+func (e *GateError) Error() string {
+	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
+}
+
+// Is makes errors.Is(err, [ErrPrecondition]) true.
+func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
+
+// More sentinels of the engine.
+var (
+	// ErrPrecondition: the request's state does not allow the operation.
+	// The error is a [*GateError].
+	ErrPrecondition = errors.New("tfpilot: failed precondition")
+	// ErrLocked: another operation holds the request's lock. The error
+	// also matches lock.ErrConflict and carries a *lock.ConflictError.
+	ErrLocked = errors.New("tfpilot: request locked")
+	// ErrIdempotencyKeyReused: the idempotency key was first used with a
+	// different request body.
+	ErrIdempotencyKeyReused = errors.New("tfpilot: idempotency key reused with a different request")
+)
+
+func gate(op Action, format string, args ...any) error {
+	return &GateError{Operation: op, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ErrSelfApproval is wrapped (with [ErrPermissionDenied]) when the
+// requester tries to approve their own request.
+var ErrSelfApproval = errors.New("tfpilot: the requester may not approve their own request")

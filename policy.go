@@ -62,12 +62,12 @@ func NamingRule(field, pattern string) (PolicyCheck, error) {
 		}
 		re, err := compiled(r)
 		if err != nil {
-			return []FieldViolation{{"config." + field, fmt.Sprintf("the naming rule %s cannot be applied: %v", pattern, err)}}
+			return []FieldViolation{{Field: "config." + field, Description: fmt.Sprintf("the naming rule %s cannot be applied: %v", pattern, err)}}
 		}
 		if re.MatchString(v) {
 			return nil
 		}
-		return []FieldViolation{{"config." + field, fmt.Sprintf("%q does not follow the naming rule %s", v, pattern)}}
+		return []FieldViolation{{Field: "config." + field, Description: fmt.Sprintf("%q does not follow the naming rule %s", v, pattern)}}
 	}, nil
 }
 
@@ -83,7 +83,7 @@ func RegionAllowList(field string, regions ...string) PolicyCheck {
 		if !ok || slices.Contains(regions, v) {
 			return nil
 		}
-		return []FieldViolation{{"config." + field, fmt.Sprintf("region %q is not allowed; allowed: %s", v, strings.Join(regions, ", "))}}
+		return []FieldViolation{{Field: "config." + field, Description: fmt.Sprintf("region %q is not allowed; allowed: %s", v, strings.Join(regions, ", "))}}
 	}
 }
 

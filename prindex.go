@@ -6,26 +6,13 @@ import (
 	"fmt"
 
 	"github.com/tfpilot/tfpilot/githubx"
+	"github.com/tfpilot/tfpilot/store"
 )
-
-// PRIndexRepairer is an optional extension of a [Store], found by type
-// assertion: it moves a pull-request index entry from one request to
-// another, as a compare-and-swap on the entry's current holder. The
-// engine uses it to repair an entry that points at the wrong request (a
-// pull request number that a restarted simulator handed out again, a
-// row a crash left stale) once GitHub has said which request's branch
-// the pull request is from.
-type PRIndexRepairer interface {
-	// ReindexPR makes pr point at to if it points at from. An entry
-	// held by another request is [ErrConflict]; a missing one
-	// [ErrNotFound].
-	ReindexPR(ctx context.Context, pr PRRef, from, to string) error
-}
 
 // indexPR records that pr belongs to r. An entry held by another request
 // is verified against GitHub, which names the pull request's head branch:
 // when that is r's branch the entry is stale and is repaired (with a
-// [PRIndexRepairer] store) and recorded as a "pr_index_repaired" event;
+// [store.PRIndexRepairer] store) and recorded as a "pr_index_repaired" event;
 // an entry that cannot be repaired is logged and left, never a reason to
 // fail the request's own operation.
 func (p *Pilot) indexPR(ctx context.Context, r *Request, ref PRRef, pr githubx.PullRequest) error {
@@ -52,7 +39,7 @@ func (p *Pilot) indexPR(ctx context.Context, r *Request, ref PRRef, pr githubx.P
 			"request", r.ID, "number", ref.Number, "indexed", held, "head", pr.HeadRef)
 		return nil
 	}
-	rep, ok := p.store.(PRIndexRepairer)
+	rep, ok := p.store.(store.PRIndexRepairer)
 	if !ok {
 		p.log.WarnContext(ctx, "tfpilot: stale pull request index entry; the store cannot repair it",
 			"request", r.ID, "number", ref.Number, "indexed", held)

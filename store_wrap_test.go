@@ -6,6 +6,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/changefeed"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -31,7 +32,7 @@ func TestKeepExtensions_DecoratorsKeepTheFastPaths(t *testing.T) {
 			if _, ok := s.(tfpilot.InsightsStore); !ok {
 				t.Errorf("%s(memstore) hides its InsightsStore", name)
 			}
-			if _, ok := s.(tfpilot.DeliveryWriter); ok {
+			if _, ok := s.(store.DeliveryWriter); ok {
 				t.Errorf("%s(memstore) claims a DeliveryWriter memstore does not have", name)
 			}
 		}
@@ -44,7 +45,7 @@ func TestKeepExtensions_DecoratorsKeepTheFastPaths(t *testing.T) {
 			if _, ok := s.(tfpilot.InsightsStore); !ok {
 				t.Errorf("%s(pgstore) hides its InsightsStore", name)
 			}
-			if _, ok := s.(tfpilot.DeliveryWriter); !ok {
+			if _, ok := s.(store.DeliveryWriter); !ok {
 				t.Errorf("%s(pgstore) hides its DeliveryWriter", name)
 			}
 		}
@@ -56,7 +57,7 @@ func TestKeepExtensions_DecoratorsKeepTheFastPaths(t *testing.T) {
 		sub := h.Subscribe(r.ID)
 		defer sub.Close()
 		r.Module = "m2"
-		if _, _, err := s.(tfpilot.DeliveryWriter).CommitRequest(ctx, r, nil); err != nil {
+		if _, _, err := s.(store.DeliveryWriter).CommitRequest(ctx, r, nil); err != nil {
 			t.Fatal(err)
 		}
 		select {

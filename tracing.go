@@ -25,9 +25,9 @@ const storeTracerName = "github.com/tfpilot/tfpilot/store"
 // attribute tfpilot.not_found. A nil tp means the no-op provider: the
 // wrapper never reads OpenTelemetry's global state.
 //
-// The wrapper keeps s's [InsightsStore] and [DeliveryWriter] (see
+// The wrapper keeps s's [InsightsStore] and [store.DeliveryWriter] (see
 // [KeepExtensions]; their calls are not traced); other optional
-// extensions of s ([LeaseStore], [Pruner], [Exporter], ...) are not
+// extensions of s ([LeaseStore], [store.Pruner], [store.Exporter], ...) are not
 // visible through it, so give components that need them (the
 // reconciler, migrations) s itself, as with any Store decorator.
 func TraceStore(s Store, tp trace.TracerProvider) Store {

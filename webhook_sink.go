@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/webhook"
 )
 
@@ -54,7 +55,7 @@ type WebhookSinkOptions struct {
 // conflict, that stages one lifecycle event (Source
 // [WebhookEventSource]) on the document in the same write, flushed to the
 // [EventStore] right after (see [StageEvent]); a store that is a
-// [DeliveryWriter] records it in the write itself, and completes the
+// [store.DeliveryWriter] records it in the write itself, and completes the
 // delivery there too when the handler's Deliveries are the sink's
 // ([WebhookSink.Deliveries]). An event that changes
 // nothing writes nothing and records nothing, so repeated facts are
@@ -136,7 +137,7 @@ type change struct {
 // read, so a race recorded it once) and flushed to the event store after
 // it (see [StageEvent]).
 //
-// With a [DeliveryWriter] store the write records the event itself, its
+// With a [store.DeliveryWriter] store the write records the event itself, its
 // first try works on pre (the document read with the index lookup, when
 // not nil), and, when final (nothing follows the write), it completes
 // the delivery too (see [WebhookSink.Deliveries]).
@@ -160,7 +161,7 @@ func (s *WebhookSink) update(ctx context.Context, id, actor, deliveryID string, 
 		StageEvent(r, Event{Event: ch.event, Timestamp: now, Actor: actor, Source: WebhookEventSource, Data: data})
 		return nil
 	}
-	if dw, ok := s.store.(DeliveryWriter); ok {
+	if dw, ok := s.store.(store.DeliveryWriter); ok {
 		_, err := s.commit(ctx, dw, id, pre, deliveryID, final, apply, func() string { return ch.outcome })
 		switch {
 		case errors.Is(err, errNoChange):
@@ -552,7 +553,7 @@ func prChange(r *Request, ev webhook.PullRequestEvent) (*change, string) {
 	r.PR = &pr
 	if r.Approval != nil {
 		// Any change of the head commit voids approvals.
-		r.Approval = ApprovalForHead(r.Approval, headOf(r))
+		r.Approval = ApprovalForHead(r.Approval, r.ApprovalHead())
 	}
 	if event == "" {
 		event = "pr_updated"
@@ -579,7 +580,7 @@ func reviewChange(r *Request, ev webhook.ReviewEvent, rv ReviewFact) (*change, s
 	if ev.ReviewID == 0 {
 		return nil, summary + ": ignored: no review id"
 	}
-	head := headOf(r)
+	head := r.ApprovalHead()
 	before := slices.Clone(approversOf(r.Approval, head))
 	next, changed := ApprovalWithReview(r.Approval, head, rv)
 	if !changed {
@@ -615,11 +616,11 @@ func approversOf(a *Approval, head string) []string {
 	return a.Approvers
 }
 
-// lookupRun is [RunIndex.LookupRun], and with a [DeliveryWriter] store
+// lookupRun is [RunIndex.LookupRun], and with a [store.DeliveryWriter] store
 // also the request it names, read in the same round trip (nil when not
 // read or not there).
 func (s *WebhookSink) lookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, *Request, error) {
-	if dw, ok := s.store.(DeliveryWriter); ok {
+	if dw, ok := s.store.(store.DeliveryWriter); ok {
 		return dw.LookupRunRequest(ctx, kind, runID)
 	}
 	id, err := s.store.LookupRun(ctx, kind, runID)
@@ -628,7 +629,7 @@ func (s *WebhookSink) lookupRun(ctx context.Context, kind runs.Kind, runID int64
 
 // lookupPR is lookupRun for [PRIndex.LookupPR].
 func (s *WebhookSink) lookupPR(ctx context.Context, ref PRRef) (string, *Request, error) {
-	if dw, ok := s.store.(DeliveryWriter); ok {
+	if dw, ok := s.store.(store.DeliveryWriter); ok {
 		return dw.LookupPRRequest(ctx, ref)
 	}
 	id, err := s.store.LookupPR(ctx, ref)

@@ -16,6 +16,7 @@ import (
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
+	tfstore "github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/webhook"
@@ -770,7 +771,7 @@ func TestWebhookSink_ConcurrentCopiesWorkOnce(t *testing.T) {
 				// One write with the staged event, one clearing the flushed
 				// outbox; one write recording the event with a DeliveryWriter.
 				want := int64(3)
-				if _, ok := store.(tfpilot.DeliveryWriter); ok {
+				if _, ok := store.(tfstore.DeliveryWriter); ok {
 					want = 2
 				}
 				if ev := eventNames(t, store, "req-1"); r.Version != want || len(r.Outbox) != 0 || !slices.Equal(ev, []string{"plan_completed"}) {

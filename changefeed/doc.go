@@ -15,6 +15,6 @@
 // store are not heard: watchers poll as well.
 //
 // Notify's wrapper hides the optional extensions of the store it wraps
-// (such as [tfpilot.LeaseStore] or [tfpilot.Exporter]); give those
+// (such as [tfpilot.LeaseStore] or [github.com/tfpilot/tfpilot/store.Exporter]); give those
 // users the unwrapped store. Nothing here returns an error.
 package changefeed

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // AuditOptions configures [Audit]. A nil *AuditOptions means the
@@ -29,10 +29,10 @@ type Report struct {
 	Now time.Time
 	// Requests and ArchivedRequests count the documents audited.
 	// Archived requests are audited only when the store is a
-	// [tfpilot.Exporter].
+	// [store.Exporter].
 	Requests         int
 	ArchivedRequests int
-	// IndexesExported is true when the store is a [tfpilot.Exporter], so
+	// IndexesExported is true when the store is a [store.Exporter], so
 	// that index entries were checked back against their requests;
 	// RunIndexEntries and PRIndexEntries count those entries.
 	IndexesExported bool
@@ -60,16 +60,16 @@ func (r Report) Count(inv Invariant) int {
 // Audit checks every request s holds against the Tier A invariants (see
 // [Invariant]) and returns the violations it found. It only reads.
 //
-// When s is a [tfpilot.Exporter], Audit walks live and archived requests
+// When s is a [store.Exporter], Audit walks live and archived requests
 // and also checks each run and PR index entry back against its request;
-// otherwise it lists live requests with [tfpilot.RequestStore.ListRequests]
+// otherwise it lists live requests with [store.RequestStore.ListRequests]
 // and checks the indexes in one direction only (request → index). Each
 // attempt with a run id costs one index look-up, each request with a
 // pull request one more, and each index entry one request read.
 //
 // The error is non-nil only when s could not be read; a report with
 // violations is not an error.
-func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, error) {
+func Audit(ctx context.Context, s store.Store, opts *AuditOptions) (Report, error) {
 	rep := Report{Now: time.Now()}
 	workers := 8
 	if opts != nil {
@@ -81,22 +81,22 @@ func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, er
 		}
 	}
 	a := &auditor{s: s, rep: &rep}
-	exp, canExport := s.(tfpilot.Exporter)
+	exp, canExport := s.(store.Exporter)
 	if canExport {
 		rep.IndexesExported = true
-		for _, kind := range []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindArchivedRequest, tfpilot.KindRunIndex, tfpilot.KindPRIndex} {
+		for _, kind := range []store.ItemKind{store.KindRequest, store.KindArchivedRequest, store.KindRunIndex, store.KindPRIndex} {
 			err := pool(ctx, workers, func(ctx context.Context, do func(task func(context.Context) error) error) error {
-				fn := func(it tfpilot.Item) error {
+				fn := func(it store.Item) error {
 					return do(func(ctx context.Context) error { return a.item(ctx, it) })
 				}
-				if fe, ok := s.(tfpilot.FateExporter); ok {
-					return fe.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
-						if f.Fate == tfpilot.FateQuarantine {
+				if fe, ok := s.(store.FateExporter); ok {
+					return fe.ExportFates(ctx, kind, fn, func(f store.ObjectFate) error {
+						if f.Fate == store.FateQuarantine {
 							detail := f.Reason
 							if f.Field != "" {
 								detail = f.Field + ": " + detail
 							}
-							a.add(Violation{RequestID: f.Object, Archived: kind == tfpilot.KindArchivedRequest, Invariant: InvUnreadable, Detail: detail})
+							a.add(Violation{RequestID: f.Object, Archived: kind == store.KindArchivedRequest, Invariant: InvUnreadable, Detail: detail})
 						}
 						return nil
 					})
@@ -109,7 +109,7 @@ func Audit(ctx context.Context, s tfpilot.Store, opts *AuditOptions) (Report, er
 		}
 	} else {
 		err := pool(ctx, workers, func(ctx context.Context, do func(task func(context.Context) error) error) error {
-			q := tfpilot.ListQuery{Limit: tfpilot.MaxPageSize}
+			q := store.ListQuery{Limit: store.MaxPageSize}
 			for {
 				page, err := s.ListRequests(ctx, q)
 				if err != nil {
@@ -168,7 +168,7 @@ func pool(ctx context.Context, n int, walk func(ctx context.Context, do func(tas
 
 // auditor holds an audit's state; its methods run concurrently.
 type auditor struct {
-	s tfpilot.Store
+	s store.Store
 
 	mu  sync.Mutex // guards rep
 	rep *Report
@@ -181,20 +181,20 @@ func (a *auditor) add(v Violation) {
 }
 
 // item audits one exported request or index entry.
-func (a *auditor) item(ctx context.Context, it tfpilot.Item) error {
+func (a *auditor) item(ctx context.Context, it store.Item) error {
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
-		return a.request(ctx, it.Request, it.Kind == tfpilot.KindArchivedRequest)
-	case tfpilot.KindRunIndex:
+	case store.KindRequest, store.KindArchivedRequest:
+		return a.request(ctx, it.Request, it.Kind == store.KindArchivedRequest)
+	case store.KindRunIndex:
 		return a.runEntry(ctx, *it.Run)
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		return a.prEntry(ctx, *it.PR)
 	}
 	return nil
 }
 
 // request audits one document and its forward index entries.
-func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool) error {
+func (a *auditor) request(ctx context.Context, r *store.Request, archived bool) error {
 	a.mu.Lock()
 	if archived {
 		a.rep.ArchivedRequests++
@@ -215,7 +215,7 @@ func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool
 			}
 			owner, err := a.s.LookupRun(ctx, k, at.RunID)
 			switch {
-			case errors.Is(err, tfpilot.ErrNotFound):
+			case errors.Is(err, store.ErrNotFound):
 				a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvRunIndex, Kind: k,
 					Detail: fmt.Sprintf("run %d (attempt %d) is not in the run index", at.RunID, at.Attempt)})
 			case err != nil:
@@ -229,7 +229,7 @@ func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool
 	if ref, ok := prRef(r); ok {
 		owner, err := a.s.LookupPR(ctx, ref)
 		switch {
-		case errors.Is(err, tfpilot.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
 			a.add(Violation{RequestID: r.ID, Archived: archived, Invariant: InvPRIndex,
 				Detail: fmt.Sprintf("pull request %s is not in the PR index", prString(ref))})
 		case err != nil:
@@ -242,19 +242,19 @@ func (a *auditor) request(ctx context.Context, r *tfpilot.Request, archived bool
 	return nil
 }
 
-func prString(pr tfpilot.PRRef) string { return fmt.Sprintf("%s/%s#%d", pr.Owner, pr.Repo, pr.Number) }
+func prString(pr store.PRRef) string { return fmt.Sprintf("%s/%s#%d", pr.Owner, pr.Repo, pr.Number) }
 
 // owner returns the request id names, live or archived, or nil when it
 // does not exist.
-func (a *auditor) owner(ctx context.Context, id string) (*tfpilot.Request, bool, error) {
+func (a *auditor) owner(ctx context.Context, id string) (*store.Request, bool, error) {
 	r, err := a.s.GetRequest(ctx, id)
 	archived := false
-	if errors.Is(err, tfpilot.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		r, err = a.s.GetArchivedRequest(ctx, id)
 		archived = true
 	}
 	switch {
-	case errors.Is(err, tfpilot.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return nil, false, nil
 	case err != nil:
 		return nil, false, err
@@ -263,7 +263,7 @@ func (a *auditor) owner(ctx context.Context, id string) (*tfpilot.Request, bool,
 }
 
 // runEntry checks a run index entry back against its request.
-func (a *auditor) runEntry(ctx context.Context, e tfpilot.RunIndexEntry) error {
+func (a *auditor) runEntry(ctx context.Context, e store.RunIndexEntry) error {
 	a.mu.Lock()
 	a.rep.RunIndexEntries++
 	a.mu.Unlock()
@@ -284,7 +284,7 @@ func (a *auditor) runEntry(ctx context.Context, e tfpilot.RunIndexEntry) error {
 }
 
 // prEntry checks a PR index entry back against its request.
-func (a *auditor) prEntry(ctx context.Context, e tfpilot.PRIndexEntry) error {
+func (a *auditor) prEntry(ctx context.Context, e store.PRIndexEntry) error {
 	a.mu.Lock()
 	a.rep.PRIndexEntries++
 	a.mu.Unlock()

@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
@@ -58,7 +58,7 @@ func newTracedPostgres(t *testing.T, tr *statementTracer) *pgstore.Store {
 // batchSource is the legacy bucket (lenient and raw documents, events,
 // deliveries, idempotency records, costs) plus 300 synthetic requests
 // with their index entries and events.
-func batchSource(t *testing.T) tfpilot.Store {
+func batchSource(t *testing.T) store.Store {
 	src := memstore.New(nil)
 	for _, it := range layoutItems(t, append(legacyBucket(), syntheticBucket(300)...)) {
 		if _, err := src.Import(t.Context(), it); err != nil {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Invariant names a rule [Audit] checks. The INV- names are the seed's.
@@ -47,14 +47,14 @@ const (
 	// the original system wrote loosely (an empty or malformed
 	// timestamp, a number written as a string, a config stored as a JSON
 	// string, an epoch time, a byte-order mark) is read the way it read
-	// it and kept as written (see [tfpilot.Request.DecodeIssues]); the
+	// it and kept as written (see [store.Request.DecodeIssues]); the
 	// audit names each.
 	InvLenient Invariant = "LENIENT-READ"
 	// InvUnreadable: every object in a kind's place can be read as an
 	// item. An object that cannot (an empty or non-JSON body, a document
 	// without id) is quarantined by a copy; RequestID is then the
 	// object's key. Reported for stores that are a
-	// [tfpilot.FateExporter].
+	// [store.FateExporter].
 	InvUnreadable Invariant = "UNREADABLE"
 )
 
@@ -132,7 +132,7 @@ func isLegacyRunField(name string) bool {
 
 // checkDocument returns the violations r's document shows on its own
 // (no index look-ups) at now. Locks are checked on live requests only.
-func checkDocument(r *tfpilot.Request, archived bool, now time.Time) []Violation {
+func checkDocument(r *store.Request, archived bool, now time.Time) []Violation {
 	var out []Violation
 	add := func(inv Invariant, kind runs.Kind, format string, args ...any) {
 		out = append(out, Violation{RequestID: r.ID, Archived: archived, Invariant: inv, Kind: kind, Detail: fmt.Sprintf(format, args...)})
@@ -210,9 +210,9 @@ func stamp(t time.Time) string {
 
 // prRef returns the PR index key of r's pull request, if r names one
 // completely.
-func prRef(r *tfpilot.Request) (tfpilot.PRRef, bool) {
+func prRef(r *store.Request) (store.PRRef, bool) {
 	if r.PR == nil || r.PR.Number <= 0 || r.TargetOwner == "" || r.TargetRepo == "" {
-		return tfpilot.PRRef{}, false
+		return store.PRRef{}, false
 	}
-	return tfpilot.PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: r.PR.Number}, true
+	return store.PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: r.PR.Number}, true
 }

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var (
@@ -21,8 +21,8 @@ func done(n int) runs.Attempt {
 		DispatchedAt: dispatched, CompletedAt: dispatched.Add(time.Minute)}
 }
 
-func withRuns(kind runs.Kind, op runs.Op) func(*tfpilot.Request) {
-	return func(r *tfpilot.Request) {
+func withRuns(kind runs.Kind, op runs.Op) func(*store.Request) {
+	return func(r *store.Request) {
 		switch kind {
 		case runs.Plan:
 			r.Runs.Plan = op
@@ -36,12 +36,12 @@ func withRuns(kind runs.Kind, op runs.Op) func(*tfpilot.Request) {
 
 // decoded returns a request decoded from a document with extra top-level
 // fields, as a stored document with unknown fields is.
-func decoded(t *testing.T, extra string) *tfpilot.Request {
+func decoded(t *testing.T, extra string) *store.Request {
 	t.Helper()
 	if extra != "" {
 		extra = "," + extra
 	}
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal([]byte(`{"id":"r1","project":"p","environment":"dev","module":"m","version":1`+extra+`}`), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestCheckDocument(t *testing.T) {
 	tests := []struct {
 		name     string
 		doc      string // extra top-level fields
-		edit     func(*tfpilot.Request)
+		edit     func(*store.Request)
 		archived bool
 		want     []Invariant
 	}{
@@ -73,31 +73,31 @@ func TestCheckDocument(t *testing.T) {
 		{name: "INV-CORE-4/current 0 with attempts", edit: withRuns(runs.Plan, runs.Op{CurrentAttempt: 0, Attempts: []runs.Attempt{done(1)}}), want: []Invariant{InvCore4}},
 		{name: "INV-CORE-4/current set without attempts", edit: withRuns(runs.Plan, runs.Op{CurrentAttempt: 1}), want: []Invariant{InvCore4}},
 		{name: "INV-CORE-4/current 0 without attempts", edit: withRuns(runs.Plan, runs.Op{})},
-		{name: "INV-COMP-1/completedAt while in progress", edit: func(r *tfpilot.Request) {
+		{name: "INV-COMP-1/completedAt while in progress", edit: func(r *store.Request) {
 			a := done(1)
 			a.Status = runs.StatusInProgress
 			withRuns(runs.Plan, runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{a}})(r)
 		}, want: []Invariant{InvComp1}},
-		{name: "INV-COMP-1/completedAt before dispatchedAt", edit: func(r *tfpilot.Request) {
+		{name: "INV-COMP-1/completedAt before dispatchedAt", edit: func(r *store.Request) {
 			a := done(1)
 			a.CompletedAt = a.DispatchedAt.Add(-time.Second)
 			withRuns(runs.Apply, runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{a}})(r)
 		}, want: []Invariant{InvComp1}},
-		{name: "INV-COMP-1/completed without completedAt is not a breach", edit: func(r *tfpilot.Request) {
+		{name: "INV-COMP-1/completed without completedAt is not a breach", edit: func(r *store.Request) {
 			a := done(1)
 			a.CompletedAt = time.Time{}
 			withRuns(runs.Apply, runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{a}})(r)
 		}},
-		{name: "LOCK-EXPIRED/expired lock", edit: func(r *tfpilot.Request) {
+		{name: "LOCK-EXPIRED/expired lock", edit: func(r *store.Request) {
 			r.Lock = &lock.Lock{Holder: "a", Operation: "plan", ExpiresAt: checkNow.Add(-time.Second)}
 		}, want: []Invariant{InvLockExpired}},
-		{name: "LOCK-EXPIRED/lock expiring exactly now", edit: func(r *tfpilot.Request) {
+		{name: "LOCK-EXPIRED/lock expiring exactly now", edit: func(r *store.Request) {
 			r.Lock = &lock.Lock{Holder: "a", Operation: "plan", ExpiresAt: checkNow}
 		}, want: []Invariant{InvLockExpired}},
-		{name: "LOCK-EXPIRED/active lock", edit: func(r *tfpilot.Request) {
+		{name: "LOCK-EXPIRED/active lock", edit: func(r *store.Request) {
 			r.Lock = &lock.Lock{Holder: "a", Operation: "plan", ExpiresAt: checkNow.Add(time.Second)}
 		}},
-		{name: "LOCK-EXPIRED/archived request's lock is moot", archived: true, edit: func(r *tfpilot.Request) {
+		{name: "LOCK-EXPIRED/archived request's lock is moot", archived: true, edit: func(r *store.Request) {
 			r.Lock = &lock.Lock{Holder: "a", Operation: "plan", ExpiresAt: checkNow.Add(-time.Hour)}
 		}},
 	}

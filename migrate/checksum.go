@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Summary is the count and checksum of a set of items of one kind. Two
@@ -16,7 +16,7 @@ type Summary struct {
 	Count int64
 	// Checksum is the hex sum, lane by lane modulo 2⁶⁴, of the SHA-256
 	// of each item's kind and canonical JSON
-	// ([tfpilot.Item.Canonical]). Unlike XOR, a sum tells one copy of an
+	// ([store.Item.Canonical]). Unlike XOR, a sum tells one copy of an
 	// item from three.
 	Checksum string
 }
@@ -27,7 +27,7 @@ type summer struct {
 	lanes [4]uint64
 }
 
-func (s *summer) add(kind tfpilot.ItemKind, canonical []byte) {
+func (s *summer) add(kind store.ItemKind, canonical []byte) {
 	h := sha256.New()
 	h.Write([]byte(kind))
 	h.Write([]byte{'\n'})
@@ -57,9 +57,9 @@ func (s *summer) summary() Summary {
 }
 
 // Summarize returns the [Summary] of every item of kind that exp holds.
-func Summarize(ctx context.Context, exp tfpilot.Exporter, kind tfpilot.ItemKind) (Summary, error) {
+func Summarize(ctx context.Context, exp store.Exporter, kind store.ItemKind) (Summary, error) {
 	var s summer
-	err := exp.Export(ctx, kind, func(it tfpilot.Item) error {
+	err := exp.Export(ctx, kind, func(it store.Item) error {
 		b, err := it.Canonical()
 		if err != nil {
 			return err

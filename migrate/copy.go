@@ -10,24 +10,24 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // CopyOptions configures [Copy]. A nil *CopyOptions means the defaults.
 type CopyOptions struct {
 	// DryRun reads both stores and counts what a copy would write, leave
 	// alone and refuse, writing nothing. The target needs to be a
-	// [tfpilot.Exporter] only.
+	// [store.Exporter] only.
 	DryRun bool
 	// Kinds lists the kinds to copy, in order. Default:
-	// [tfpilot.ItemKinds], which puts requests first.
-	Kinds []tfpilot.ItemKind
+	// [store.ItemKinds], which puts requests first.
+	Kinds []store.ItemKind
 	// Concurrency is how many items are imported at once. Items are
 	// independent, so their order within a kind does not matter.
 	// Default: 8.
 	Concurrency int
 	// BatchSize is how many items each importer hands a target that is a
-	// [tfpilot.BatchImporter] at once (store/pgstore inserts them with
+	// [store.BatchImporter] at once (store/pgstore inserts them with
 	// one statement per kind). Default: 200. 1 imports one item at a
 	// time.
 	BatchSize int
@@ -62,7 +62,7 @@ func (c *Counts) add(o Counts) {
 
 // Progress reports how far a copy has gone in one kind.
 type Progress struct {
-	Kind tfpilot.ItemKind
+	Kind store.ItemKind
 	Counts
 	// Done is true on the last report of the kind.
 	Done bool
@@ -71,7 +71,7 @@ type Progress struct {
 // KindResult is what [Copy] did with one kind, and how the two stores
 // compare afterwards.
 type KindResult struct {
-	Kind tfpilot.ItemKind
+	Kind store.ItemKind
 	Counts
 	// Source sums the well-formed items read (a malformed one is a
 	// Conflict); Target every item of the kind the target holds once
@@ -85,7 +85,7 @@ func (k KindResult) Match() bool { return k.Source == k.Target }
 // Conflict is an item [Copy] did not copy: the target holds a different
 // item under its key, or the item is malformed.
 type Conflict struct {
-	Kind tfpilot.ItemKind
+	Kind store.ItemKind
 	Key  string
 	// Detail is the error the import (or the dry run's comparison)
 	// gave.
@@ -105,9 +105,9 @@ type Result struct {
 	// lists the objects that are not items, each with the reason (a
 	// backup, a stray file, a duplicate a rule settles), and Lenient the
 	// copied objects that were read leniently. All three are filled
-	// only when the source is a [tfpilot.FateExporter]; Skipped then
+	// only when the source is a [store.FateExporter]; Skipped then
 	// also holds the objects outside every kind's place.
-	Quarantined, Skipped, Lenient []tfpilot.ObjectFate
+	Quarantined, Skipped, Lenient []store.ObjectFate
 	// Mismatches names, for each kind whose counts or checksums differ
 	// after the copy, every item on which source and target differ.
 	Mismatches []Conflict
@@ -140,12 +140,12 @@ func (r Result) OK() bool {
 }
 
 // Copy copies every item of src into dst, kind by kind, keeping each as
-// it is (see [tfpilot.Importer]), then compares the two stores: for each
+// it is (see [store.Importer]), then compares the two stores: for each
 // kind, the count and checksum of what it read from src against those of
 // everything dst holds.
 //
-// src must be a [tfpilot.Exporter], and dst a [tfpilot.Importer] and a
-// [tfpilot.Exporter]; otherwise Copy returns an error wrapping
+// src must be a [store.Exporter], and dst a [store.Importer] and a
+// [store.Exporter]; otherwise Copy returns an error wrapping
 // [errors.ErrUnsupported] before reading anything.
 //
 // Copy never overwrites: an item dst holds identically is counted
@@ -154,13 +154,13 @@ func (r Result) OK() bool {
 // it again. Conflicts do not stop the copy; read the Result. The error
 // is non-nil when a store failed or ctx ended, and the Result then says
 // how far the copy got.
-func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Result, error) {
+func Copy(ctx context.Context, src, dst store.Store, opts *CopyOptions) (Result, error) {
 	var o CopyOptions
 	if opts != nil {
 		o = *opts
 	}
 	if o.Kinds == nil {
-		o.Kinds = tfpilot.ItemKinds()
+		o.Kinds = store.ItemKinds()
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
@@ -172,26 +172,26 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 		o.BatchSize = 200
 	}
 	res := Result{DryRun: o.DryRun}
-	exp, ok := src.(tfpilot.Exporter)
+	exp, ok := src.(store.Exporter)
 	if !ok {
 		return res, fmt.Errorf("migrate: copy: source %T cannot export: %w", src, errors.ErrUnsupported)
 	}
-	dstExp, ok := dst.(tfpilot.Exporter)
+	dstExp, ok := dst.(store.Exporter)
 	if !ok {
 		return res, fmt.Errorf("migrate: copy: target %T cannot export, so the copy cannot be checked: %w", dst, errors.ErrUnsupported)
 	}
-	imp, ok := dst.(tfpilot.Importer)
+	imp, ok := dst.(store.Importer)
 	if !ok && !o.DryRun {
 		return res, fmt.Errorf("migrate: copy: target %T cannot import: %w", dst, errors.ErrUnsupported)
 	}
 	for _, kind := range o.Kinds {
 		if !kind.Valid() {
-			return res, fmt.Errorf("migrate: copy: kind %q: %w", kind, tfpilot.ErrInvalid)
+			return res, fmt.Errorf("migrate: copy: kind %q: %w", kind, store.ErrInvalid)
 		}
 	}
-	fates, _ := src.(tfpilot.FateExporter)
+	fates, _ := src.(store.FateExporter)
 	if fates != nil {
-		err := fates.OtherObjects(ctx, func(f tfpilot.ObjectFate) error {
+		err := fates.OtherObjects(ctx, func(f store.ObjectFate) error {
 			res.Skipped = append(res.Skipped, f)
 			return nil
 		})
@@ -201,7 +201,7 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 	}
 	for _, kind := range o.Kinds {
 		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp, fates: fates}
-		if b, ok := dst.(tfpilot.BatchImporter); ok && !o.DryRun && o.BatchSize > 1 {
+		if b, ok := dst.(store.BatchImporter); ok && !o.DryRun && o.BatchSize > 1 {
 			c.bimp = b
 		}
 		err := c.run(ctx, exp)
@@ -232,7 +232,7 @@ func Copy(ctx context.Context, src, dst tfpilot.Store, opts *CopyOptions) (Resul
 	return res, nil
 }
 
-func sortConflicts(cs []Conflict, order []tfpilot.ItemKind) {
+func sortConflicts(cs []Conflict, order []store.ItemKind) {
 	slices.SortFunc(cs, func(a, b Conflict) int {
 		return cmp.Or(cmp.Compare(slices.Index(order, a.Kind), slices.Index(order, b.Kind)), strings.Compare(a.Key, b.Key))
 	})
@@ -241,28 +241,28 @@ func sortConflicts(cs []Conflict, order []tfpilot.ItemKind) {
 // kindCopy copies the items of one kind: the export runs on the calling
 // goroutine and hands items to opts.Concurrency importers.
 type kindCopy struct {
-	kind tfpilot.ItemKind
+	kind store.ItemKind
 	opts *CopyOptions
-	dst  tfpilot.Store
-	imp  tfpilot.Importer
-	bimp tfpilot.BatchImporter // nil: import one item at a time
+	dst  store.Store
+	imp  store.Importer
+	bimp store.BatchImporter // nil: import one item at a time
 
-	fates tfpilot.FateExporter // nil when the source names no fates
+	fates store.FateExporter // nil when the source names no fates
 
 	mu        sync.Mutex
 	source    summer
 	counts    Counts
 	conflicts []Conflict
-	objects   []tfpilot.ObjectFate // every fate but a plain copy
+	objects   []store.ObjectFate // every fate but a plain copy
 }
 
 // record files the fates of one kind's objects into r.
-func (r *Result) record(fs []tfpilot.ObjectFate) {
+func (r *Result) record(fs []store.ObjectFate) {
 	for _, f := range fs {
 		switch f.Fate {
-		case tfpilot.FateQuarantine:
+		case store.FateQuarantine:
 			r.Quarantined = append(r.Quarantined, f)
-		case tfpilot.FateSkip:
+		case store.FateSkip:
 			r.Skipped = append(r.Skipped, f)
 		default:
 			r.Lenient = append(r.Lenient, f)
@@ -270,17 +270,17 @@ func (r *Result) record(fs []tfpilot.ObjectFate) {
 	}
 }
 
-func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
+func (c *kindCopy) run(ctx context.Context, exp store.Exporter) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	items := make(chan tfpilot.Item)
+	items := make(chan store.Item)
 	var wg sync.WaitGroup
 	for range c.opts.Concurrency {
 		wg.Go(func() {
 			// Each importer sums what it handles; sums add up in any
 			// order, so the kind's sum is the sum of theirs.
 			var sum summer
-			var batch []tfpilot.Item
+			var batch []store.Item
 			for it := range items {
 				b, err := it.Canonical()
 				if err != nil {
@@ -314,9 +314,9 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 	read := 0
 	walk := exp.Export
 	if c.fates != nil {
-		walk = func(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
-			return c.fates.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
-				if f.Fate != tfpilot.FateCopy || f.Reason != "" {
+		walk = func(ctx context.Context, kind store.ItemKind, fn func(store.Item) error) error {
+			return c.fates.ExportFates(ctx, kind, fn, func(f store.ObjectFate) error {
+				if f.Fate != store.FateCopy || f.Reason != "" {
 					c.mu.Lock()
 					c.objects = append(c.objects, f)
 					c.mu.Unlock()
@@ -325,7 +325,7 @@ func (c *kindCopy) run(ctx context.Context, exp tfpilot.Exporter) error {
 			})
 		}
 	}
-	err := walk(ctx, c.kind, func(it tfpilot.Item) error {
+	err := walk(ctx, c.kind, func(it store.Item) error {
 		read++
 		c.mu.Lock()
 		c.counts.Read++
@@ -363,7 +363,7 @@ func (c *kindCopy) progress(done bool) {
 	c.opts.Progress(p)
 }
 
-func (c *kindCopy) conflict(it tfpilot.Item, err error) {
+func (c *kindCopy) conflict(it store.Item, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.counts.Conflicts++
@@ -372,7 +372,7 @@ func (c *kindCopy) conflict(it tfpilot.Item, err error) {
 
 // copyItem imports it (or, in a dry run, compares it with the target's
 // item) and counts the outcome. Only a store failure is returned.
-func (c *kindCopy) copyItem(ctx context.Context, it tfpilot.Item) error {
+func (c *kindCopy) copyItem(ctx context.Context, it store.Item) error {
 	var written bool
 	var err error
 	if c.opts.DryRun {
@@ -381,7 +381,7 @@ func (c *kindCopy) copyItem(ctx context.Context, it tfpilot.Item) error {
 		written, err = c.imp.Import(ctx, it)
 	}
 	switch {
-	case errors.Is(err, tfpilot.ErrAlreadyExists) || errors.Is(err, tfpilot.ErrInvalid):
+	case errors.Is(err, store.ErrAlreadyExists) || errors.Is(err, store.ErrInvalid):
 		c.conflict(it, err)
 		return nil
 	case err != nil:
@@ -397,11 +397,11 @@ func (c *kindCopy) copyItem(ctx context.Context, it tfpilot.Item) error {
 	return nil
 }
 
-// copyBatch imports items with the target's [tfpilot.BatchImporter]
+// copyBatch imports items with the target's [store.BatchImporter]
 // and counts the outcomes as copyItem does. Only a store failure is
 // returned; the batch's items are then not counted, and a rerun of the
 // copy imports what the batch left missing.
-func (c *kindCopy) copyBatch(ctx context.Context, items []tfpilot.Item) error {
+func (c *kindCopy) copyBatch(ctx context.Context, items []store.Item) error {
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (c *kindCopy) copyBatch(ctx context.Context, items []tfpilot.Item) error {
 	}
 	for i, r := range results {
 		switch {
-		case errors.Is(r.Err, tfpilot.ErrAlreadyExists) || errors.Is(r.Err, tfpilot.ErrInvalid):
+		case errors.Is(r.Err, store.ErrAlreadyExists) || errors.Is(r.Err, store.ErrInvalid):
 			c.conflict(items[i], r.Err)
 		case r.Err != nil:
 			return fmt.Errorf("%s %s: %w", items[i].Kind, items[i].Key(), r.Err)
@@ -431,13 +431,13 @@ func (c *kindCopy) copyBatch(ctx context.Context, items []tfpilot.Item) error {
 	return nil
 }
 
-// wouldImport says what [tfpilot.Importer.Import] of it into dst would
+// wouldImport says what [store.Importer.Import] of it into dst would
 // do, reading dst through the Store interface: true when dst lacks the
 // item, false when it holds it identically, an error wrapping
-// [tfpilot.ErrAlreadyExists] when it holds something else. An expired
+// [store.ErrAlreadyExists] when it holds something else. An expired
 // idempotency record is invisible to GetIdempotency, so a dry run
 // counts it as to be written even when the target holds it.
-func wouldImport(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (bool, error) {
+func wouldImport(ctx context.Context, dst store.Store, it store.Item) (bool, error) {
 	cur, found, err := lookup(ctx, dst, it)
 	if err != nil || !found {
 		return !found && err == nil, err
@@ -451,30 +451,30 @@ func wouldImport(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (bool,
 		return false, fmt.Errorf("target's %s %s: %w", cur.Kind, cur.Key(), err)
 	}
 	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
-		return false, fmt.Errorf("target holds a different %s %s: %w", cur.Kind, it.Key(), tfpilot.ErrAlreadyExists)
+		return false, fmt.Errorf("target holds a different %s %s: %w", cur.Kind, it.Key(), store.ErrAlreadyExists)
 	}
 	return false, nil
 }
 
 // lookup reads the item of dst with it's kind and key.
-func lookup(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (tfpilot.Item, bool, error) {
+func lookup(ctx context.Context, dst store.Store, it store.Item) (store.Item, bool, error) {
 	if err := it.Check(); err != nil {
-		return tfpilot.Item{}, false, err
+		return store.Item{}, false, err
 	}
-	out := tfpilot.Item{Kind: it.Kind}
+	out := store.Item{Kind: it.Kind}
 	var err error
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
-		out.Kind = tfpilot.KindRequest
+	case store.KindRequest, store.KindArchivedRequest:
+		out.Kind = store.KindRequest
 		out.Request, err = dst.GetRequest(ctx, it.Request.ID)
-		if errors.Is(err, tfpilot.ErrNotFound) {
-			out.Kind = tfpilot.KindArchivedRequest
+		if errors.Is(err, store.ErrNotFound) {
+			out.Kind = store.KindArchivedRequest
 			out.Request, err = dst.GetArchivedRequest(ctx, it.Request.ID)
 		}
-	case tfpilot.KindEvent:
-		var evs []tfpilot.Event
+	case store.KindEvent:
+		var evs []store.Event
 		if evs, err = dst.ListEvents(ctx, it.Event.RequestID); err == nil {
-			err = fmt.Errorf("event %s: %w", it.Key(), tfpilot.ErrNotFound)
+			err = fmt.Errorf("event %s: %w", it.Key(), store.ErrNotFound)
 			for i := range evs {
 				if evs[i].ID == it.Event.ID {
 					out.Event, err = &evs[i], nil
@@ -482,32 +482,32 @@ func lookup(ctx context.Context, dst tfpilot.Store, it tfpilot.Item) (tfpilot.It
 				}
 			}
 		}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		e := *it.Run
 		e.RequestID, err = dst.LookupRun(ctx, e.Kind, e.RunID)
 		out.Run = &e
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		e := *it.PR
 		e.RequestID, err = dst.LookupPR(ctx, e.PR)
 		out.PR = &e
-	case tfpilot.KindDelivery:
-		var d tfpilot.Delivery
+	case store.KindDelivery:
+		var d store.Delivery
 		d, err = dst.GetDelivery(ctx, it.Delivery.ID)
 		out.Delivery = &d
-	case tfpilot.KindIdempotency:
-		var rec tfpilot.IdempotencyRecord
+	case store.KindIdempotency:
+		var rec store.IdempotencyRecord
 		rec, err = dst.GetIdempotency(ctx, it.Idempotency.Operation, it.Idempotency.Key)
 		out.Idempotency = &rec
-	case tfpilot.KindCost:
-		var c tfpilot.Cost
+	case store.KindCost:
+		var c store.Cost
 		c, err = dst.GetCost(ctx, it.Cost.RequestID)
 		out.Cost = &c
 	}
 	switch {
-	case errors.Is(err, tfpilot.ErrNotFound):
-		return tfpilot.Item{}, false, nil
+	case errors.Is(err, store.ErrNotFound):
+		return store.Item{}, false, nil
 	case err != nil:
-		return tfpilot.Item{}, false, err
+		return store.Item{}, false, err
 	}
 	return out, true, nil
 }

@@ -1,10 +1,10 @@
-// Package migrate audits a [tfpilot.Store] against the Tier A invariants
+// Package migrate audits a [store.Store] against the Tier A invariants
 // and copies everything one store holds into another: the move of an
 // original TfPilot S3 bucket to PostgreSQL, first of all.
 //
 // # Audit
 //
-// [Audit] reads every request (through [tfpilot.Exporter] when the store
+// [Audit] reads every request (through [store.Exporter] when the store
 // offers it, else by listing live requests) and reports each breach of
 // an invariant as a [Violation] naming the request, the [Invariant] and
 // what is wrong:
@@ -20,8 +20,8 @@
 // # Copy
 //
 // [Copy] exports every kind of item from a source that implements
-// [tfpilot.Exporter] and imports it into a target that implements
-// [tfpilot.Importer] (and Exporter, for the final comparison), keeping
+// [store.Exporter] and imports it into a target that implements
+// [store.Importer] (and Exporter, for the final comparison), keeping
 // each item as it is: versions, timestamps, ids, claims and the fields
 // tfpilot does not model.
 //
@@ -34,16 +34,16 @@
 // it again. An item the target holds differently is never overwritten;
 // it is reported as a [Conflict]. Each kind ends with a count and an
 // order-independent checksum of the canonical JSON
-// ([tfpilot.Item.Canonical]) of every item on both sides, so a complete
+// ([store.Item.Canonical]) of every item on both sides, so a complete
 // copy is one whose [KindResult.Match] holds for every kind. A target
-// that is a [tfpilot.BatchImporter] (pgstore) gets items in batches
+// that is a [store.BatchImporter] (pgstore) gets items in batches
 // ([CopyOptions.BatchSize]); a batch interrupted by a crash is resumed
 // like any item, since the target stores each item whole or not at all.
 // A request's
 // canonical JSON is its document as stored, unknown fields and values
 // read leniently included, so the checksums compare raw documents.
 //
-// A source that is a [tfpilot.FateExporter] (s3store) names the fate of
+// A source that is a [store.FateExporter] (s3store) names the fate of
 // every object it holds: Copy never stops on one object, files the
 // quarantined ones (unreadable, with the field and the problem), the
 // skipped ones (not items, with the reason) and the ones read leniently

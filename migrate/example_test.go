@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -16,7 +16,7 @@ func ExampleAudit() {
 	ctx := context.Background()
 	now := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 	s := memstore.New(nil)
-	r := &tfpilot.Request{ID: "req-1", Project: "payments", Environment: "dev", Module: "s3-bucket"}
+	r := &store.Request{ID: "req-1", Project: "payments", Environment: "dev", Module: "s3-bucket"}
 	r.Runs.Plan = runs.Op{CurrentAttempt: 3, Attempts: []runs.Attempt{{Attempt: 1}, {Attempt: 2}}}
 	r.Lock = &lock.Lock{Holder: "alice", Operation: "plan", ExpiresAt: now.Add(-time.Hour)}
 	if _, err := s.CreateRequest(ctx, r); err != nil {
@@ -41,18 +41,18 @@ func ExampleCopy() {
 	ctx := context.Background()
 	src, dst := memstore.New(nil), memstore.New(nil)
 	for _, id := range []string{"req-1", "req-2"} {
-		if _, err := src.CreateRequest(ctx, &tfpilot.Request{ID: id, Project: "payments", Environment: "dev", Module: "s3-bucket"}); err != nil {
+		if _, err := src.CreateRequest(ctx, &store.Request{ID: id, Project: "payments", Environment: "dev", Module: "s3-bucket"}); err != nil {
 			fmt.Println(err)
 			return
 		}
 	}
-	if err := src.IndexPR(ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 7}, "req-1"); err != nil {
+	if err := src.IndexPR(ctx, store.PRRef{Owner: "acme", Repo: "infra", Number: 7}, "req-1"); err != nil {
 		fmt.Println(err)
 		return
 	}
 
 	for range 2 {
-		res, err := migrate.Copy(ctx, src, dst, &migrate.CopyOptions{Kinds: []tfpilot.ItemKind{tfpilot.KindRequest, tfpilot.KindPRIndex}})
+		res, err := migrate.Copy(ctx, src, dst, &migrate.CopyOptions{Kinds: []store.ItemKind{store.KindRequest, store.KindPRIndex}})
 		if err != nil {
 			fmt.Println(err)
 			return

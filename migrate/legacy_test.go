@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -294,39 +294,39 @@ func checkPlanted(t *testing.T, rep migrate.Report) {
 // the way s3store reads the original layout (an event's id is its key's
 // name; a delivery without state was recorded after handling, so it is
 // complete). It stands in for s3store where tests run without S3.
-func layoutItems(t testing.TB, objs []object) []tfpilot.Item {
+func layoutItems(t testing.TB, objs []object) []store.Item {
 	t.Helper()
-	var items []tfpilot.Item
-	costs := map[string]*tfpilot.Cost{}
+	var items []store.Item
+	costs := map[string]*store.Cost{}
 	for _, o := range objs {
 		parts := strings.Split(strings.TrimSuffix(o.Key, ".json"), "/")
 		switch {
 		case parts[0] == "requests" || parts[0] == "history":
-			var r tfpilot.Request
+			var r store.Request
 			if err := json.Unmarshal([]byte(o.Body), &r); err != nil {
 				t.Fatalf("%s: %v", o.Key, err)
 			}
-			kind := tfpilot.KindRequest
+			kind := store.KindRequest
 			if parts[0] == "history" {
-				kind = tfpilot.KindArchivedRequest
+				kind = store.KindArchivedRequest
 			}
-			items = append(items, tfpilot.Item{Kind: kind, Request: &r})
+			items = append(items, store.Item{Kind: kind, Request: &r})
 		case parts[0] == "logs":
-			var e tfpilot.Event
+			var e store.Event
 			if err := json.Unmarshal([]byte(o.Body), &e); err != nil {
 				t.Fatalf("%s: %v", o.Key, err)
 			}
 			e.ID = parts[2]
-			items = append(items, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &e})
+			items = append(items, store.Item{Kind: store.KindEvent, Event: &e})
 		case strings.HasPrefix(o.Key, "webhooks/github/run-index/"):
 			runID, _ := strconv.ParseInt(strings.TrimPrefix(parts[4], "run-"), 10, 64)
-			items = append(items, tfpilot.Item{Kind: tfpilot.KindRunIndex, Run: &tfpilot.RunIndexEntry{
+			items = append(items, store.Item{Kind: store.KindRunIndex, Run: &store.RunIndexEntry{
 				Kind: runs.Kind(parts[3]), RunID: runID, RequestID: requestIDOf(t, o)}})
 		case strings.HasPrefix(o.Key, "webhooks/github/pr-index/"):
 			owner, repo, _ := strings.Cut(parts[3], "_")
 			n, _ := strconv.Atoi(strings.TrimPrefix(parts[4], "pr-"))
-			items = append(items, tfpilot.Item{Kind: tfpilot.KindPRIndex, PR: &tfpilot.PRIndexEntry{
-				PR: tfpilot.PRRef{Owner: owner, Repo: repo, Number: n}, RequestID: requestIDOf(t, o)}})
+			items = append(items, store.Item{Kind: store.KindPRIndex, PR: &store.PRIndexEntry{
+				PR: store.PRRef{Owner: owner, Repo: repo, Number: n}, RequestID: requestIDOf(t, o)}})
 		case strings.HasPrefix(o.Key, "webhooks/github/deliveries/"):
 			var d struct {
 				DeliveryID string    `json:"deliveryId"`
@@ -336,14 +336,14 @@ func layoutItems(t testing.TB, objs []object) []tfpilot.Item {
 			if err := json.Unmarshal([]byte(o.Body), &d); err != nil {
 				t.Fatalf("%s: %v", o.Key, err)
 			}
-			items = append(items, tfpilot.Item{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{
+			items = append(items, store.Item{Kind: store.KindDelivery, Delivery: &store.Delivery{
 				ID: d.DeliveryID, Event: d.Event, ClaimedAt: d.ReceivedAt, CompletedAt: d.ReceivedAt}})
 		case parts[0] == "cost":
 			c := costs[parts[1]]
 			if c == nil {
-				c = &tfpilot.Cost{RequestID: parts[1]}
+				c = &store.Cost{RequestID: parts[1]}
 				costs[parts[1]] = c
-				items = append(items, tfpilot.Item{Kind: tfpilot.KindCost, Cost: c})
+				items = append(items, store.Item{Kind: store.KindCost, Cost: c})
 			}
 			if parts[2] == "infracost-cost" {
 				c.Estimate = []byte(o.Body)
@@ -371,14 +371,14 @@ func requestIDOf(t testing.TB, o object) string {
 // checkArrived fails unless dst holds everything objs hold: each request
 // document whole (unknown fields included), each event, each index
 // entry, each delivery and each cost document byte for byte.
-func checkArrived(ctx context.Context, t *testing.T, objs []object, dst tfpilot.Store) {
+func checkArrived(ctx context.Context, t *testing.T, objs []object, dst store.Store) {
 	t.Helper()
 	events := map[string]int{}
 	for _, it := range layoutItems(t, objs) {
 		switch it.Kind {
-		case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+		case store.KindRequest, store.KindArchivedRequest:
 			get := dst.GetRequest
-			if it.Kind == tfpilot.KindArchivedRequest {
+			if it.Kind == store.KindArchivedRequest {
 				get = dst.GetArchivedRequest
 			}
 			got, err := get(ctx, it.Request.ID)
@@ -394,33 +394,33 @@ func checkArrived(ctx context.Context, t *testing.T, objs []object, dst tfpilot.
 					t.Errorf("%s %s: unknown field %q = %s, want %s", it.Kind, it.Request.ID, name, g, raw)
 				}
 			}
-		case tfpilot.KindEvent:
+		case store.KindEvent:
 			events[it.Event.RequestID]++
 			evs, err := dst.ListEvents(ctx, it.Event.RequestID)
 			if err != nil {
 				t.Fatalf("ListEvents(%s): %v", it.Event.RequestID, err)
 			}
-			found := slices.ContainsFunc(evs, func(e tfpilot.Event) bool {
+			found := slices.ContainsFunc(evs, func(e store.Event) bool {
 				return e.Event == it.Event.Event && e.Timestamp.Equal(it.Event.Timestamp) &&
 					reflect.DeepEqual(generic(t, e.Data), generic(t, it.Event.Data))
 			})
 			if !found {
 				t.Errorf("event %s %s at %s did not arrive; target has %+v", it.Event.RequestID, it.Event.Event, it.Event.Timestamp, evs)
 			}
-		case tfpilot.KindRunIndex:
+		case store.KindRunIndex:
 			if id, err := dst.LookupRun(ctx, it.Run.Kind, it.Run.RunID); err != nil || id != it.Run.RequestID {
 				t.Errorf("LookupRun(%s, %d) = %q, %v; want %q", it.Run.Kind, it.Run.RunID, id, err, it.Run.RequestID)
 			}
-		case tfpilot.KindPRIndex:
+		case store.KindPRIndex:
 			if id, err := dst.LookupPR(ctx, it.PR.PR); err != nil || id != it.PR.RequestID {
 				t.Errorf("LookupPR(%+v) = %q, %v; want %q", it.PR.PR, id, err, it.PR.RequestID)
 			}
-		case tfpilot.KindDelivery:
+		case store.KindDelivery:
 			d, err := dst.GetDelivery(ctx, it.Delivery.ID)
 			if err != nil || d.Event != it.Delivery.Event || d.CompletedAt.IsZero() || !d.ClaimedAt.Equal(it.Delivery.ClaimedAt) {
 				t.Errorf("GetDelivery(%s) = %+v, %v; want a completed %s delivery claimed at %v", it.Delivery.ID, d, err, it.Delivery.Event, it.Delivery.ClaimedAt)
 			}
-		case tfpilot.KindCost:
+		case store.KindCost:
 			c, err := dst.GetCost(ctx, it.Cost.RequestID)
 			if err != nil || string(c.Estimate) != string(it.Cost.Estimate) || string(c.Diff) != string(it.Cost.Diff) {
 				t.Errorf("GetCost(%s) = %q, %q, %v; want %q, %q", it.Cost.RequestID, c.Estimate, c.Diff, err, it.Cost.Estimate, it.Cost.Diff)

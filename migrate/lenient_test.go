@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -23,7 +23,7 @@ func TestAudit_ReportsEveryValueReadLeniently(t *testing.T) {
 		"config":"{\"a\":1}","receivedAt":"2024-03-01T12:00:00Z",
 		"runs":{"plan":{"currentAttempt":1,"attempts":[{"attempt":1,"runId":5,"status":"completed","conclusion":"success",
 		"dispatchedAt":"not-a-date","completedAt":""}]}}}`
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		t.Fatal(err)
 	}

@@ -8,25 +8,25 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
 // stores makes the two ends of a migration test: a source holding
 // [legacyBucket] and a function returning empty targets. memStores is the
 // in-memory pair; s3ToPostgres (s3pg_test.go) is the real one.
-type stores func(t *testing.T) (src tfpilot.Store, newTarget func() tfpilot.Store)
+type stores func(t *testing.T) (src store.Store, newTarget func() store.Store)
 
-func memStores(t *testing.T) (tfpilot.Store, func() tfpilot.Store) {
+func memStores(t *testing.T) (store.Store, func() store.Store) {
 	src := memstore.New(nil)
 	for _, it := range layoutItems(t, legacyBucket()) {
 		if _, err := src.Import(t.Context(), it); err != nil {
 			t.Fatalf("load %s %s: %v", it.Kind, it.Key(), err)
 		}
 	}
-	return src, func() tfpilot.Store { return memstore.New(nil) }
+	return src, func() store.Store { return memstore.New(nil) }
 }
 
 func TestMigrate_LegacyBucket(t *testing.T) {
@@ -98,7 +98,7 @@ func testMigrateLegacyBucket(t *testing.T, newStores stores) {
 			done++
 		}
 	}
-	if done != len(tfpilot.ItemKinds()) || len(progress) <= done {
+	if done != len(store.ItemKinds()) || len(progress) <= done {
 		t.Errorf("progress reported %d times, %d of them done; want periodic reports and one done per kind", len(progress), done)
 	}
 
@@ -121,21 +121,21 @@ func testMigrateLegacyBucket(t *testing.T, newStores stores) {
 
 // cancellingTarget cancels a context on its after-th import.
 type cancellingTarget struct {
-	tfpilot.Store
+	store.Store
 	after  int64
 	n      atomic.Int64
 	cancel context.CancelFunc
 }
 
-func (c *cancellingTarget) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+func (c *cancellingTarget) Import(ctx context.Context, it store.Item) (bool, error) {
 	if c.n.Add(1) == c.after {
 		c.cancel()
 	}
-	return c.Store.(tfpilot.Importer).Import(ctx, it)
+	return c.Store.(store.Importer).Import(ctx, it)
 }
 
-func (c *cancellingTarget) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
-	return c.Store.(tfpilot.Exporter).Export(ctx, kind, fn)
+func (c *cancellingTarget) Export(ctx context.Context, kind store.ItemKind, fn func(store.Item) error) error {
+	return c.Store.(store.Exporter).Export(ctx, kind, fn)
 }
 
 func testInterruptedCopy(t *testing.T, newStores stores) {
@@ -190,7 +190,7 @@ func TestCopy_ConflictIsReportedNotOverwritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Module = "edited-in-target"
-	if _, err := dst.Import(ctx, tfpilot.Item{Kind: tfpilot.KindRequest, Request: r}); err != nil {
+	if _, err := dst.Import(ctx, store.Item{Kind: store.KindRequest, Request: r}); err != nil {
 		t.Fatal(err)
 	}
 	for _, dryRun := range []bool{true, false} {
@@ -198,7 +198,7 @@ func TestCopy_ConflictIsReportedNotOverwritten(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Copy(dry run %v): %v", dryRun, err)
 		}
-		if res.OK() || len(res.Conflicts) != 1 || res.Conflicts[0].Kind != tfpilot.KindRequest || res.Conflicts[0].Key != "req-ok" ||
+		if res.OK() || len(res.Conflicts) != 1 || res.Conflicts[0].Kind != store.KindRequest || res.Conflicts[0].Key != "req-ok" ||
 			!strings.Contains(res.Conflicts[0].Detail, "already exists") {
 			t.Errorf("Copy(dry run %v) conflicts %+v, ok %v; want one on request req-ok", dryRun, res.Conflicts, res.OK())
 		}
@@ -214,7 +214,7 @@ func TestCopy_ConflictIsReportedNotOverwritten(t *testing.T) {
 }
 
 // plainStore hides every optional extension of a store.
-type plainStore struct{ tfpilot.Store }
+type plainStore struct{ store.Store }
 
 func TestCopy_NeedsExportAndImport(t *testing.T) {
 	t.Parallel()
@@ -222,14 +222,14 @@ func TestCopy_NeedsExportAndImport(t *testing.T) {
 	mem := memstore.New(nil)
 	for _, tc := range []struct {
 		name     string
-		src, dst tfpilot.Store
+		src, dst store.Store
 		dryRun   bool
 	}{
 		{"source without Exporter", plainStore{mem}, memstore.New(nil), false},
 		{"target without Exporter", mem, plainStore{memstore.New(nil)}, false},
 		{"target without Importer", mem, struct {
-			tfpilot.Store
-			tfpilot.Exporter
+			store.Store
+			store.Exporter
 		}{mem, mem}, false},
 	} {
 		if _, err := migrate.Copy(ctx, tc.src, tc.dst, &migrate.CopyOptions{DryRun: tc.dryRun}); !errors.Is(err, errors.ErrUnsupported) {
@@ -237,12 +237,12 @@ func TestCopy_NeedsExportAndImport(t *testing.T) {
 		}
 	}
 	if _, err := migrate.Copy(ctx, mem, struct {
-		tfpilot.Store
-		tfpilot.Exporter
+		store.Store
+		store.Exporter
 	}{mem, mem}, &migrate.CopyOptions{DryRun: true}); err != nil {
 		t.Errorf("dry run into a target without Importer: %v", err)
 	}
-	if _, err := migrate.Copy(ctx, mem, mem, &migrate.CopyOptions{Kinds: []tfpilot.ItemKind{"bogus"}}); !errors.Is(err, tfpilot.ErrInvalid) {
+	if _, err := migrate.Copy(ctx, mem, mem, &migrate.CopyOptions{Kinds: []store.ItemKind{"bogus"}}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("Copy of an unknown kind = %v; want ErrInvalid", err)
 	}
 }

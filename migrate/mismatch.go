@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // mismatches names the items of kind on which src and dst differ,
@@ -15,9 +15,9 @@ import (
 // different there, or only there. Copy calls it when a kind's counts or
 // checksums differ, so that a mismatch is never reported without the
 // documents behind it.
-func mismatches(ctx context.Context, src tfpilot.Exporter, fates tfpilot.FateExporter, dst tfpilot.Exporter, kind tfpilot.ItemKind) ([]Conflict, error) {
+func mismatches(ctx context.Context, src store.Exporter, fates store.FateExporter, dst store.Exporter, kind store.ItemKind) ([]Conflict, error) {
 	target := map[string][32]byte{}
-	err := dst.Export(ctx, kind, func(it tfpilot.Item) error {
+	err := dst.Export(ctx, kind, func(it store.Item) error {
 		b, err := it.Canonical()
 		if err != nil {
 			return err
@@ -30,7 +30,7 @@ func mismatches(ctx context.Context, src tfpilot.Exporter, fates tfpilot.FateExp
 	}
 	var out []Conflict
 	seen := map[string]bool{}
-	visit := func(it tfpilot.Item) error {
+	visit := func(it store.Item) error {
 		b, err := it.Canonical()
 		if err != nil {
 			return nil // reported as a conflict already
@@ -47,7 +47,7 @@ func mismatches(ctx context.Context, src tfpilot.Exporter, fates tfpilot.FateExp
 		return nil
 	}
 	if fates != nil {
-		err = fates.ExportFates(ctx, kind, visit, func(tfpilot.ObjectFate) error { return nil })
+		err = fates.ExportFates(ctx, kind, visit, func(store.ObjectFate) error { return nil })
 	} else {
 		err = src.Export(ctx, kind, visit)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -20,11 +20,11 @@ func TestCopy_MismatchNamesEveryDifferingDocument(t *testing.T) {
 		s  *memstore.Store
 		id string
 	}{{src, "req-both"}, {dst, "req-only-in-target"}} {
-		if _, err := c.s.CreateRequest(ctx, &tfpilot.Request{ID: c.id, Project: "p", Environment: "dev", Module: "m"}); err != nil {
+		if _, err := c.s.CreateRequest(ctx, &store.Request{ID: c.id, Project: "p", Environment: "dev", Module: "m"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res, err := migrate.Copy(ctx, src, dst, &migrate.CopyOptions{Kinds: []tfpilot.ItemKind{tfpilot.KindRequest}})
+	res, err := migrate.Copy(ctx, src, dst, &migrate.CopyOptions{Kinds: []store.ItemKind{store.KindRequest}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -28,9 +28,9 @@ func newPostgres(t testing.TB) *pgstore.Store {
 
 // memToPostgres migrates the legacy bucket, read by memstore, into
 // PostgreSQL.
-func memToPostgres(t *testing.T) (tfpilot.Store, func() tfpilot.Store) {
+func memToPostgres(t *testing.T) (store.Store, func() store.Store) {
 	src, _ := memStores(t)
-	return src, func() tfpilot.Store { return newPostgres(t) }
+	return src, func() store.Store { return newPostgres(t) }
 }
 
 func TestMigrate_MemoryToPostgres_LegacyBucket(t *testing.T) {

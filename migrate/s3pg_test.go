@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
@@ -33,14 +33,14 @@ func putObjects(t testing.TB, c *s3.Client, bucket, prefix string, objs []object
 
 // s3ToPostgres is the real migration: a bucket in the original layout,
 // written with raw S3 calls, and PostgreSQL targets.
-func s3ToPostgres(t *testing.T) (tfpilot.Store, func() tfpilot.Store) {
+func s3ToPostgres(t *testing.T) (store.Store, func() store.Store) {
 	b := testenv.NewS3(t)
 	putObjects(t, b.Client, b.Bucket, b.Prefix, legacyBucket())
 	src, err := s3store.New(b.Client, b.Bucket, &s3store.Options{Prefix: b.Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return src, func() tfpilot.Store { return newPostgres(t) }
+	return src, func() store.Store { return newPostgres(t) }
 }
 
 func TestMigrate_S3ToPostgres_LegacyBucket(t *testing.T) {

@@ -11,7 +11,7 @@
 // leader renews its lease as it goes and stops at once when a renewal
 // is refused; a replica that dies is replaced when its lease expires,
 // and one that stops cleanly resigns so another takes over at once.
-// The leader also prunes expired records through [tfpilot.Pruner].
+// The leader also prunes expired records through [github.com/tfpilot/tfpilot/store.Pruner].
 //
 // No lock is left behind by a holder that died: an expired lock is no
 // lock, and any write of facts drops it; beyond that, the leader revisits

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Defaults of [Reconciler]'s fields.
@@ -51,7 +52,7 @@ type Reconciler struct {
 	Pilot *tfpilot.Pilot
 	// Store is the store the Pilot was built on, unwrapped: it must
 	// implement [tfpilot.LeaseStore]; when it implements
-	// [tfpilot.Pruner], the leader prunes through it. Required.
+	// [store.Pruner], the leader prunes through it. Required.
 	Store tfpilot.Store
 	// Holder names this reconciler in the lease; it must differ between
 	// processes. Default: host name, process id and a random suffix.
@@ -137,7 +138,7 @@ type Stats struct {
 	// recovered.
 	Passes, Synced, Failed, Panics int64
 	// Pruned adds up what the prunes deleted.
-	Pruned tfpilot.PruneResult
+	Pruned store.PruneResult
 }
 
 // PassResult is what one [Reconciler.Pass] did.
@@ -148,7 +149,7 @@ type PassResult struct {
 	// (a recovered panic counts as failed); Panics counts those panics.
 	Synced, Failed, Panics int
 	// Pruned is what a prune made during the pass deleted.
-	Pruned tfpilot.PruneResult
+	Pruned store.PruneResult
 }
 
 func (r *Reconciler) init() {
@@ -545,19 +546,19 @@ func (r *Reconciler) recovered(ctx context.Context, id string, v any) {
 	}
 }
 
-// pruneIfDue prunes through the store when it is a [tfpilot.Pruner] and
+// pruneIfDue prunes through the store when it is a [store.Pruner] and
 // PruneEvery has passed since the last prune (or none was made).
-func (r *Reconciler) pruneIfDue(ctx context.Context) tfpilot.PruneResult {
-	p, ok := r.Store.(tfpilot.Pruner)
+func (r *Reconciler) pruneIfDue(ctx context.Context) store.PruneResult {
+	p, ok := r.Store.(store.Pruner)
 	if !ok {
-		return tfpilot.PruneResult{}
+		return store.PruneResult{}
 	}
 	keep := r.Retention
 	if keep <= 0 {
 		keep = DefaultRetention
 	}
 	if !r.dueEvery(&r.lastPrune, r.PruneEvery) {
-		return tfpilot.PruneResult{}
+		return store.PruneResult{}
 	}
 	res, err := p.Prune(ctx, r.now().Add(-keep))
 	if err != nil {

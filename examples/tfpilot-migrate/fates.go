@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -33,9 +34,9 @@ func printFates(w io.Writer, res migrate.Result) {
 }
 
 // fateLine is one object's fate for people: "quarantine KEY: field: why".
-func fateLine(f tfpilot.ObjectFate) string {
+func fateLine(f store.ObjectFate) string {
 	line := fmt.Sprintf("%-10s %s", f.Fate, f.Object)
-	if f.Item != "" && f.Fate == tfpilot.FateCopy {
+	if f.Item != "" && f.Fate == store.FateCopy {
 		line += fmt.Sprintf(" -> %s %s", f.Kind, f.Item)
 	}
 	why := f.Reason
@@ -51,10 +52,10 @@ func fateLine(f tfpilot.ObjectFate) string {
 // copyReport is the --report file: every object a copy did not plainly
 // copy. It is where quarantined objects are documented.
 type copyReport struct {
-	Quarantined []tfpilot.ObjectFate `json:"quarantined"`
-	Skipped     []tfpilot.ObjectFate `json:"skipped"`
-	Lenient     []tfpilot.ObjectFate `json:"lenient"`
-	Conflicts   []migrate.Conflict   `json:"conflicts"`
+	Quarantined []store.ObjectFate `json:"quarantined"`
+	Skipped     []store.ObjectFate `json:"skipped"`
+	Lenient     []store.ObjectFate `json:"lenient"`
+	Conflicts   []migrate.Conflict `json:"conflicts"`
 }
 
 func writeReport(path string, res migrate.Result) error {
@@ -87,13 +88,13 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer closeSrc()
-	fe, ok := src.(tfpilot.FateExporter)
+	fe, ok := src.(store.FateExporter)
 	if !ok {
 		fmt.Fprintf(stderr, "tfpilot-migrate plan: %s holds only what it wrote itself (%T names no fates): every item is copied\n", *from, src)
 		return exitOK
 	}
-	counts := map[tfpilot.Fate]int{}
-	emit := func(f tfpilot.ObjectFate) error {
+	counts := map[store.Fate]int{}
+	emit := func(f store.ObjectFate) error {
 		counts[f.Fate]++
 		if *asJSON {
 			b, err := json.Marshal(f)
@@ -106,8 +107,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_, err := fmt.Fprintln(stdout, fateLine(f))
 		return err
 	}
-	for _, kind := range tfpilot.ItemKinds() {
-		if err := fe.ExportFates(ctx, kind, func(tfpilot.Item) error { return nil }, emit); err != nil {
+	for _, kind := range store.ItemKinds() {
+		if err := fe.ExportFates(ctx, kind, func(store.Item) error { return nil }, emit); err != nil {
 			fmt.Fprintf(stderr, "tfpilot-migrate plan: %v\n", err)
 			return exitError
 		}
@@ -117,9 +118,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	fmt.Fprintf(stderr, "%d objects: %d copy, %d skip, %d quarantine\n",
-		counts[tfpilot.FateCopy]+counts[tfpilot.FateSkip]+counts[tfpilot.FateQuarantine],
-		counts[tfpilot.FateCopy], counts[tfpilot.FateSkip], counts[tfpilot.FateQuarantine])
-	if counts[tfpilot.FateQuarantine] > 0 {
+		counts[store.FateCopy]+counts[store.FateSkip]+counts[store.FateQuarantine],
+		counts[store.FateCopy], counts[store.FateSkip], counts[store.FateQuarantine])
+	if counts[store.FateQuarantine] > 0 {
 		return exitFindings
 	}
 	return exitOK

@@ -13,8 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Exit statuses.
@@ -190,7 +190,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := migrate.CopyOptions{DryRun: *dryRun, Concurrency: *concurrency, ProgressEvery: *every}
 	if *kinds != "" {
 		for _, k := range strings.Split(*kinds, ",") {
-			kind := tfpilot.ItemKind(strings.TrimSpace(k))
+			kind := store.ItemKind(strings.TrimSpace(k))
 			if !kind.Valid() {
 				fmt.Fprintf(stderr, "tfpilot-migrate copy: --kinds: unknown kind %q (kinds: %s)\n", kind, kindList())
 				return exitError
@@ -250,7 +250,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func kindList() string {
 	var s []string
-	for _, k := range tfpilot.ItemKinds() {
+	for _, k := range store.ItemKinds() {
 		s = append(s, string(k))
 	}
 	return strings.Join(s, ",")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -50,29 +51,29 @@ const messyDeliveryDoc = `{"deliveryId":"d-m","event":"pull_request","state":"co
 // messyObjects is the bucket: key → body, with the fate each must get.
 var messyObjects = []struct {
 	key, body string
-	fate      tfpilot.Fate
+	fate      store.Fate
 }{
-	{"requests/req-m.json", messyRequestDoc, tfpilot.FateCopy},
-	{"requests/req-m.bak.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":1}`, tfpilot.FateSkip},
-	{"requests/req-m.json.bak", `{"id":"req-m"}`, tfpilot.FateSkip},
-	{"requests/2024/req-old.json", `{"id":"req-old"}`, tfpilot.FateSkip},
-	{"requests/req-bom.json", "\xEF\xBB\xBF" + `{"id":"req-bom","project":"p","environment":"dev","module":"m","version":1}`, tfpilot.FateCopy},
-	{"requests/req-empty.json", ``, tfpilot.FateQuarantine},
-	{"requests/req-html.json", `<html>502 Bad Gateway</html>`, tfpilot.FateQuarantine},
-	{"history/req-m.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":9}`, tfpilot.FateSkip},
-	{"history/req-gone.json", `{"id":"req-gone","project":"p","environment":"dev","module":"s3","version":"2","receivedAt":"2024-01-01T00:00:00.000Z","updatedAt":""}`, tfpilot.FateCopy},
-	{"logs/req-m/2024-03-01T12-00-00-000Z.json", messyEventDoc, tfpilot.FateCopy},
-	{"logs/req-m/sub/x.json", `{"event":"x"}`, tfpilot.FateSkip},
-	{"logs/req-m/2024-03-01T12:05:00.000Z.json", ``, tfpilot.FateQuarantine},
-	{"webhooks/github/run-index/plan/run-77.json", `{"requestId":"req-m"}`, tfpilot.FateCopy},
-	{"webhooks/github/run-index/plan/run-undefined.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
-	{"webhooks/github/run-index/drift/run-9.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
-	{"webhooks/github/pr-index/acme_infra/pr-undefined.json", `{"requestId":"req-m"}`, tfpilot.FateSkip},
-	{"webhooks/github/deliveries/d-m.json", messyDeliveryDoc, tfpilot.FateCopy},
-	{"webhooks/github/ratelimit/global.json", `{"until":1}`, tfpilot.FateSkip},
-	{"cost/req-m/infracost-cost.json", `{"total":"1.00"}`, tfpilot.FateCopy},
-	{"cost/req-m/notes.txt", `x`, tfpilot.FateSkip},
-	{"backup.tar.gz", `x`, tfpilot.FateSkip},
+	{"requests/req-m.json", messyRequestDoc, store.FateCopy},
+	{"requests/req-m.bak.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":1}`, store.FateSkip},
+	{"requests/req-m.json.bak", `{"id":"req-m"}`, store.FateSkip},
+	{"requests/2024/req-old.json", `{"id":"req-old"}`, store.FateSkip},
+	{"requests/req-bom.json", "\xEF\xBB\xBF" + `{"id":"req-bom","project":"p","environment":"dev","module":"m","version":1}`, store.FateCopy},
+	{"requests/req-empty.json", ``, store.FateQuarantine},
+	{"requests/req-html.json", `<html>502 Bad Gateway</html>`, store.FateQuarantine},
+	{"history/req-m.json", `{"id":"req-m","project":"p","environment":"dev","module":"s3","version":9}`, store.FateSkip},
+	{"history/req-gone.json", `{"id":"req-gone","project":"p","environment":"dev","module":"s3","version":"2","receivedAt":"2024-01-01T00:00:00.000Z","updatedAt":""}`, store.FateCopy},
+	{"logs/req-m/2024-03-01T12-00-00-000Z.json", messyEventDoc, store.FateCopy},
+	{"logs/req-m/sub/x.json", `{"event":"x"}`, store.FateSkip},
+	{"logs/req-m/2024-03-01T12:05:00.000Z.json", ``, store.FateQuarantine},
+	{"webhooks/github/run-index/plan/run-77.json", `{"requestId":"req-m"}`, store.FateCopy},
+	{"webhooks/github/run-index/plan/run-undefined.json", `{"requestId":"req-m"}`, store.FateSkip},
+	{"webhooks/github/run-index/drift/run-9.json", `{"requestId":"req-m"}`, store.FateSkip},
+	{"webhooks/github/pr-index/acme_infra/pr-undefined.json", `{"requestId":"req-m"}`, store.FateSkip},
+	{"webhooks/github/deliveries/d-m.json", messyDeliveryDoc, store.FateCopy},
+	{"webhooks/github/ratelimit/global.json", `{"until":1}`, store.FateSkip},
+	{"cost/req-m/infracost-cost.json", `{"total":"1.00"}`, store.FateCopy},
+	{"cost/req-m/notes.txt", `x`, store.FateSkip},
+	{"backup.tar.gz", `x`, store.FateSkip},
 }
 
 // TestCopy_MessyBucketEveryObjectNamedNothingLost copies a bucket written
@@ -108,19 +109,19 @@ func TestCopy_MessyBucketEveryObjectNamedNothingLost(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	named := map[string]tfpilot.Fate{}
+	named := map[string]store.Fate{}
 	for _, f := range append(append(rep.Quarantined, rep.Skipped...), rep.Lenient...) {
 		named[strings.TrimPrefix(f.Object, b.Prefix)] = f.Fate
-		if f.Fate != tfpilot.FateCopy && f.Reason == "" {
+		if f.Fate != store.FateCopy && f.Reason == "" {
 			t.Errorf("%s: %s without a reason", f.Object, f.Fate)
 		}
 	}
 	for _, o := range messyObjects {
 		got, ok := named[o.key]
 		switch {
-		case o.fate != tfpilot.FateCopy && got != o.fate:
+		case o.fate != store.FateCopy && got != o.fate:
 			t.Errorf("%s: reported %q, want %s", o.key, got, o.fate)
-		case o.fate == tfpilot.FateCopy && ok && got != tfpilot.FateCopy:
+		case o.fate == store.FateCopy && ok && got != store.FateCopy:
 			t.Errorf("%s: reported %s, want it copied", o.key, got)
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/migrate"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -115,7 +115,7 @@ func TestCopy_MessyBucketResumesAfterSIGINTAndSIGKILL(t *testing.T) {
 
 // summaries runs copy into dsn and returns the target's count and
 // checksum of every kind.
-func summaries(t *testing.T, dsn string, copyInto func(string) string) map[tfpilot.ItemKind]migrate.Summary {
+func summaries(t *testing.T, dsn string, copyInto func(string) string) map[store.ItemKind]migrate.Summary {
 	t.Helper()
 	copyInto(dsn)
 	s, err := pgstore.Open(t.Context(), dsn, nil)
@@ -123,8 +123,8 @@ func summaries(t *testing.T, dsn string, copyInto func(string) string) map[tfpil
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out := map[tfpilot.ItemKind]migrate.Summary{}
-	for _, kind := range tfpilot.ItemKinds() {
+	out := map[store.ItemKind]migrate.Summary{}
+	for _, kind := range store.ItemKinds() {
 		sum, err := migrate.Summarize(t.Context(), s, kind)
 		if err != nil {
 			t.Fatal(err)

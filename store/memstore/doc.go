@@ -1,4 +1,4 @@
-// Package memstore is an in-memory [tfpilot.Store]: maps under one mutex,
+// Package memstore is an in-memory [store.Store]: maps under one mutex,
 // with deep copies of every document going in and coming out, so a caller
 // can never change what the store holds except through its methods.
 //
@@ -8,8 +8,8 @@
 //	s := memstore.New(nil) // or memstore.New(&memstore.Options{Now: clock})
 //	stored, err := s.CreateRequest(ctx, r)
 //
-// Errors wrap tfpilot's sentinels ([tfpilot.ErrNotFound],
-// [tfpilot.ErrConflict], [tfpilot.ErrAlreadyExists], [tfpilot.ErrInvalid])
+// Errors wrap tfpilot's sentinels ([store.ErrNotFound],
+// [store.ErrConflict], [store.ErrAlreadyExists], [store.ErrInvalid])
 // with the operation and key as context, e.g.
 // `memstore: update request "r1": tfpilot: version conflict`; check them
 // with errors.Is. A cancelled context makes every method return an error

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -15,7 +15,7 @@ func Example() {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := memstore.New(&memstore.Options{Now: func() time.Time { return now }})
 
-	r, err := s.CreateRequest(ctx, &tfpilot.Request{ID: "req-1", Project: "payments", Environment: "dev", Module: "s3-bucket"})
+	r, err := s.CreateRequest(ctx, &store.Request{ID: "req-1", Project: "payments", Environment: "dev", Module: "s3-bucket"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -29,7 +29,7 @@ func Example() {
 
 	stale.CommitSHA = "abc"
 	_, err = s.UpdateRequest(ctx, stale)
-	fmt.Println(errors.Is(err, tfpilot.ErrConflict), err)
+	fmt.Println(errors.Is(err, store.ErrConflict), err)
 	// Output:
 	// created version 1 received 2026-01-02T03:04:05Z
 	// updated to version 2

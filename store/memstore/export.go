@@ -9,23 +9,23 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var (
-	_ tfpilot.Exporter = (*Store)(nil)
-	_ tfpilot.Importer = (*Store)(nil)
+	_ store.Exporter = (*Store)(nil)
+	_ store.Importer = (*Store)(nil)
 )
 
-// Export implements [tfpilot.Exporter]. Items come in key order: request
+// Export implements [store.Exporter]. Items come in key order: request
 // ids, then (request id, event time, event id), (kind, run id),
 // (owner, repo, number), delivery id, (operation, key), request id. The
 // keys are listed under the store's lock, then each item is copied out
 // under the lock on its own, so fn runs with the lock free.
-func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+func (s *Store) Export(ctx context.Context, kind store.ItemKind, fn func(store.Item) error) error {
 	if !kind.Valid() {
-		return fmt.Errorf("memstore: export %q: %w", kind, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: export %q: %w", kind, store.ErrInvalid)
 	}
 	keys := s.exportKeys(kind)
 	for _, k := range keys {
@@ -49,25 +49,25 @@ func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpil
 type exportKey struct {
 	id, sub string
 	run     runKey
-	pr      tfpilot.PRRef
+	pr      store.PRRef
 	idem    idemKey
 }
 
 // exportKeys lists the keys of kind's items in export order.
-func (s *Store) exportKeys(kind tfpilot.ItemKind) []exportKey {
+func (s *Store) exportKeys(kind store.ItemKind) []exportKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []exportKey
 	switch kind {
-	case tfpilot.KindRequest:
+	case store.KindRequest:
 		for id := range s.requests {
 			keys = append(keys, exportKey{id: id})
 		}
-	case tfpilot.KindArchivedRequest:
+	case store.KindArchivedRequest:
 		for id := range s.archived {
 			keys = append(keys, exportKey{id: id})
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		// Events are already in time order within a request.
 		for _, id := range sortedKeys(s.events) {
 			for _, e := range s.events[id] {
@@ -75,7 +75,7 @@ func (s *Store) exportKeys(kind tfpilot.ItemKind) []exportKey {
 			}
 		}
 		return keys
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		for k := range s.runIndex {
 			keys = append(keys, exportKey{run: k})
 		}
@@ -83,7 +83,7 @@ func (s *Store) exportKeys(kind tfpilot.ItemKind) []exportKey {
 			return cmp.Or(strings.Compare(string(a.run.kind), string(b.run.kind)), cmp.Compare(a.run.runID, b.run.runID))
 		})
 		return keys
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		for k := range s.prIndex {
 			keys = append(keys, exportKey{pr: k})
 		}
@@ -91,11 +91,11 @@ func (s *Store) exportKeys(kind tfpilot.ItemKind) []exportKey {
 			return cmp.Or(strings.Compare(a.pr.Owner, b.pr.Owner), strings.Compare(a.pr.Repo, b.pr.Repo), cmp.Compare(a.pr.Number, b.pr.Number))
 		})
 		return keys
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		for id := range s.deliveries {
 			keys = append(keys, exportKey{id: id})
 		}
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		for k := range s.idem {
 			keys = append(keys, exportKey{idem: k})
 		}
@@ -103,7 +103,7 @@ func (s *Store) exportKeys(kind tfpilot.ItemKind) []exportKey {
 			return cmp.Or(strings.Compare(a.idem.operation, b.idem.operation), strings.Compare(a.idem.key, b.idem.key))
 		})
 		return keys
-	case tfpilot.KindCost:
+	case store.KindCost:
 		for id := range s.costs {
 			keys = append(keys, exportKey{id: id})
 		}
@@ -122,24 +122,24 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // exportItem copies out the item at k, or reports false when it is gone.
-func (s *Store) exportItem(kind tfpilot.ItemKind, k exportKey) (tfpilot.Item, bool) {
+func (s *Store) exportItem(kind store.ItemKind, k exportKey) (store.Item, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := tfpilot.Item{Kind: kind}
+	it := store.Item{Kind: kind}
 	switch kind {
-	case tfpilot.KindRequest:
+	case store.KindRequest:
 		e, ok := s.requests[k.id]
 		if !ok {
 			return it, false
 		}
 		it.Request = e.req.Clone()
-	case tfpilot.KindArchivedRequest:
+	case store.KindArchivedRequest:
 		r, ok := s.archived[k.id]
 		if !ok {
 			return it, false
 		}
 		it.Request = r.Clone()
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		i := slices.IndexFunc(s.events[k.id], func(x storedEvent) bool { return x.ev.ID == k.sub })
 		if i < 0 {
 			return it, false
@@ -147,32 +147,32 @@ func (s *Store) exportItem(kind tfpilot.ItemKind, k exportKey) (tfpilot.Item, bo
 		x := s.events[k.id][i]
 		e := withData(x.ev, x.data)
 		it.Event = &e
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		id, ok := s.runIndex[k.run]
 		if !ok {
 			return it, false
 		}
-		it.Run = &tfpilot.RunIndexEntry{Kind: k.run.kind, RunID: k.run.runID, RequestID: id}
-	case tfpilot.KindPRIndex:
+		it.Run = &store.RunIndexEntry{Kind: k.run.kind, RunID: k.run.runID, RequestID: id}
+	case store.KindPRIndex:
 		id, ok := s.prIndex[k.pr]
 		if !ok {
 			return it, false
 		}
-		it.PR = &tfpilot.PRIndexEntry{PR: k.pr, RequestID: id}
-	case tfpilot.KindDelivery:
+		it.PR = &store.PRIndexEntry{PR: k.pr, RequestID: id}
+	case store.KindDelivery:
 		d, ok := s.deliveries[k.id]
 		if !ok {
 			return it, false
 		}
 		it.Delivery = &d
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		rec, ok := s.idem[k.idem]
 		if !ok {
 			return it, false
 		}
 		rec.Response = bytes.Clone(rec.Response)
 		it.Idempotency = &rec
-	case tfpilot.KindCost:
+	case store.KindCost:
 		c, ok := s.costs[k.id]
 		if !ok {
 			return it, false
@@ -183,8 +183,8 @@ func (s *Store) exportItem(kind tfpilot.ItemKind, k exportKey) (tfpilot.Item, bo
 	return it, true
 }
 
-// Import implements [tfpilot.Importer].
-func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+// Import implements [store.Importer].
+func (s *Store) Import(ctx context.Context, it store.Item) (bool, error) {
 	if err := it.Check(); err != nil {
 		return false, fmt.Errorf("memstore: import: %w", err)
 	}
@@ -196,14 +196,14 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	var data []byte
 	var err error
 	switch it.Kind {
-	case tfpilot.KindRequest:
+	case store.KindRequest:
 		if doc, err = it.Request.CanonicalJSON(); err != nil {
 			return false, fmt.Errorf("memstore: import %s %s: encode: %w", it.Kind, it.Key(), err)
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		if it.Event.Data != nil {
 			if data, err = json.Marshal(it.Event.Data); err != nil {
-				return false, fmt.Errorf("memstore: import %s %s: encode data: %w: %w", it.Kind, it.Key(), tfpilot.ErrInvalid, err)
+				return false, fmt.Errorf("memstore: import %s %s: encode data: %w: %w", it.Kind, it.Key(), store.ErrInvalid, err)
 			}
 		}
 	}
@@ -224,15 +224,15 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		if cur.Kind == it.Kind && bytes.Equal(got, want) {
 			return false, nil
 		}
-		return false, fmt.Errorf("memstore: import %s %s: a different %s is stored: %w", it.Kind, it.Key(), cur.Kind, tfpilot.ErrAlreadyExists)
+		return false, fmt.Errorf("memstore: import %s %s: a different %s is stored: %w", it.Kind, it.Key(), cur.Kind, store.ErrAlreadyExists)
 	}
 	switch it.Kind {
-	case tfpilot.KindRequest:
+	case store.KindRequest:
 		r := it.Request.Clone()
 		s.putLocked(r.ID, &stored{req: r, doc: doc, status: lifecycle.IndexStatus(r.Facts())})
-	case tfpilot.KindArchivedRequest:
+	case store.KindArchivedRequest:
 		s.archived[it.Request.ID] = it.Request.Clone()
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		e := *it.Event
 		e.Data = nil
 		list := append(s.events[e.RequestID], storedEvent{ev: e, data: data})
@@ -240,17 +240,17 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 			return cmp.Or(a.ev.Timestamp.Compare(b.ev.Timestamp), cmp.Compare(a.ev.ID, b.ev.ID))
 		})
 		s.events[e.RequestID] = list
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		s.runIndex[runKey{it.Run.Kind, it.Run.RunID}] = it.Run.RequestID
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		s.prIndex[it.PR.PR] = it.PR.RequestID
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		s.deliveries[it.Delivery.ID] = *it.Delivery
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		rec := *it.Idempotency
 		rec.Response = bytes.Clone(rec.Response)
 		s.idem[idemKey{rec.Operation, rec.Key}] = rec
-	case tfpilot.KindCost:
+	case store.KindCost:
 		c := *it.Cost
 		c.Estimate, c.Diff = bytes.Clone(c.Estimate), bytes.Clone(c.Diff)
 		s.costs[c.RequestID] = c
@@ -262,42 +262,42 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 // request it also finds the same id on the other side of the archive,
 // so that a live request is never imported beside an archived one.
 // s.mu must be held.
-func (s *Store) lookupLocked(it tfpilot.Item) (tfpilot.Item, bool) {
+func (s *Store) lookupLocked(it store.Item) (store.Item, bool) {
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		if e, ok := s.requests[it.Request.ID]; ok {
-			return tfpilot.Item{Kind: tfpilot.KindRequest, Request: e.req}, true
+			return store.Item{Kind: store.KindRequest, Request: e.req}, true
 		}
 		if r, ok := s.archived[it.Request.ID]; ok {
-			return tfpilot.Item{Kind: tfpilot.KindArchivedRequest, Request: r}, true
+			return store.Item{Kind: store.KindArchivedRequest, Request: r}, true
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		for _, x := range s.events[it.Event.RequestID] {
 			if x.ev.ID == it.Event.ID {
 				e := withData(x.ev, x.data)
-				return tfpilot.Item{Kind: it.Kind, Event: &e}, true
+				return store.Item{Kind: it.Kind, Event: &e}, true
 			}
 		}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		if id, ok := s.runIndex[runKey{it.Run.Kind, it.Run.RunID}]; ok {
-			return tfpilot.Item{Kind: it.Kind, Run: &tfpilot.RunIndexEntry{Kind: it.Run.Kind, RunID: it.Run.RunID, RequestID: id}}, true
+			return store.Item{Kind: it.Kind, Run: &store.RunIndexEntry{Kind: it.Run.Kind, RunID: it.Run.RunID, RequestID: id}}, true
 		}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		if id, ok := s.prIndex[it.PR.PR]; ok {
-			return tfpilot.Item{Kind: it.Kind, PR: &tfpilot.PRIndexEntry{PR: it.PR.PR, RequestID: id}}, true
+			return store.Item{Kind: it.Kind, PR: &store.PRIndexEntry{PR: it.PR.PR, RequestID: id}}, true
 		}
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		if d, ok := s.deliveries[it.Delivery.ID]; ok {
-			return tfpilot.Item{Kind: it.Kind, Delivery: &d}, true
+			return store.Item{Kind: it.Kind, Delivery: &d}, true
 		}
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		if rec, ok := s.idem[idemKey{it.Idempotency.Operation, it.Idempotency.Key}]; ok {
-			return tfpilot.Item{Kind: it.Kind, Idempotency: &rec}, true
+			return store.Item{Kind: it.Kind, Idempotency: &rec}, true
 		}
-	case tfpilot.KindCost:
+	case store.KindCost:
 		if c, ok := s.costs[it.Cost.RequestID]; ok {
-			return tfpilot.Item{Kind: it.Kind, Cost: &c}, true
+			return store.Item{Kind: it.Kind, Cost: &c}, true
 		}
 	}
-	return tfpilot.Item{}, false
+	return store.Item{}, false
 }

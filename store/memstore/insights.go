@@ -6,16 +6,16 @@ import (
 	"maps"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-var _ tfpilot.InsightsStore = (*Store)(nil)
+var _ store.InsightsStore = (*Store)(nil)
 
 // insightsIndex is kept beside the live requests, under Store.mu, so
 // that [Store.InsightsAggregate] reads counters instead of requests:
 // every write of a live request removes what its previous version
-// contributed ([tfpilot.InsightFactsOf]) and adds what the new one does.
+// contributed ([store.InsightFactsOf]) and adds what the new one does.
 type insightsIndex struct {
 	// counts counts live requests by clock-free status.
 	counts map[lifecycle.Status]int
@@ -24,11 +24,11 @@ type insightsIndex struct {
 	destroying map[string]time.Time
 	// byDay holds the completions of live requests by the UTC day
 	// (days since the Unix epoch) they completed on.
-	byDay map[int64]map[doneKey]tfpilot.AttemptCompletion
+	byDay map[int64]map[doneKey]store.AttemptCompletion
 }
 
 // doneKey names one completion: the request and its place in the
-// request's [tfpilot.InsightFacts.Completions].
+// request's [store.InsightFacts.Completions].
 type doneKey struct {
 	id string
 	n  int
@@ -46,11 +46,11 @@ func dayOf(t time.Time) int64 {
 }
 
 // apply adds f (sign +1) or removes it (sign -1) for request id.
-func (x *insightsIndex) apply(id string, f tfpilot.InsightFacts, sign int) {
+func (x *insightsIndex) apply(id string, f store.InsightFacts, sign int) {
 	if x.counts == nil {
 		x.counts = make(map[lifecycle.Status]int)
 		x.destroying = make(map[string]time.Time)
-		x.byDay = make(map[int64]map[doneKey]tfpilot.AttemptCompletion)
+		x.byDay = make(map[int64]map[doneKey]store.AttemptCompletion)
 	}
 	x.counts[f.Status] += sign
 	if x.counts[f.Status] == 0 {
@@ -67,7 +67,7 @@ func (x *insightsIndex) apply(id string, f tfpilot.InsightFacts, sign int) {
 		d := dayOf(c.CompletedAt)
 		if sign > 0 {
 			if x.byDay[d] == nil {
-				x.byDay[d] = make(map[doneKey]tfpilot.AttemptCompletion)
+				x.byDay[d] = make(map[doneKey]store.AttemptCompletion)
 			}
 			x.byDay[d][doneKey{id, n}] = c
 			continue
@@ -85,7 +85,7 @@ func (s *Store) putLocked(id string, e *stored) {
 	if old, ok := s.requests[id]; ok {
 		s.insights.apply(id, old.facts, -1)
 	}
-	e.facts = tfpilot.InsightFactsOf(e.req)
+	e.facts = store.InsightFactsOf(e.req)
 	s.insights.apply(id, e.facts, +1)
 	s.requests[id] = e
 }
@@ -98,18 +98,18 @@ func (s *Store) dropLocked(id string) {
 	}
 }
 
-// InsightsAggregate implements [tfpilot.InsightsStore] from counters
+// InsightsAggregate implements [store.InsightsStore] from counters
 // kept at every write: it reads the status counts, the in-flight
 // destroys with a run id, and the completions of the days q's window
 // touches, never the requests themselves, so its cost does not grow
 // with the number of requests.
-func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) (tfpilot.InsightsAggregate, error) {
+func (s *Store) InsightsAggregate(ctx context.Context, q store.InsightsQuery) (store.InsightsAggregate, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.InsightsAggregate{}, fmt.Errorf("memstore: insights: %w", err)
+		return store.InsightsAggregate{}, fmt.Errorf("memstore: insights: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	agg := tfpilot.InsightsAggregate{StatusCounts: maps.Clone(s.insights.counts)}
+	agg := store.InsightsAggregate{StatusCounts: maps.Clone(s.insights.counts)}
 	if agg.StatusCounts == nil {
 		agg.StatusCounts = make(map[lifecycle.Status]int)
 	}
@@ -121,7 +121,7 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 	if q.Until.Before(q.Since) {
 		return agg, nil
 	}
-	collect := func(day map[doneKey]tfpilot.AttemptCompletion) {
+	collect := func(day map[doneKey]store.AttemptCompletion) {
 		for _, c := range day {
 			if c.Within(q) {
 				agg.Completions = append(agg.Completions, c)

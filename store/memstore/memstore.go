@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
@@ -22,38 +22,38 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is an in-memory [tfpilot.Store]. The zero value is not usable;
+// Store is an in-memory [store.Store]. The zero value is not usable;
 // call [New]. A Store is safe for concurrent use.
 type Store struct {
 	now func() time.Time
 
 	mu         sync.Mutex
 	requests   map[string]*stored
-	archived   map[string]*tfpilot.Request
+	archived   map[string]*store.Request
 	events     map[string][]storedEvent
 	eventSeq   int64
 	runIndex   map[runKey]string
-	prIndex    map[tfpilot.PRRef]string
-	deliveries map[string]tfpilot.Delivery
-	idem       map[idemKey]tfpilot.IdempotencyRecord
-	backoffs   map[string]tfpilot.RateLimitBackoff
-	costs      map[string]tfpilot.Cost
-	leases     map[string]tfpilot.Lease // lease.go; made on first use
-	insights   insightsIndex            // insights.go
+	prIndex    map[store.PRRef]string
+	deliveries map[string]store.Delivery
+	idem       map[idemKey]store.IdempotencyRecord
+	backoffs   map[string]store.RateLimitBackoff
+	costs      map[string]store.Cost
+	leases     map[string]store.Lease // lease.go; made on first use
+	insights   insightsIndex          // insights.go
 }
 
 // stored is a live request with what was derived at its last write: its
 // clock-free [lifecycle.IndexStatus], which status filters match.
 type stored struct {
-	req    *tfpilot.Request
+	req    *store.Request
 	doc    []byte // canonical JSON encoding with Version zeroed
 	status lifecycle.Status
-	facts  tfpilot.InsightFacts // what it adds to insights (insights.go)
+	facts  store.InsightFacts // what it adds to insights (insights.go)
 }
 
 // storedEvent keeps Data as JSON so that no caller map is shared.
 type storedEvent struct {
-	ev   tfpilot.Event
+	ev   store.Event
 	data []byte
 }
 
@@ -64,21 +64,21 @@ type runKey struct {
 
 type idemKey struct{ operation, key string }
 
-var _ tfpilot.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns an empty Store configured by opts (nil for the defaults).
 func New(opts *Options) *Store {
 	s := &Store{
 		now:        time.Now,
 		requests:   make(map[string]*stored),
-		archived:   make(map[string]*tfpilot.Request),
+		archived:   make(map[string]*store.Request),
 		events:     make(map[string][]storedEvent),
 		runIndex:   make(map[runKey]string),
-		prIndex:    make(map[tfpilot.PRRef]string),
-		deliveries: make(map[string]tfpilot.Delivery),
-		idem:       make(map[idemKey]tfpilot.IdempotencyRecord),
-		backoffs:   make(map[string]tfpilot.RateLimitBackoff),
-		costs:      make(map[string]tfpilot.Cost),
+		prIndex:    make(map[store.PRRef]string),
+		deliveries: make(map[string]store.Delivery),
+		idem:       make(map[idemKey]store.IdempotencyRecord),
+		backoffs:   make(map[string]store.RateLimitBackoff),
+		costs:      make(map[string]store.Cost),
 	}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
@@ -86,9 +86,9 @@ func New(opts *Options) *Store {
 	return s
 }
 
-func (s *Store) checkRequest(op string, r *tfpilot.Request) error {
+func (s *Store) checkRequest(op string, r *store.Request) error {
 	if r == nil {
-		return fmt.Errorf("memstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: %s request: nil request: %w", op, store.ErrInvalid)
 	}
 	if err := r.ValidateID(); err != nil {
 		return fmt.Errorf("memstore: %s request %q: %w", op, r.ID, err)
@@ -96,8 +96,8 @@ func (s *Store) checkRequest(op string, r *tfpilot.Request) error {
 	return nil
 }
 
-// GetRequest implements [tfpilot.RequestStore].
-func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+// GetRequest implements [store.RequestStore].
+func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: get request %q: %w", id, err)
 	}
@@ -105,13 +105,13 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, er
 	defer s.mu.Unlock()
 	e, ok := s.requests[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get request %q: %w", id, store.ErrNotFound)
 	}
 	return e.req.Clone(), nil
 }
 
-// CreateRequest implements [tfpilot.RequestStore].
-func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+// CreateRequest implements [store.RequestStore].
+func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if err := s.checkRequest("create", r); err != nil {
 		return nil, err
 	}
@@ -136,16 +136,16 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	_, live := s.requests[c.ID]
 	_, old := s.archived[c.ID]
 	if live || old {
-		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
+		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, store.ErrAlreadyExists)
 	}
 	s.putLocked(c.ID, &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())})
 	return c.Clone(), nil
 }
 
-// UpdateRequest implements [tfpilot.RequestStore]. A non-zero
+// UpdateRequest implements [store.RequestStore]. A non-zero
 // ReceivedAt must equal the stored one to the nanosecond (time.Equal);
 // the stored value, zone included, is what is kept.
-func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if err := s.checkRequest("update", r); err != nil {
 		return nil, err
 	}
@@ -158,12 +158,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	e, ok := s.requests[c.ID]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, store.ErrNotFound)
 	case e.req.Version != r.Version:
-		return nil, fmt.Errorf("memstore: update request %q at version %d (stored %d): %w", r.ID, r.Version, e.req.Version, tfpilot.ErrConflict)
+		return nil, fmt.Errorf("memstore: update request %q at version %d (stored %d): %w", r.ID, r.Version, e.req.Version, store.ErrConflict)
 	case !c.ReceivedAt.IsZero() && !c.ReceivedAt.Equal(e.req.ReceivedAt):
 		return nil, fmt.Errorf("memstore: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
-			r.ID, c.ReceivedAt.Format(time.RFC3339Nano), e.req.ReceivedAt.Format(time.RFC3339Nano), tfpilot.ErrInvalid)
+			r.ID, c.ReceivedAt.Format(time.RFC3339Nano), e.req.ReceivedAt.Format(time.RFC3339Nano), store.ErrInvalid)
 	}
 	// The stored value is kept as it was (zone included), so that the
 	// no-op check below sees no change.
@@ -180,7 +180,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	return c.Clone(), nil
 }
 
-// ArchiveRequest implements [tfpilot.RequestStore].
+// ArchiveRequest implements [store.RequestStore].
 func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: archive request %q: %w", id, err)
@@ -190,17 +190,17 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	e, ok := s.requests[id]
 	switch {
 	case !ok:
-		return fmt.Errorf("memstore: archive request %q: %w", id, tfpilot.ErrNotFound)
+		return fmt.Errorf("memstore: archive request %q: %w", id, store.ErrNotFound)
 	case e.req.Version != version:
-		return fmt.Errorf("memstore: archive request %q at version %d (stored %d): %w", id, version, e.req.Version, tfpilot.ErrConflict)
+		return fmt.Errorf("memstore: archive request %q at version %d (stored %d): %w", id, version, e.req.Version, store.ErrConflict)
 	}
 	s.dropLocked(id)
 	s.archived[id] = e.req
 	return nil
 }
 
-// GetArchivedRequest implements [tfpilot.RequestStore].
-func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+// GetArchivedRequest implements [store.RequestStore].
+func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*store.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: get archived request %q: %w", id, err)
 	}
@@ -208,23 +208,23 @@ func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Req
 	defer s.mu.Unlock()
 	r, ok := s.archived[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get archived request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get archived request %q: %w", id, store.ErrNotFound)
 	}
 	return r.Clone(), nil
 }
 
-// ListRequests implements [tfpilot.RequestStore]. It sorts every matching
+// ListRequests implements [store.RequestStore]. It sorts every matching
 // request, which is fine for the sizes an in-memory store holds.
-func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
+func (s *Store) ListRequests(ctx context.Context, q store.ListQuery) (store.ListPage, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
+		return store.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
 	}
 	limit, after, err := listquery.Parse(q)
 	if err != nil {
-		return tfpilot.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
+		return store.ListPage{}, fmt.Errorf("memstore: list requests: %w", err)
 	}
 	s.mu.Lock()
-	var match []*tfpilot.Request
+	var match []*store.Request
 	for _, e := range s.requests {
 		r := e.req
 		if q.Project != "" && r.Project != q.Project ||
@@ -237,7 +237,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		}
 		match = append(match, r)
 	}
-	slices.SortFunc(match, func(a, b *tfpilot.Request) int {
+	slices.SortFunc(match, func(a, b *store.Request) int {
 		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
 			return c
 		}
@@ -249,12 +249,12 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		}
 		return 0
 	})
-	var page tfpilot.ListPage
+	var page store.ListPage
 	more := len(match) > limit
 	if more {
 		match = match[:limit]
 	}
-	page.Requests = make([]*tfpilot.Request, len(match))
+	page.Requests = make([]*store.Request, len(match))
 	for i, r := range match {
 		page.Requests[i] = r.Clone()
 	}
@@ -268,7 +268,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 
 // older reports whether r sorts after (receivedAt, id) in newest-first
 // order.
-func older(r *tfpilot.Request, receivedAt time.Time, id string) bool {
+func older(r *store.Request, receivedAt time.Time, id string) bool {
 	if c := r.ReceivedAt.Compare(receivedAt); c != 0 {
 		return c < 0
 	}

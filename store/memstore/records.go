@@ -9,23 +9,23 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// AppendEvent implements [tfpilot.EventStore].
-func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+// AppendEvent implements [store.EventStore].
+func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
 	if e.RequestID == "" || e.Event == "" {
-		return tfpilot.Event{}, fmt.Errorf("memstore: append event %q to request %q: empty request id or event name: %w", e.ID, e.RequestID, tfpilot.ErrInvalid)
+		return store.Event{}, fmt.Errorf("memstore: append event %q to request %q: empty request id or event name: %w", e.ID, e.RequestID, store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
-		return tfpilot.Event{}, fmt.Errorf("memstore: append event to request %q: %w", e.RequestID, err)
+		return store.Event{}, fmt.Errorf("memstore: append event to request %q: %w", e.RequestID, err)
 	}
 	var data []byte
 	if e.Data != nil {
 		var err error
 		if data, err = json.Marshal(e.Data); err != nil {
-			return tfpilot.Event{}, fmt.Errorf("memstore: append event to request %q: encode data: %w: %w", e.RequestID, tfpilot.ErrInvalid, err)
+			return store.Event{}, fmt.Errorf("memstore: append event to request %q: encode data: %w: %w", e.RequestID, store.ErrInvalid, err)
 		}
 	}
 	s.mu.Lock()
@@ -40,7 +40,7 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	}
 	for _, x := range list {
 		if x.ev.ID == e.ID {
-			return tfpilot.Event{}, fmt.Errorf("memstore: append event %q to request %q: %w", e.ID, e.RequestID, tfpilot.ErrAlreadyExists)
+			return store.Event{}, fmt.Errorf("memstore: append event %q to request %q: %w", e.ID, e.RequestID, store.ErrAlreadyExists)
 		}
 	}
 	e.Data = nil
@@ -55,32 +55,32 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	return withData(e, data), nil
 }
 
-func withData(e tfpilot.Event, data []byte) tfpilot.Event {
+func withData(e store.Event, data []byte) store.Event {
 	if data != nil {
 		_ = json.Unmarshal(data, &e.Data) // data was encoded from a map
 	}
 	return e
 }
 
-// ListEvents implements [tfpilot.EventStore].
-func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
+// ListEvents implements [store.EventStore].
+func (s *Store) ListEvents(ctx context.Context, requestID string) ([]store.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: list events of request %q: %w", requestID, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := s.events[requestID]
-	out := make([]tfpilot.Event, len(list))
+	out := make([]store.Event, len(list))
 	for i, x := range list {
 		out[i] = withData(x.ev, x.data)
 	}
 	return out, nil
 }
 
-// IndexRun implements [tfpilot.RunIndex].
+// IndexRun implements [store.RunIndex].
 func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
 	if !kind.Valid() || runID <= 0 || requestID == "" {
-		return fmt.Errorf("memstore: index %s run %d to request %q: %w", kind, runID, requestID, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: index %s run %d to request %q: %w", kind, runID, requestID, store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: index %s run %d: %w", kind, runID, err)
@@ -92,13 +92,13 @@ func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, reque
 		if cur == requestID {
 			return nil
 		}
-		return fmt.Errorf("memstore: index %s run %d to request %q: held by request %q: %w", kind, runID, requestID, cur, tfpilot.ErrAlreadyExists)
+		return fmt.Errorf("memstore: index %s run %d to request %q: held by request %q: %w", kind, runID, requestID, cur, store.ErrAlreadyExists)
 	}
 	s.runIndex[k] = requestID
 	return nil
 }
 
-// LookupRun implements [tfpilot.RunIndex].
+// LookupRun implements [store.RunIndex].
 func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("memstore: look up %s run %d: %w", kind, runID, err)
@@ -107,17 +107,17 @@ func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (str
 	defer s.mu.Unlock()
 	id, ok := s.runIndex[runKey{kind, runID}]
 	if !ok {
-		return "", fmt.Errorf("memstore: look up %s run %d: %w", kind, runID, tfpilot.ErrNotFound)
+		return "", fmt.Errorf("memstore: look up %s run %d: %w", kind, runID, store.ErrNotFound)
 	}
 	return id, nil
 }
 
-func validPR(pr tfpilot.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
+func validPR(pr store.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
 
-// IndexPR implements [tfpilot.PRIndex].
-func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+// IndexPR implements [store.PRIndex].
+func (s *Store) IndexPR(ctx context.Context, pr store.PRRef, requestID string) error {
 	if !validPR(pr) || requestID == "" {
-		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: index PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
@@ -128,14 +128,14 @@ func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string)
 		if cur == requestID {
 			return nil
 		}
-		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: held by request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, cur, tfpilot.ErrAlreadyExists)
+		return fmt.Errorf("memstore: index PR %s/%s#%d to request %q: held by request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, cur, store.ErrAlreadyExists)
 	}
 	s.prIndex[pr] = requestID
 	return nil
 }
 
-// LookupPR implements [tfpilot.PRIndex].
-func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+// LookupPR implements [store.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr store.PRRef) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("memstore: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
 	}
@@ -143,17 +143,17 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 	defer s.mu.Unlock()
 	id, ok := s.prIndex[pr]
 	if !ok {
-		return "", fmt.Errorf("memstore: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, tfpilot.ErrNotFound)
+		return "", fmt.Errorf("memstore: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, store.ErrNotFound)
 	}
 	return id, nil
 }
 
-// ClaimDelivery implements [tfpilot.DeliveryStore]. An in-progress claim
-// at least [tfpilot.DeliveryClaimTTL] old is replaced; under the mutex,
+// ClaimDelivery implements [store.DeliveryStore]. An in-progress claim
+// at least [store.DeliveryClaimTTL] old is replaced; under the mutex,
 // one claimer sees it stale and the rest see the replacement.
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	if id == "" {
-		return time.Time{}, fmt.Errorf("memstore: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+		return time.Time{}, fmt.Errorf("memstore: claim delivery: empty id: %w", store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, fmt.Errorf("memstore: claim delivery %q: %w", id, err)
@@ -161,14 +161,14 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if d, ok := s.deliveries[id]; ok && (!d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL))) {
-		return time.Time{}, fmt.Errorf("memstore: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+	if d, ok := s.deliveries[id]; ok && (!d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(store.DeliveryClaimTTL))) {
+		return time.Time{}, fmt.Errorf("memstore: claim delivery %q: %w", id, store.ErrAlreadyExists)
 	}
-	s.deliveries[id] = tfpilot.Delivery{ID: id, Event: event, ClaimedAt: now}
+	s.deliveries[id] = store.Delivery{ID: id, Event: event, ClaimedAt: now}
 	return now, nil
 }
 
-// CompleteDelivery implements [tfpilot.DeliveryStore].
+// CompleteDelivery implements [store.DeliveryStore].
 func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: complete delivery %q: %w", id, err)
@@ -178,17 +178,17 @@ func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time
 	d, ok := s.deliveries[id]
 	switch {
 	case !ok:
-		return fmt.Errorf("memstore: complete delivery %q: %w", id, tfpilot.ErrNotFound)
+		return fmt.Errorf("memstore: complete delivery %q: %w", id, store.ErrNotFound)
 	case !d.ClaimedAt.Equal(claim):
 		return fmt.Errorf("memstore: complete delivery %q claimed at %s: claimed again at %s: %w",
-			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), store.ErrConflict)
 	}
 	d.CompletedAt, d.Outcome = s.now(), outcome
 	s.deliveries[id] = d
 	return nil
 }
 
-// ReleaseDelivery implements [tfpilot.DeliveryStore].
+// ReleaseDelivery implements [store.DeliveryStore].
 func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: release delivery %q: %w", id, err)
@@ -200,33 +200,33 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time)
 	case !ok:
 		return nil
 	case !d.CompletedAt.IsZero():
-		return fmt.Errorf("memstore: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+		return fmt.Errorf("memstore: release delivery %q: completed: %w", id, store.ErrConflict)
 	case !d.ClaimedAt.Equal(claim):
 		return fmt.Errorf("memstore: release delivery %q claimed at %s: claimed again at %s: %w",
-			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+			id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), store.ErrConflict)
 	}
 	delete(s.deliveries, id)
 	return nil
 }
 
-// GetDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+// GetDelivery implements [store.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, err)
+		return store.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.deliveries[id]
 	if !ok {
-		return tfpilot.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, tfpilot.ErrNotFound)
+		return store.Delivery{}, fmt.Errorf("memstore: get delivery %q: %w", id, store.ErrNotFound)
 	}
 	return d, nil
 }
 
-// PutIdempotency implements [tfpilot.IdempotencyStore].
-func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+// PutIdempotency implements [store.IdempotencyStore].
+func (s *Store) PutIdempotency(ctx context.Context, rec store.IdempotencyRecord) error {
 	if rec.Operation == "" || rec.Key == "" || rec.ExpiresAt.IsZero() {
-		return fmt.Errorf("memstore: put idempotency record %q/%q: empty operation, key or expiry: %w", rec.Operation, rec.Key, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: put idempotency record %q/%q: empty operation, key or expiry: %w", rec.Operation, rec.Key, store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: put idempotency record %q/%q: %w", rec.Operation, rec.Key, err)
@@ -236,7 +236,7 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 	now := s.now()
 	k := idemKey{rec.Operation, rec.Key}
 	if cur, ok := s.idem[k]; ok && now.Before(cur.ExpiresAt) {
-		return fmt.Errorf("memstore: put idempotency record %q/%q: %w", rec.Operation, rec.Key, tfpilot.ErrAlreadyExists)
+		return fmt.Errorf("memstore: put idempotency record %q/%q: %w", rec.Operation, rec.Key, store.ErrAlreadyExists)
 	}
 	if rec.CreatedAt.IsZero() {
 		rec.CreatedAt = now
@@ -246,25 +246,25 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 	return nil
 }
 
-// GetIdempotency implements [tfpilot.IdempotencyStore].
-func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (tfpilot.IdempotencyRecord, error) {
+// GetIdempotency implements [store.IdempotencyStore].
+func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (store.IdempotencyRecord, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, err)
+		return store.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.idem[idemKey{operation, key}]
 	if !ok || !s.now().Before(rec.ExpiresAt) {
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, tfpilot.ErrNotFound)
+		return store.IdempotencyRecord{}, fmt.Errorf("memstore: get idempotency record %q/%q: %w", operation, key, store.ErrNotFound)
 	}
 	rec.Response = bytes.Clone(rec.Response)
 	return rec, nil
 }
 
-// SetRateLimitBackoff implements [tfpilot.RateLimitStore].
-func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+// SetRateLimitBackoff implements [store.RateLimitStore].
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b store.RateLimitBackoff) error {
 	if b.Scope == "" {
-		return fmt.Errorf("memstore: set rate-limit backoff: empty scope: %w", tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: set rate-limit backoff: empty scope: %w", store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: set rate-limit backoff %q: %w", b.Scope, err)
@@ -275,24 +275,24 @@ func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBack
 	return nil
 }
 
-// GetRateLimitBackoff implements [tfpilot.RateLimitStore].
-func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+// GetRateLimitBackoff implements [store.RateLimitStore].
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (store.RateLimitBackoff, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, err)
+		return store.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.backoffs[scope]
 	if !ok {
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, tfpilot.ErrNotFound)
+		return store.RateLimitBackoff{}, fmt.Errorf("memstore: get rate-limit backoff %q: %w", scope, store.ErrNotFound)
 	}
 	return b, nil
 }
 
-// PutCost implements [tfpilot.CostStore].
-func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
+// PutCost implements [store.CostStore].
+func (s *Store) PutCost(ctx context.Context, c store.Cost) error {
 	if c.RequestID == "" {
-		return fmt.Errorf("memstore: put cost: empty request id: %w", tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: put cost: empty request id: %w", store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: put cost of request %q: %w", c.RequestID, err)
@@ -313,16 +313,16 @@ func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
 	return nil
 }
 
-// GetCost implements [tfpilot.CostStore].
-func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, error) {
+// GetCost implements [store.CostStore].
+func (s *Store) GetCost(ctx context.Context, requestID string) (store.Cost, error) {
 	if err := ctx.Err(); err != nil {
-		return tfpilot.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, err)
+		return store.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.costs[requestID]
 	if !ok {
-		return tfpilot.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, tfpilot.ErrNotFound)
+		return store.Cost{}, fmt.Errorf("memstore: get cost of request %q: %w", requestID, store.ErrNotFound)
 	}
 	c.Estimate, c.Diff = bytes.Clone(c.Estimate), bytes.Clone(c.Diff)
 	return c, nil

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// ReindexPR implements [tfpilot.PRIndexRepairer].
-func (s *Store) ReindexPR(ctx context.Context, pr tfpilot.PRRef, from, to string) error {
+// ReindexPR implements [store.PRIndexRepairer].
+func (s *Store) ReindexPR(ctx context.Context, pr store.PRRef, from, to string) error {
 	if !validPR(pr) || to == "" {
-		return fmt.Errorf("memstore: reindex PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, to, tfpilot.ErrInvalid)
+		return fmt.Errorf("memstore: reindex PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, to, store.ErrInvalid)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: reindex PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, err)
@@ -20,9 +20,9 @@ func (s *Store) ReindexPR(ctx context.Context, pr tfpilot.PRRef, from, to string
 	cur, ok := s.prIndex[pr]
 	switch {
 	case !ok:
-		return fmt.Errorf("memstore: reindex PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, tfpilot.ErrNotFound)
+		return fmt.Errorf("memstore: reindex PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, store.ErrNotFound)
 	case cur != from && cur != to:
-		return fmt.Errorf("memstore: reindex PR %s/%s#%d from %q: held by %q: %w", pr.Owner, pr.Repo, pr.Number, from, cur, tfpilot.ErrConflict)
+		return fmt.Errorf("memstore: reindex PR %s/%s#%d from %q: held by %q: %w", pr.Owner, pr.Repo, pr.Number, from, cur, store.ErrConflict)
 	}
 	s.prIndex[pr] = to
 	return nil

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -21,11 +21,11 @@ import (
 // 3 KB) that the benchmarks copy into every row.
 func seedDoc(b *testing.B) json.RawMessage {
 	b.Helper()
-	raw, err := os.ReadFile("../../testdata/seed-request.json")
+	raw, err := os.ReadFile("../testdata/seed-request.json")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal(raw, &r); err != nil {
 		b.Fatal(err)
 	}
@@ -80,8 +80,8 @@ func BenchmarkListPage(b *testing.B) {
 		s := openStore(b, testenv.PostgresDSN(b), nil)
 		base := seedRequests(b, s, n)
 		// The cursor of the page that ends in the middle of the table.
-		q := tfpilot.ListQuery{Limit: tfpilot.MaxPageSize}
-		for range n / 2 / tfpilot.MaxPageSize {
+		q := store.ListQuery{Limit: store.MaxPageSize}
+		for range n / 2 / store.MaxPageSize {
 			p, err := s.ListRequests(b.Context(), q)
 			if err != nil || p.NextCursor == "" {
 				b.Fatalf("walk to the middle: %v", err)
@@ -93,11 +93,11 @@ func BenchmarkListPage(b *testing.B) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    func(i int) tfpilot.ListQuery
+		q    func(i int) store.ListQuery
 	}{
-		{"first", func(int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50} }},
-		{"middle", func(i int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50, Cursor: middles[i]} }},
-		{"filtered", func(int) tfpilot.ListQuery { return tfpilot.ListQuery{Limit: 50, Project: "p3", Environment: "prod"} }},
+		{"first", func(int) store.ListQuery { return store.ListQuery{Limit: 50} }},
+		{"middle", func(i int) store.ListQuery { return store.ListQuery{Limit: 50, Cursor: middles[i]} }},
+		{"filtered", func(int) store.ListQuery { return store.ListQuery{Limit: 50, Project: "p3", Environment: "prod"} }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			spent := make([]time.Duration, len(sizes))
@@ -170,8 +170,8 @@ func BenchmarkCASUpdate(b *testing.B) {
 	defer pool.Close()
 	doc := seedDoc(b)
 	var next atomic.Int64
-	newRequest := func(b *testing.B) *tfpilot.Request {
-		var r tfpilot.Request
+	newRequest := func(b *testing.B) *store.Request {
+		var r store.Request
 		if err := json.Unmarshal(doc, &r); err != nil {
 			b.Fatal(err)
 		}
@@ -182,10 +182,10 @@ func BenchmarkCASUpdate(b *testing.B) {
 		}
 		return stored
 	}
-	viaStore := func(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	viaStore := func(ctx context.Context, r *store.Request) (*store.Request, error) {
 		return s.UpdateRequest(ctx, r)
 	}
-	viaPgx := func(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+	viaPgx := func(ctx context.Context, r *store.Request) (*store.Request, error) {
 		body, err := json.Marshal(r)
 		if err != nil {
 			return nil, err
@@ -204,9 +204,9 @@ func BenchmarkCASUpdate(b *testing.B) {
 	const opsPerRound = 8
 	for _, writers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			ways := []func(context.Context, *tfpilot.Request) (*tfpilot.Request, error){viaStore, viaPgx}
+			ways := []func(context.Context, *store.Request) (*store.Request, error){viaStore, viaPgx}
 			// Each writer has its own request per way.
-			reqs := make([][]*tfpilot.Request, len(ways))
+			reqs := make([][]*store.Request, len(ways))
 			for w := range ways {
 				for range writers {
 					reqs[w] = append(reqs[w], newRequest(b))
@@ -252,11 +252,11 @@ func BenchmarkCASUpdate(b *testing.B) {
 	}
 }
 
-// decodePage decodes 50 copies of doc into tfpilot.Request, as a list
+// decodePage decodes 50 copies of doc into store.Request, as a list
 // page does.
 func decodePage(b *testing.B, doc json.RawMessage) {
 	for range 50 {
-		var r tfpilot.Request
+		var r store.Request
 		if err := json.Unmarshal(doc, &r); err != nil {
 			b.Fatal(err)
 		}

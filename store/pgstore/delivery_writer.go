@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// The [tfpilot.DeliveryWriter] extension: a webhook delivery that
+// The [store.DeliveryWriter] extension: a webhook delivery that
 // changes a request costs three round trips (the claim, the index
 // lookup with the read, and one statement that writes the request,
 // records its events and completes the delivery) instead of one per
@@ -19,7 +19,7 @@ import (
 // so each is atomic without an explicit transaction's BEGIN and COMMIT
 // round trips.
 
-var _ tfpilot.DeliveryWriter = (*Store)(nil)
+var _ store.DeliveryWriter = (*Store)(nil)
 
 // lookupRunRequestSQL reads the run index entry ($1 kind, $2 run id) and
 // the request it names; the request columns are NULL when it is absent.
@@ -33,19 +33,19 @@ const lookupPRRequestSQL = `SELECT ix.request_id, r.version, r.doc, r.raw
 FROM tfpilot_pr_index ix LEFT JOIN tfpilot_requests r ON r.id = ix.request_id
 WHERE ix.owner = $1 AND ix.repo = $2 AND ix.number = $3`
 
-// LookupRunRequest implements [tfpilot.DeliveryWriter] with one query.
-func (s *Store) LookupRunRequest(ctx context.Context, kind runs.Kind, runID int64) (string, *tfpilot.Request, error) {
+// LookupRunRequest implements [store.DeliveryWriter] with one query.
+func (s *Store) LookupRunRequest(ctx context.Context, kind runs.Kind, runID int64) (string, *store.Request, error) {
 	op := fmt.Sprintf("look up %s run %d", kind, runID)
 	return s.lookupRequest(ctx, op, lookupRunRequestSQL, string(kind), runID)
 }
 
-// LookupPRRequest implements [tfpilot.DeliveryWriter] with one query.
-func (s *Store) LookupPRRequest(ctx context.Context, pr tfpilot.PRRef) (string, *tfpilot.Request, error) {
+// LookupPRRequest implements [store.DeliveryWriter] with one query.
+func (s *Store) LookupPRRequest(ctx context.Context, pr store.PRRef) (string, *store.Request, error) {
 	op := fmt.Sprintf("look up PR %s/%s#%d", pr.Owner, pr.Repo, pr.Number)
 	return s.lookupRequest(ctx, op, lookupPRRequestSQL, pr.Owner, pr.Repo, pr.Number)
 }
 
-func (s *Store) lookupRequest(ctx context.Context, op, query string, args ...any) (string, *tfpilot.Request, error) {
+func (s *Store) lookupRequest(ctx context.Context, op, query string, args ...any) (string, *store.Request, error) {
 	var (
 		id      string
 		version sql.NullInt64
@@ -85,11 +85,11 @@ RETURNING 1
 )
 SELECT received_doc, received_at, (SELECT count(*) FROM done) FROM upd`
 
-// CommitRequest implements [tfpilot.DeliveryWriter] with one statement
+// CommitRequest implements [store.DeliveryWriter] with one statement
 // (commitSQL); only when it writes nothing does a second read tell a
 // conflict, an absent request, a changed ReceivedAt and an unchanged
 // document apart, as in [Store.UpdateRequest].
-func (s *Store) CommitRequest(ctx context.Context, r *tfpilot.Request, done *tfpilot.DeliveryDone) (*tfpilot.Request, bool, error) {
+func (s *Store) CommitRequest(ctx context.Context, r *store.Request, done *store.DeliveryDone) (*store.Request, bool, error) {
 	if err := checkRequest("update", r); err != nil {
 		return nil, false, err
 	}
@@ -100,7 +100,7 @@ func (s *Store) CommitRequest(ctx context.Context, r *tfpilot.Request, done *tfp
 	if w.Outbox != nil {
 		// Empty as a flush leaves it, so that the document is the one
 		// the plain path (write, flush) stores.
-		w.Outbox = []tfpilot.Event{}
+		w.Outbox = []store.Event{}
 	}
 	rr, doc, err := row(w, w.Version+1, now)
 	if err != nil {
@@ -112,14 +112,14 @@ func (s *Store) CommitRequest(ctx context.Context, r *tfpilot.Request, done *tfp
 	raws := make([]*string, len(events))
 	for i, e := range events {
 		if e.RequestID != r.ID || e.Event == "" || e.ID == "" {
-			return nil, false, wrap(op, fmt.Errorf("staged event %q %q of request %q: %w", e.ID, e.Event, e.RequestID, tfpilot.ErrInvalid))
+			return nil, false, wrap(op, fmt.Errorf("staged event %q %q of request %q: %w", e.ID, e.Event, e.RequestID, store.ErrInvalid))
 		}
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
-			return nil, false, wrap(op, fmt.Errorf("encode event %q: %w: %w", e.ID, tfpilot.ErrInvalid, err))
+			return nil, false, wrap(op, fmt.Errorf("encode event %q: %w: %w", e.ID, store.ErrInvalid, err))
 		}
 		d, raw := storedForms(b) // see rawdoc.go
 		ids[i], stamps[i], docs[i], raws[i] = e.ID, e.Timestamp, string(d), raw

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // lenientDoc is a stored document with what JSONB would not keep
@@ -17,8 +17,8 @@ import (
 const lenientDoc = `{"id":"%s","project":"p","environment":"dev","module":"m","receivedAt":"2026-01-02T03:04:05Z",` +
 	`"portal":{"big":1e+21,"note":"nul \u0000 lone \ud800"}}`
 
-func stage(r *tfpilot.Request, name string, at time.Time) {
-	tfpilot.StageEvent(r, tfpilot.Event{Event: name, Timestamp: at, Actor: "github", Source: "test",
+func stage(r *store.Request, name string, at time.Time) {
+	store.StageEvent(r, store.Event{Event: name, Timestamp: at, Actor: "github", Source: "test",
 		Data: map[string]any{"note": "x \u0000 y", "n": json.Number("1e+21")}})
 }
 
@@ -30,9 +30,9 @@ func TestCommitRequest_StoresWhatUpdateAndFlushStore(t *testing.T) {
 	ctx := t.Context()
 	at := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)
 	var docs [2][]byte
-	var events [2][]tfpilot.Event
+	var events [2][]store.Event
 	for i, id := range []string{"plain", "commit"} {
-		var r tfpilot.Request
+		var r store.Request
 		if err := json.Unmarshal([]byte(fmt.Sprintf(lenientDoc, id)), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestCommitRequest_StoresWhatUpdateAndFlushStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tfpilot.FlushOutbox(ctx, s, stored); err != nil {
+			if _, err := store.FlushOutbox(ctx, s, stored); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -88,7 +88,7 @@ func TestCommitRequest_StoresWhatUpdateAndFlushStore(t *testing.T) {
 func TestCommitRequest_EventsOnlyWithTheWrite(t *testing.T) {
 	s := openStore(t, testenv.PostgresDSN(t), nil)
 	ctx := t.Context()
-	cur, err := s.CreateRequest(ctx, &tfpilot.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
+	cur, err := s.CreateRequest(ctx, &store.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +101,8 @@ func TestCommitRequest_EventsOnlyWithTheWrite(t *testing.T) {
 	}
 	stale := withConfig(cur, "mine")
 	stage(stale, "loser", time.Now())
-	_, completed, err := s.CommitRequest(ctx, stale, &tfpilot.DeliveryDone{ID: "d1", Claim: claim, Outcome: "x"})
-	if !errors.Is(err, tfpilot.ErrConflict) || completed {
+	_, completed, err := s.CommitRequest(ctx, stale, &store.DeliveryDone{ID: "d1", Claim: claim, Outcome: "x"})
+	if !errors.Is(err, store.ErrConflict) || completed {
 		t.Fatalf("stale commit: completed %v, err %v; want ErrConflict", completed, err)
 	}
 	if evs, _ := s.ListEvents(ctx, "r1"); len(evs) != 0 {
@@ -136,7 +136,7 @@ func TestCommitRequest_EventsOnlyWithTheWrite(t *testing.T) {
 func TestCommitRequest_CompletionFencedOnClaim(t *testing.T) {
 	s := openStore(t, testenv.PostgresDSN(t), nil)
 	ctx := t.Context()
-	cur, err := s.CreateRequest(ctx, &tfpilot.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
+	cur, err := s.CreateRequest(ctx, &store.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,14 +144,14 @@ func TestCommitRequest_CompletionFencedOnClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, completed, err := s.CommitRequest(ctx, withConfig(cur, "a"), &tfpilot.DeliveryDone{ID: "d1", Claim: claim.Add(-time.Second), Outcome: "stale"})
+	stored, completed, err := s.CommitRequest(ctx, withConfig(cur, "a"), &store.DeliveryDone{ID: "d1", Claim: claim.Add(-time.Second), Outcome: "stale"})
 	if err != nil || completed || stored.Version != 2 {
 		t.Fatalf("commit under a replaced claim: version %d, completed %v, err %v; want the write, no completion", stored.Version, completed, err)
 	}
 	if d, _ := s.GetDelivery(ctx, "d1"); !d.CompletedAt.IsZero() {
 		t.Fatalf("delivery completed under another claim: %+v", d)
 	}
-	_, completed, err = s.CommitRequest(ctx, withConfig(stored, "b"), &tfpilot.DeliveryDone{ID: "d1", Claim: claim, Outcome: "done"})
+	_, completed, err = s.CommitRequest(ctx, withConfig(stored, "b"), &store.DeliveryDone{ID: "d1", Claim: claim, Outcome: "done"})
 	if err != nil || !completed {
 		t.Fatalf("commit under the claim: completed %v, err %v", completed, err)
 	}
@@ -159,7 +159,7 @@ func TestCommitRequest_CompletionFencedOnClaim(t *testing.T) {
 	if err != nil || d.CompletedAt.IsZero() || d.Outcome != "done" {
 		t.Fatalf("delivery: %+v, %v; want completed with outcome done", d, err)
 	}
-	if _, err := s.ClaimDelivery(ctx, "d1", "workflow_run"); !errors.Is(err, tfpilot.ErrAlreadyExists) {
+	if _, err := s.ClaimDelivery(ctx, "d1", "workflow_run"); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("claim of a completed delivery: %v, want ErrAlreadyExists", err)
 	}
 }
@@ -170,14 +170,14 @@ func TestCommitRequest_CompletionFencedOnClaim(t *testing.T) {
 func TestLookupRequest_MatchesLookupAndGet(t *testing.T) {
 	s := openStore(t, testenv.PostgresDSN(t), nil)
 	ctx := t.Context()
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal([]byte(fmt.Sprintf(lenientDoc, "r1")), &r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CreateRequest(ctx, &r); err != nil {
 		t.Fatal(err)
 	}
-	pr := tfpilot.PRRef{Owner: "o", Repo: "r", Number: 7}
+	pr := store.PRRef{Owner: "o", Repo: "r", Number: 7}
 	for _, err := range []error{s.IndexRun(ctx, runs.Plan, 11, "r1"), s.IndexRun(ctx, runs.Plan, 12, "gone"), s.IndexPR(ctx, pr, "r1")} {
 		if err != nil {
 			t.Fatal(err)
@@ -188,9 +188,9 @@ func TestLookupRequest_MatchesLookupAndGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantJSON, _ := json.Marshal(want)
-	for name, look := range map[string]func() (string, *tfpilot.Request, error){
-		"run": func() (string, *tfpilot.Request, error) { return s.LookupRunRequest(ctx, runs.Plan, 11) },
-		"pr":  func() (string, *tfpilot.Request, error) { return s.LookupPRRequest(ctx, pr) },
+	for name, look := range map[string]func() (string, *store.Request, error){
+		"run": func() (string, *store.Request, error) { return s.LookupRunRequest(ctx, runs.Plan, 11) },
+		"pr":  func() (string, *store.Request, error) { return s.LookupPRRequest(ctx, pr) },
 	} {
 		id, got, err := look()
 		if err != nil || id != "r1" || got == nil {
@@ -203,15 +203,15 @@ func TestLookupRequest_MatchesLookupAndGet(t *testing.T) {
 	if id, got, err := s.LookupRunRequest(ctx, runs.Plan, 12); err != nil || id != "gone" || got != nil {
 		t.Errorf("entry naming no request: %q %v %v; want the id, no request", id, got, err)
 	}
-	if _, _, err := s.LookupRunRequest(ctx, runs.Apply, 11); !errors.Is(err, tfpilot.ErrNotFound) {
+	if _, _, err := s.LookupRunRequest(ctx, runs.Apply, 11); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no entry: %v, want ErrNotFound", err)
 	}
-	if _, _, err := s.LookupPRRequest(ctx, tfpilot.PRRef{Owner: "o", Repo: "r", Number: 8}); !errors.Is(err, tfpilot.ErrNotFound) {
+	if _, _, err := s.LookupPRRequest(ctx, store.PRRef{Owner: "o", Repo: "r", Number: 8}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no PR entry: %v, want ErrNotFound", err)
 	}
 }
 
-func withConfig(r *tfpilot.Request, v string) *tfpilot.Request {
+func withConfig(r *store.Request, v string) *store.Request {
 	c := r.Clone()
 	c.Config = map[string]any{"name": v}
 	return c

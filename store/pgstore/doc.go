@@ -1,4 +1,4 @@
-// Package pgstore is a [tfpilot.Store] in PostgreSQL, written with
+// Package pgstore is a [store.Store] in PostgreSQL, written with
 // uptrace/bun over pgx (through database/sql). It passes the conformance
 // suite in store/storetest.
 //
@@ -18,7 +18,7 @@
 // newest first, so a page costs the same however many requests there are
 // (received_at is written at creation only: an update whose ReceivedAt
 // differs from the stored one at microsecond precision is
-// [tfpilot.ErrInvalid]);
+// [store.ErrInvalid]);
 // claims, indexes and idempotency keys are primary keys written with
 // INSERT ... ON CONFLICT; archiving moves a row to tfpilot_request_history
 // in one transaction.
@@ -28,18 +28,18 @@
 // is also kept as text in a raw column (migration 0003) and read from
 // there; the JSONB copy, with those escapes replaced by U+FFFD, serves
 // the queries. Events are kept the same way (migration 0004); a
-// delivery with fields [tfpilot.Delivery] does not model keeps its
+// delivery with fields [store.Delivery] does not model keeps its
 // document as text beside its columns (0004), which stay authoritative.
 // [Store.PendingMigrations] says which
 // migrations a database lacks, without writing.
 //
 // Two optional extensions save round trips. As a
-// [tfpilot.DeliveryWriter], a webhook delivery costs three statements
+// [store.DeliveryWriter], a webhook delivery costs three statements
 // (the claim; the index lookup joined with the read; one statement with
 // data-modifying CTEs that writes the request, inserts its staged
 // lifecycle events and completes the delivery, fenced on its claim, all
 // or nothing), so the events are atomic with the change without the
-// outbox's second write. As a [tfpilot.BatchImporter], a migration's
+// outbox's second write. As a [store.BatchImporter], a migration's
 // requests, events and index entries are inserted by one multi-row
 // statement per kind and batch.
 //
@@ -52,9 +52,9 @@
 //
 // or [New] over an existing *bun.DB, or [NewFromSQL] over a *sql.DB.
 //
-// Errors wrap tfpilot's sentinels ([tfpilot.ErrNotFound],
-// [tfpilot.ErrConflict], [tfpilot.ErrAlreadyExists],
-// [tfpilot.ErrInvalid]) with the operation and key as context, e.g.
+// Errors wrap tfpilot's sentinels ([store.ErrNotFound],
+// [store.ErrConflict], [store.ErrAlreadyExists],
+// [store.ErrInvalid]) with the operation and key as context, e.g.
 // `pgstore: update request "r1": tfpilot: version conflict`; check them
 // with errors.Is. Database and context errors are wrapped too, so
 // errors.Is(err, context.Canceled) works.

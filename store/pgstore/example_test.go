@@ -6,7 +6,7 @@ import (
 	"log"
 	"os"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -20,12 +20,12 @@ func ExampleOpen() {
 	if err := s.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-	r, err := tfpilot.Mutate(ctx, s, "req-1", func(r *tfpilot.Request) error {
+	r, err := store.Mutate(ctx, s, "req-1", func(r *store.Request) error {
 		r.BranchName = "tfpilot/req-1"
 		return nil
 	})
 	switch {
-	case errors.Is(err, tfpilot.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		log.Print("no such request")
 	case err != nil:
 		log.Fatal(err)

@@ -8,14 +8,14 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var (
-	_ tfpilot.Exporter = (*Store)(nil)
-	_ tfpilot.Importer = (*Store)(nil)
+	_ store.Exporter = (*Store)(nil)
+	_ store.Importer = (*Store)(nil)
 )
 
 // exportPage is how many rows one export query reads. A page is read
@@ -25,41 +25,41 @@ const exportPage = 500
 
 // exportQueries are keyset walks over each table's primary key: each
 // takes the last key of the previous page and the page size.
-var exportQueries = map[tfpilot.ItemKind]string{
-	tfpilot.KindRequest: `SELECT id, version, doc, raw FROM tfpilot_requests
+var exportQueries = map[store.ItemKind]string{
+	store.KindRequest: `SELECT id, version, doc, raw FROM tfpilot_requests
 		WHERE id > $1 ORDER BY id LIMIT $2`,
-	tfpilot.KindArchivedRequest: `SELECT id, version, doc, raw FROM tfpilot_request_history
+	store.KindArchivedRequest: `SELECT id, version, doc, raw FROM tfpilot_request_history
 		WHERE id > $1 ORDER BY id LIMIT $2`,
-	tfpilot.KindEvent: `SELECT request_id, id, doc, raw FROM tfpilot_events
+	store.KindEvent: `SELECT request_id, id, doc, raw FROM tfpilot_events
 		WHERE (request_id, id) > ($1, $2) ORDER BY request_id, id LIMIT $3`,
-	tfpilot.KindRunIndex: `SELECT kind, run_id, request_id FROM tfpilot_run_index
+	store.KindRunIndex: `SELECT kind, run_id, request_id FROM tfpilot_run_index
 		WHERE (kind, run_id) > ($1, $2) ORDER BY kind, run_id LIMIT $3`,
-	tfpilot.KindPRIndex: `SELECT owner, repo, number, request_id FROM tfpilot_pr_index
+	store.KindPRIndex: `SELECT owner, repo, number, request_id FROM tfpilot_pr_index
 		WHERE (owner, repo, number) > ($1, $2, $3) ORDER BY owner, repo, number LIMIT $4`,
-	tfpilot.KindDelivery: `SELECT id, event, claimed_at, completed_at, outcome, raw FROM tfpilot_deliveries
+	store.KindDelivery: `SELECT id, event, claimed_at, completed_at, outcome, raw FROM tfpilot_deliveries
 		WHERE id > $1 ORDER BY id LIMIT $2`,
-	tfpilot.KindIdempotency: `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency
+	store.KindIdempotency: `SELECT operation, key, fingerprint, request_id, response, created_at, expires_at FROM tfpilot_idempotency
 		WHERE (operation, key) > ($1, $2) ORDER BY operation, key LIMIT $3`,
-	tfpilot.KindCost: `SELECT request_id, estimate, diff FROM tfpilot_costs
+	store.KindCost: `SELECT request_id, estimate, diff FROM tfpilot_costs
 		WHERE request_id > $1 ORDER BY request_id LIMIT $2`,
 }
 
-// Export implements [tfpilot.Exporter]: it walks each table in primary
+// Export implements [store.Exporter]: it walks each table in primary
 // key order, one page of rows at a time.
-func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
+func (s *Store) Export(ctx context.Context, kind store.ItemKind, fn func(store.Item) error) error {
 	query, ok := exportQueries[kind]
 	if !ok {
-		return wrap(fmt.Sprintf("export %q", kind), tfpilot.ErrInvalid)
+		return wrap(fmt.Sprintf("export %q", kind), store.ErrInvalid)
 	}
 	op := fmt.Sprintf("export %s", kind)
 	// after holds the key of the last row read, in the query's order.
 	var after []any
 	switch kind {
-	case tfpilot.KindEvent, tfpilot.KindIdempotency:
+	case store.KindEvent, store.KindIdempotency:
 		after = []any{"", ""}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		after = []any{"", int64(0)}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		after = []any{"", "", 0}
 	default:
 		after = []any{""}
@@ -82,32 +82,32 @@ func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpil
 }
 
 // exportKey returns the primary key of it, as the export queries take it.
-func exportKey(it tfpilot.Item) []any {
+func exportKey(it store.Item) []any {
 	switch it.Kind {
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		return []any{it.Event.RequestID, it.Event.ID}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		return []any{string(it.Run.Kind), it.Run.RunID}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		return []any{it.PR.PR.Owner, it.PR.PR.Repo, it.PR.PR.Number}
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		return []any{it.Idempotency.Operation, it.Idempotency.Key}
-	case tfpilot.KindCost:
+	case store.KindCost:
 		return []any{it.Cost.RequestID}
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		return []any{it.Delivery.ID}
 	}
 	return []any{it.Request.ID}
 }
 
 // exportPage reads one page of kind.
-func (s *Store) exportPage(ctx context.Context, kind tfpilot.ItemKind, query string, args []any) ([]tfpilot.Item, error) {
+func (s *Store) exportPage(ctx context.Context, kind store.ItemKind, query string, args []any) ([]store.Item, error) {
 	rows, err := s.db.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []tfpilot.Item
+	var items []store.Item
 	for rows.Next() {
 		it, err := scanItem(kind, rows)
 		if err != nil {
@@ -119,10 +119,10 @@ func (s *Store) exportPage(ctx context.Context, kind tfpilot.ItemKind, query str
 }
 
 // scanItem reads one row of an export or import query of kind.
-func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpilot.Item, error) {
-	it := tfpilot.Item{Kind: kind}
+func scanItem(kind store.ItemKind, row interface{ Scan(...any) error }) (store.Item, error) {
+	it := store.Item{Kind: kind}
 	switch kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		var id string
 		var version int64
 		var doc []byte
@@ -135,34 +135,34 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 			return it, fmt.Errorf("decode request %q: %w", id, err)
 		}
 		it.Request = r
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		var requestID, id string
 		var doc []byte
 		var raw *string
 		if err := row.Scan(&requestID, &id, &doc, &raw); err != nil {
 			return it, err
 		}
-		var e tfpilot.Event
+		var e store.Event
 		if err := json.Unmarshal(eventDoc(doc, raw), &e); err != nil {
 			return it, fmt.Errorf("decode event %q of request %q: %w", id, requestID, err)
 		}
 		it.Event = &e
-	case tfpilot.KindRunIndex:
-		var e tfpilot.RunIndexEntry
+	case store.KindRunIndex:
+		var e store.RunIndexEntry
 		var k string
 		if err := row.Scan(&k, &e.RunID, &e.RequestID); err != nil {
 			return it, err
 		}
 		e.Kind = runs.Kind(k)
 		it.Run = &e
-	case tfpilot.KindPRIndex:
-		var e tfpilot.PRIndexEntry
+	case store.KindPRIndex:
+		var e store.PRIndexEntry
 		if err := row.Scan(&e.PR.Owner, &e.PR.Repo, &e.PR.Number, &e.RequestID); err != nil {
 			return it, err
 		}
 		it.PR = &e
-	case tfpilot.KindDelivery:
-		var d tfpilot.Delivery
+	case store.KindDelivery:
+		var d store.Delivery
 		var completed sql.NullTime
 		var raw *string
 		if err := row.Scan(&d.ID, &d.Event, &d.ClaimedAt, &completed, &d.Outcome, &raw); err != nil {
@@ -170,8 +170,8 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 		}
 		d = deliveryOf(d.ID, d.Event, d.ClaimedAt, completed.Time, d.Outcome, raw)
 		it.Delivery = &d
-	case tfpilot.KindIdempotency:
-		var r tfpilot.IdempotencyRecord
+	case store.KindIdempotency:
+		var r store.IdempotencyRecord
 		var resp []byte
 		if err := row.Scan(&r.Operation, &r.Key, &r.Fingerprint, &r.RequestID, &resp, &r.CreatedAt, &r.ExpiresAt); err != nil {
 			return it, err
@@ -180,8 +180,8 @@ func scanItem(kind tfpilot.ItemKind, row interface{ Scan(...any) error }) (tfpil
 			r.Response = resp
 		}
 		it.Idempotency = &r
-	case tfpilot.KindCost:
-		var c tfpilot.Cost
+	case store.KindCost:
+		var c store.Cost
 		var est, diff []byte
 		if err := row.Scan(&c.RequestID, &est, &diff); err != nil {
 			return it, err
@@ -235,13 +235,13 @@ const (
 	lookupCostSQL        = `SELECT request_id, estimate, diff FROM tfpilot_costs WHERE request_id = $1`
 )
 
-// Import implements [tfpilot.Importer] with one INSERT … ON CONFLICT DO
+// Import implements [store.Importer] with one INSERT … ON CONFLICT DO
 // NOTHING per item; only when it inserts nothing is the stored item read
 // and compared. A request's status column is derived at the store's
 // clock and its updated_at column is that clock, as on every write; an
 // archived request's archived_at is the clock too. Index entries are
 // stamped indexed_at with the clock.
-func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+func (s *Store) Import(ctx context.Context, it store.Item) (bool, error) {
 	if err := it.Check(); err != nil {
 		return false, wrap("import", err)
 	}
@@ -250,41 +250,41 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 	var query string
 	var args []any
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		r := it.Request
 		b, err := json.Marshal(r)
 		if err != nil {
 			return false, wrap(op, fmt.Errorf("encode: %w", err))
 		}
 		doc, raw := requestForms(r, b)
-		if it.Kind == tfpilot.KindArchivedRequest {
+		if it.Kind == store.KindArchivedRequest {
 			query, args = importHistorySQL, []any{r.ID, r.Project, r.Environment, r.ReceivedAt, now, r.Version, string(doc), raw}
 		} else {
 			query, args = importRequestSQL, []any{r.ID, r.Project, r.Environment, string(lifecycle.IndexStatus(r.Facts())), r.ReceivedAt, now, r.Version, string(doc), raw}
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		doc, err := json.Marshal(it.Event)
 		if err != nil {
-			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+			return false, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 		}
 		doc, raw := storedForms(doc) // see rawdoc.go
 		query, args = importEventSQL, []any{it.Event.RequestID, it.Event.ID, it.Event.Timestamp, string(doc), raw}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		query, args = importRunSQL, []any{string(it.Run.Kind), it.Run.RunID, it.Run.RequestID, now}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		pr := it.PR.PR
 		query, args = importPRSQL, []any{pr.Owner, pr.Repo, pr.Number, it.PR.RequestID, now}
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		d := it.Delivery
 		raw, err := deliveryRaw(*d)
 		if err != nil {
-			return false, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+			return false, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 		}
 		query, args = importDeliverySQL, []any{d.ID, d.Event, d.ClaimedAt, sql.NullTime{Time: d.CompletedAt, Valid: !d.CompletedAt.IsZero()}, d.Outcome, raw}
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		r := it.Idempotency
 		query, args = importIdempotencySQL, []any{r.Operation, r.Key, r.Fingerprint, r.RequestID, nilIfEmpty(r.Response), r.CreatedAt, r.ExpiresAt}
-	case tfpilot.KindCost:
+	case store.KindCost:
 		c := it.Cost
 		query, args = importCostSQL, []any{c.RequestID, nilIfEmpty(c.Estimate), nilIfEmpty(c.Diff)}
 	}
@@ -310,34 +310,34 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		return false, wrap(op, fmt.Errorf("stored item: %w", err))
 	}
 	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
-		return false, wrap(op, fmt.Errorf("a different %s is stored: %w", cur.Kind, tfpilot.ErrAlreadyExists))
+		return false, wrap(op, fmt.Errorf("a different %s is stored: %w", cur.Kind, store.ErrAlreadyExists))
 	}
 	return false, nil
 }
 
 // lookup reads the stored item with it's key (for a request, live or
 // archived).
-func (s *Store) lookup(ctx context.Context, it tfpilot.Item) (tfpilot.Item, error) {
+func (s *Store) lookup(ctx context.Context, it store.Item) (store.Item, error) {
 	type q struct {
-		kind  tfpilot.ItemKind
+		kind  store.ItemKind
 		query string
 		args  []any
 	}
 	var qs []q
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
-		qs = []q{{tfpilot.KindRequest, lookupRequestSQL, []any{it.Request.ID}}, {tfpilot.KindArchivedRequest, lookupHistorySQL, []any{it.Request.ID}}}
-	case tfpilot.KindEvent:
+	case store.KindRequest, store.KindArchivedRequest:
+		qs = []q{{store.KindRequest, lookupRequestSQL, []any{it.Request.ID}}, {store.KindArchivedRequest, lookupHistorySQL, []any{it.Request.ID}}}
+	case store.KindEvent:
 		qs = []q{{it.Kind, lookupEventSQL, []any{it.Event.RequestID, it.Event.ID}}}
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		qs = []q{{it.Kind, lookupRunSQL, []any{string(it.Run.Kind), it.Run.RunID}}}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		qs = []q{{it.Kind, lookupPRSQL, []any{it.PR.PR.Owner, it.PR.PR.Repo, it.PR.PR.Number}}}
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		qs = []q{{it.Kind, lookupDeliverySQL, []any{it.Delivery.ID}}}
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		qs = []q{{it.Kind, lookupIdempotencySQL, []any{it.Idempotency.Operation, it.Idempotency.Key}}}
-	case tfpilot.KindCost:
+	case store.KindCost:
 		qs = []q{{it.Kind, lookupCostSQL, []any{it.Cost.RequestID}}}
 	}
 	for _, q := range qs {
@@ -346,13 +346,13 @@ func (s *Store) lookup(ctx context.Context, it tfpilot.Item) (tfpilot.Item, erro
 		case err == nil:
 			return cur, nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return tfpilot.Item{}, err
+			return store.Item{}, err
 		}
 	}
 	// Inserted nothing, yet nothing is stored: the item was deleted
 	// between the two statements, or the insert was refused for a
 	// reason a read cannot see.
-	return tfpilot.Item{}, fmt.Errorf("insert refused but no stored item found: %w", tfpilot.ErrConflict)
+	return store.Item{}, fmt.Errorf("insert refused but no stored item found: %w", store.ErrConflict)
 }
 
 func nilIfEmpty(b []byte) []byte {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-var _ tfpilot.BatchImporter = (*Store)(nil)
+var _ store.BatchImporter = (*Store)(nil)
 
 // Batched imports: the requests, events and index entries of a batch
 // are each inserted by one multi-row statement (rows from unnest of one
@@ -42,11 +42,11 @@ const (
 		ON CONFLICT DO NOTHING RETURNING owner || '/' || repo || '#' || number`
 )
 
-// ImportBatch implements [tfpilot.BatchImporter].
-func (s *Store) ImportBatch(ctx context.Context, items []tfpilot.Item) ([]tfpilot.ImportResult, error) {
-	results := make([]tfpilot.ImportResult, len(items))
+// ImportBatch implements [store.BatchImporter].
+func (s *Store) ImportBatch(ctx context.Context, items []store.Item) ([]store.ImportResult, error) {
+	results := make([]store.ImportResult, len(items))
 	now := s.now()
-	byKind := map[tfpilot.ItemKind][]int{}
+	byKind := map[store.ItemKind][]int{}
 	var single []int
 	for i, it := range items {
 		if err := it.Check(); err != nil {
@@ -54,7 +54,7 @@ func (s *Store) ImportBatch(ctx context.Context, items []tfpilot.Item) ([]tfpilo
 			continue
 		}
 		switch it.Kind {
-		case tfpilot.KindRequest, tfpilot.KindEvent, tfpilot.KindRunIndex, tfpilot.KindPRIndex:
+		case store.KindRequest, store.KindEvent, store.KindRunIndex, store.KindPRIndex:
 			byKind[it.Kind] = append(byKind[it.Kind], i)
 		default:
 			single = append(single, i)
@@ -88,7 +88,7 @@ func (s *Store) ImportBatch(ctx context.Context, items []tfpilot.Item) ([]tfpilo
 		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
-		results[i] = tfpilot.ImportResult{Written: written, Err: err}
+		results[i] = store.ImportResult{Written: written, Err: err}
 	}
 	return results, nil
 }
@@ -113,10 +113,10 @@ func (s *Store) insertedKeys(ctx context.Context, query string, args []any) (map
 
 // batchArgs returns the batch statement for the items idx of one kind
 // and its arguments: one array per column.
-func batchArgs(kind tfpilot.ItemKind, items []tfpilot.Item, idx []int, now time.Time) (string, []any, error) {
+func batchArgs(kind store.ItemKind, items []store.Item, idx []int, now time.Time) (string, []any, error) {
 	n := len(idx)
 	switch kind {
-	case tfpilot.KindRequest:
+	case store.KindRequest:
 		ids, projects, envs, statuses, docs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		received, versions, raws := make([]time.Time, n), make([]int64, n), make([]*string, n)
 		for j, i := range idx {
@@ -130,7 +130,7 @@ func batchArgs(kind tfpilot.ItemKind, items []tfpilot.Item, idx []int, now time.
 			received[j], versions[j], docs[j], raws[j] = r.ReceivedAt, r.Version, string(doc), raw
 		}
 		return batchRequestSQL, []any{ids, projects, envs, statuses, received, now, versions, docs, raws}, nil
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		reqs, ids, docs, ts, raws := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]*string, n)
 		for j, i := range idx {
 			e := items[i].Event
@@ -142,14 +142,14 @@ func batchArgs(kind tfpilot.ItemKind, items []tfpilot.Item, idx []int, now time.
 			reqs[j], ids[j], ts[j], docs[j], raws[j] = e.RequestID, e.ID, e.Timestamp, string(doc), raw
 		}
 		return batchEventSQL, []any{reqs, ids, ts, docs, raws}, nil
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		kinds, runIDs, reqs := make([]string, n), make([]int64, n), make([]string, n)
 		for j, i := range idx {
 			e := items[i].Run
 			kinds[j], runIDs[j], reqs[j] = string(e.Kind), e.RunID, e.RequestID
 		}
 		return batchRunSQL, []any{kinds, runIDs, reqs, now}, nil
-	default: // tfpilot.KindPRIndex
+	default: // store.KindPRIndex
 		owners, repos, numbers, reqs := make([]string, n), make([]string, n), make([]int32, n), make([]string, n)
 		for j, i := range idx {
 			e := items[i].PR

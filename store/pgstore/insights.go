@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-var _ tfpilot.InsightsStore = (*Store)(nil)
+var _ store.InsightsStore = (*Store)(nil)
 
 // noneDone is the done_until of a request without completed attempts
 // (migration 0005): earlier than any completion time a window asks for.
@@ -19,9 +19,9 @@ var noneDone = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
 // attempts, never earlier than noneDone. Only an upper bound matters
 // (insights filter the documents it selects exactly), so a time before
 // noneDone is raised to it.
-func doneUntil(r *tfpilot.Request) time.Time {
+func doneUntil(r *store.Request) time.Time {
 	out := noneDone
-	for _, c := range tfpilot.InsightFactsOf(r).Completions {
+	for _, c := range store.InsightFactsOf(r).Completions {
 		if c.CompletedAt.After(out) {
 			out = c.CompletedAt
 		}
@@ -44,7 +44,7 @@ UNION ALL
 SELECT NULL, NULL, version, doc, raw FROM tfpilot_requests
 WHERE status = 'destroying' OR done_until IS NULL OR done_until >= $1`
 
-// InsightsAggregate implements [tfpilot.InsightsStore] with two
+// InsightsAggregate implements [store.InsightsStore] with two
 // statements: a count of requests by the indexed status column (an
 // index-only scan of the status index, no document read), and the
 // documents of the requests in status destroying and of those with an
@@ -53,15 +53,15 @@ WHERE status = 'destroying' OR done_until IS NULL OR done_until >= $1`
 // Its cost grows with the in-flight destroys and the recent completions,
 // not with the number of requests (but for rows whose done_until is not
 // known yet, see [Store.Rederive]).
-func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) (tfpilot.InsightsAggregate, error) {
+func (s *Store) InsightsAggregate(ctx context.Context, q store.InsightsQuery) (store.InsightsAggregate, error) {
 	const op = "insights"
-	agg := tfpilot.InsightsAggregate{StatusCounts: make(map[lifecycle.Status]int)}
+	agg := store.InsightsAggregate{StatusCounts: make(map[lifecycle.Status]int)}
 	// The counts come from the column; the documents add only stale
 	// destroys and completions.
-	var docs tfpilot.InsightsAggregate
+	var docs store.InsightsAggregate
 	rows, err := s.db.DB.QueryContext(ctx, insightsSQL, q.Since.Add(-doneMargin).UTC())
 	if err != nil {
-		return tfpilot.InsightsAggregate{}, wrap(op, err)
+		return store.InsightsAggregate{}, wrap(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -73,7 +73,7 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 			raw     *string
 		)
 		if err := rows.Scan(&st, &n, &version, &doc, &raw); err != nil {
-			return tfpilot.InsightsAggregate{}, wrap(op, err)
+			return store.InsightsAggregate{}, wrap(op, err)
 		}
 		if st.Valid {
 			agg.StatusCounts[lifecycle.Status(st.String)] += int(n.Int64)
@@ -81,12 +81,12 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 		}
 		r, err := decodeRequest(doc, raw, version.Int64)
 		if err != nil {
-			return tfpilot.InsightsAggregate{}, wrap(op+": decode a document", err)
+			return store.InsightsAggregate{}, wrap(op+": decode a document", err)
 		}
-		docs.Add(tfpilot.InsightFactsOf(r), q)
+		docs.Add(store.InsightFactsOf(r), q)
 	}
 	if err := rows.Err(); err != nil {
-		return tfpilot.InsightsAggregate{}, wrap(op, err)
+		return store.InsightsAggregate{}, wrap(op, err)
 	}
 	agg.StaleDestroys = docs.StaleDestroys
 	agg.Completions = docs.Completions

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
 
@@ -23,8 +23,8 @@ const benchRecent = 100
 // within the last 100 hours for the first benchRecent, 30 days ago
 // otherwise; one in fifty of the first 1,000 destroying (so both sizes
 // have the same 20 destroys in flight).
-func insightsBenchRequest(i int, now time.Time) *tfpilot.Request {
-	r := &tfpilot.Request{ID: fmt.Sprintf("req-%05d", i), Project: "p", Environment: "dev", Module: "m", MergedSHA: "abc",
+func insightsBenchRequest(i int, now time.Time) *store.Request {
+	r := &store.Request{ID: fmt.Sprintf("req-%05d", i), Project: "p", Environment: "dev", Module: "m", MergedSHA: "abc",
 		ReceivedAt: now.Add(-time.Duration(i+1) * time.Minute)}
 	done := now.Add(-30 * 24 * time.Hour)
 	if i < benchRecent {
@@ -38,7 +38,7 @@ func insightsBenchRequest(i int, now time.Time) *tfpilot.Request {
 	return r
 }
 
-type scanOnly struct{ tfpilot.RequestStore }
+type scanOnly struct{ store.RequestStore }
 
 // BenchmarkInsights computes insights over 1,000 and over 10,000
 // requests (created through CreateRequest; the same 100 recent
@@ -82,10 +82,10 @@ func BenchmarkInsights(b *testing.B) {
 	}
 	for _, mode := range []struct {
 		name string
-		wrap func(s *pgstore.Store) tfpilot.RequestStore
+		wrap func(s *pgstore.Store) store.RequestStore
 	}{
-		{"aggregate", func(s *pgstore.Store) tfpilot.RequestStore { return s }},
-		{"scan", func(s *pgstore.Store) tfpilot.RequestStore { return scanOnly{s} }},
+		{"aggregate", func(s *pgstore.Store) store.RequestStore { return s }},
+		{"scan", func(s *pgstore.Store) store.RequestStore { return scanOnly{s} }},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			spent := make([]time.Duration, len(sizes))
@@ -93,7 +93,7 @@ func BenchmarkInsights(b *testing.B) {
 				for k := range sizes {
 					i := (k + it) % len(sizes)
 					start := time.Now()
-					in, err := tfpilot.ComputeInsights(context.Background(), mode.wrap(stores[i]), now)
+					in, err := store.ComputeInsights(context.Background(), mode.wrap(stores[i]), now)
 					spent[i] += time.Since(start)
 					if err != nil || in.Total != sizes[i] || in.AppliesLast7d != benchRecent {
 						b.Fatalf("insights over %d: %+v, %v", sizes[i], in, err)

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // TestInsights_UnknownDoneUntilIsReadNotSkipped: a row whose done_until
@@ -18,7 +18,7 @@ func TestInsights_UnknownDoneUntilIsReadNotSkipped(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := openStore(t, testenv.PostgresDSN(t), func() time.Time { return now })
 	ctx := t.Context()
-	r := &tfpilot.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m", MergedSHA: "abc"}
+	r := &store.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m", MergedSHA: "abc"}
 	r.Runs.Apply = runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 5, Status: runs.StatusCompleted,
 		Conclusion: runs.ConclusionSuccess, DispatchedAt: now.Add(-2 * time.Hour), CompletedAt: now.Add(-time.Hour)}}}
 	if _, err := s.CreateRequest(ctx, r); err != nil {
@@ -27,7 +27,7 @@ func TestInsights_UnknownDoneUntilIsReadNotSkipped(t *testing.T) {
 	if _, err := s.DB().ExecContext(ctx, `UPDATE tfpilot_requests SET done_until = NULL`); err != nil {
 		t.Fatal(err)
 	}
-	in, err := tfpilot.ComputeInsights(ctx, s, now)
+	in, err := store.ComputeInsights(ctx, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestInsights_UnknownDoneUntilIsReadNotSkipped(t *testing.T) {
 	if !done.Equal(now.Add(-time.Hour)) {
 		t.Errorf("done_until after Rederive = %v, want %v", done, now.Add(-time.Hour))
 	}
-	again, err := tfpilot.ComputeInsights(ctx, s, now)
+	again, err := store.ComputeInsights(ctx, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}

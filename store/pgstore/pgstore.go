@@ -12,7 +12,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Options configures a [Store]. A nil *Options means the defaults.
@@ -27,7 +27,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a [tfpilot.Store] in PostgreSQL. It is safe for concurrent
+// Store is a [store.Store] in PostgreSQL. It is safe for concurrent
 // use; make one with [New], [NewFromSQL] or [Open], and create its
 // tables with [Store.Migrate].
 type Store struct {
@@ -37,7 +37,7 @@ type Store struct {
 	owned bool // Close closes db
 }
 
-var _ tfpilot.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store over db, which must use the PostgreSQL dialect
 // (github.com/uptrace/bun/dialect/pgdialect). The caller keeps
@@ -103,10 +103,10 @@ func (s *Store) Close() error {
 }
 
 // wrap adds the operation to err; sql.ErrNoRows becomes
-// [tfpilot.ErrNotFound].
+// [store.ErrNotFound].
 func wrap(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("pgstore: %s: %w", op, tfpilot.ErrNotFound)
+		return fmt.Errorf("pgstore: %s: %w", op, store.ErrNotFound)
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }

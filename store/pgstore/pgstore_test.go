@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/store/storetest"
+	"github.com/tfpilot/tfpilot/store/storetest/enginetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -16,7 +17,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 // harness opens a migrated Store on a database of its own.
 type harness struct{ dsn string }
 
-func (h harness) NewStore(t *testing.T, now func() time.Time) tfpilot.Store {
+func (h harness) NewStore(t *testing.T, now func() time.Time) store.Store {
 	return openStore(t, h.dsn, now)
 }
 
@@ -35,4 +36,10 @@ func openStore(t testing.TB, dsn string, now func() time.Time) *pgstore.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness { return harness{testenv.PostgresDSN(t)} })
+}
+
+// TestEngineOverStore runs the engine-over-store checks (package
+// enginetest): Pilot's Get, List and Insights agree over this store.
+func TestEngineOverStore(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T) storetest.Harness { return harness{testenv.PostgresDSN(t)} })
 }

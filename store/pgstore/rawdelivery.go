@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // eventDoc returns the event document to decode: the exact text (raw)
@@ -17,9 +17,9 @@ func eventDoc(doc []byte, raw *string) []byte {
 }
 
 // deliveryRaw returns the document to keep in tfpilot_deliveries.raw for
-// d: its JSON when it holds fields [tfpilot.Delivery] does not model
+// d: its JSON when it holds fields [store.Delivery] does not model
 // (a legacy bucket's), else nil (NULL).
-func deliveryRaw(d tfpilot.Delivery) (*string, error) {
+func deliveryRaw(d store.Delivery) (*string, error) {
 	if len(d.UnknownFields()) == 0 {
 		return nil, nil
 	}
@@ -35,10 +35,10 @@ func deliveryRaw(d tfpilot.Delivery) (*string, error) {
 // authoritative, and the document the row keeps (raw), whose fields a
 // Delivery does not model it carries along. A raw that does not decode
 // is ignored: the columns alone are the delivery.
-func deliveryOf(id, event string, claimed, completed time.Time, outcome string, raw *string) tfpilot.Delivery {
-	var d tfpilot.Delivery
+func deliveryOf(id, event string, claimed, completed time.Time, outcome string, raw *string) store.Delivery {
+	var d store.Delivery
 	if raw == nil || json.Unmarshal([]byte(*raw), &d) != nil {
-		d = tfpilot.Delivery{}
+		d = store.Delivery{}
 	}
 	d.ID, d.Event, d.ClaimedAt, d.CompletedAt, d.Outcome = id, event, claimed, completed, outcome
 	return d

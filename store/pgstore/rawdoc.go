@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // A request document is stored as JSONB (doc) for the columns and
@@ -113,7 +113,7 @@ func hasExponent(b []byte) bool {
 // document holds it in another form than the column's number (the
 // original app's "version": "2"), b is kept as raw too: the version reads
 // back as written, and as the column's number once a write changes it.
-func requestForms(r *tfpilot.Request, b []byte) ([]byte, *string) {
+func requestForms(r *store.Request, b []byte) ([]byte, *string) {
 	doc, raw := storedForms(b)
 	if raw != nil || len(r.DecodeIssues()) == 0 {
 		return doc, raw

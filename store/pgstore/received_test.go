@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // TestUpdateRequest_ReceivedAtComparedAtMicrosecondsKeepsStoredNanoseconds
@@ -19,7 +19,7 @@ func TestUpdateRequest_ReceivedAtComparedAtMicrosecondsKeepsStoredNanoseconds(t 
 	s := openStore(t, testenv.PostgresDSN(t), time.Now)
 	ctx := t.Context()
 	received := time.Date(2025, 6, 1, 10, 0, 0, 123456789, time.UTC)
-	r := &tfpilot.Request{ID: "r1", Project: "payments", Environment: "dev", Module: "s3-bucket", ReceivedAt: received}
+	r := &store.Request{ID: "r1", Project: "payments", Environment: "dev", Module: "s3-bucket", ReceivedAt: received}
 	created, err := s.CreateRequest(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestUpdateRequest_ReceivedAtComparedAtMicrosecondsKeepsStoredNanoseconds(t 
 	off := stored.Clone()
 	off.ReceivedAt = received.Add(time.Microsecond)
 	off.BranchName = "c"
-	if _, err := s.UpdateRequest(ctx, off); !errors.Is(err, tfpilot.ErrInvalid) {
+	if _, err := s.UpdateRequest(ctx, off); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("UpdateRequest with ReceivedAt a microsecond off = %v, want ErrInvalid", err)
 	}
 }

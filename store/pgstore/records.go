@@ -12,8 +12,8 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 type eventRow struct {
@@ -91,12 +91,12 @@ func wrote(res interface{ RowsAffected() (int64, error) }) (bool, error) {
 	return n > 0, err
 }
 
-// AppendEvent implements [tfpilot.EventStore]. An assigned id is the
+// AppendEvent implements [store.EventStore]. An assigned id is the
 // timestamp and a random suffix.
-func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
 	op := fmt.Sprintf("append event %q to request %q", e.ID, e.RequestID)
 	if e.RequestID == "" || e.Event == "" {
-		return tfpilot.Event{}, wrap(op, fmt.Errorf("empty request id or event name: %w", tfpilot.ErrInvalid))
+		return store.Event{}, wrap(op, fmt.Errorf("empty request id or event name: %w", store.ErrInvalid))
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = s.now()
@@ -109,22 +109,22 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	}
 	doc, err := json.Marshal(e)
 	if err != nil {
-		return tfpilot.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", tfpilot.ErrInvalid, err))
+		return store.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 	}
 	exact := doc
 	doc, raw := storedForms(doc) // see rawdoc.go
 	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc, Raw: raw}).
 		On("CONFLICT DO NOTHING").Exec(ctx)
 	if err != nil {
-		return tfpilot.Event{}, wrap(op, err)
+		return store.Event{}, wrap(op, err)
 	}
 	if ok, err := wrote(res); err != nil || !ok {
-		return tfpilot.Event{}, wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+		return store.Event{}, wrap(op, orElse(err, store.ErrAlreadyExists))
 	}
 	// Return what a reader gets back: Data through JSON.
-	var out tfpilot.Event
+	var out store.Event
 	if err := json.Unmarshal(exact, &out); err != nil {
-		return tfpilot.Event{}, wrap(op, err)
+		return store.Event{}, wrap(op, err)
 	}
 	return out, nil
 }
@@ -136,14 +136,14 @@ func orElse(err, otherwise error) error {
 	return otherwise
 }
 
-// ListEvents implements [tfpilot.EventStore].
-func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
+// ListEvents implements [store.EventStore].
+func (s *Store) ListEvents(ctx context.Context, requestID string) ([]store.Event, error) {
 	op := fmt.Sprintf("list events of request %q", requestID)
 	var rows []eventRow
 	if err := s.db.NewSelect().Model(&rows).Column("doc", "raw").Where("request_id = ?", requestID).OrderExpr("ts, id").Scan(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
-	out := make([]tfpilot.Event, len(rows))
+	out := make([]store.Event, len(rows))
 	for i, r := range rows {
 		if err := json.Unmarshal(eventDoc(r.Doc, r.Raw), &out[i]); err != nil {
 			return nil, wrap(op, err)
@@ -152,11 +152,11 @@ func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Eve
 	return out, nil
 }
 
-// IndexRun implements [tfpilot.RunIndex].
+// IndexRun implements [store.RunIndex].
 func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
 	op := fmt.Sprintf("index %s run %d to request %q", kind, runID, requestID)
 	if !kind.Valid() || runID <= 0 || requestID == "" {
-		return wrap(op, tfpilot.ErrInvalid)
+		return wrap(op, store.ErrInvalid)
 	}
 	res, err := s.db.NewInsert().Model(&runIndexRow{Kind: string(kind), RunID: runID, RequestID: requestID, IndexedAt: s.now()}).
 		On("CONFLICT DO NOTHING").Exec(ctx)
@@ -170,7 +170,7 @@ func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, reque
 	if err != nil || cur == requestID {
 		return wrapIf(op, err)
 	}
-	return wrap(op, fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists))
+	return wrap(op, fmt.Errorf("held by request %q: %w", cur, store.ErrAlreadyExists))
 }
 
 func wrapIf(op string, err error) error {
@@ -180,7 +180,7 @@ func wrapIf(op string, err error) error {
 	return wrap(op, err)
 }
 
-// LookupRun implements [tfpilot.RunIndex].
+// LookupRun implements [store.RunIndex].
 func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
 	var id string
 	err := s.db.NewSelect().Model((*runIndexRow)(nil)).Column("request_id").
@@ -191,11 +191,11 @@ func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (str
 	return id, nil
 }
 
-// IndexPR implements [tfpilot.PRIndex].
-func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+// IndexPR implements [store.PRIndex].
+func (s *Store) IndexPR(ctx context.Context, pr store.PRRef, requestID string) error {
 	op := fmt.Sprintf("index PR %s/%s#%d to request %q", pr.Owner, pr.Repo, pr.Number, requestID)
 	if pr.Owner == "" || pr.Repo == "" || pr.Number <= 0 || requestID == "" {
-		return wrap(op, tfpilot.ErrInvalid)
+		return wrap(op, store.ErrInvalid)
 	}
 	res, err := s.db.NewInsert().Model(&prIndexRow{Owner: pr.Owner, Repo: pr.Repo, Number: pr.Number, RequestID: requestID, IndexedAt: s.now()}).
 		On("CONFLICT DO NOTHING").Exec(ctx)
@@ -209,11 +209,11 @@ func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string)
 	if err != nil || cur == requestID {
 		return wrapIf(op, err)
 	}
-	return wrap(op, fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists))
+	return wrap(op, fmt.Errorf("held by request %q: %w", cur, store.ErrAlreadyExists))
 }
 
-// LookupPR implements [tfpilot.PRIndex].
-func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+// LookupPR implements [store.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr store.PRRef) (string, error) {
 	var id string
 	err := s.db.NewSelect().Model((*prIndexRow)(nil)).Column("request_id").
 		Where("owner = ?", pr.Owner).Where("repo = ?", pr.Repo).Where("number = ?", pr.Number).Scan(ctx, &id)
@@ -223,9 +223,9 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 	return id, nil
 }
 
-// ClaimDelivery implements [tfpilot.DeliveryStore] with one statement:
+// ClaimDelivery implements [store.DeliveryStore] with one statement:
 // insert, or take over an in-progress claim at least
-// [tfpilot.DeliveryClaimTTL] old. The delivery id is the primary key, so
+// [store.DeliveryClaimTTL] old. The delivery id is the primary key, so
 // of concurrent claims exactly one inserts; of concurrent reclaims of a
 // stale row, the first locks it and the others, re-checking the row it
 // wrote, find it fresh and change nothing. The claim time is truncated
@@ -234,25 +234,25 @@ func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) 
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	op := fmt.Sprintf("claim delivery %q", id)
 	if id == "" {
-		return time.Time{}, wrap(op, tfpilot.ErrInvalid)
+		return time.Time{}, wrap(op, store.ErrInvalid)
 	}
 	now := s.now().Truncate(time.Microsecond)
 	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: now}).
 		On("CONFLICT (id) DO UPDATE").
 		Set("event = EXCLUDED.event, claimed_at = EXCLUDED.claimed_at, outcome = EXCLUDED.outcome").
 		Where("delivery_row.completed_at IS NULL").
-		Where("delivery_row.claimed_at <= ?", now.Add(-tfpilot.DeliveryClaimTTL)).
+		Where("delivery_row.claimed_at <= ?", now.Add(-store.DeliveryClaimTTL)).
 		Exec(ctx)
 	if err != nil {
 		return time.Time{}, wrap(op, err)
 	}
 	if ok, err := wrote(res); err != nil || !ok {
-		return time.Time{}, wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+		return time.Time{}, wrap(op, orElse(err, store.ErrAlreadyExists))
 	}
 	return now, nil
 }
 
-// CompleteDelivery implements [tfpilot.DeliveryStore]: one update fenced
+// CompleteDelivery implements [store.DeliveryStore]: one update fenced
 // on the claim time.
 func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	op := fmt.Sprintf("complete delivery %q", id)
@@ -269,12 +269,12 @@ func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time
 	case err != nil:
 		return wrap(op, err)
 	case exists:
-		return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), tfpilot.ErrConflict))
+		return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), store.ErrConflict))
 	}
-	return wrap(op, tfpilot.ErrNotFound)
+	return wrap(op, store.ErrNotFound)
 }
 
-// ReleaseDelivery implements [tfpilot.DeliveryStore]: one delete fenced
+// ReleaseDelivery implements [store.DeliveryStore]: one delete fenced
 // on the claim time.
 func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	op := fmt.Sprintf("release delivery %q", id)
@@ -294,26 +294,26 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time)
 	case err != nil:
 		return wrap(op, err)
 	case !d.CompletedAt.IsZero():
-		return wrap(op, fmt.Errorf("completed: %w", tfpilot.ErrConflict))
+		return wrap(op, fmt.Errorf("completed: %w", store.ErrConflict))
 	}
-	return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), tfpilot.ErrConflict))
+	return wrap(op, fmt.Errorf("claimed again since %s: %w", claim.Format(time.RFC3339Nano), store.ErrConflict))
 }
 
-// GetDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+// GetDelivery implements [store.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, error) {
 	var d deliveryRow
 	if err := s.db.NewSelect().Model(&d).Where("id = ?", id).Scan(ctx); err != nil {
-		return tfpilot.Delivery{}, wrap(fmt.Sprintf("get delivery %q", id), err)
+		return store.Delivery{}, wrap(fmt.Sprintf("get delivery %q", id), err)
 	}
 	return deliveryOf(d.ID, d.Event, d.ClaimedAt, d.CompletedAt, d.Outcome, d.Raw), nil
 }
 
-// PutIdempotency implements [tfpilot.IdempotencyStore] with one
+// PutIdempotency implements [store.IdempotencyStore] with one
 // statement: insert, or replace a record whose window has ended.
-func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+func (s *Store) PutIdempotency(ctx context.Context, rec store.IdempotencyRecord) error {
 	op := fmt.Sprintf("put idempotency record %q/%q", rec.Operation, rec.Key)
 	if rec.Operation == "" || rec.Key == "" || rec.ExpiresAt.IsZero() {
-		return wrap(op, fmt.Errorf("empty operation, key or expiry: %w", tfpilot.ErrInvalid))
+		return wrap(op, fmt.Errorf("empty operation, key or expiry: %w", store.ErrInvalid))
 	}
 	now := s.now()
 	if rec.CreatedAt.IsZero() {
@@ -331,48 +331,48 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 		return wrap(op, err)
 	}
 	if ok, err := wrote(res); err != nil || !ok {
-		return wrap(op, orElse(err, tfpilot.ErrAlreadyExists))
+		return wrap(op, orElse(err, store.ErrAlreadyExists))
 	}
 	return nil
 }
 
-// GetIdempotency implements [tfpilot.IdempotencyStore].
-func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (tfpilot.IdempotencyRecord, error) {
+// GetIdempotency implements [store.IdempotencyStore].
+func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (store.IdempotencyRecord, error) {
 	var r idempotencyRow
 	err := s.db.NewSelect().Model(&r).Where("operation = ?", operation).Where("key = ?", key).Where("expires_at > ?", s.now()).Scan(ctx)
 	if err != nil {
-		return tfpilot.IdempotencyRecord{}, wrap(fmt.Sprintf("get idempotency record %q/%q", operation, key), err)
+		return store.IdempotencyRecord{}, wrap(fmt.Sprintf("get idempotency record %q/%q", operation, key), err)
 	}
-	return tfpilot.IdempotencyRecord{Operation: r.Operation, Key: r.Key, Fingerprint: r.Fingerprint, RequestID: r.RequestID,
+	return store.IdempotencyRecord{Operation: r.Operation, Key: r.Key, Fingerprint: r.Fingerprint, RequestID: r.RequestID,
 		Response: r.Response, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
 }
 
-// SetRateLimitBackoff implements [tfpilot.RateLimitStore].
-func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+// SetRateLimitBackoff implements [store.RateLimitStore].
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b store.RateLimitBackoff) error {
 	op := fmt.Sprintf("set rate-limit backoff %q", b.Scope)
 	if b.Scope == "" {
-		return wrap(op, fmt.Errorf("empty scope: %w", tfpilot.ErrInvalid))
+		return wrap(op, fmt.Errorf("empty scope: %w", store.ErrInvalid))
 	}
 	_, err := s.db.NewInsert().Model(&rateLimitRow{Scope: b.Scope, Until: b.Until, Reason: b.Reason}).
 		On("CONFLICT (scope) DO UPDATE").Set("until = EXCLUDED.until, reason = EXCLUDED.reason").Exec(ctx)
 	return wrapIf(op, err)
 }
 
-// GetRateLimitBackoff implements [tfpilot.RateLimitStore].
-func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+// GetRateLimitBackoff implements [store.RateLimitStore].
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (store.RateLimitBackoff, error) {
 	var r rateLimitRow
 	if err := s.db.NewSelect().Model(&r).Where("scope = ?", scope).Scan(ctx); err != nil {
-		return tfpilot.RateLimitBackoff{}, wrap(fmt.Sprintf("get rate-limit backoff %q", scope), err)
+		return store.RateLimitBackoff{}, wrap(fmt.Sprintf("get rate-limit backoff %q", scope), err)
 	}
-	return tfpilot.RateLimitBackoff{Scope: r.Scope, Until: r.Until, Reason: r.Reason}, nil
+	return store.RateLimitBackoff{Scope: r.Scope, Until: r.Until, Reason: r.Reason}, nil
 }
 
-// PutCost implements [tfpilot.CostStore]. The documents are kept byte
+// PutCost implements [store.CostStore]. The documents are kept byte
 // for byte; an empty one leaves the stored one as it is.
-func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
+func (s *Store) PutCost(ctx context.Context, c store.Cost) error {
 	op := fmt.Sprintf("put cost of request %q", c.RequestID)
 	if c.RequestID == "" {
-		return wrap(op, fmt.Errorf("empty request id: %w", tfpilot.ErrInvalid))
+		return wrap(op, fmt.Errorf("empty request id: %w", store.ErrInvalid))
 	}
 	if len(c.Estimate) == 0 && len(c.Diff) == 0 {
 		if err := ctx.Err(); err != nil {
@@ -394,11 +394,11 @@ func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
 	return wrapIf(op, err)
 }
 
-// GetCost implements [tfpilot.CostStore].
-func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, error) {
+// GetCost implements [store.CostStore].
+func (s *Store) GetCost(ctx context.Context, requestID string) (store.Cost, error) {
 	var r costRow
 	if err := s.db.NewSelect().Model(&r).Where("request_id = ?", requestID).Scan(ctx); err != nil {
-		return tfpilot.Cost{}, wrap(fmt.Sprintf("get cost of request %q", requestID), err)
+		return store.Cost{}, wrap(fmt.Sprintf("get cost of request %q", requestID), err)
 	}
-	return tfpilot.Cost{RequestID: r.RequestID, Estimate: r.Estimate, Diff: r.Diff}, nil
+	return store.Cost{RequestID: r.RequestID, Estimate: r.Estimate, Diff: r.Diff}, nil
 }

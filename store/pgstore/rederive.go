@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Rederive recomputes the status column of every live request from its
@@ -55,7 +55,7 @@ func (s *Store) Rederive(ctx context.Context) (int, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return changed, fmt.Errorf("pgstore: rederive statuses: %d documents do not decode (%q…): %w", len(bad), bad[0], tfpilot.ErrInvalid)
+		return changed, fmt.Errorf("pgstore: rederive statuses: %d documents do not decode (%q…): %w", len(bad), bad[0], store.ErrInvalid)
 	}
 	return changed, nil
 }

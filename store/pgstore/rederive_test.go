@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // TestRederive_StatusColumnFollowsTheFacts: a row whose status column an
@@ -20,12 +20,12 @@ func TestRederive_StatusColumnFollowsTheFacts(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, testenv.PostgresDSN(t), time.Now)
 	ctx := t.Context()
-	r := &tfpilot.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m", PR: &tfpilot.PullRequest{Number: 1, Merged: true}}
+	r := &store.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m", PR: &store.PullRequest{Number: 1, Merged: true}}
 	r.Runs.Apply = runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 5, Status: runs.StatusCompleted}}}
 	if _, err := s.CreateRequest(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateRequest(ctx, &tfpilot.Request{ID: "r2", Project: "p", Environment: "dev", Module: "m"}); err != nil {
+	if _, err := s.CreateRequest(ctx, &store.Request{ID: "r2", Project: "p", Environment: "dev", Module: "m"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DB().ExecContext(ctx, `UPDATE tfpilot_requests SET status = 'merged' WHERE id = 'r1'`); err != nil {
@@ -33,7 +33,7 @@ func TestRederive_StatusColumnFollowsTheFacts(t *testing.T) {
 	}
 	list := func(st lifecycle.Status) []string {
 		t.Helper()
-		p, err := s.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{st}})
+		p, err := s.ListRequests(ctx, store.ListQuery{Statuses: []lifecycle.Status{st}})
 		if err != nil {
 			t.Fatal(err)
 		}

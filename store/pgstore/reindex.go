@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// ReindexPR implements [tfpilot.PRIndexRepairer] with one conditional
+// ReindexPR implements [store.PRIndexRepairer] with one conditional
 // UPDATE on the entry's current holder.
-func (s *Store) ReindexPR(ctx context.Context, pr tfpilot.PRRef, from, to string) error {
+func (s *Store) ReindexPR(ctx context.Context, pr store.PRRef, from, to string) error {
 	op := fmt.Sprintf("reindex PR %s/%s#%d from %q to %q", pr.Owner, pr.Repo, pr.Number, from, to)
 	if pr.Owner == "" || pr.Repo == "" || pr.Number <= 0 || to == "" {
-		return wrap(op, tfpilot.ErrInvalid)
+		return wrap(op, store.ErrInvalid)
 	}
 	res, err := s.db.NewUpdate().Model((*prIndexRow)(nil)).
 		Set("request_id = ?", to).Set("indexed_at = ?", s.now()).
@@ -27,5 +27,5 @@ func (s *Store) ReindexPR(ctx context.Context, pr tfpilot.PRRef, from, to string
 	if _, err := s.LookupPR(ctx, pr); err != nil {
 		return wrap(op, err)
 	}
-	return wrap(op, tfpilot.ErrConflict)
+	return wrap(op, store.ErrConflict)
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
@@ -55,11 +55,11 @@ const docExpr = "?::jsonb - 'version'"
 
 // decodeRequest decodes a stored document: raw, the exact text, when
 // the row has one, else doc.
-func decodeRequest(doc json.RawMessage, raw *string, version int64) (*tfpilot.Request, error) {
+func decodeRequest(doc json.RawMessage, raw *string, version int64) (*store.Request, error) {
 	if raw != nil {
 		doc = json.RawMessage(*raw)
 	}
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, err
 	}
@@ -67,9 +67,9 @@ func decodeRequest(doc json.RawMessage, raw *string, version int64) (*tfpilot.Re
 	return &r, nil
 }
 
-func checkRequest(op string, r *tfpilot.Request) error {
+func checkRequest(op string, r *store.Request) error {
 	if r == nil {
-		return fmt.Errorf("pgstore: %s request: nil request: %w", op, tfpilot.ErrInvalid)
+		return fmt.Errorf("pgstore: %s request: nil request: %w", op, store.ErrInvalid)
 	}
 	if err := r.ValidateID(); err != nil {
 		return fmt.Errorf("pgstore: %s request %q: %w", op, r.ID, err)
@@ -79,7 +79,7 @@ func checkRequest(op string, r *tfpilot.Request) error {
 
 // row returns r's row at version, written at now; its status column is
 // the clock-free [lifecycle.IndexStatus].
-func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string, error) {
+func row(r *store.Request, version int64, now time.Time) (*requestRow, string, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, "", err
@@ -94,8 +94,8 @@ func row(r *tfpilot.Request, version int64, now time.Time) (*requestRow, string,
 	}, string(doc), nil
 }
 
-// GetRequest implements [tfpilot.RequestStore].
-func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+// GetRequest implements [store.RequestStore].
+func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, error) {
 	op := fmt.Sprintf("get request %q", id)
 	var rr requestRow
 	err := s.db.NewSelect().Model(&rr).Column("version", "doc", "raw").Where("id = ?", id).Scan(ctx)
@@ -109,11 +109,11 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, er
 	return r, nil
 }
 
-// CreateRequest implements [tfpilot.RequestStore]. The insert and the
+// CreateRequest implements [store.RequestStore]. The insert and the
 // check that the id was never archived run in one transaction; the check
 // follows the insert, so it sees an archive that committed while the
 // insert waited on the same id.
-func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if err := checkRequest("create", r); err != nil {
 		return nil, err
 	}
@@ -137,14 +137,14 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 			return err
 		}
 		if ok, err := wrote(res); err != nil || !ok {
-			return orElse(err, tfpilot.ErrAlreadyExists)
+			return orElse(err, store.ErrAlreadyExists)
 		}
 		archived, err := tx.NewSelect().Model((*historyRow)(nil)).Where("id = ?", r.ID).Exists(ctx)
 		if err != nil {
 			return err
 		}
 		if archived {
-			return fmt.Errorf("archived: %w", tfpilot.ErrAlreadyExists)
+			return fmt.Errorf("archived: %w", store.ErrAlreadyExists)
 		}
 		return nil
 	})
@@ -222,13 +222,13 @@ func receivedParam(t time.Time) any {
 // ($1 the id, $2 the ReceivedAt sent).
 var currentSQL = `SELECT version, doc, raw, ` + receivedSame("$2") + ` FROM tfpilot_requests WHERE id = $1`
 
-// UpdateRequest implements [tfpilot.RequestStore]. One statement writes
+// UpdateRequest implements [store.RequestStore]. One statement writes
 // (see updateSQL); only when it writes nothing does a second read tell a
 // conflict, an absent request, a changed ReceivedAt and an unchanged
 // document apart. A non-zero ReceivedAt must equal the stored one at
 // microsecond precision, the precision of PostgreSQL's timestamptz; the
 // stored value, to the nanosecond, is what is kept.
-func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if err := checkRequest("update", r); err != nil {
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // stored receivedAt (received, receivedAt) or err: the stored document,
 // or, when the statement wrote nothing (sql.ErrNoRows), a second read
 // tells why.
-func (s *Store) updated(ctx context.Context, op string, r *tfpilot.Request, received []byte, receivedAt time.Time, err error) (*tfpilot.Request, error) {
+func (s *Store) updated(ctx context.Context, op string, r *store.Request, received []byte, receivedAt time.Time, err error) (*store.Request, error) {
 	switch {
 	case err == nil:
 		c := r.Clone()
@@ -280,17 +280,17 @@ func (s *Store) updated(ctx context.Context, op string, r *tfpilot.Request, rece
 	stored, err := decodeRequest(cur.Doc, cur.Raw, cur.Version)
 	switch {
 	case cur.Version != r.Version:
-		return nil, wrap(fmt.Sprintf("%s at version %d (stored %d)", op, r.Version, cur.Version), tfpilot.ErrConflict)
+		return nil, wrap(fmt.Sprintf("%s at version %d (stored %d)", op, r.Version, cur.Version), store.ErrConflict)
 	case err != nil:
 		return nil, wrap(op, err)
 	case !same.Valid || !same.Bool:
 		return nil, wrap(fmt.Sprintf("%s: receivedAt %s differs from the stored %s and never changes",
-			op, r.ReceivedAt.Format(time.RFC3339Nano), stored.ReceivedAt.Format(time.RFC3339Nano)), tfpilot.ErrInvalid)
+			op, r.ReceivedAt.Format(time.RFC3339Nano), stored.ReceivedAt.Format(time.RFC3339Nano)), store.ErrInvalid)
 	}
 	return stored, nil
 }
 
-// ArchiveRequest implements [tfpilot.RequestStore]: the delete from
+// ArchiveRequest implements [store.RequestStore]: the delete from
 // tfpilot_requests and the insert into tfpilot_request_history are one
 // transaction.
 func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
@@ -307,7 +307,7 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 			if err := tx.NewSelect().Model((*requestRow)(nil)).Column("version").Where("id = ?", id).Scan(ctx, &cur); err != nil {
 				return err
 			}
-			return fmt.Errorf("at version %d (stored %d): %w", version, cur, tfpilot.ErrConflict)
+			return fmt.Errorf("at version %d (stored %d): %w", version, cur, store.ErrConflict)
 		}
 		g := gone[0]
 		h := &historyRow{ID: g.ID, Project: g.Project, Environment: g.Environment, ReceivedAt: g.ReceivedAt, ArchivedAt: now, Version: g.Version, Doc: g.Doc, Raw: g.Raw}
@@ -320,8 +320,8 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	return nil
 }
 
-// GetArchivedRequest implements [tfpilot.RequestStore].
-func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+// GetArchivedRequest implements [store.RequestStore].
+func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*store.Request, error) {
 	op := fmt.Sprintf("get archived request %q", id)
 	var h historyRow
 	if err := s.db.NewSelect().Model(&h).Column("version", "doc", "raw").Where("id = ?", id).Scan(ctx); err != nil {
@@ -334,13 +334,13 @@ func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Req
 	return r, nil
 }
 
-// ListRequests implements [tfpilot.RequestStore] with a keyset query:
+// ListRequests implements [store.RequestStore] with a keyset query:
 // WHERE (received_at, id) < (cursor) ORDER BY received_at DESC, id DESC
 // LIMIT n+1, served by the (…, received_at DESC, id DESC) indexes.
-func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
+func (s *Store) ListRequests(ctx context.Context, q store.ListQuery) (store.ListPage, error) {
 	limit, after, err := listquery.Parse(q)
 	if err != nil {
-		return tfpilot.ListPage{}, wrap("list requests", err)
+		return store.ListPage{}, wrap("list requests", err)
 	}
 	var rows []requestRow
 	sel := s.db.NewSelect().Model(&rows).Column("id", "received_at", "version", "doc", "raw")
@@ -361,19 +361,19 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		sel = sel.Where("(received_at, id) < (?, ?)", after.ReceivedAt, after.ID)
 	}
 	if err := sel.OrderExpr("received_at DESC, id DESC").Limit(int64(limit) + 1).Scan(ctx); err != nil {
-		return tfpilot.ListPage{}, wrap("list requests", err)
+		return store.ListPage{}, wrap("list requests", err)
 	}
-	var page tfpilot.ListPage
+	var page store.ListPage
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
 		page.NextCursor = listquery.Encode(listquery.Cursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
-	page.Requests = make([]*tfpilot.Request, len(rows))
+	page.Requests = make([]*store.Request, len(rows))
 	for i, rr := range rows {
 		r, err := decodeRequest(rr.Doc, rr.Raw, rr.Version)
 		if err != nil {
-			return tfpilot.ListPage{}, wrap(fmt.Sprintf("list requests: decode %q", rr.ID), err)
+			return store.ListPage{}, wrap(fmt.Sprintf("list requests: decode %q", rr.ID), err)
 		}
 		page.Requests[i] = r
 	}

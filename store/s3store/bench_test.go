@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -53,19 +53,19 @@ func BenchmarkList50Of10000(b *testing.B) {
 		counter.next = o.HTTPClient
 		o.HTTPClient = counter
 	})
-	store, err := s3store.New(client, bucket.Bucket, &s3store.Options{Prefix: bucket.Prefix, Concurrency: benchConcurrency})
+	s3s, err := s3store.New(client, bucket.Bucket, &s3store.Options{Prefix: bucket.Prefix, Concurrency: benchConcurrency})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
 	start := time.Now()
-	seedRequests(b, store, benchRequests)
+	seedRequests(b, s3s, benchRequests)
 	b.Logf("seeded %d requests through CreateRequest in %v (%d S3 calls)", benchRequests, time.Since(start).Round(time.Millisecond), counter.calls.Load())
 
 	b.Run("s3store", func(b *testing.B) {
 		counter.calls.Store(0)
 		for b.Loop() {
-			page, err := store.ListRequests(ctx, tfpilot.ListQuery{Limit: benchPage})
+			page, err := s3s.ListRequests(ctx, store.ListQuery{Limit: benchPage})
 			if err != nil || len(page.Requests) != benchPage {
 				b.Fatalf("page of %d, %v", len(page.Requests), err)
 			}
@@ -74,9 +74,9 @@ func BenchmarkList50Of10000(b *testing.B) {
 	})
 	b.Run("s3store-status-filter", func(b *testing.B) {
 		counter.calls.Store(0)
-		q := tfpilot.ListQuery{Limit: benchPage, Statuses: []lifecycle.Status{lifecycle.Planning}}
+		q := store.ListQuery{Limit: benchPage, Statuses: []lifecycle.Status{lifecycle.Planning}}
 		for b.Loop() {
-			page, err := store.ListRequests(ctx, q)
+			page, err := s3s.ListRequests(ctx, q)
 			if err != nil || len(page.Requests) != benchPage {
 				b.Fatalf("page of %d, %v", len(page.Requests), err)
 			}
@@ -111,7 +111,7 @@ func seedRequests(b *testing.B, s *s3store.Store, n int) {
 				r := newRequest(fmt.Sprintf("req-%05d", i))
 				r.ReceivedAt = base.Add(time.Duration(i) * time.Second)
 				if i%10 == 0 {
-					r.PR = &tfpilot.PullRequest{Number: i + 1, Open: true} // planning
+					r.PR = &store.PullRequest{Number: i + 1, Open: true} // planning
 				}
 				if _, err := s.CreateRequest(context.Background(), r); err != nil {
 					failed.Store(err)
@@ -132,11 +132,11 @@ func seedRequests(b *testing.B, s *s3store.Store, n int) {
 // listLikeTheSeed is the original system's listRequests as seed 002
 // describes it: ListObjectsV2 over requests/, a GET per object, sort by
 // LastModified descending, keep limit.
-func listLikeTheSeed(ctx context.Context, c *s3.Client, bucket, prefix string, limit int) ([]*tfpilot.Request, error) {
+func listLikeTheSeed(ctx context.Context, c *s3.Client, bucket, prefix string, limit int) ([]*store.Request, error) {
 	type doc struct {
 		key      string
 		modified time.Time
-		r        *tfpilot.Request
+		r        *store.Request
 	}
 	var docs []*doc
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + "requests/")})
@@ -163,7 +163,7 @@ func listLikeTheSeed(ctx context.Context, c *s3.Client, bucket, prefix string, l
 				return
 			}
 			defer out.Body.Close()
-			var r tfpilot.Request
+			var r store.Request
 			if err := json.NewDecoder(out.Body).Decode(&r); err != nil {
 				failed.Store(err)
 				return
@@ -176,7 +176,7 @@ func listLikeTheSeed(ctx context.Context, c *s3.Client, bucket, prefix string, l
 		return nil, err.(error)
 	}
 	slices.SortFunc(docs, func(a, b *doc) int { return b.modified.Compare(a.modified) })
-	out := make([]*tfpilot.Request, 0, limit)
+	out := make([]*store.Request, 0, limit)
 	for _, d := range docs[:min(limit, len(docs))] {
 		out = append(out, d.r)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // legacyBucket is a bucket as the original TfPilot left it, key by key
@@ -48,7 +48,7 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	seed, err := os.ReadFile("../../testdata/seed-request.json")
+	seed, err := os.ReadFile("../testdata/seed-request.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,23 +70,23 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	}
 
 	// Requests written without the list index are listed after Reindex.
-	if got := walk(t, e, tfpilot.ListQuery{}); len(got) != 0 {
+	if got := walk(t, e, store.ListQuery{}); len(got) != 0 {
 		t.Fatalf("listed %v before Reindex; the original wrote no index", got)
 	}
 	res, err := e.Reindex(ctx)
 	if err != nil || res.Requests != 2 || res.Added != 2 || len(res.Unlistable) != 0 {
 		t.Fatalf("reindex: %+v, %v", res, err)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Limit: 1}); !slices.Equal(got, []string{"req_7f3a9c21", "req_legacy2"}) {
+	if got := walk(t, e, store.ListQuery{Limit: 1}); !slices.Equal(got, []string{"req_7f3a9c21", "req_legacy2"}) {
 		t.Fatalf("listed %v", got)
 	}
 	// A status filter derives the status from the document's facts,
 	// never from the status field the original stored (issue 13): it
 	// says applied, but nothing was ever planned or applied.
-	if got := walk(t, e, tfpilot.ListQuery{Project: "search", Statuses: []lifecycle.Status{lifecycle.Applied}}); len(got) != 0 {
+	if got := walk(t, e, store.ListQuery{Project: "search", Statuses: []lifecycle.Status{lifecycle.Applied}}); len(got) != 0 {
 		t.Fatalf("applied lists %v, want none: the original's stored status is not a fact", got)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Project: "search", Statuses: []lifecycle.Status{lifecycle.RequestCreated}}); !slices.Equal(got, []string{"req_legacy2"}) {
+	if got := walk(t, e, store.ListQuery{Project: "search", Statuses: []lifecycle.Status{lifecycle.RequestCreated}}); !slices.Equal(got, []string{"req_legacy2"}) {
 		t.Fatalf("request_created lists %v, want the status its facts derive", got)
 	}
 	if res, err := e.Reindex(ctx); err != nil || res.Added != 0 {
@@ -119,7 +119,7 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	if raw := e.getRaw(t, "requests/req_legacy2.json"); lookup(raw, "customerNote", "text") != "keep me" || lookup(raw, "pullRequest", "number") == nil {
 		t.Errorf("update dropped unknown fields: %v", raw)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.RequestCreated}}); !slices.Equal(got, []string{"req_legacy2"}) {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.RequestCreated}}); !slices.Equal(got, []string{"req_legacy2"}) {
 		t.Errorf("after an update the status is derived again: filter lists %v", got)
 	}
 	if raw := e.getRaw(t, "requests/req_legacy2.json"); raw["status"] != "request_created" || raw["statusDerivedAt"] == nil {
@@ -139,10 +139,10 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	if err := e.IndexRun(ctx, runs.Apply, 333, "req_legacy2"); err != nil {
 		t.Errorf("re-indexing the original's mapping: %v", err)
 	}
-	if err := e.IndexRun(ctx, runs.Apply, 333, "req_7f3a9c21"); !errors.Is(err, tfpilot.ErrAlreadyExists) {
+	if err := e.IndexRun(ctx, runs.Apply, 333, "req_7f3a9c21"); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("stealing the original's mapping: %v", err)
 	}
-	pr := tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}
+	pr := store.PRRef{Owner: "acme", Repo: "infra", Number: 118}
 	if id, err := e.LookupPR(ctx, pr); err != nil || id != "req_7f3a9c21" {
 		t.Errorf("PR: %q, %v", id, err)
 	}
@@ -154,15 +154,15 @@ func TestCompat_ReadsABucketTheOriginalSystemWrote(t *testing.T) {
 	if err != nil || d.Event != "workflow_run" || !d.CompletedAt.Equal(time.Date(2025, 6, 1, 10, 7, 0, 0, time.UTC)) {
 		t.Errorf("delivery: %+v, %v", d, err)
 	}
-	if _, err := e.ClaimDelivery(ctx, guid, "workflow_run"); !errors.Is(err, tfpilot.ErrAlreadyExists) {
+	if _, err := e.ClaimDelivery(ctx, guid, "workflow_run"); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("claiming a recorded delivery: %v", err)
 	}
-	if err := e.ReleaseDelivery(ctx, guid, d.ClaimedAt); !errors.Is(err, tfpilot.ErrConflict) {
+	if err := e.ReleaseDelivery(ctx, guid, d.ClaimedAt); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("releasing a recorded delivery: %v", err)
 	}
 
 	// Events: the original's and ours, in time order.
-	if _, err := e.AppendEvent(ctx, tfpilot.Event{RequestID: "req_7f3a9c21", Event: "request_approved", Timestamp: time.Date(2025, 6, 1, 10, 3, 0, 0, time.UTC)}); err != nil {
+	if _, err := e.AppendEvent(ctx, store.Event{RequestID: "req_7f3a9c21", Event: "request_approved", Timestamp: time.Date(2025, 6, 1, 10, 3, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := e.ListEvents(ctx, "req_7f3a9c21")

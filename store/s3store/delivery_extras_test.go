@@ -7,7 +7,7 @@ import (
 )
 
 // TestCompleteDelivery_KeepsTheOriginalObjectsExtraFields: completing a
-// claim another program wrote, with fields tfpilot.Delivery does not
+// claim another program wrote, with fields store.Delivery does not
 // model, rewrites the object with them still in it.
 func TestCompleteDelivery_KeepsTheOriginalObjectsExtraFields(t *testing.T) {
 	t.Parallel()

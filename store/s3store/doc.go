@@ -1,14 +1,14 @@
-// Package s3store is a [tfpilot.Store] on an S3 bucket, in the original
+// Package s3store is a [store.Store] on an S3 bucket, in the original
 // TfPilot's layout, so that an existing TfPilot bucket works as is.
 //
 // # Use
 //
 //	cfg, err := config.LoadDefaultConfig(ctx)
 //	client := s3.NewFromConfig(cfg)
-//	store, err := s3store.New(client, "tfpilot-requests", nil)
+//	s, err := s3store.New(client, "tfpilot-requests", nil)
 //	// Once, on a bucket the original system wrote, so that its
 //	// requests are listed:
-//	res, err := store.Reindex(ctx)
+//	res, err := s.Reindex(ctx)
 //
 // Any S3 server with conditional writes (If-None-Match: * and If-Match
 // on PutObject, If-Match on DeleteObject) works: AWS S3, versitygw,
@@ -37,7 +37,7 @@
 //	tfpilot/list/<position>~/p<project>.e<environment>.s<status>  list index
 //	tfpilot/event-ids/<id>/<eventId>.json                        event id claims
 //	tfpilot/idempotency/<operation>/<key>.json                   idempotency records
-//	tfpilot/leases/<name>.json                                   leases (tfpilot.LeaseStore)
+//	tfpilot/leases/<name>.json                                   leases (store.LeaseStore)
 //	tfpilot/insights/done/<inverted time>_<inverted id>~<attempt>  completed attempts
 //	tfpilot/insights/destroying/<id>~<dispatch>                  destroys in flight
 //	tfpilot/insights/ready.json                                  the two above are complete
@@ -49,14 +49,14 @@
 // those statuses; a bucket without it (written by an earlier version) is
 // filtered by scanning the list index until [Store.Reindex] adds it.
 //
-// The insights keys let [Store.InsightsAggregate] ([tfpilot.InsightsStore])
+// The insights keys let [Store.InsightsAggregate] ([store.InsightsStore])
 // answer from listings: the list index's keys for the status counts, the
 // done keys of the last 7 days for the rates; it reads no document but
 // ready.json (and those of requests whose list-index entries disagree).
 // A bucket written by an earlier version lacks them and is walked
 // request by request until [Store.Reindex] writes them and ready.json.
 //
-// Bodies: request documents are [tfpilot.Request]'s JSON (fields this
+// Bodies: request documents are [store.Request]'s JSON (fields this
 // version does not model survive updates), plus status and
 // statusDerivedAt, as the original wrote them: the status is
 // [lifecycle.IndexStatus] of the facts at the write, the same as the
@@ -71,7 +71,7 @@
 // "outcome"}; an object without state is a delivery the original system
 // recorded after handling it, i.e. completed; other fields of a delivery
 // object are kept when it is completed, exported or imported
-// ([tfpilot.Delivery.UnknownFields]). Events are [tfpilot.Event]'s
+// ([store.Delivery.UnknownFields]). Events are [store.Event]'s
 // JSON; an event without id or timestamp (as the original wrote them)
 // takes its key's name and time. Rate-limit backoffs are {"scope",
 // "until", "reason"}. Cost documents are stored byte for byte.
@@ -113,11 +113,11 @@
 //
 // # Buckets other programs wrote
 //
-// Documents decode leniently and losslessly ([tfpilot.DecodeRequest]):
+// Documents decode leniently and losslessly ([store.DecodeRequest]):
 // a value of the wrong shape is read as the original app read it and
 // written back as stored, and fields tfpilot does not model survive
 // every write at every depth. [Store.ExportFates] (a
-// [tfpilot.FateExporter]) names the fate of every object for
+// [store.FateExporter]) names the fate of every object for
 // migrations: copied, skipped with the reason, or quarantined with the
 // field and the problem.
 //
@@ -137,7 +137,7 @@
 // request document race a conditional put of it (hence the mark above).
 // Releasing a delivery's claim does use one; the claim holder is the
 // only writer of a claimed delivery until the claim goes stale
-// ([tfpilot.DeliveryClaimTTL], far beyond any live handler's time), so
+// ([store.DeliveryClaimTTL], far beyond any live handler's time), so
 // it does not race a reclaim.
 //
 // # Errors
@@ -145,7 +145,7 @@
 // Errors wrap tfpilot's sentinels with %w and say which operation and
 // key failed, e.g. `s3store: update request "r1" at version 3:
 // tfpilot: version conflict`. Check them with errors.Is against
-// [tfpilot.ErrNotFound], [tfpilot.ErrConflict],
-// [tfpilot.ErrAlreadyExists] and [tfpilot.ErrInvalid]; other errors are
+// [store.ErrNotFound], [store.ErrConflict],
+// [store.ErrAlreadyExists] and [store.ErrInvalid]; other errors are
 // the S3 client's, which errors.As can unwrap to a smithy.APIError.
 package s3store

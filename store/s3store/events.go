@@ -11,21 +11,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
-// AppendEvent implements [tfpilot.EventStore]. The event is written to
+// AppendEvent implements [store.EventStore]. The event is written to
 // logs/<requestId>/<timestamp>_<eventId>.json, where the original
 // TfPilot's readers (which list logs/<requestId>/ and read every object)
 // find it. Uniqueness of the event id is claimed first with
 // If-None-Match: * on tfpilot/event-ids/<requestId>/<eventId>.json, whose
 // body is the event; when the claim exists but its log object does not
 // (a crash between the two writes), a repeat writes the log object from
-// the claim and reports [tfpilot.ErrAlreadyExists], so that retrying an
+// the claim and reports [store.ErrAlreadyExists], so that retrying an
 // append is safe.
-func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
 	if e.RequestID == "" || e.Event == "" || !safeID(e.RequestID) {
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: empty or unusable request id, or empty event name: %w", e.ID, e.RequestID, tfpilot.ErrInvalid)
+		return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: empty or unusable request id, or empty event name: %w", e.ID, e.RequestID, store.ErrInvalid)
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = s.now()
@@ -35,25 +35,25 @@ func (s *Store) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event
 	}
 	body, err := json.Marshal(e)
 	if err != nil {
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event to request %q: encode: %w: %w", e.RequestID, tfpilot.ErrInvalid, err)
+		return store.Event{}, fmt.Errorf("s3store: append event to request %q: encode: %w: %w", e.RequestID, store.ErrInvalid, err)
 	}
 	idKey := s.eventIDKey(e.RequestID, e.ID)
 	_, err = s.put(ctx, idKey, body, cond{ifNoneMatch: true})
 	switch {
 	case isPrecondition(err):
 		if err := s.finishEvent(ctx, idKey); err != nil {
-			return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
+			return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
 		}
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, tfpilot.ErrAlreadyExists)
+		return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, store.ErrAlreadyExists)
 	case err != nil:
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
+		return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
 	}
 	if _, err := s.put(ctx, s.eventKey(e.RequestID, e.Timestamp, e.ID), body, cond{}); err != nil {
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
+		return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
 	}
-	var out tfpilot.Event
+	var out store.Event
 	if err := json.Unmarshal(body, &out); err != nil {
-		return tfpilot.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
+		return store.Event{}, fmt.Errorf("s3store: append event %q to request %q: %w", e.ID, e.RequestID, err)
 	}
 	return out, nil
 }
@@ -65,7 +65,7 @@ func (s *Store) finishEvent(ctx context.Context, idKey string) error {
 	if err != nil {
 		return err
 	}
-	var e tfpilot.Event
+	var e store.Event
 	if err := json.Unmarshal(obj.body, &e); err != nil {
 		return fmt.Errorf("decode %s: %w", idKey, err)
 	}
@@ -103,20 +103,20 @@ type legacyEvent struct {
 	CreatedAt json.RawMessage `json:"createdAt"`
 }
 
-// ListEvents implements [tfpilot.EventStore]: it lists
+// ListEvents implements [store.EventStore]: it lists
 // logs/<requestId>/ and reads every object (with bounded parallelism).
 // An event without an id gets its key's name; one without a timestamp
 // gets the time its key names, else the object's LastModified.
-func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, requestID string) ([]store.Event, error) {
 	if !safeID(requestID) {
-		return []tfpilot.Event{}, nil
+		return []store.Event{}, nil
 	}
 	dir := s.eventDir(requestID)
 	objs, err := s.listAll(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: list events of request %q: %w", requestID, err)
 	}
-	events := make([]tfpilot.Event, len(objs))
+	events := make([]store.Event, len(objs))
 	err = s.parallel(ctx, len(objs), func(ctx context.Context, i int) error {
 		obj, err := s.get(ctx, objs[i].key)
 		switch {
@@ -138,8 +138,8 @@ func (s *Store) ListEvents(ctx context.Context, requestID string) ([]tfpilot.Eve
 	if err != nil {
 		return nil, fmt.Errorf("s3store: list events of request %q: %w", requestID, err)
 	}
-	events = slices.DeleteFunc(events, func(e tfpilot.Event) bool { return e.Event == "" && e.ID == "" })
-	slices.SortStableFunc(events, func(a, b tfpilot.Event) int {
+	events = slices.DeleteFunc(events, func(e store.Event) bool { return e.Event == "" && e.ID == "" })
+	slices.SortStableFunc(events, func(a, b store.Event) int {
 		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
 			return c
 		}

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -25,23 +25,23 @@ func Example() {
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider("access-key", "secret-key", ""),
 	})
-	store, err := s3store.New(client, "tfpilot-requests", &s3store.Options{Concurrency: 16})
+	s, err := s3store.New(client, "tfpilot-requests", &s3store.Options{Concurrency: 16})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// Once: index the requests the original system wrote, so that they
 	// are listed.
-	res, err := store.Reindex(ctx)
+	res, err := s.Reindex(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("indexed", res.Added, "of", res.Requests, "requests")
 
 	// The newest failed requests of one project, 20 at a time.
-	q := tfpilot.ListQuery{Project: "payments", Statuses: []lifecycle.Status{lifecycle.Failed}, Limit: 20}
+	q := store.ListQuery{Project: "payments", Statuses: []lifecycle.Status{lifecycle.Failed}, Limit: 20}
 	for {
-		page, err := store.ListRequests(ctx, q)
+		page, err := s.ListRequests(ctx, q)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -55,12 +55,12 @@ func Example() {
 	}
 
 	// Every write is a compare-and-swap; Mutate retries lost races.
-	_, err = tfpilot.Mutate(ctx, store, "req_7f3a9c21", func(r *tfpilot.Request) error {
+	_, err = store.Mutate(ctx, s, "req_7f3a9c21", func(r *store.Request) error {
 		r.TargetBase = "main"
 		return nil
 	})
 	switch {
-	case errors.Is(err, tfpilot.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		fmt.Println("no such request")
 	case err != nil:
 		log.Fatal(err)

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var (
-	_ tfpilot.Exporter = (*Store)(nil)
-	_ tfpilot.Importer = (*Store)(nil)
+	_ store.Exporter = (*Store)(nil)
+	_ store.Importer = (*Store)(nil)
 )
 
 // exportPageSize is how many keys one ListObjectsV2 call of an export
@@ -24,18 +24,18 @@ var (
 const exportPageSize = 1000
 
 // exportDirs maps each kind to the prefix its objects live under.
-var exportDirs = map[tfpilot.ItemKind]string{
-	tfpilot.KindRequest:         requestsDir,
-	tfpilot.KindArchivedRequest: historyDir,
-	tfpilot.KindEvent:           logsDir,
-	tfpilot.KindRunIndex:        runIndexDir,
-	tfpilot.KindPRIndex:         prIndexDir,
-	tfpilot.KindDelivery:        deliveriesDir,
-	tfpilot.KindIdempotency:     idempotencyDir,
-	tfpilot.KindCost:            costDir,
+var exportDirs = map[store.ItemKind]string{
+	store.KindRequest:         requestsDir,
+	store.KindArchivedRequest: historyDir,
+	store.KindEvent:           logsDir,
+	store.KindRunIndex:        runIndexDir,
+	store.KindPRIndex:         prIndexDir,
+	store.KindDelivery:        deliveriesDir,
+	store.KindIdempotency:     idempotencyDir,
+	store.KindCost:            costDir,
 }
 
-// Export implements [tfpilot.Exporter]. It lists the kind's prefix in
+// Export implements [store.Exporter]. It lists the kind's prefix in
 // the original layout (requests/, history/, logs/, webhooks/github/…,
 // cost/, and tfpilot/idempotency/) one page of 1,000 keys at a time,
 // reads the page's objects Options.Concurrency at a time, and hands
@@ -49,51 +49,51 @@ var exportDirs = map[tfpilot.ItemKind]string{
 // one item. Keys that fit no item of the kind (a stray file) are
 // skipped, and an object that cannot be read as an item stops the
 // walk; [Store.ExportFates] names both and goes on.
-func (s *Store) Export(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error) error {
-	return s.ExportFates(ctx, kind, fn, func(f tfpilot.ObjectFate) error {
-		if f.Fate == tfpilot.FateQuarantine {
+func (s *Store) Export(ctx context.Context, kind store.ItemKind, fn func(store.Item) error) error {
+	return s.ExportFates(ctx, kind, fn, func(f store.ObjectFate) error {
+		if f.Fate == store.FateQuarantine {
 			return fmt.Errorf("s3store: export %s: %s: %s", kind, f.Object, fieldReason(f))
 		}
 		return nil
 	})
 }
 
-func fieldReason(f tfpilot.ObjectFate) string {
+func fieldReason(f store.ObjectFate) string {
 	if f.Field != "" {
 		return f.Field + ": " + f.Reason
 	}
 	return f.Reason
 }
 
-// ExportFates implements [tfpilot.FateExporter]: the walk of
+// ExportFates implements [store.FateExporter]: the walk of
 // [Store.Export], with the fate of every object under the kind's
 // prefix. A request document whose key is not requests/<its id>.json
 // is skipped when that key holds a document (the canonical key wins)
 // and copied otherwise; an archived request whose id is live is skipped
 // (live beats archived). Both are named.
-func (s *Store) ExportFates(ctx context.Context, kind tfpilot.ItemKind, fn func(tfpilot.Item) error, fate func(tfpilot.ObjectFate) error) error {
+func (s *Store) ExportFates(ctx context.Context, kind store.ItemKind, fn func(store.Item) error, fate func(store.ObjectFate) error) error {
 	dir, ok := exportDirs[kind]
 	if !ok {
-		return fmt.Errorf("s3store: export %q: %w", kind, tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: export %q: %w", kind, store.ErrInvalid)
 	}
 	prefix := s.prefix + dir
-	var pending *tfpilot.Cost // a cost whose diff may be on the next page
+	var pending *store.Cost // a cost whose diff may be on the next page
 	after := ""
 	for {
 		page, more, err := s.listOnce(ctx, prefix, after, exportPageSize)
 		if err != nil {
 			return fmt.Errorf("s3store: export %s: %w", kind, err)
 		}
-		items := make([]tfpilot.Item, len(page))
-		fates := make([]tfpilot.ObjectFate, len(page))
+		items := make([]store.Item, len(page))
+		fates := make([]store.ObjectFate, len(page))
 		err = s.parallel(ctx, len(page), func(ctx context.Context, i int) error {
 			it, f, err := s.exportFate(ctx, kind, strings.TrimPrefix(page[i].key, prefix), page[i].key)
 			if err != nil {
 				return err
 			}
-			if f.Fate == tfpilot.FateCopy {
+			if f.Fate == store.FateCopy {
 				if cerr := it.Check(); cerr != nil {
-					f = tfpilot.ObjectFate{Fate: tfpilot.FateQuarantine, Reason: cerr.Error()}
+					f = store.ObjectFate{Fate: store.FateQuarantine, Reason: cerr.Error()}
 				} else {
 					f.Item = it.Key()
 				}
@@ -109,11 +109,11 @@ func (s *Store) ExportFates(ctx context.Context, kind tfpilot.ItemKind, fn func(
 			if err := fate(f); err != nil {
 				return err
 			}
-			if f.Fate != tfpilot.FateCopy {
+			if f.Fate != store.FateCopy {
 				continue
 			}
 			it := items[i]
-			if kind == tfpilot.KindCost {
+			if kind == store.KindCost {
 				// Keys sort by request id, so a request's documents
 				// are adjacent: merge them into one item.
 				if pending != nil && pending.RequestID == it.Cost.RequestID {
@@ -122,7 +122,7 @@ func (s *Store) ExportFates(ctx context.Context, kind tfpilot.ItemKind, fn func(
 					continue
 				}
 				if pending != nil {
-					if err := fn(tfpilot.Item{Kind: kind, Cost: pending}); err != nil {
+					if err := fn(store.Item{Kind: kind, Cost: pending}); err != nil {
 						return err
 					}
 				}
@@ -139,7 +139,7 @@ func (s *Store) ExportFates(ctx context.Context, kind tfpilot.ItemKind, fn func(
 		after = page[len(page)-1].key
 	}
 	if pending != nil {
-		return fn(tfpilot.Item{Kind: kind, Cost: pending})
+		return fn(store.Item{Kind: kind, Cost: pending})
 	}
 	return nil
 }
@@ -152,10 +152,10 @@ var ownDirs = map[string]string{
 	rateLimitDir: "a GitHub rate-limit backoff: a minutes-long hint, not data worth moving",
 }
 
-// OtherObjects implements [tfpilot.FateExporter]: every object of the
+// OtherObjects implements [store.FateExporter]: every object of the
 // bucket (under Options.Prefix) outside the kinds' prefixes, skipped
 // with the reason.
-func (s *Store) OtherObjects(ctx context.Context, fate func(tfpilot.ObjectFate) error) error {
+func (s *Store) OtherObjects(ctx context.Context, fate func(store.ObjectFate) error) error {
 	after := ""
 	for {
 		page, more, err := s.listOnce(ctx, s.prefix, after, exportPageSize)
@@ -176,7 +176,7 @@ func (s *Store) OtherObjects(ctx context.Context, fate func(tfpilot.ObjectFate) 
 					reason = why
 				}
 			}
-			if err := fate(tfpilot.ObjectFate{Object: o.key, Fate: tfpilot.FateSkip, Reason: reason}); err != nil {
+			if err := fate(store.ObjectFate{Object: o.key, Fate: store.FateSkip, Reason: reason}); err != nil {
 				return err
 			}
 		}
@@ -198,23 +198,23 @@ func cmpOr(a, b json.RawMessage) json.RawMessage {
 // prefix is rel, as an item of kind. ok is false for a key that names
 // no item (or an object deleted since the listing); an object that
 // cannot be read as an item is an error naming it.
-func (s *Store) exportObject(ctx context.Context, kind tfpilot.ItemKind, rel, key string) (tfpilot.Item, bool, error) {
+func (s *Store) exportObject(ctx context.Context, kind store.ItemKind, rel, key string) (store.Item, bool, error) {
 	it, f, err := s.exportFate(ctx, kind, rel, key)
 	switch {
 	case err != nil:
 		return it, false, err
-	case f.Fate == tfpilot.FateQuarantine:
+	case f.Fate == store.FateQuarantine:
 		return it, false, fmt.Errorf("%s: %s", key, fieldReason(f))
 	}
-	return it, f.Fate == tfpilot.FateCopy, nil
+	return it, f.Fate == store.FateCopy, nil
 }
 
-func skip(format string, args ...any) tfpilot.ObjectFate {
-	return tfpilot.ObjectFate{Fate: tfpilot.FateSkip, Reason: fmt.Sprintf(format, args...)}
+func skip(format string, args ...any) store.ObjectFate {
+	return store.ObjectFate{Fate: store.FateSkip, Reason: fmt.Sprintf(format, args...)}
 }
 
-func quarantine(field, format string, args ...any) tfpilot.ObjectFate {
-	return tfpilot.ObjectFate{Fate: tfpilot.FateQuarantine, Field: field, Reason: fmt.Sprintf(format, args...)}
+func quarantine(field, format string, args ...any) store.ObjectFate {
+	return store.ObjectFate{Fate: store.FateQuarantine, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // bodyProblem says why body cannot be a JSON document, or "".
@@ -232,19 +232,19 @@ func bodyProblem(body []byte) string {
 // exportFate reads the object at key, whose name under the kind's
 // prefix is rel, as an item of kind, and says what becomes of it. The
 // error is a store failure only.
-func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key string) (tfpilot.Item, tfpilot.ObjectFate, error) {
-	it := tfpilot.Item{Kind: kind}
-	copied := tfpilot.ObjectFate{Fate: tfpilot.FateCopy}
+func (s *Store) exportFate(ctx context.Context, kind store.ItemKind, rel, key string) (store.Item, store.ObjectFate, error) {
+	it := store.Item{Kind: kind}
+	copied := store.ObjectFate{Fate: store.FateCopy}
 	name, isJSON := strings.CutSuffix(rel, ".json")
 	switch kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		switch {
 		case !isJSON:
 			return it, skip("not a .json key (a backup or stray file)"), nil
 		case strings.Contains(name, "/"):
 			return it, skip("in a sub-folder: request documents are %s<id>.json", exportDirs[kind]), nil
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		requestID, event, ok := strings.Cut(name, "/")
 		switch {
 		case !isJSON:
@@ -256,7 +256,7 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 		case !safeID(requestID):
 			return it, skip("folder %q is not a request id", requestID), nil
 		}
-	case tfpilot.KindCost:
+	case store.KindCost:
 		requestID, doc, ok := strings.Cut(rel, "/")
 		if !ok || (doc != costEstimateName && doc != costDiffName) {
 			return it, skip("not %s<id>/%s or %s", costDir, costEstimateName, costDiffName), nil
@@ -265,12 +265,12 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 		if isMissing(err) {
 			return it, skip("deleted since it was listed"), nil
 		} else if err != nil {
-			return it, tfpilot.ObjectFate{}, err
+			return it, store.ObjectFate{}, err
 		}
 		if len(bytes.TrimSpace(obj.body)) == 0 {
 			return it, quarantine("", "empty object"), nil
 		}
-		c := &tfpilot.Cost{RequestID: requestID}
+		c := &store.Cost{RequestID: requestID}
 		if doc == costEstimateName {
 			c.Estimate = obj.body
 		} else {
@@ -278,7 +278,7 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 		}
 		it.Cost = c
 		return it, copied, nil
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		k, run, ok := strings.Cut(name, "/run-")
 		switch {
 		case !isJSON || !ok:
@@ -289,7 +289,7 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 		if _, err := strconv.ParseInt(run, 10, 64); err != nil {
 			return it, skip("run id %q is not a number (an entry written before the run had an id)", run), nil
 		}
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		if !isJSON {
 			return it, skip("not a .json key"), nil
 		}
@@ -306,39 +306,39 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 	case isMissing(err):
 		return it, skip("deleted since it was listed"), nil
 	case err != nil:
-		return it, tfpilot.ObjectFate{}, err
+		return it, store.ObjectFate{}, err
 	}
-	if p := bodyProblem(obj.body); p != "" && kind != tfpilot.KindDelivery {
+	if p := bodyProblem(obj.body); p != "" && kind != store.KindDelivery {
 		return it, quarantine("", "%s", p), nil
 	}
 	switch kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		r, err := decodeRequest(obj.body)
 		if err != nil {
 			return it, quarantine("", "%v", err), nil
 		}
-		if err := tfpilot.ValidateRequestID(r.ID); err != nil {
+		if err := store.ValidateRequestID(r.ID); err != nil {
 			return it, quarantine("id", "%v", err), nil
 		}
 		it.Request = r
 		if r.ID != name {
 			canonical := s.requestKey(r.ID)
-			if kind == tfpilot.KindArchivedRequest {
+			if kind == store.KindArchivedRequest {
 				canonical = s.historyKey(r.ID)
 			}
 			taken, err := s.exists(ctx, canonical)
 			if err != nil {
-				return it, tfpilot.ObjectFate{}, err
+				return it, store.ObjectFate{}, err
 			}
 			if taken {
 				return it, skip("duplicate of %s, which holds the same id (the canonical key wins)", canonical), nil
 			}
 			copied.Reason = fmt.Sprintf("id %q at a non-canonical key, and %s is absent: copied as that id", r.ID, canonical)
 		}
-		if kind == tfpilot.KindArchivedRequest {
+		if kind == store.KindArchivedRequest {
 			live, err := s.exists(ctx, s.requestKey(r.ID))
 			if err != nil {
-				return it, tfpilot.ObjectFate{}, err
+				return it, store.ObjectFate{}, err
 			}
 			if live {
 				return it, skip("archived copy of live request %s (live beats archived)", s.requestKey(r.ID)), nil
@@ -351,36 +351,36 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 			}
 			copied.Reason = strings.TrimPrefix(copied.Reason+"; read leniently: "+strings.Join(parts, "; "), "; ")
 		}
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		requestID, event, _ := strings.Cut(name, "/")
 		e, err := decodeEvent(requestID, event, obj)
 		if err != nil {
 			return it, quarantine("", "%v", err), nil
 		}
 		it.Event = &e
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		k, run, _ := strings.Cut(name, "/run-")
 		runID, _ := strconv.ParseInt(run, 10, 64)
 		id, ok := mappedID(obj.body)
 		if !ok {
 			return it, quarantine("requestId", "names no request id"), nil
 		}
-		it.Run = &tfpilot.RunIndexEntry{Kind: runs.Kind(k), RunID: runID, RequestID: id}
-	case tfpilot.KindPRIndex:
+		it.Run = &store.RunIndexEntry{Kind: runs.Kind(k), RunID: runID, RequestID: id}
+	case store.KindPRIndex:
 		pr, _ := parsePRKey(name, obj.body)
 		id, ok := mappedID(obj.body)
 		if !ok {
 			return it, quarantine("requestId", "names no request id"), nil
 		}
-		it.PR = &tfpilot.PRIndexEntry{PR: pr, RequestID: id}
-	case tfpilot.KindDelivery:
+		it.PR = &store.PRIndexEntry{PR: pr, RequestID: id}
+	case store.KindDelivery:
 		id, err := url.PathUnescape(name)
 		if err != nil || strings.Contains(name, "/") {
 			return it, skip("not %s<delivery id>.json", deliveriesDir), nil
 		}
 		d := decodeDelivery(id, obj)
 		it.Delivery = &d
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		var b idempotencyBody
 		if err := json.Unmarshal(obj.body, &b); err != nil {
 			return it, quarantine("", "%v", err), nil
@@ -393,16 +393,16 @@ func (s *Store) exportFate(ctx context.Context, kind tfpilot.ItemKind, rel, key 
 
 // decodeEvent reads the event object named name under logs/<requestID>/
 // as [Store.ListEvents] does.
-func decodeEvent(requestID, name string, obj object) (tfpilot.Event, error) {
+func decodeEvent(requestID, name string, obj object) (store.Event, error) {
 	var le legacyEvent
 	if err := json.Unmarshal(obj.body, &le); err != nil {
-		return tfpilot.Event{}, err
+		return store.Event{}, err
 	}
 	// The event itself decodes losslessly: fields it does not model
 	// (ts, at, a portal's extras) survive a copy.
-	var e tfpilot.Event
+	var e store.Event
 	if err := json.Unmarshal(obj.body, &e); err != nil {
-		return tfpilot.Event{}, err
+		return store.Event{}, err
 	}
 	if e.ID == "" {
 		e.ID = name
@@ -417,26 +417,26 @@ func decodeEvent(requestID, name string, obj object) (tfpilot.Event, error) {
 // parsePRKey reads the pull request a PR-index key names:
 // <owner>_<repo>/pr-<n>. The body's owner and repo, when it has them,
 // settle where the "_" splits (GitHub owners have no "_", repos may).
-func parsePRKey(name string, body []byte) (tfpilot.PRRef, bool) {
+func parsePRKey(name string, body []byte) (store.PRRef, bool) {
 	dir, n, ok := strings.Cut(name, "/pr-")
 	number, err := strconv.Atoi(n)
 	if !ok || err != nil || number <= 0 {
-		return tfpilot.PRRef{}, false
+		return store.PRRef{}, false
 	}
 	var b mappingBody
 	if json.Unmarshal(body, &b) == nil && b.Owner != "" && b.Repo != "" && keyPart(b.Owner)+"_"+keyPart(b.Repo) == dir {
-		return tfpilot.PRRef{Owner: b.Owner, Repo: b.Repo, Number: number}, true
+		return store.PRRef{Owner: b.Owner, Repo: b.Repo, Number: number}, true
 	}
 	o, r, ok := strings.Cut(dir, "_")
 	owner, err1 := url.PathUnescape(o)
 	repo, err2 := url.PathUnescape(r)
 	if !ok || err1 != nil || err2 != nil || owner == "" || repo == "" {
-		return tfpilot.PRRef{}, false
+		return store.PRRef{}, false
 	}
-	return tfpilot.PRRef{Owner: owner, Repo: repo, Number: number}, true
+	return store.PRRef{Owner: owner, Repo: repo, Number: number}, true
 }
 
-// Import implements [tfpilot.Importer]. Every object is created with
+// Import implements [store.Importer]. Every object is created with
 // If-None-Match: *, so of racing imports one writes and the others
 // compare. A live request gets its list-index entry first, as
 // [Store.CreateRequest] does, and its status stored beside it. An event
@@ -446,7 +446,7 @@ func parsePRKey(name string, body []byte) (tfpilot.PRRef, bool) {
 // an import interrupted between them leaves one, and importing again
 // writes the other (a stored document that is identical to the
 // imported one is not a difference).
-func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
+func (s *Store) Import(ctx context.Context, it store.Item) (bool, error) {
 	if err := it.Check(); err != nil {
 		return false, fmt.Errorf("s3store: import: %w", err)
 	}
@@ -468,7 +468,7 @@ func (s *Store) Import(ctx context.Context, it tfpilot.Item) (bool, error) {
 		return false, fmt.Errorf("%s: stored item: %w", op, err)
 	}
 	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
-		return false, fmt.Errorf("%s: a different %s is stored: %w", op, cur.Kind, tfpilot.ErrAlreadyExists)
+		return false, fmt.Errorf("%s: a different %s is stored: %w", op, cur.Kind, store.ErrAlreadyExists)
 	}
 	return false, nil
 }
@@ -487,8 +487,8 @@ func (s *Store) create(ctx context.Context, key string, body []byte) (bool, erro
 
 // importItem writes it if its key is free; otherwise it returns the
 // stored item.
-func (s *Store) importItem(ctx context.Context, it tfpilot.Item) (bool, tfpilot.Item, error) {
-	stored := func(kind tfpilot.ItemKind, key, rel string) (bool, tfpilot.Item, error) {
+func (s *Store) importItem(ctx context.Context, it store.Item) (bool, store.Item, error) {
+	stored := func(kind store.ItemKind, key, rel string) (bool, store.Item, error) {
 		cur, ok, err := s.exportObject(ctx, kind, rel, key)
 		if err == nil && !ok {
 			err = fmt.Errorf("%s is neither writable nor readable", key)
@@ -496,73 +496,73 @@ func (s *Store) importItem(ctx context.Context, it tfpilot.Item) (bool, tfpilot.
 		return false, cur, err
 	}
 	switch it.Kind {
-	case tfpilot.KindRequest, tfpilot.KindArchivedRequest:
+	case store.KindRequest, store.KindArchivedRequest:
 		return s.importRequest(ctx, it)
-	case tfpilot.KindEvent:
+	case store.KindEvent:
 		return s.importEvent(ctx, *it.Event)
-	case tfpilot.KindRunIndex:
+	case store.KindRunIndex:
 		e := it.Run
 		key := s.runIndexKey(e.Kind, e.RunID)
 		body, err := json.Marshal(mappingBody{RequestID: e.RequestID, Kind: string(e.Kind), RunID: e.RunID, IndexedAt: s.now()})
 		if err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		if ok, err := s.create(ctx, key, body); ok || err != nil {
-			return ok, tfpilot.Item{}, err
+			return ok, store.Item{}, err
 		}
 		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+runIndexDir))
-	case tfpilot.KindPRIndex:
+	case store.KindPRIndex:
 		e := it.PR
 		key := s.prIndexKey(e.PR)
 		body, err := json.Marshal(mappingBody{RequestID: e.RequestID, Owner: e.PR.Owner, Repo: e.PR.Repo, Number: e.PR.Number, IndexedAt: s.now()})
 		if err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		if ok, err := s.create(ctx, key, body); ok || err != nil {
-			return ok, tfpilot.Item{}, err
+			return ok, store.Item{}, err
 		}
 		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+prIndexDir))
-	case tfpilot.KindDelivery:
+	case store.KindDelivery:
 		// A delivery's document is a deliveryBody, with the fields it
-		// was read with and does not model (tfpilot.Delivery's JSON).
+		// was read with and does not model (store.Delivery's JSON).
 		d := it.Delivery
 		body, err := json.Marshal(d)
 		if err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		key := s.deliveryKey(d.ID)
 		if ok, err := s.create(ctx, key, body); ok || err != nil {
-			return ok, tfpilot.Item{}, err
+			return ok, store.Item{}, err
 		}
 		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+deliveriesDir))
-	case tfpilot.KindIdempotency:
+	case store.KindIdempotency:
 		r := it.Idempotency
 		body, err := json.Marshal(idempotencyBody{Operation: r.Operation, Key: r.Key, Fingerprint: r.Fingerprint, RequestID: r.RequestID,
 			Response: r.Response, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt})
 		if err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		key := s.idempotencyKey(r.Operation, r.Key)
 		if ok, err := s.create(ctx, key, body); ok || err != nil {
-			return ok, tfpilot.Item{}, err
+			return ok, store.Item{}, err
 		}
 		return stored(it.Kind, key, strings.TrimPrefix(key, s.prefix+idempotencyDir))
-	case tfpilot.KindCost:
+	case store.KindCost:
 		return s.importCost(ctx, *it.Cost)
 	}
-	return false, tfpilot.Item{}, fmt.Errorf("kind %q: %w", it.Kind, tfpilot.ErrInvalid)
+	return false, store.Item{}, fmt.Errorf("kind %q: %w", it.Kind, store.ErrInvalid)
 }
 
 // importRequest writes a live request (list-index entry, then document)
 // or an archived one, unless the id is stored on either side.
-func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpilot.Item, error) {
+func (s *Store) importRequest(ctx context.Context, it store.Item) (bool, store.Item, error) {
 	r := it.Request
 	if !safeID(r.ID) {
-		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", r.ID, tfpilot.ErrInvalid)
+		return false, store.Item{}, fmt.Errorf("request id %q: %w", r.ID, store.ErrInvalid)
 	}
 	live, hist := s.requestKey(r.ID), s.historyKey(r.ID)
 	other := hist
-	if it.Kind == tfpilot.KindArchivedRequest {
+	if it.Kind == store.KindArchivedRequest {
 		other = live
 	}
 	if cur, ok, err := s.storedRequest(ctx, r.ID, other); err != nil || ok {
@@ -571,28 +571,28 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 	var key string
 	var body []byte
 	var err error
-	if it.Kind == tfpilot.KindRequest {
+	if it.Kind == store.KindRequest {
 		s.markReadyIfEmpty(ctx) // status_index.go
 		now := s.now()
 		st := indexStatus(r)
 		if body, err = encodeRequest(r, st, now); err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		if err := s.putIndex(ctx, r, entryOf(r, st)); err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		key = live
 	} else {
 		if body, err = json.Marshal(r); err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		key = hist
 	}
 	if ok, err := s.create(ctx, key, body); ok || err != nil {
-		if ok && it.Kind == tfpilot.KindRequest {
+		if ok && it.Kind == store.KindRequest {
 			s.syncInsightKeys(ctx, nil, r) // insights.go
 		}
-		return ok, tfpilot.Item{}, err
+		return ok, store.Item{}, err
 	}
 	cur, ok, err := s.storedRequest(ctx, r.ID, key)
 	if err == nil && !ok {
@@ -602,26 +602,26 @@ func (s *Store) importRequest(ctx context.Context, it tfpilot.Item) (bool, tfpil
 }
 
 // storedRequest reads the request at key (requests/ or history/).
-func (s *Store) storedRequest(ctx context.Context, id, key string) (tfpilot.Item, bool, error) {
+func (s *Store) storedRequest(ctx context.Context, id, key string) (store.Item, bool, error) {
 	r, _, err := s.loadRequest(ctx, key)
 	switch {
 	case isMissing(err):
-		return tfpilot.Item{}, false, nil
+		return store.Item{}, false, nil
 	case err != nil:
-		return tfpilot.Item{}, false, err
+		return store.Item{}, false, err
 	}
-	kind := tfpilot.KindRequest
+	kind := store.KindRequest
 	if key == s.historyKey(id) {
-		kind = tfpilot.KindArchivedRequest
+		kind = store.KindArchivedRequest
 	}
-	return tfpilot.Item{Kind: kind, Request: r}, true, nil
+	return store.Item{Kind: kind, Request: r}, true, nil
 }
 
 // importEvent stores e unless an event with its id is stored, under
 // its id claim or (as the original wrote it) as logs/<id>/<eventId>.json.
-func (s *Store) importEvent(ctx context.Context, e tfpilot.Event) (bool, tfpilot.Item, error) {
+func (s *Store) importEvent(ctx context.Context, e store.Event) (bool, store.Item, error) {
 	if !safeID(e.RequestID) {
-		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", e.RequestID, tfpilot.ErrInvalid)
+		return false, store.Item{}, fmt.Errorf("request id %q: %w", e.RequestID, store.ErrInvalid)
 	}
 	legacy := s.eventDir(e.RequestID) + keyPart(e.ID) + ".json"
 	obj, err := s.get(ctx, legacy)
@@ -629,46 +629,46 @@ func (s *Store) importEvent(ctx context.Context, e tfpilot.Event) (bool, tfpilot
 	case err == nil:
 		cur, err := decodeEvent(e.RequestID, keyPart(e.ID), obj)
 		if err != nil {
-			return false, tfpilot.Item{}, fmt.Errorf("decode %s: %w", legacy, err)
+			return false, store.Item{}, fmt.Errorf("decode %s: %w", legacy, err)
 		}
 		if cur.ID == e.ID {
-			return false, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &cur}, nil
+			return false, store.Item{Kind: store.KindEvent, Event: &cur}, nil
 		}
 	case !isMissing(err):
-		return false, tfpilot.Item{}, err
+		return false, store.Item{}, err
 	}
 	_, err = s.AppendEvent(ctx, e)
 	switch {
 	case err == nil:
-		return true, tfpilot.Item{}, nil
-	case !errors.Is(err, tfpilot.ErrAlreadyExists):
-		return false, tfpilot.Item{}, err
+		return true, store.Item{}, nil
+	case !errors.Is(err, store.ErrAlreadyExists):
+		return false, store.Item{}, err
 	}
 	claim, err := s.get(ctx, s.eventIDKey(e.RequestID, e.ID))
 	if err != nil {
-		return false, tfpilot.Item{}, err
+		return false, store.Item{}, err
 	}
-	var cur tfpilot.Event
+	var cur store.Event
 	if err := json.Unmarshal(claim.body, &cur); err != nil {
-		return false, tfpilot.Item{}, fmt.Errorf("decode %s: %w", s.eventIDKey(e.RequestID, e.ID), err)
+		return false, store.Item{}, fmt.Errorf("decode %s: %w", s.eventIDKey(e.RequestID, e.ID), err)
 	}
-	return false, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &cur}, nil
+	return false, store.Item{Kind: store.KindEvent, Event: &cur}, nil
 }
 
 // importCost writes each document of c that is absent.
-func (s *Store) importCost(ctx context.Context, c tfpilot.Cost) (bool, tfpilot.Item, error) {
+func (s *Store) importCost(ctx context.Context, c store.Cost) (bool, store.Item, error) {
 	if !safeID(c.RequestID) {
-		return false, tfpilot.Item{}, fmt.Errorf("request id %q: %w", c.RequestID, tfpilot.ErrInvalid)
+		return false, store.Item{}, fmt.Errorf("request id %q: %w", c.RequestID, store.ErrInvalid)
 	}
 	cur, err := s.GetCost(ctx, c.RequestID)
-	if err != nil && !errors.Is(err, tfpilot.ErrNotFound) {
-		return false, tfpilot.Item{}, err
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, store.Item{}, err
 	}
 	// Only absent documents are written, and only when every present one
 	// is the imported one; anything else is a stored cost to compare.
 	same := func(stored, imported []byte) bool { return len(stored) == 0 || bytes.Equal(stored, imported) }
 	if !same(cur.Estimate, c.Estimate) || !same(cur.Diff, c.Diff) {
-		return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &cur}, nil
+		return false, store.Item{Kind: store.KindCost, Cost: &cur}, nil
 	}
 	wrote := false
 	for _, doc := range []struct {
@@ -680,17 +680,17 @@ func (s *Store) importCost(ctx context.Context, c tfpilot.Cost) (bool, tfpilot.I
 		}
 		ok, err := s.create(ctx, s.costKey(c.RequestID, doc.name), doc.imports)
 		if err != nil {
-			return false, tfpilot.Item{}, err
+			return false, store.Item{}, err
 		}
 		if !ok {
 			// Written meanwhile: compare what is stored now.
 			now, err := s.GetCost(ctx, c.RequestID)
-			return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &now}, err
+			return false, store.Item{Kind: store.KindCost, Cost: &now}, err
 		}
 		wrote = true
 	}
 	if !wrote {
-		return false, tfpilot.Item{Kind: tfpilot.KindCost, Cost: &cur}, nil
+		return false, store.Item{Kind: store.KindCost, Cost: &cur}, nil
 	}
-	return true, tfpilot.Item{}, nil
+	return true, store.Item{}, nil
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // The list index.
@@ -76,23 +76,23 @@ func receivedNanos(t time.Time) int64 {
 }
 
 // entryOf is the entry of r with status st.
-func entryOf(r *tfpilot.Request, st lifecycle.Status) indexEntry {
+func entryOf(r *store.Request, st lifecycle.Status) indexEntry {
 	return indexEntry{nanos: receivedNanos(r.ReceivedAt), id: r.ID, project: r.Project, environment: r.Environment, status: st}
 }
 
 // indexStatus is the status r's list-index entry names: derived from r's
 // facts without the clock ([lifecycle.IndexStatus]), never a status field
 // a document carries.
-func indexStatus(r *tfpilot.Request) lifecycle.Status { return lifecycle.IndexStatus(r.Facts()) }
+func indexStatus(r *store.Request) lifecycle.Status { return lifecycle.IndexStatus(r.Facts()) }
 
 // entryOfFacts is r's entry as derived from its facts.
-func entryOfFacts(r *tfpilot.Request) indexEntry { return entryOf(r, indexStatus(r)) }
+func entryOfFacts(r *store.Request) indexEntry { return entryOf(r, indexStatus(r)) }
 
 // locates reports whether e is at r's position with r's project and
 // environment, whatever status it names: an entry whose status is out of
 // date (written by an earlier version, or by an update that then lost)
 // still finds r, and list filters check r's status from its facts.
-func (e indexEntry) locates(r *tfpilot.Request) bool {
+func (e indexEntry) locates(r *store.Request) bool {
 	return entryOf(r, e.status) == e
 }
 
@@ -166,10 +166,10 @@ func (s *Store) parseIndexKey(key string) (indexEntry, bool) {
 
 // putIndex writes entry e of r. Writing it again is harmless: the key
 // is a function of the entry.
-func (s *Store) putIndex(ctx context.Context, r *tfpilot.Request, e indexEntry) error {
+func (s *Store) putIndex(ctx context.Context, r *store.Request, e indexEntry) error {
 	key, ok := s.indexKey(e)
 	if !ok {
-		return fmt.Errorf("request id %q has characters outside %q and cannot be listed: %w", r.ID, idAlphabet, tfpilot.ErrInvalid)
+		return fmt.Errorf("request id %q has characters outside %q and cannot be listed: %w", r.ID, idAlphabet, store.ErrInvalid)
 	}
 	body, err := json.Marshal(indexBody{ID: r.ID, Project: r.Project, Environment: r.Environment, Status: e.status, ReceivedAt: r.ReceivedAt})
 	if err != nil {

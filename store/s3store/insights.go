@@ -10,16 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // The insights index.
 //
 // Beside the list index (whose keys name every live request's status),
 // every write of a live request keeps keys that say what it adds to
-// insights ([tfpilot.InsightFactsOf]), so that [Store.InsightsAggregate]
+// insights ([store.InsightFactsOf]), so that [Store.InsightsAggregate]
 // lists keys instead of reading documents:
 //
 //	tfpilot/insights/done/<inverted completedAt>_<inverted id>~<payload>
@@ -31,7 +31,7 @@ import (
 // Unix nanoseconds (clamped like ReceivedAt in the list index), 19
 // digits, so done keys sort newest first and a window is one listing
 // that stops at its start. A destroying key is an in-flight destroy with
-// a run id ([tfpilot.InsightFacts.DestroyDispatchedAt]). Keys are a
+// a run id ([store.InsightFacts.DestroyDispatchedAt]). Keys are a
 // function of the document: a write puts the new document's keys that
 // the old one lacked and deletes the old ones the new one lacks, after
 // the document is written (a failure there leaves keys missing or extra
@@ -42,14 +42,14 @@ import (
 // writes it on a bucket that holds no request document yet (every
 // request after that is written by a version that keeps the keys).
 // Without it, InsightsAggregate walks every request as
-// [tfpilot.ScanInsightsAggregate] does.
+// [store.ScanInsightsAggregate] does.
 const (
 	insightsDoneDir       = "tfpilot/insights/done/"
 	insightsDestroyingDir = "tfpilot/insights/destroying/"
 	insightsReadyKey      = "tfpilot/insights/ready.json"
 )
 
-var _ tfpilot.InsightsStore = (*Store)(nil)
+var _ store.InsightsStore = (*Store)(nil)
 
 // doneBody is a done key's payload.
 type doneBody struct {
@@ -87,12 +87,12 @@ func invertedNanos(t time.Time) string {
 
 // insightKeys returns the insights keys of r (a live request): its done
 // keys and its destroying key.
-func (s *Store) insightKeys(r *tfpilot.Request) []string {
+func (s *Store) insightKeys(r *store.Request) []string {
 	inv, ok := invertID(r.ID)
 	if !ok {
 		return nil
 	}
-	f := tfpilot.InsightFactsOf(r)
+	f := store.InsightFactsOf(r)
 	var keys []string
 	for n, c := range f.Completions {
 		p, ok := payload(doneBody{ID: r.ID, N: n, Kind: c.Kind, Conclusion: c.Conclusion, CompletedAt: c.CompletedAt, DispatchedAt: c.DispatchedAt})
@@ -111,7 +111,7 @@ func (s *Store) insightKeys(r *tfpilot.Request) []string {
 // syncInsightKeys moves the insights keys from those of old (nil: none)
 // to those of next (nil: none), after the document was written. Errors
 // are ignored: the write already happened, and Reindex repairs the keys.
-func (s *Store) syncInsightKeys(ctx context.Context, old, next *tfpilot.Request) {
+func (s *Store) syncInsightKeys(ctx context.Context, old, next *store.Request) {
 	var was, will []string
 	if old != nil {
 		was = s.insightKeys(old)
@@ -155,7 +155,7 @@ func (s *Store) insightsReady(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// InsightsAggregate implements [tfpilot.InsightsStore] from keys: it
+// InsightsAggregate implements [store.InsightsStore] from keys: it
 // lists the list index (the status of every live request is in its
 // key), the destroying keys and the done keys of the window, newest
 // first, stopping at the window's start. It reads documents only for
@@ -170,22 +170,22 @@ func (s *Store) insightsReady(ctx context.Context) (bool, error) {
 // The keys are trusted: a list-index entry whose create failed after
 // writing it (an entry [Store.ListRequests] skips), or keys a crash left
 // out of date, count until Reindex tidies them.
-func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) (tfpilot.InsightsAggregate, error) {
+func (s *Store) InsightsAggregate(ctx context.Context, q store.InsightsQuery) (store.InsightsAggregate, error) {
 	const op = "s3store: insights"
 	ready, err := s.insightsReady(ctx)
 	if err != nil {
-		return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+		return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if !ready {
-		agg, err := tfpilot.ScanInsightsAggregate(ctx, s, q)
+		agg, err := store.ScanInsightsAggregate(ctx, s, q)
 		if err != nil {
-			return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+			return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 		}
 		return agg, nil
 	}
 	entries, err := s.listAll(ctx, s.prefix+listDir)
 	if err != nil {
-		return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+		return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 	}
 	// The status of every live request, by id; ids with several entries
 	// are settled by their document.
@@ -207,14 +207,14 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 		first[e.id] = e
 		status[e.id] = e.status
 	}
-	agg := tfpilot.InsightsAggregate{StatusCounts: make(map[lifecycle.Status]int)}
+	agg := store.InsightsAggregate{StatusCounts: make(map[lifecycle.Status]int)}
 	settled := make(map[string]bool, len(byID)) // read from the document
 	if len(byID) > 0 {
 		ids := make([]string, 0, len(byID))
 		for id := range byID {
 			ids = append(ids, id)
 		}
-		docs := make([]*tfpilot.Request, len(ids))
+		docs := make([]*store.Request, len(ids))
 		err := s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
 			r, _, _, err := s.loadLive(ctx, ids[i])
 			switch {
@@ -232,13 +232,13 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 			return nil
 		})
 		if err != nil {
-			return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+			return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 		}
 		for i, id := range ids {
 			delete(status, id)
 			settled[id] = true
 			if docs[i] != nil {
-				agg.Add(tfpilot.InsightFactsOf(docs[i]), q)
+				agg.Add(store.InsightFactsOf(docs[i]), q)
 			}
 		}
 	}
@@ -248,7 +248,7 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 	// Stale destroys.
 	flights, err := s.listAll(ctx, s.prefix+insightsDestroyingDir)
 	if err != nil {
-		return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+		return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 	}
 	dispatched := make(map[string]time.Time)
 	for _, l := range flights {
@@ -276,7 +276,7 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 	for {
 		page, more, err := s.listOnce(ctx, prefix, after, 1000)
 		if err != nil {
-			return tfpilot.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
+			return store.InsightsAggregate{}, fmt.Errorf("%s: %w", op, err)
 		}
 		for _, l := range page {
 			after = l.key
@@ -295,7 +295,7 @@ func (s *Store) InsightsAggregate(ctx context.Context, q tfpilot.InsightsQuery) 
 			if _, live := status[b.ID]; !live {
 				continue
 			}
-			c := tfpilot.AttemptCompletion{Kind: b.Kind, Conclusion: b.Conclusion, CompletedAt: b.CompletedAt, DispatchedAt: b.DispatchedAt}
+			c := store.AttemptCompletion{Kind: b.Kind, Conclusion: b.Conclusion, CompletedAt: b.CompletedAt, DispatchedAt: b.DispatchedAt}
 			if c.Within(q) {
 				agg.Completions = append(agg.Completions, c)
 			}

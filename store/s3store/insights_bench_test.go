@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // benchRecent is how many requests of every benchmark bucket have an
@@ -21,7 +21,7 @@ const benchRecent = 100
 // within the last 100 hours for the first benchRecent, 30 days ago
 // otherwise; one in fifty of the first 1,000 destroying (so both sizes
 // have the same 20 destroys in flight).
-func insightsBenchRequest(i int, now time.Time) *tfpilot.Request {
+func insightsBenchRequest(i int, now time.Time) *store.Request {
 	r := newRequest(fmt.Sprintf("req-%05d", i))
 	r.ReceivedAt = now.Add(-time.Duration(i+1) * time.Minute)
 	r.MergedSHA = "abc"
@@ -50,11 +50,11 @@ func insightsBenchRequest(i int, now time.Time) *tfpilot.Request {
 func BenchmarkInsights(b *testing.B) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	sizes := []int{1_000, 10_000}
-	stores := make([]tfpilot.Store, len(sizes))
+	stores := make([]store.Store, len(sizes))
 	counters := make([]*opCounter, len(sizes))
 	for i, n := range sizes {
 		s, c, _ := countedStore(b, func() time.Time { return now })
-		if _, err := tfpilot.ComputeInsights(b.Context(), s, now); err != nil { // empty: ready.json
+		if _, err := store.ComputeInsights(b.Context(), s, now); err != nil { // empty: ready.json
 			b.Fatal(err)
 		}
 		start := time.Now()
@@ -90,7 +90,7 @@ func BenchmarkInsights(b *testing.B) {
 			for k := range sizes {
 				i := (k + it) % len(sizes)
 				start := time.Now()
-				in, err := tfpilot.ComputeInsights(context.Background(), stores[i], now)
+				in, err := store.ComputeInsights(context.Background(), stores[i], now)
 				spent[i] += time.Since(start)
 				if err != nil || in.Total != sizes[i] || in.AppliesLast7d != benchRecent {
 					b.Fatalf("insights over %d: %+v, %v", sizes[i], in, err)
@@ -107,7 +107,7 @@ func BenchmarkInsights(b *testing.B) {
 	b.Run("scan-1k", func(b *testing.B) {
 		counters[0].reset()
 		for b.Loop() {
-			in, err := tfpilot.ComputeInsights(context.Background(), scanOnly{stores[0]}, now)
+			in, err := store.ComputeInsights(context.Background(), scanOnly{stores[0]}, now)
 			if err != nil || in.Total != sizes[0] {
 				b.Fatalf("insights over %d: %+v, %v", sizes[0], in, err)
 			}

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -73,7 +73,7 @@ func countedStore(tb testing.TB, now func() time.Time) (*s3store.Store, *opCount
 // insightsRequest is request i of a bucket for insights: one in three
 // applied with an apply completed i minutes before now (so within the
 // week for the first 10,080), one in ten destroying, the rest created.
-func insightsRequest(i int, now time.Time) *tfpilot.Request {
+func insightsRequest(i int, now time.Time) *store.Request {
 	r := newRequest(fmt.Sprintf("req-%05d", i))
 	r.ReceivedAt = now.Add(-time.Duration(i+1) * time.Minute)
 	switch {
@@ -91,7 +91,7 @@ func insightsRequest(i int, now time.Time) *tfpilot.Request {
 
 // seedInsights creates requests [from, to) of insightsRequest, 16 at a
 // time.
-func seedInsights(tb testing.TB, s tfpilot.Store, from, to int, now time.Time) {
+func seedInsights(tb testing.TB, s store.Store, from, to int, now time.Time) {
 	tb.Helper()
 	var (
 		wg     sync.WaitGroup
@@ -117,7 +117,7 @@ func seedInsights(tb testing.TB, s tfpilot.Store, from, to int, now time.Time) {
 }
 
 // scanOnly hides the store's extensions, so that ComputeInsights walks it.
-type scanOnly struct{ tfpilot.RequestStore }
+type scanOnly struct{ store.RequestStore }
 
 // TestInsights_CostsTheListIndexPagesAndAConstantNumberOfGETs: insights
 // over a bucket read the keys of the list index, the in-flight destroys
@@ -130,7 +130,7 @@ func TestInsights_CostsTheListIndexPagesAndAConstantNumberOfGETs(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s, c, b := countedStore(t, func() time.Time { return now })
 	ctx := t.Context()
-	if _, err := tfpilot.ComputeInsights(ctx, s, now); err != nil { // an empty bucket: ready from the start
+	if _, err := store.ComputeInsights(ctx, s, now); err != nil { // an empty bucket: ready from the start
 		t.Fatal(err)
 	}
 	const n = 150
@@ -154,7 +154,7 @@ func TestInsights_CostsTheListIndexPagesAndAConstantNumberOfGETs(t *testing.T) {
 	}
 
 	c.reset()
-	got, err := tfpilot.ComputeInsights(ctx, s, now)
+	got, err := store.ComputeInsights(ctx, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestInsights_CostsTheListIndexPagesAndAConstantNumberOfGETs(t *testing.T) {
 	if gets > 2 || lists > 3 || c.heads.Load() > 0 {
 		t.Errorf("insights over %d requests made %d GETs, %d LISTs and %d HEADs; want at most 2, 3 and 0", n, gets, lists, c.heads.Load())
 	}
-	want, err := tfpilot.ComputeInsights(ctx, scanOnly{s}, now)
+	want, err := store.ComputeInsights(ctx, scanOnly{s}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +208,11 @@ func TestInsights_BucketWithoutInsightsKeysIsWalkedUntilReindex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := tfpilot.ComputeInsights(ctx, scanOnly{s}, now)
+	want, err := store.ComputeInsights(ctx, scanOnly{s}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := tfpilot.ComputeInsights(ctx, s, now)
+	got, err := store.ComputeInsights(ctx, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestInsights_BucketWithoutInsightsKeysIsWalkedUntilReindex(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.reset()
-	got, err = tfpilot.ComputeInsights(ctx, s, now)
+	got, err = store.ComputeInsights(ctx, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}

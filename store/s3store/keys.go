@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Key prefixes. Every key is under the store's Options.Prefix. The first
@@ -57,7 +57,7 @@ func (s *Store) runIndexKey(kind runs.Kind, runID int64) string {
 	return s.prefix + runIndexDir + string(kind) + "/run-" + strconv.FormatInt(runID, 10) + ".json"
 }
 
-func (s *Store) prIndexKey(pr tfpilot.PRRef) string {
+func (s *Store) prIndexKey(pr store.PRRef) string {
 	return s.prefix + prIndexDir + keyPart(pr.Owner) + "_" + keyPart(pr.Repo) + "/pr-" + strconv.Itoa(pr.Number) + ".json"
 }
 

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var (
-	_ tfpilot.LeaseStore = (*Store)(nil)
-	_ tfpilot.Pruner     = (*Store)(nil)
+	_ store.LeaseStore = (*Store)(nil)
+	_ store.Pruner     = (*Store)(nil)
 )
 
 // leasesDir holds one object per lease: tfpilot/leases/<name>.json.
@@ -29,17 +29,17 @@ type leaseBody struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-func (b leaseBody) lease() tfpilot.Lease {
-	return tfpilot.Lease{Name: b.Name, Holder: b.Holder, Fence: b.Fence, ExpiresAt: b.ExpiresAt}
+func (b leaseBody) lease() store.Lease {
+	return store.Lease{Name: b.Name, Holder: b.Holder, Fence: b.Fence, ExpiresAt: b.ExpiresAt}
 }
 
 // loadLease reads lease name and its ETag; a missing object is
-// tfpilot.ErrNotFound.
+// store.ErrNotFound.
 func (s *Store) loadLease(ctx context.Context, name string) (leaseBody, string, error) {
 	obj, err := s.get(ctx, s.leaseKey(name))
 	switch {
 	case isMissing(err):
-		return leaseBody{}, "", tfpilot.ErrNotFound
+		return leaseBody{}, "", store.ErrNotFound
 	case err != nil:
 		return leaseBody{}, "", err
 	}
@@ -68,74 +68,74 @@ func (s *Store) writeLease(ctx context.Context, b leaseBody, etag string) (bool,
 	return false, err
 }
 
-// AcquireLease implements [tfpilot.LeaseStore]: a read, then a
+// AcquireLease implements [store.LeaseStore]: a read, then a
 // conditional write (If-None-Match: * for a new lease, If-Match on the
 // ETag read for a takeover), so that of concurrent acquirers exactly one
 // writes; the others' preconditions fail and they are refused.
-func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (tfpilot.Lease, error) {
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (store.Lease, error) {
 	if name == "" || holder == "" || ttl <= 0 {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: acquire lease %q for %q for %v: empty name or holder, or ttl <= 0: %w", name, holder, ttl, tfpilot.ErrInvalid)
+		return store.Lease{}, fmt.Errorf("s3store: acquire lease %q for %q for %v: empty name or holder, or ttl <= 0: %w", name, holder, ttl, store.ErrInvalid)
 	}
 	cur, etag, err := s.loadLease(ctx, name)
-	if err != nil && err != tfpilot.ErrNotFound {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: acquire lease %q: %w", name, err)
+	if err != nil && err != store.ErrNotFound {
+		return store.Lease{}, fmt.Errorf("s3store: acquire lease %q: %w", name, err)
 	}
 	now := s.now()
 	if cur.lease().Held(now) {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: acquire lease %q: held by %q until %s: %w", name, cur.Holder, cur.ExpiresAt.Format(time.RFC3339Nano), tfpilot.ErrAlreadyExists)
+		return store.Lease{}, fmt.Errorf("s3store: acquire lease %q: held by %q until %s: %w", name, cur.Holder, cur.ExpiresAt.Format(time.RFC3339Nano), store.ErrAlreadyExists)
 	}
 	next := leaseBody{Name: name, Holder: holder, Fence: cur.Fence + 1, ExpiresAt: now.Add(ttl)}
 	ok, err := s.writeLease(ctx, next, etag)
 	switch {
 	case err != nil:
-		return tfpilot.Lease{}, fmt.Errorf("s3store: acquire lease %q: %w", name, err)
+		return store.Lease{}, fmt.Errorf("s3store: acquire lease %q: %w", name, err)
 	case !ok:
-		return tfpilot.Lease{}, fmt.Errorf("s3store: acquire lease %q: taken by a concurrent acquirer: %w", name, tfpilot.ErrAlreadyExists)
+		return store.Lease{}, fmt.Errorf("s3store: acquire lease %q: taken by a concurrent acquirer: %w", name, store.ErrAlreadyExists)
 	}
 	return next.lease(), nil
 }
 
 // checkHeld returns the stored lease and its ETag if l is still held as
-// presented, else an error wrapping tfpilot.ErrConflict.
-func (s *Store) checkHeld(ctx context.Context, l tfpilot.Lease, needUnexpired bool) (leaseBody, string, error) {
+// presented, else an error wrapping store.ErrConflict.
+func (s *Store) checkHeld(ctx context.Context, l store.Lease, needUnexpired bool) (leaseBody, string, error) {
 	cur, etag, err := s.loadLease(ctx, l.Name)
 	switch {
-	case err == tfpilot.ErrNotFound:
-		return leaseBody{}, "", fmt.Errorf("never acquired: %w", tfpilot.ErrConflict)
+	case err == store.ErrNotFound:
+		return leaseBody{}, "", fmt.Errorf("never acquired: %w", store.ErrConflict)
 	case err != nil:
 		return leaseBody{}, "", err
 	case cur.Fence != l.Fence || cur.Holder == "" || cur.Holder != l.Holder:
-		return leaseBody{}, "", fmt.Errorf("stored holder %q at fence %d: %w", cur.Holder, cur.Fence, tfpilot.ErrConflict)
+		return leaseBody{}, "", fmt.Errorf("stored holder %q at fence %d: %w", cur.Holder, cur.Fence, store.ErrConflict)
 	case needUnexpired && !cur.lease().Held(s.now()):
-		return leaseBody{}, "", fmt.Errorf("expired at %s: %w", cur.ExpiresAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+		return leaseBody{}, "", fmt.Errorf("expired at %s: %w", cur.ExpiresAt.Format(time.RFC3339Nano), store.ErrConflict)
 	}
 	return cur, etag, nil
 }
 
-// RenewLease implements [tfpilot.LeaseStore]: a read, a check of the
+// RenewLease implements [store.LeaseStore]: a read, a check of the
 // fence, and a write under If-Match.
-func (s *Store) RenewLease(ctx context.Context, l tfpilot.Lease, ttl time.Duration) (tfpilot.Lease, error) {
+func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	if ttl <= 0 {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: renew lease %q: ttl %v <= 0: %w", l.Name, ttl, tfpilot.ErrInvalid)
+		return store.Lease{}, fmt.Errorf("s3store: renew lease %q: ttl %v <= 0: %w", l.Name, ttl, store.ErrInvalid)
 	}
 	cur, etag, err := s.checkHeld(ctx, l, true)
 	if err != nil {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: %w", l.Name, l.Fence, err)
+		return store.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: %w", l.Name, l.Fence, err)
 	}
 	cur.ExpiresAt = s.now().Add(ttl)
 	ok, err := s.writeLease(ctx, cur, etag)
 	switch {
 	case err != nil:
-		return tfpilot.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: %w", l.Name, l.Fence, err)
+		return store.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: %w", l.Name, l.Fence, err)
 	case !ok:
-		return tfpilot.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: changed concurrently: %w", l.Name, l.Fence, tfpilot.ErrConflict)
+		return store.Lease{}, fmt.Errorf("s3store: renew lease %q at fence %d: changed concurrently: %w", l.Name, l.Fence, store.ErrConflict)
 	}
 	return cur.lease(), nil
 }
 
-// ReleaseLease implements [tfpilot.LeaseStore]: the object is kept with
+// ReleaseLease implements [store.LeaseStore]: the object is kept with
 // no holder, written under If-Match.
-func (s *Store) ReleaseLease(ctx context.Context, l tfpilot.Lease) error {
+func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 	cur, etag, err := s.checkHeld(ctx, l, false)
 	if err != nil {
 		return fmt.Errorf("s3store: release lease %q at fence %d: %w", l.Name, l.Fence, err)
@@ -145,26 +145,26 @@ func (s *Store) ReleaseLease(ctx context.Context, l tfpilot.Lease) error {
 	case err != nil:
 		return fmt.Errorf("s3store: release lease %q at fence %d: %w", l.Name, l.Fence, err)
 	case !ok:
-		return fmt.Errorf("s3store: release lease %q at fence %d: changed concurrently: %w", l.Name, l.Fence, tfpilot.ErrConflict)
+		return fmt.Errorf("s3store: release lease %q at fence %d: changed concurrently: %w", l.Name, l.Fence, store.ErrConflict)
 	}
 	return nil
 }
 
-// GetLease implements [tfpilot.LeaseStore].
-func (s *Store) GetLease(ctx context.Context, name string) (tfpilot.Lease, error) {
+// GetLease implements [store.LeaseStore].
+func (s *Store) GetLease(ctx context.Context, name string) (store.Lease, error) {
 	b, _, err := s.loadLease(ctx, name)
 	if err != nil {
-		return tfpilot.Lease{}, fmt.Errorf("s3store: get lease %q: %w", name, err)
+		return store.Lease{}, fmt.Errorf("s3store: get lease %q: %w", name, err)
 	}
 	return b.lease(), nil
 }
 
-// Prune implements [tfpilot.Pruner]: it lists the idempotency, delivery
+// Prune implements [store.Pruner]: it lists the idempotency, delivery
 // and rate-limit prefixes, reads each object and deletes the ones past
 // the horizon under If-Match on the ETag read, so that an object
 // rewritten meanwhile (a key reused, a delivery reclaimed) is kept.
-func (s *Store) Prune(ctx context.Context, horizon time.Time) (tfpilot.PruneResult, error) {
-	var out tfpilot.PruneResult
+func (s *Store) Prune(ctx context.Context, horizon time.Time) (store.PruneResult, error) {
+	var out store.PruneResult
 	for _, d := range []struct {
 		n      *int
 		dir    string

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/internal/listquery"
 )
 
@@ -30,7 +30,7 @@ type listCursor struct {
 
 // filterTag fingerprints q's filters, so that a cursor is refused with
 // other filters than it was made with.
-func filterTag(q tfpilot.ListQuery) string {
+func filterTag(q store.ListQuery) string {
 	st := make([]string, len(q.Statuses))
 	for i, s := range q.Statuses {
 		st[i] = string(s)
@@ -49,7 +49,7 @@ func encodeCursor(c listCursor) string {
 
 // parseQuery checks q and returns its page size and the index key to
 // start after ("" for the first page).
-func (s *Store) parseQuery(q tfpilot.ListQuery) (int, string, error) {
+func (s *Store) parseQuery(q store.ListQuery) (int, string, error) {
 	limit, err := listquery.Check(q)
 	if err != nil {
 		return 0, "", err
@@ -63,10 +63,10 @@ func (s *Store) parseQuery(q tfpilot.ListQuery) (int, string, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || !strings.HasSuffix(c.Key, "~/") {
-		return 0, "", fmt.Errorf("cursor %q: malformed: %w", q.Cursor, tfpilot.ErrInvalid)
+		return 0, "", fmt.Errorf("cursor %q: malformed: %w", q.Cursor, store.ErrInvalid)
 	}
 	if c.Filter != filterTag(q) {
-		return 0, "", fmt.Errorf("cursor %q: made with other filters: %w", q.Cursor, tfpilot.ErrInvalid)
+		return 0, "", fmt.Errorf("cursor %q: made with other filters: %w", q.Cursor, store.ErrInvalid)
 	}
 	// "~" sorts after every key at the position (they continue with
 	// "p") and before every later position.
@@ -79,7 +79,7 @@ type candidate struct {
 	entry indexEntry
 }
 
-// ListRequests implements [tfpilot.RequestStore]. It walks the list
+// ListRequests implements [store.RequestStore]. It walks the list
 // index (tfpilot/list/, whose keys sort newest first and name project,
 // environment and status) from the cursor, keeps the entries whose key
 // passes the filters, and reads only their documents, in batches of at
@@ -95,10 +95,10 @@ type candidate struct {
 // one status (one call per status for several); a page filtered by
 // project or environment costs the same GETs plus one ListObjectsV2 call
 // per 1,000 index entries scanned.
-func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.ListPage, error) {
+func (s *Store) ListRequests(ctx context.Context, q store.ListQuery) (store.ListPage, error) {
 	limit, after, err := s.parseQuery(q)
 	if err != nil {
-		return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+		return store.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 	}
 	prefix := s.prefix + listDir
 	keyFiltered := q.Project != "" || q.Environment != "" || len(q.Statuses) > 0
@@ -112,7 +112,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 	if len(q.Statuses) > 0 {
 		ready, err := s.statusIndexReady(ctx)
 		if err != nil {
-			return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+			return store.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 		}
 		if ready {
 			if q.Project == "" && q.Environment == "" {
@@ -122,7 +122,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		}
 	}
 	var (
-		out       []*tfpilot.Request
+		out       []*store.Request
 		outPos    []string
 		seen      = make(map[string]bool)
 		cands     []candidate
@@ -135,7 +135,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			}
 			page, more, err := listPage(ctx)
 			if err != nil {
-				return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+				return store.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 			}
 			exhausted = !more
 			for _, l := range page {
@@ -152,7 +152,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 		n := min(len(cands), max(limit+1-len(out), s.concurrency))
 		batch := cands[:n]
 		cands = cands[n:]
-		docs := make([]*tfpilot.Request, n)
+		docs := make([]*store.Request, n)
 		err := s.parallel(ctx, n, func(ctx context.Context, i int) error {
 			r, obj, err := s.loadRequest(ctx, s.requestKey(batch[i].entry.id))
 			switch {
@@ -168,7 +168,7 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			return nil
 		})
 		if err != nil {
-			return tfpilot.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
+			return store.ListPage{}, fmt.Errorf("s3store: list requests: %w", err)
 		}
 		for i, r := range docs {
 			if len(out) > limit {
@@ -185,9 +185,9 @@ func (s *Store) ListRequests(ctx context.Context, q tfpilot.ListQuery) (tfpilot.
 			outPos = append(outPos, pos)
 		}
 	}
-	page := tfpilot.ListPage{Requests: out}
+	page := store.ListPage{Requests: out}
 	if page.Requests == nil {
-		page.Requests = []*tfpilot.Request{}
+		page.Requests = []*store.Request{}
 	}
 	if len(out) > limit {
 		page.Requests = out[:limit]

@@ -12,14 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
 // walk lists every page of q and returns the ids in order.
-func walk(t *testing.T, s tfpilot.Store, q tfpilot.ListQuery) []string {
+func walk(t *testing.T, s store.Store, q store.ListQuery) []string {
 	t.Helper()
 	var out []string
 	for page := 0; ; page++ {
@@ -29,7 +29,7 @@ func walk(t *testing.T, s tfpilot.Store, q tfpilot.ListQuery) []string {
 		}
 		limit := q.Limit
 		if limit == 0 {
-			limit = tfpilot.DefaultPageSize
+			limit = store.DefaultPageSize
 		}
 		if len(p.Requests) > limit {
 			t.Fatalf("page %d holds %d requests, limit %d", page, len(p.Requests), q.Limit)
@@ -67,16 +67,16 @@ func TestList_NewestFirstThenIDDescendingWithFilters(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		q    tfpilot.ListQuery
+		q    store.ListQuery
 		want []string
 	}{
-		{"all, pages of 2", tfpilot.ListQuery{Limit: 2}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
-		{"all, one page", tfpilot.ListQuery{}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
-		{"pages of exactly the count", tfpilot.ListQuery{Limit: 7}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
-		{"project", tfpilot.ListQuery{Project: "payments", Limit: 2}, []string{"f", "c", "ab", "a", "e"}},
-		{"environment", tfpilot.ListQuery{Environment: "prod", Limit: 1}, []string{"d", "ab"}},
-		{"project and environment", tfpilot.ListQuery{Project: "payments", Environment: "dev", Limit: 3}, []string{"f", "c", "a", "e"}},
-		{"no match", tfpilot.ListQuery{Project: "nope"}, nil},
+		{"all, pages of 2", store.ListQuery{Limit: 2}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
+		{"all, one page", store.ListQuery{}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
+		{"pages of exactly the count", store.ListQuery{Limit: 7}, []string{"f", "d", "c", "b", "ab", "a", "e"}},
+		{"project", store.ListQuery{Project: "payments", Limit: 2}, []string{"f", "c", "ab", "a", "e"}},
+		{"environment", store.ListQuery{Environment: "prod", Limit: 1}, []string{"d", "ab"}},
+		{"project and environment", store.ListQuery{Project: "payments", Environment: "dev", Limit: 3}, []string{"f", "c", "a", "e"}},
+		{"no match", store.ListQuery{Project: "nope"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,16 +85,16 @@ func TestList_NewestFirstThenIDDescendingWithFilters(t *testing.T) {
 			}
 		})
 	}
-	p, err := e.ListRequests(ctx, tfpilot.ListQuery{Limit: 2})
+	p, err := e.ListRequests(ctx, store.ListQuery{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.ListRequests(ctx, tfpilot.ListQuery{Limit: 2, Project: "payments", Cursor: p.NextCursor})
-	wantErr(t, err, tfpilot.ErrInvalid)
-	_, err = e.ListRequests(ctx, tfpilot.ListQuery{Cursor: "not a cursor"})
-	wantErr(t, err, tfpilot.ErrInvalid)
-	_, err = e.ListRequests(ctx, tfpilot.ListQuery{Limit: -1})
-	wantErr(t, err, tfpilot.ErrInvalid)
+	_, err = e.ListRequests(ctx, store.ListQuery{Limit: 2, Project: "payments", Cursor: p.NextCursor})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = e.ListRequests(ctx, store.ListQuery{Cursor: "not a cursor"})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = e.ListRequests(ctx, store.ListQuery{Limit: -1})
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func TestList_WalkNeitherSkipsNorRepeatsWhileCreatingAndUpdating(t *testing.T) {
@@ -107,7 +107,7 @@ func TestList_WalkNeitherSkipsNorRepeatsWhileCreatingAndUpdating(t *testing.T) {
 		mustCreate(t, e, newRequest(id))
 		want = append([]string{id}, want...) // same instant: id descending
 	}
-	q := tfpilot.ListQuery{Limit: 5}
+	q := store.ListQuery{Limit: 5}
 	var got []string
 	for i := 0; ; i++ {
 		p, err := e.ListRequests(ctx, q)
@@ -119,7 +119,7 @@ func TestList_WalkNeitherSkipsNorRepeatsWhileCreatingAndUpdating(t *testing.T) {
 		// index entry to another key at the same position.
 		if n := len(p.Requests); n > 0 {
 			last := p.Requests[n-1].Clone()
-			last.PR = &tfpilot.PullRequest{Number: i + 1, Open: true}
+			last.PR = &store.PullRequest{Number: i + 1, Open: true}
 			if _, err := e.UpdateRequest(ctx, last); err != nil {
 				t.Fatal(err)
 			}
@@ -165,10 +165,10 @@ func TestList_FollowsProjectChangesAndSkipsStaleEntries(t *testing.T) {
 	if _, err := e.UpdateRequest(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Project: "payments"}); len(got) != 0 {
+	if got := walk(t, e, store.ListQuery{Project: "payments"}); len(got) != 0 {
 		t.Fatalf("old project still lists %v", got)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Project: "search"}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{Project: "search"}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("new project lists %v", got)
 	}
 	if keys := e.keys(t, "tfpilot/list/"); len(keys) != 1 {
@@ -186,7 +186,7 @@ func TestList_FollowsProjectChangesAndSkipsStaleEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.putRaw(t, "tfpilot/list/"+danglingEntryKey("req-3"), "{}")
-	if got := walk(t, e, tfpilot.ListQuery{Limit: 1}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{Limit: 1}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("listed %v, want only req-1", got)
 	}
 	res, err := e.Reindex(ctx)
@@ -239,7 +239,7 @@ func TestList_StatusFilterReadsOnlyMatchingDocuments(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		r := newRequest(fmt.Sprintf("req-%02d", i))
 		if i == 7 {
-			r.PR = &tfpilot.PullRequest{Number: 1, Open: true} // planning
+			r.PR = &store.PullRequest{Number: 1, Open: true} // planning
 		}
 		mustCreate(t, s, r)
 	}
@@ -248,19 +248,19 @@ func TestList_StatusFilterReadsOnlyMatchingDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur.PR = &tfpilot.PullRequest{Number: 2, Open: true}
+	cur.PR = &store.PullRequest{Number: 2, Open: true}
 	if _, err := s.UpdateRequest(ctx, cur); err != nil {
 		t.Fatal(err)
 	}
 	counter.calls.Store(0)
-	p, err := s.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Planning}})
+	p, err := s.ListRequests(ctx, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Planning}})
 	if err != nil || !slices.Equal(ids(p.Requests), []string{"req-20", "req-07"}) || p.NextCursor != "" {
 		t.Fatalf("planning: %v, %v", ids(p.Requests), err)
 	}
 	if n := counter.calls.Load(); n != 3 {
 		t.Fatalf("a status-filtered page made %d S3 calls, want 3 (one list, a GET per match)", n)
 	}
-	p, err = s.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.RequestCreated}, Limit: 100})
+	p, err = s.ListRequests(ctx, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.RequestCreated}, Limit: 100})
 	if err != nil || len(p.Requests) != 28 || slices.Contains(ids(p.Requests), "req-20") {
 		t.Fatalf("request_created: %v, %v", ids(p.Requests), err)
 	}
@@ -287,7 +287,7 @@ func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
 	}
 	// The entry names the clock-free status (lifecycle.IndexStatus): the
 	// destroy is in flight however old; the Pilot turns it failed.
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("destroying lists %v", got)
 	}
 	// A write through s3store keeps the same entry.
@@ -302,10 +302,10 @@ func TestReindex_DocumentWithoutStatusKeepsOneEntry(t *testing.T) {
 	if keys := e.keys(t, "tfpilot/list/"); len(keys) != 1 {
 		t.Fatalf("after the update the index holds %v, want one entry", keys)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Destroying}}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("after the update destroying lists %v", got)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); len(got) != 0 {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); len(got) != 0 {
 		t.Fatalf("failed lists %v; the store keeps the clock-free status", got)
 	}
 }
@@ -340,16 +340,16 @@ func TestList_StatusFilterNeverTrustsALegacyStatusField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Applied}}); len(got) != 0 {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Applied}}); len(got) != 0 {
 		t.Fatalf("applied lists %v: the stale status field counted", got)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("unfiltered list %v", got)
 	}
 	if _, err := e.Reindex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Failed}}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("failed lists %v after Reindex", got)
 	}
 	// An update moves it off the stale entry too.
@@ -361,7 +361,7 @@ func TestList_StatusFilterNeverTrustsALegacyStatusField(t *testing.T) {
 	if len(keys) != 1 || !strings.HasSuffix(keys[0], ".sfailed") {
 		t.Fatalf("after the update the index holds %v, want the failed entry only", keys)
 	}
-	if got := walk(t, e, tfpilot.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
+	if got := walk(t, e, store.ListQuery{}); !slices.Equal(got, []string{"req-1"}) {
 		t.Fatalf("unfiltered list %v after the update", got)
 	}
 }
@@ -378,8 +378,8 @@ func TestUpdate_RefusedReceivedAtChangeLeavesTheIndexAlone(t *testing.T) {
 	before := e.keys(t, "tfpilot/list/")
 	next := r.Clone()
 	next.ReceivedAt = r.ReceivedAt.Add(time.Hour)
-	next.PR = &tfpilot.PullRequest{Number: 1, Open: true} // a status change too
-	if _, err := e.UpdateRequest(ctx, next); !errors.Is(err, tfpilot.ErrInvalid) {
+	next.PR = &store.PullRequest{Number: 1, Open: true} // a status change too
+	if _, err := e.UpdateRequest(ctx, next); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("UpdateRequest moving ReceivedAt = %v, want ErrInvalid", err)
 	}
 	if after := e.keys(t, "tfpilot/list/"); !slices.Equal(after, before) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // idempotencyBody is the body of
@@ -22,8 +22,8 @@ type idempotencyBody struct {
 	ExpiresAt   time.Time `json:"expiresAt"`
 }
 
-func (b idempotencyBody) record() tfpilot.IdempotencyRecord {
-	rec := tfpilot.IdempotencyRecord{
+func (b idempotencyBody) record() store.IdempotencyRecord {
+	rec := store.IdempotencyRecord{
 		Operation: b.Operation, Key: b.Key, Fingerprint: b.Fingerprint, RequestID: b.RequestID,
 		CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt,
 	}
@@ -33,13 +33,13 @@ func (b idempotencyBody) record() tfpilot.IdempotencyRecord {
 	return rec
 }
 
-// PutIdempotency implements [tfpilot.IdempotencyStore]. A new record is
+// PutIdempotency implements [store.IdempotencyStore]. A new record is
 // created with If-None-Match: *; an expired one is replaced with
 // If-Match on the ETag read, so that of two processes racing to reuse an
 // expired key exactly one wins.
-func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecord) error {
+func (s *Store) PutIdempotency(ctx context.Context, rec store.IdempotencyRecord) error {
 	if rec.Operation == "" || rec.Key == "" || rec.ExpiresAt.IsZero() {
-		return fmt.Errorf("s3store: put idempotency record %q/%q: empty operation, key or expiry: %w", rec.Operation, rec.Key, tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: put idempotency record %q/%q: empty operation, key or expiry: %w", rec.Operation, rec.Key, store.ErrInvalid)
 	}
 	now := s.now()
 	if rec.CreatedAt.IsZero() {
@@ -63,7 +63,7 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, err)
 		case c.ifMatch != "" || attempt >= maxRecordAttempts:
 			// Another writer replaced the expired record first.
-			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, tfpilot.ErrAlreadyExists)
+			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, store.ErrAlreadyExists)
 		}
 		cur, obj, err := s.loadIdempotency(ctx, key)
 		switch {
@@ -72,7 +72,7 @@ func (s *Store) PutIdempotency(ctx context.Context, rec tfpilot.IdempotencyRecor
 		case err != nil:
 			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, err)
 		case now.Before(cur.ExpiresAt):
-			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, tfpilot.ErrAlreadyExists)
+			return fmt.Errorf("s3store: put idempotency record %q/%q: %w", rec.Operation, rec.Key, store.ErrAlreadyExists)
 		}
 		c = cond{ifMatch: obj.etag}
 	}
@@ -90,30 +90,30 @@ func (s *Store) loadIdempotency(ctx context.Context, key string) (idempotencyBod
 	return b, obj, nil
 }
 
-// GetIdempotency implements [tfpilot.IdempotencyStore]. An expired record
-// is [tfpilot.ErrNotFound].
-func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (tfpilot.IdempotencyRecord, error) {
+// GetIdempotency implements [store.IdempotencyStore]. An expired record
+// is [store.ErrNotFound].
+func (s *Store) GetIdempotency(ctx context.Context, operation, key string) (store.IdempotencyRecord, error) {
 	if operation == "" || key == "" {
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, tfpilot.ErrNotFound)
+		return store.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, store.ErrNotFound)
 	}
 	b, _, err := s.loadIdempotency(ctx, s.idempotencyKey(operation, key))
 	switch {
 	case isMissing(err):
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, tfpilot.ErrNotFound)
+		return store.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, store.ErrNotFound)
 	case err != nil:
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, err)
+		return store.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: %w", operation, key, err)
 	case !s.now().Before(b.ExpiresAt):
-		return tfpilot.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: expired: %w", operation, key, tfpilot.ErrNotFound)
+		return store.IdempotencyRecord{}, fmt.Errorf("s3store: get idempotency record %q/%q: expired: %w", operation, key, store.ErrNotFound)
 	}
 	return b.record(), nil
 }
 
-// PutCost implements [tfpilot.CostStore]: it writes the non-empty
+// PutCost implements [store.CostStore]: it writes the non-empty
 // documents of c to cost/<id>/infracost-cost.json and
 // infracost-diff.json, as infracost's upload step does, byte for byte.
-func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
+func (s *Store) PutCost(ctx context.Context, c store.Cost) error {
 	if !safeID(c.RequestID) {
-		return fmt.Errorf("s3store: put cost of request %q: empty or unusable request id: %w", c.RequestID, tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: put cost of request %q: empty or unusable request id: %w", c.RequestID, store.ErrInvalid)
 	}
 	for _, doc := range []struct {
 		name string
@@ -129,13 +129,13 @@ func (s *Store) PutCost(ctx context.Context, c tfpilot.Cost) error {
 	return nil
 }
 
-// GetCost implements [tfpilot.CostStore]. Either document may be
-// missing; [tfpilot.ErrNotFound] when both are.
-func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, error) {
+// GetCost implements [store.CostStore]. Either document may be
+// missing; [store.ErrNotFound] when both are.
+func (s *Store) GetCost(ctx context.Context, requestID string) (store.Cost, error) {
 	if !safeID(requestID) {
-		return tfpilot.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, tfpilot.ErrNotFound)
+		return store.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, store.ErrNotFound)
 	}
-	c := tfpilot.Cost{RequestID: requestID}
+	c := store.Cost{RequestID: requestID}
 	for _, doc := range []struct {
 		name string
 		dst  *json.RawMessage
@@ -145,12 +145,12 @@ func (s *Store) GetCost(ctx context.Context, requestID string) (tfpilot.Cost, er
 		case isMissing(err):
 			continue
 		case err != nil:
-			return tfpilot.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, err)
+			return store.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, err)
 		}
 		*doc.dst = obj.body
 	}
 	if c.Estimate == nil && c.Diff == nil {
-		return tfpilot.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, tfpilot.ErrNotFound)
+		return store.Cost{}, fmt.Errorf("s3store: get cost of request %q: %w", requestID, store.ErrNotFound)
 	}
 	return c, nil
 }

@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // encodeRequest returns r's document with st, its list-index status
 // ([lifecycle.IndexStatus]), and now beside it, in the fields the
-// original TfPilot used (status and statusDerivedAt). [tfpilot.Request]
+// original TfPilot used (status and statusDerivedAt). [store.Request]
 // drops both fields on decode: they are never read back as facts, and
 // list filters derive the status from the facts.
-func encodeRequest(r *tfpilot.Request, st lifecycle.Status, now time.Time) ([]byte, error) {
+func encodeRequest(r *store.Request, st lifecycle.Status, now time.Time) ([]byte, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -82,11 +82,11 @@ func readMeta(body []byte) docMeta {
 	return docMeta{status: lifecycle.Normalize(v.Status), archiving: len(v.Archiving) > 0 && string(v.Archiving) != "null"}
 }
 
-func decodeRequest(body []byte) (*tfpilot.Request, error) {
-	return tfpilot.DecodeRequest(body)
+func decodeRequest(body []byte) (*store.Request, error) {
+	return store.DecodeRequest(body)
 }
 
-func sameDocument(a, b *tfpilot.Request) (bool, error) {
+func sameDocument(a, b *store.Request) (bool, error) {
 	ca, err := a.CanonicalJSON()
 	if err != nil {
 		return false, err
@@ -99,7 +99,7 @@ func sameDocument(a, b *tfpilot.Request) (bool, error) {
 }
 
 // loadRequest reads and decodes the object at key.
-func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, object, error) {
+func (s *Store) loadRequest(ctx context.Context, key string) (*store.Request, object, error) {
 	obj, err := s.get(ctx, key)
 	if err != nil {
 		return nil, object{}, err
@@ -112,7 +112,7 @@ func (s *Store) loadRequest(ctx context.Context, key string) (*tfpilot.Request, 
 }
 
 // loadLive reads a live request: one being archived is missing.
-func (s *Store) loadLive(ctx context.Context, id string) (*tfpilot.Request, object, docMeta, error) {
+func (s *Store) loadLive(ctx context.Context, id string) (*store.Request, object, docMeta, error) {
 	r, obj, err := s.loadRequest(ctx, s.requestKey(id))
 	if err != nil {
 		return nil, object{}, docMeta{}, err
@@ -133,30 +133,30 @@ type missingError struct{ why string }
 
 func (e *missingError) Error() string { return e.why }
 
-// GetRequest implements [tfpilot.RequestStore]: it reads
+// GetRequest implements [store.RequestStore]: it reads
 // requests/<id>.json.
-func (s *Store) GetRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, error) {
 	if !safeID(id) {
-		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("s3store: get request %q: %w", id, store.ErrNotFound)
 	}
 	r, _, _, err := s.loadLive(ctx, id)
 	switch {
 	case isMissing(err):
-		return nil, fmt.Errorf("s3store: get request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("s3store: get request %q: %w", id, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: get request %q: %w", id, err)
 	}
 	return r, nil
 }
 
-// CreateRequest implements [tfpilot.RequestStore]. It refuses an id
+// CreateRequest implements [store.RequestStore]. It refuses an id
 // found in history/, writes the list-index entry, then writes
 // requests/<id>.json with If-None-Match: *, so exactly one of any
 // number of racing creates wins. An entry left by a losing create
 // names a document that does not match it and is never listed.
-func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if r == nil {
-		return nil, fmt.Errorf("s3store: create request: nil request: %w", tfpilot.ErrInvalid)
+		return nil, fmt.Errorf("s3store: create request: nil request: %w", store.ErrInvalid)
 	}
 	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
@@ -174,14 +174,14 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	st := indexStatus(c)
 	body, err := encodeRequest(c, st, now)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)
 	}
 	archived, err := s.exists(ctx, s.historyKey(c.ID))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	case archived:
-		return nil, fmt.Errorf("s3store: create request %q: archived: %w", r.ID, tfpilot.ErrAlreadyExists)
+		return nil, fmt.Errorf("s3store: create request %q: archived: %w", r.ID, store.ErrAlreadyExists)
 	}
 	if err := s.putIndex(ctx, c, entryOf(c, st)); err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
@@ -189,7 +189,7 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	_, err = s.put(ctx, s.requestKey(c.ID), body, cond{ifNoneMatch: true})
 	switch {
 	case isPrecondition(err):
-		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, tfpilot.ErrAlreadyExists)
+		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, store.ErrAlreadyExists)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
 	}
@@ -197,19 +197,19 @@ func (s *Store) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	return decodeRequest(body)
 }
 
-// UpdateRequest implements [tfpilot.RequestStore]: a compare-and-swap
+// UpdateRequest implements [store.RequestStore]: a compare-and-swap
 // that reads the document and its ETag, checks Version, and writes with
 // If-Match on that ETag, with the status derived at the store's clock.
 // A non-zero ReceivedAt must equal the stored one to the nanosecond
 // (time.Equal; the document keeps nanoseconds), else the result is
-// [tfpilot.ErrInvalid]; the stored value, zone included, is kept. The
+// [store.ErrInvalid]; the stored value, zone included, is kept. The
 // request's list-index position is made of ReceivedAt and its id, so
 // it never moves: when project, environment or status change, the new
 // entry at the same position is written before the swap and the old one
 // removed after it, so the request is listed throughout.
-func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	if r == nil {
-		return nil, fmt.Errorf("s3store: update request: nil request: %w", tfpilot.ErrInvalid)
+		return nil, fmt.Errorf("s3store: update request: nil request: %w", store.ErrInvalid)
 	}
 	if err := r.ValidateID(); err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
@@ -218,21 +218,21 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	cur, obj, meta, err := s.loadLive(ctx, r.ID)
 	switch {
 	case isMissing(err):
-		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	case cur.Version != r.Version:
-		return nil, fmt.Errorf("s3store: update request %q at version %d (stored %d): %w", r.ID, r.Version, cur.Version, tfpilot.ErrConflict)
+		return nil, fmt.Errorf("s3store: update request %q at version %d (stored %d): %w", r.ID, r.Version, cur.Version, store.ErrConflict)
 	case !r.ReceivedAt.IsZero() && !r.ReceivedAt.Equal(cur.ReceivedAt):
 		return nil, fmt.Errorf("s3store: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
-			r.ID, r.ReceivedAt.Format(time.RFC3339Nano), cur.ReceivedAt.Format(time.RFC3339Nano), tfpilot.ErrInvalid)
+			r.ID, r.ReceivedAt.Format(time.RFC3339Nano), cur.ReceivedAt.Format(time.RFC3339Nano), store.ErrInvalid)
 	}
 	next := r.Clone()
 	next.ReceivedAt = cur.ReceivedAt
 	same, err := sameDocument(cur, next)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)
 	case same:
 		return cur, nil
 	}
@@ -241,7 +241,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	st := indexStatus(next)
 	body, err := encodeRequest(next, st, now)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, tfpilot.ErrInvalid, err)
+		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)
 	}
 	// The entry moves, within its position, when project, environment
 	// or status change. The current entry is the one derived from the
@@ -262,7 +262,7 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	_, err = s.put(ctx, key, body, cond{ifMatch: obj.etag})
 	switch {
 	case isPrecondition(err):
-		return nil, fmt.Errorf("s3store: update request %q at version %d: %w", r.ID, r.Version, tfpilot.ErrConflict)
+		return nil, fmt.Errorf("s3store: update request %q at version %d: %w", r.ID, r.Version, store.ErrConflict)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
 	}
@@ -283,12 +283,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 	return decodeRequest(body)
 }
 
-// ArchiveRequest implements [tfpilot.RequestStore] in four steps:
+// ArchiveRequest implements [store.RequestStore] in four steps:
 //  1. copy the document to history/<id>.json;
 //  2. mark requests/<id>.json as being archived, with If-Match on the
 //     ETag read, so that exactly one of the archive and any concurrent
 //     update wins (when the update wins, the copy is removed again and
-//     the result is [tfpilot.ErrConflict]); from here the request reads
+//     the result is [store.ErrConflict]); from here the request reads
 //     as archived;
 //  3. delete requests/<id>.json with If-Match on the marked ETag;
 //  4. delete its list-index entries.
@@ -299,12 +299,12 @@ func (s *Store) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot
 // [Store.Reindex] tidies what step 4 left.
 func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) error {
 	if !safeID(id) {
-		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+		return fmt.Errorf("s3store: archive request %q: %w", id, store.ErrNotFound)
 	}
 	key := s.requestKey(id)
 	cur, obj, err := s.loadRequest(ctx, key)
 	if isMissing(err) {
-		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+		return fmt.Errorf("s3store: archive request %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("s3store: archive request %q: %w", id, err)
@@ -312,9 +312,9 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	resuming := readMeta(obj.body).archiving
 	switch {
 	case cur.Version != version && resuming:
-		return fmt.Errorf("s3store: archive request %q: %w", id, tfpilot.ErrNotFound)
+		return fmt.Errorf("s3store: archive request %q: %w", id, store.ErrNotFound)
 	case cur.Version != version:
-		return fmt.Errorf("s3store: archive request %q at version %d (stored %d): %w", id, version, cur.Version, tfpilot.ErrConflict)
+		return fmt.Errorf("s3store: archive request %q at version %d (stored %d): %w", id, version, cur.Version, store.ErrConflict)
 	}
 	live := obj.body
 	if resuming {
@@ -338,7 +338,7 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 			// A concurrent write won: undo the copy unless another
 			// archive overwrote it meanwhile.
 			_ = s.del(ctx, hkey, hetag)
-			return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, tfpilot.ErrConflict)
+			return fmt.Errorf("s3store: archive request %q at version %d: %w", id, version, store.ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("s3store: archive request %q: %w", id, err)
@@ -356,16 +356,16 @@ func (s *Store) ArchiveRequest(ctx context.Context, id string, version int64) er
 	return nil
 }
 
-// GetArchivedRequest implements [tfpilot.RequestStore]: it reads
+// GetArchivedRequest implements [store.RequestStore]: it reads
 // history/<id>.json.
-func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*tfpilot.Request, error) {
+func (s *Store) GetArchivedRequest(ctx context.Context, id string) (*store.Request, error) {
 	if !safeID(id) {
-		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, store.ErrNotFound)
 	}
 	r, _, err := s.loadRequest(ctx, s.historyKey(id))
 	switch {
 	case isMissing(err):
-		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, tfpilot.ErrNotFound)
+		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: get archived request %q: %w", id, err)
 	}

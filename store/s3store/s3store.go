@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // API is the part of the S3 client a [Store] uses. *s3.Client satisfies
@@ -64,7 +64,7 @@ const (
 // maxObjectSize caps how much of one object the store reads into memory.
 const maxObjectSize = 32 << 20
 
-// Store is a [tfpilot.Store] on an S3 bucket. It is safe for concurrent
+// Store is a [store.Store] on an S3 bucket. It is safe for concurrent
 // use by many goroutines and many processes sharing the bucket. Create
 // one with [New].
 type Store struct {
@@ -80,13 +80,13 @@ type Store struct {
 	checkedEmpty atomic.Bool // status_index.go: markReadyIfEmpty ran
 }
 
-var _ tfpilot.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store on bucket through client, configured by opts (nil
 // for the defaults). The bucket must exist; New makes no call.
 func New(client API, bucket string, opts *Options) (*Store, error) {
 	if client == nil || bucket == "" {
-		return nil, fmt.Errorf("s3store: new: a client and a bucket are required: %w", tfpilot.ErrInvalid)
+		return nil, fmt.Errorf("s3store: new: a client and a bucket are required: %w", store.ErrInvalid)
 	}
 	s := &Store{
 		client:      client,

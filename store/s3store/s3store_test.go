@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -103,11 +103,11 @@ func (e *env) keys(t *testing.T, prefix string) []string {
 	return keys
 }
 
-func newRequest(id string) *tfpilot.Request {
-	return &tfpilot.Request{ID: id, Project: "payments", Environment: "dev", Module: "s3-bucket", Config: map[string]any{"bucket_name": id}}
+func newRequest(id string) *store.Request {
+	return &store.Request{ID: id, Project: "payments", Environment: "dev", Module: "s3-bucket", Config: map[string]any{"bucket_name": id}}
 }
 
-func mustCreate(t *testing.T, s tfpilot.Store, r *tfpilot.Request) *tfpilot.Request {
+func mustCreate(t *testing.T, s store.Store, r *store.Request) *store.Request {
 	t.Helper()
 	got, err := s.CreateRequest(context.Background(), r)
 	if err != nil {
@@ -128,10 +128,10 @@ func wantErr(t *testing.T, err, target error) {
 
 func TestNew_RefusesMissingClientOrBucket(t *testing.T) {
 	t.Parallel()
-	if _, err := s3store.New(nil, "b", nil); !errors.Is(err, tfpilot.ErrInvalid) {
+	if _, err := s3store.New(nil, "b", nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("nil client: %v", err)
 	}
-	if _, err := s3store.New(&s3.Client{}, "", nil); !errors.Is(err, tfpilot.ErrInvalid) {
+	if _, err := s3store.New(&s3.Client{}, "", nil); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("empty bucket: %v", err)
 	}
 }
@@ -152,11 +152,11 @@ func TestRequest_CreateStartsAtVersionOneInTheSeedLayout(t *testing.T) {
 		t.Fatalf("get: %+v, %v", read, err)
 	}
 	_, err = e.CreateRequest(ctx, newRequest("req-1"))
-	wantErr(t, err, tfpilot.ErrAlreadyExists)
+	wantErr(t, err, store.ErrAlreadyExists)
 	_, err = e.GetRequest(ctx, "absent")
-	wantErr(t, err, tfpilot.ErrNotFound)
-	_, err = e.CreateRequest(ctx, &tfpilot.Request{ID: "../x", Project: "p", Environment: "dev", Module: "m"})
-	wantErr(t, err, tfpilot.ErrInvalid)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = e.CreateRequest(ctx, &store.Request{ID: "../x", Project: "p", Environment: "dev", Module: "m"})
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func TestUpdate_CompareAndSwapOnVersion(t *testing.T) {
@@ -178,9 +178,9 @@ func TestUpdate_CompareAndSwapOnVersion(t *testing.T) {
 	stale := r.Clone()
 	stale.Config["versioning"] = false
 	_, err = e.UpdateRequest(ctx, stale)
-	wantErr(t, err, tfpilot.ErrConflict)
+	wantErr(t, err, store.ErrConflict)
 	_, err = e.UpdateRequest(ctx, newRequest("absent"))
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func TestUpdate_ConcurrentWritersLoseNoUpdate(t *testing.T) {
@@ -208,7 +208,7 @@ func TestUpdate_ConcurrentWritersLoseNoUpdate(t *testing.T) {
 					wins.Add(1)
 					return
 				}
-				if !errors.Is(err, tfpilot.ErrConflict) {
+				if !errors.Is(err, store.ErrConflict) {
 					t.Error(err)
 					return
 				}
@@ -245,7 +245,7 @@ func TestCreate_RacingCreatesHaveOneWinner(t *testing.T) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, tfpilot.ErrAlreadyExists):
+			case errors.Is(err, store.ErrAlreadyExists):
 				lost.Add(1)
 			default:
 				t.Error(err)
@@ -256,7 +256,7 @@ func TestCreate_RacingCreatesHaveOneWinner(t *testing.T) {
 	if wins.Load() != 1 || lost.Load() != racers-1 {
 		t.Fatalf("%d wins, %d already-exists of %d racers", wins.Load(), lost.Load(), racers)
 	}
-	page, err := e.ListRequests(ctx, tfpilot.ListQuery{})
+	page, err := e.ListRequests(ctx, store.ListQuery{})
 	if err != nil || len(page.Requests) != 1 {
 		t.Fatalf("list after race: %d requests, %v", len(page.Requests), err)
 	}
@@ -267,8 +267,8 @@ func TestArchive_MovesToHistoryAndRetriesSafely(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	r := mustCreate(t, e, newRequest("req-1"))
-	wantErr(t, e.ArchiveRequest(ctx, "req-1", 9), tfpilot.ErrConflict)
-	wantErr(t, e.ArchiveRequest(ctx, "absent", 1), tfpilot.ErrNotFound)
+	wantErr(t, e.ArchiveRequest(ctx, "req-1", 9), store.ErrConflict)
+	wantErr(t, e.ArchiveRequest(ctx, "absent", 1), store.ErrNotFound)
 
 	// A crash after the history copy leaves the request live and
 	// archived; archiving again finishes the move.
@@ -277,7 +277,7 @@ func TestArchive_MovesToHistoryAndRetriesSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.GetRequest(ctx, "req-1")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 	old, err := e.GetArchivedRequest(ctx, "req-1")
 	if err != nil || old.Config["bucket_name"] != "req-1" {
 		t.Fatalf("archived: %+v, %v", old, err)
@@ -286,9 +286,9 @@ func TestArchive_MovesToHistoryAndRetriesSafely(t *testing.T) {
 		t.Fatalf("list index keeps %v after archive", keys)
 	}
 	_, err = e.CreateRequest(ctx, newRequest("req-1"))
-	wantErr(t, err, tfpilot.ErrAlreadyExists)
+	wantErr(t, err, store.ErrAlreadyExists)
 	_, err = e.GetArchivedRequest(ctx, "absent")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func TestArchive_MarkedDocumentReadsAsArchivedAndRetryFinishes(t *testing.T) {
@@ -306,10 +306,10 @@ func TestArchive_MarkedDocumentReadsAsArchivedAndRetryFinishes(t *testing.T) {
 	e.putRaw(t, "requests/req-1.json", string(marked))
 
 	_, err := e.GetRequest(ctx, "req-1")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 	_, err = e.UpdateRequest(ctx, r)
-	wantErr(t, err, tfpilot.ErrNotFound)
-	if got := walk(t, e, tfpilot.ListQuery{}); len(got) != 0 {
+	wantErr(t, err, store.ErrNotFound)
+	if got := walk(t, e, store.ListQuery{}); len(got) != 0 {
 		t.Fatalf("a request being archived is listed: %v", got)
 	}
 	if _, err := e.GetArchivedRequest(ctx, "req-1"); err != nil {
@@ -365,14 +365,14 @@ func TestEvents_SameInstantDoNotCollideAndListInOrder(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for i := 0; i < 5; i++ { // one clock reading: five events in one instant
-		ev, err := e.AppendEvent(ctx, tfpilot.Event{RequestID: "req-1", Event: fmt.Sprintf("e%d", i), Data: map[string]any{"n": i}})
+		ev, err := e.AppendEvent(ctx, store.Event{RequestID: "req-1", Event: fmt.Sprintf("e%d", i), Data: map[string]any{"n": i}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, ev.ID)
 	}
 	e.clock.Advance(-time.Minute)
-	early, err := e.AppendEvent(ctx, tfpilot.Event{RequestID: "req-1", Event: "earlier"})
+	early, err := e.AppendEvent(ctx, store.Event{RequestID: "req-1", Event: "earlier"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,14 +391,14 @@ func TestEvents_SameInstantDoNotCollideAndListInOrder(t *testing.T) {
 	if n := len(e.keys(t, "logs/req-1/")); n != 6 {
 		t.Fatalf("%d objects under logs/req-1/, want 6", n)
 	}
-	_, err = e.AppendEvent(ctx, tfpilot.Event{ID: ids[0], RequestID: "req-1", Event: "copy", Timestamp: e.clock.Now().Add(time.Hour)})
-	wantErr(t, err, tfpilot.ErrAlreadyExists)
+	_, err = e.AppendEvent(ctx, store.Event{ID: ids[0], RequestID: "req-1", Event: "copy", Timestamp: e.clock.Now().Add(time.Hour)})
+	wantErr(t, err, store.ErrAlreadyExists)
 	none, err := e.ListEvents(ctx, "req-2")
 	if err != nil || none == nil || len(none) != 0 {
 		t.Fatalf("no events: %v, %v", none, err)
 	}
-	_, err = e.AppendEvent(ctx, tfpilot.Event{RequestID: "req-1"})
-	wantErr(t, err, tfpilot.ErrInvalid)
+	_, err = e.AppendEvent(ctx, store.Event{RequestID: "req-1"})
+	wantErr(t, err, store.ErrInvalid)
 }
 
 func TestAppendEvent_RepeatAfterCrashWritesTheLog(t *testing.T) {
@@ -407,8 +407,8 @@ func TestAppendEvent_RepeatAfterCrashWritesTheLog(t *testing.T) {
 	ctx := context.Background()
 	// The id claim was written, the log object was not.
 	e.putRaw(t, "tfpilot/event-ids/req-1/ev-1.json", `{"id":"ev-1","requestId":"req-1","event":"plan_dispatched","timestamp":"2025-06-01T10:00:00Z"}`)
-	_, err := e.AppendEvent(ctx, tfpilot.Event{ID: "ev-1", RequestID: "req-1", Event: "plan_dispatched"})
-	wantErr(t, err, tfpilot.ErrAlreadyExists)
+	_, err := e.AppendEvent(ctx, store.Event{ID: "ev-1", RequestID: "req-1", Event: "plan_dispatched"})
+	wantErr(t, err, store.ErrAlreadyExists)
 	got, err := e.ListEvents(ctx, "req-1")
 	if err != nil || len(got) != 1 || got[0].ID != "ev-1" || got[0].Event != "plan_dispatched" {
 		t.Fatalf("events %+v, %v", got, err)
@@ -419,7 +419,7 @@ func TestIndexes_SameMappingIsNoOpOtherRequestIsAlreadyExists(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	pr := tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}
+	pr := store.PRRef{Owner: "acme", Repo: "infra", Number: 118}
 	tests := []struct {
 		name   string
 		index  func(id string) error
@@ -436,14 +436,14 @@ func TestIndexes_SameMappingIsNoOpOtherRequestIsAlreadyExists(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.lookup()
-			wantErr(t, err, tfpilot.ErrNotFound)
+			wantErr(t, err, store.ErrNotFound)
 			if err := tt.index("req-1"); err != nil {
 				t.Fatal(err)
 			}
 			if err := tt.index("req-1"); err != nil {
 				t.Fatalf("same mapping again: %v", err)
 			}
-			wantErr(t, tt.index("req-2"), tfpilot.ErrAlreadyExists)
+			wantErr(t, tt.index("req-2"), store.ErrAlreadyExists)
 			if id, err := tt.lookup(); err != nil || id != "req-1" {
 				t.Fatalf("lookup: %q, %v", id, err)
 			}
@@ -452,8 +452,8 @@ func TestIndexes_SameMappingIsNoOpOtherRequestIsAlreadyExists(t *testing.T) {
 			}
 		})
 	}
-	wantErr(t, e.IndexRun(ctx, "deploy", 1, "req-1"), tfpilot.ErrInvalid)
-	wantErr(t, e.IndexPR(ctx, tfpilot.PRRef{Owner: "acme"}, "req-1"), tfpilot.ErrInvalid)
+	wantErr(t, e.IndexRun(ctx, "deploy", 1, "req-1"), store.ErrInvalid)
+	wantErr(t, e.IndexPR(ctx, store.PRRef{Owner: "acme"}, "req-1"), store.ErrInvalid)
 }
 
 func TestDelivery_ConcurrentClaimsHaveOneWinner(t *testing.T) {
@@ -471,7 +471,7 @@ func TestDelivery_ConcurrentClaimsHaveOneWinner(t *testing.T) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case !errors.Is(err, tfpilot.ErrAlreadyExists):
+			case !errors.Is(err, store.ErrAlreadyExists):
 				t.Error(err)
 			}
 		}()
@@ -511,19 +511,19 @@ func TestDelivery_ClaimCompleteRelease(t *testing.T) {
 	if err != nil || d.Outcome != "patched" || !d.CompletedAt.Equal(e.clock.Now()) {
 		t.Fatalf("completed: %+v, %v", d, err)
 	}
-	wantErr(t, e.ReleaseDelivery(ctx, "d-1", claim), tfpilot.ErrConflict)
+	wantErr(t, e.ReleaseDelivery(ctx, "d-1", claim), store.ErrConflict)
 	_, err = e.ClaimDelivery(ctx, "d-1", "pull_request")
-	wantErr(t, err, tfpilot.ErrAlreadyExists)
-	wantErr(t, e.CompleteDelivery(ctx, "d-2", time.Time{}, "x"), tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrAlreadyExists)
+	wantErr(t, e.CompleteDelivery(ctx, "d-2", time.Time{}, "x"), store.ErrNotFound)
 	_, err = e.GetDelivery(ctx, "d-2")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func TestIdempotency_RecordHoldsForItsWindow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	rec := tfpilot.IdempotencyRecord{Operation: "apply", Key: "k/1", Fingerprint: "f1", RequestID: "req-1",
+	rec := store.IdempotencyRecord{Operation: "apply", Key: "k/1", Fingerprint: "f1", RequestID: "req-1",
 		Response: []byte(`{"ok": true}`), ExpiresAt: e.clock.Now().Add(10 * time.Minute)}
 	if err := e.PutIdempotency(ctx, rec); err != nil {
 		t.Fatal(err)
@@ -532,10 +532,10 @@ func TestIdempotency_RecordHoldsForItsWindow(t *testing.T) {
 	if err != nil || string(got.Response) != `{"ok": true}` || got.Fingerprint != "f1" || !got.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("get: %+v, %v", got, err)
 	}
-	wantErr(t, e.PutIdempotency(ctx, rec), tfpilot.ErrAlreadyExists)
+	wantErr(t, e.PutIdempotency(ctx, rec), store.ErrAlreadyExists)
 	e.clock.Advance(10 * time.Minute)
 	_, err = e.GetIdempotency(ctx, "apply", "k/1")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 	rec.Fingerprint, rec.ExpiresAt = "f2", e.clock.Now().Add(time.Minute)
 	if err := e.PutIdempotency(ctx, rec); err != nil {
 		t.Fatalf("replacing an expired record: %v", err)
@@ -543,7 +543,7 @@ func TestIdempotency_RecordHoldsForItsWindow(t *testing.T) {
 	if got, _ := e.GetIdempotency(ctx, "apply", "k/1"); got.Fingerprint != "f2" {
 		t.Fatalf("replaced record %+v", got)
 	}
-	wantErr(t, e.PutIdempotency(ctx, tfpilot.IdempotencyRecord{Operation: "apply", Key: "k"}), tfpilot.ErrInvalid)
+	wantErr(t, e.PutIdempotency(ctx, store.IdempotencyRecord{Operation: "apply", Key: "k"}), store.ErrInvalid)
 }
 
 func TestRateLimit_LastWriteWinsPerScope(t *testing.T) {
@@ -551,7 +551,7 @@ func TestRateLimit_LastWriteWinsPerScope(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	until := e.clock.Now().Add(time.Minute)
-	for _, b := range []tfpilot.RateLimitBackoff{
+	for _, b := range []store.RateLimitBackoff{
 		{Scope: "global", Until: until.Add(-time.Second), Reason: "first"},
 		{Scope: "global", Until: until, Reason: "secondary rate limit"},
 		{Scope: "acme/infra", Until: until.Add(time.Hour)},
@@ -568,7 +568,7 @@ func TestRateLimit_LastWriteWinsPerScope(t *testing.T) {
 		t.Fatalf("rate-limit keys: %v", e.keys(t, "webhooks/github/ratelimit/"))
 	}
 	_, err = e.GetRateLimitBackoff(ctx, "other/repo")
-	wantErr(t, err, tfpilot.ErrNotFound)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 func TestCost_ReadsWhicheverDocumentExists(t *testing.T) {
@@ -576,8 +576,8 @@ func TestCost_ReadsWhicheverDocumentExists(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, err := e.GetCost(ctx, "req-1")
-	wantErr(t, err, tfpilot.ErrNotFound)
-	if err := e.PutCost(ctx, tfpilot.Cost{RequestID: "req-1", Diff: []byte(`{"diffTotalMonthlyCost": "1.5"}`)}); err != nil {
+	wantErr(t, err, store.ErrNotFound)
+	if err := e.PutCost(ctx, store.Cost{RequestID: "req-1", Diff: []byte(`{"diffTotalMonthlyCost": "1.5"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := e.GetCost(ctx, "req-1")
@@ -594,18 +594,18 @@ func TestList_StatusFilterUsesTheStatusStoredAtWrite(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	planned := newRequest("planned")
-	planned.PR = &tfpilot.PullRequest{Number: 1, Open: true}
+	planned.PR = &store.PullRequest{Number: 1, Open: true}
 	mustCreate(t, e, planned)
 	mustCreate(t, e, newRequest("created"))
-	page, err := e.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{lifecycle.Planning}})
+	page, err := e.ListRequests(ctx, store.ListQuery{Statuses: []lifecycle.Status{lifecycle.Planning}})
 	if err != nil || len(page.Requests) != 1 || page.Requests[0].ID != "planned" || page.NextCursor != "" {
 		t.Fatalf("planning: %v, %v", ids(page.Requests), err)
 	}
-	_, err = e.ListRequests(ctx, tfpilot.ListQuery{Statuses: []lifecycle.Status{"bogus"}})
-	wantErr(t, err, tfpilot.ErrInvalid)
+	_, err = e.ListRequests(ctx, store.ListQuery{Statuses: []lifecycle.Status{"bogus"}})
+	wantErr(t, err, store.ErrInvalid)
 }
 
-func ids(rs []*tfpilot.Request) []string {
+func ids(rs []*store.Request) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID

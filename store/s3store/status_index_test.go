@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -34,7 +34,7 @@ func (c *keyCounter) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Inpu
 
 // statusBucket creates n requests: every tenth planning, every
 // seventeenth failed, every nineteenth destroying, the others created.
-func statusBucket(t *testing.T, s tfpilot.Store, n int) map[lifecycle.Status][]string {
+func statusBucket(t *testing.T, s store.Store, n int) map[lifecycle.Status][]string {
 	t.Helper()
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	want := make(map[lifecycle.Status][]string)
@@ -44,7 +44,7 @@ func statusBucket(t *testing.T, s tfpilot.Store, n int) map[lifecycle.Status][]s
 		st := lifecycle.RequestCreated
 		switch {
 		case i%10 == 0:
-			r.PR, st = &tfpilot.PullRequest{Number: i + 1, Open: true}, lifecycle.Planning
+			r.PR, st = &store.PullRequest{Number: i + 1, Open: true}, lifecycle.Planning
 		case i%17 == 0:
 			r.Runs.Plan = runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 1, Status: runs.StatusCompleted, Conclusion: runs.ConclusionFailure}}}
 			st = lifecycle.Failed
@@ -59,7 +59,7 @@ func statusBucket(t *testing.T, s tfpilot.Store, n int) map[lifecycle.Status][]s
 }
 
 // walkIDs lists every page of q and returns the ids in order.
-func walkIDs(t *testing.T, s tfpilot.Store, q tfpilot.ListQuery) []string {
+func walkIDs(t *testing.T, s store.Store, q store.ListQuery) []string {
 	t.Helper()
 	var out []string
 	for {
@@ -91,7 +91,7 @@ func TestList_StatusFilterListsOnlyTheKeysOfItsStatuses(t *testing.T) {
 	}
 	want := statusBucket(t, s, 200)
 	c.keys.Store(0)
-	p, err := s.ListRequests(t.Context(), tfpilot.ListQuery{Limit: 5, Statuses: []lifecycle.Status{lifecycle.Planning}})
+	p, err := s.ListRequests(t.Context(), store.ListQuery{Limit: 5, Statuses: []lifecycle.Status{lifecycle.Planning}})
 	if err != nil || !slices.Equal(ids(p.Requests), want[lifecycle.Planning][:5]) {
 		t.Fatalf("first page of planning: %v, %v; want %v", ids(p.Requests), err, want[lifecycle.Planning][:5])
 	}
@@ -105,7 +105,7 @@ func TestList_StatusFilterListsOnlyTheKeysOfItsStatuses(t *testing.T) {
 		}
 		slices.Sort(exp)
 		slices.Reverse(exp)
-		if got := walkIDs(t, s, tfpilot.ListQuery{Limit: 7, Statuses: sts}); !slices.Equal(got, exp) {
+		if got := walkIDs(t, s, store.ListQuery{Limit: 7, Statuses: sts}); !slices.Equal(got, exp) {
 			t.Errorf("walk of %v: %v\nwant %v", sts, got, exp)
 		}
 	}
@@ -137,7 +137,7 @@ func TestList_StatusFilterWithoutStatusIndexScansUntilReindex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := tfpilot.ListQuery{Limit: 3, Statuses: []lifecycle.Status{lifecycle.Planning, lifecycle.Failed}}
+	q := store.ListQuery{Limit: 3, Statuses: []lifecycle.Status{lifecycle.Planning, lifecycle.Failed}}
 	exp := append(slices.Clone(want[lifecycle.Planning]), want[lifecycle.Failed]...)
 	slices.Sort(exp)
 	slices.Reverse(exp)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // mappingBody is the body this package writes for a run-index or
@@ -50,7 +50,7 @@ func mappedID(body []byte) (string, bool) {
 
 // putMapping creates the index entry at key for requestID with
 // If-None-Match: *. An entry already naming requestID is success; one
-// naming another request is [tfpilot.ErrAlreadyExists].
+// naming another request is [store.ErrAlreadyExists].
 func (s *Store) putMapping(ctx context.Context, key, requestID string, body []byte) error {
 	for attempt := 0; ; attempt++ {
 		_, err := s.put(ctx, key, body, cond{ifNoneMatch: true})
@@ -68,7 +68,7 @@ func (s *Store) putMapping(ctx context.Context, key, requestID string, body []by
 		if ok && cur == requestID {
 			return nil
 		}
-		return fmt.Errorf("held by request %q: %w", cur, tfpilot.ErrAlreadyExists)
+		return fmt.Errorf("held by request %q: %w", cur, store.ErrAlreadyExists)
 	}
 }
 
@@ -77,7 +77,7 @@ func (s *Store) lookupMapping(ctx context.Context, key string) (string, error) {
 	obj, err := s.get(ctx, key)
 	switch {
 	case isMissing(err):
-		return "", tfpilot.ErrNotFound
+		return "", store.ErrNotFound
 	case err != nil:
 		return "", err
 	}
@@ -88,12 +88,12 @@ func (s *Store) lookupMapping(ctx context.Context, key string) (string, error) {
 	return id, nil
 }
 
-// IndexRun implements [tfpilot.RunIndex] at
+// IndexRun implements [store.RunIndex] at
 // webhooks/github/run-index/<kind>/run-<runId>.json, with a
 // [mappingBody] as the body.
 func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, requestID string) error {
 	if !kind.Valid() || runID <= 0 || !safeID(requestID) {
-		return fmt.Errorf("s3store: index %s run %d to request %q: %w", kind, runID, requestID, tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: index %s run %d to request %q: %w", kind, runID, requestID, store.ErrInvalid)
 	}
 	body, err := json.Marshal(mappingBody{RequestID: requestID, Kind: string(kind), RunID: runID, IndexedAt: s.now()})
 	if err == nil {
@@ -105,10 +105,10 @@ func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, reque
 	return nil
 }
 
-// LookupRun implements [tfpilot.RunIndex].
+// LookupRun implements [store.RunIndex].
 func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
 	if !kind.Valid() || runID <= 0 {
-		return "", fmt.Errorf("s3store: look up %s run %d: %w", kind, runID, tfpilot.ErrNotFound)
+		return "", fmt.Errorf("s3store: look up %s run %d: %w", kind, runID, store.ErrNotFound)
 	}
 	id, err := s.lookupMapping(ctx, s.runIndexKey(kind, runID))
 	if err != nil {
@@ -117,14 +117,14 @@ func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (str
 	return id, nil
 }
 
-func validPR(pr tfpilot.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
+func validPR(pr store.PRRef) bool { return pr.Owner != "" && pr.Repo != "" && pr.Number > 0 }
 
-// IndexPR implements [tfpilot.PRIndex] at
+// IndexPR implements [store.PRIndex] at
 // webhooks/github/pr-index/<owner>_<repo>/pr-<number>.json, with a
 // [mappingBody] as the body.
-func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string) error {
+func (s *Store) IndexPR(ctx context.Context, pr store.PRRef, requestID string) error {
 	if !validPR(pr) || !safeID(requestID) {
-		return fmt.Errorf("s3store: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: index PR %s/%s#%d to request %q: %w", pr.Owner, pr.Repo, pr.Number, requestID, store.ErrInvalid)
 	}
 	body, err := json.Marshal(mappingBody{RequestID: requestID, Owner: pr.Owner, Repo: pr.Repo, Number: pr.Number, IndexedAt: s.now()})
 	if err == nil {
@@ -136,10 +136,10 @@ func (s *Store) IndexPR(ctx context.Context, pr tfpilot.PRRef, requestID string)
 	return nil
 }
 
-// LookupPR implements [tfpilot.PRIndex].
-func (s *Store) LookupPR(ctx context.Context, pr tfpilot.PRRef) (string, error) {
+// LookupPR implements [store.PRIndex].
+func (s *Store) LookupPR(ctx context.Context, pr store.PRRef) (string, error) {
 	if !validPR(pr) {
-		return "", fmt.Errorf("s3store: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, tfpilot.ErrNotFound)
+		return "", fmt.Errorf("s3store: look up PR %s/%s#%d: %w", pr.Owner, pr.Repo, pr.Number, store.ErrNotFound)
 	}
 	id, err := s.lookupMapping(ctx, s.prIndexKey(pr))
 	if err != nil {
@@ -182,14 +182,14 @@ type legacyDelivery struct {
 }
 
 // decodeDelivery reads a delivery object liberally.
-func decodeDelivery(id string, obj object) tfpilot.Delivery {
+func decodeDelivery(id string, obj object) store.Delivery {
 	var l legacyDelivery
 	_ = json.Unmarshal(obj.body, &l) // an unreadable body is a completed delivery
 	// The document as tfpilot decodes it keeps the fields a Delivery
 	// does not model, so an export (and a copy) carries them.
-	var d tfpilot.Delivery
+	var d store.Delivery
 	if json.Unmarshal(obj.body, &d) != nil {
-		d = tfpilot.Delivery{}
+		d = store.Delivery{}
 	}
 	d.ID, d.Event, d.Outcome, d.CompletedAt = id, l.Event, l.Outcome, time.Time{}
 	d.ClaimedAt = legacyTime(time.Time{}, l.ClaimedAt, l.ReceivedAt, l.RecordedAt, l.ProcessedAt, l.At)
@@ -206,18 +206,18 @@ func decodeDelivery(id string, obj object) tfpilot.Delivery {
 	return d
 }
 
-// ClaimDelivery implements [tfpilot.DeliveryStore]: it creates
+// ClaimDelivery implements [store.DeliveryStore]: it creates
 // webhooks/github/deliveries/<id>.json with If-None-Match: *, so that
 // one claim wins; the losers, and claims of a delivery the original
-// system recorded, get [tfpilot.ErrAlreadyExists]. When the object is an
-// in-progress claim at least [tfpilot.DeliveryClaimTTL] old, it is
+// system recorded, get [store.ErrAlreadyExists]. When the object is an
+// in-progress claim at least [store.DeliveryClaimTTL] old, it is
 // replaced with If-Match on the ETag read, so that of concurrent
 // reclaimers exactly one wins; a failed If-Match (412, 409, or 404 when
 // the claim was released meanwhile) is a lost race. The claim's fencing
 // value is its claimedAt, kept to the nanosecond in the JSON body.
 func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time, error) {
 	if id == "" {
-		return time.Time{}, fmt.Errorf("s3store: claim delivery: empty id: %w", tfpilot.ErrInvalid)
+		return time.Time{}, fmt.Errorf("s3store: claim delivery: empty id: %w", store.ErrInvalid)
 	}
 	now := s.now()
 	body, err := json.Marshal(deliveryBody{DeliveryID: id, Event: event, State: stateClaimed, ClaimedAt: now})
@@ -241,7 +241,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 		case c.ifMatch != "" || attempt >= maxRecordAttempts:
 			// Another claimer replaced the stale claim first.
-			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, store.ErrAlreadyExists)
 		}
 		obj, err := s.get(ctx, key)
 		switch {
@@ -250,8 +250,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 		case err != nil:
 			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, err)
 		}
-		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(tfpilot.DeliveryClaimTTL)) {
-			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, tfpilot.ErrAlreadyExists)
+		if d := decodeDelivery(id, obj); !d.CompletedAt.IsZero() || now.Before(d.ClaimedAt.Add(store.DeliveryClaimTTL)) {
+			return time.Time{}, fmt.Errorf("s3store: claim delivery %q: %w", id, store.ErrAlreadyExists)
 		}
 		c = cond{ifMatch: obj.etag}
 	}
@@ -261,23 +261,23 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 // idempotency objects.
 const maxRecordAttempts = 8
 
-// CompleteDelivery implements [tfpilot.DeliveryStore]: a read and a
+// CompleteDelivery implements [store.DeliveryStore]: a read and a
 // write with If-Match, retried when a concurrent change wins; a stored
-// claim other than claim is [tfpilot.ErrConflict].
+// claim other than claim is [store.ErrConflict].
 func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	key := s.deliveryKey(id)
 	for attempt := 1; ; attempt++ {
 		obj, err := s.get(ctx, key)
 		switch {
 		case isMissing(err):
-			return fmt.Errorf("s3store: complete delivery %q: %w", id, tfpilot.ErrNotFound)
+			return fmt.Errorf("s3store: complete delivery %q: %w", id, store.ErrNotFound)
 		case err != nil:
 			return fmt.Errorf("s3store: complete delivery %q: %w", id, err)
 		}
 		d := decodeDelivery(id, obj)
 		if !d.ClaimedAt.Equal(claim) {
 			return fmt.Errorf("s3store: complete delivery %q claimed at %s: claimed again at %s: %w",
-				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), store.ErrConflict)
 		}
 		// d's JSON is a deliveryBody with the fields the object holds
 		// and Delivery does not model (another program's), kept.
@@ -296,9 +296,9 @@ func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time
 	}
 }
 
-// ReleaseDelivery implements [tfpilot.DeliveryStore]: it deletes the
+// ReleaseDelivery implements [store.DeliveryStore]: it deletes the
 // claim with If-Match, so that it never deletes a completion written
-// meanwhile; a stored claim other than claim is [tfpilot.ErrConflict].
+// meanwhile; a stored claim other than claim is [store.ErrConflict].
 func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time) error {
 	key := s.deliveryKey(id)
 	for attempt := 1; ; attempt++ {
@@ -311,10 +311,10 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time)
 		}
 		switch d := decodeDelivery(id, obj); {
 		case !d.CompletedAt.IsZero():
-			return fmt.Errorf("s3store: release delivery %q: completed: %w", id, tfpilot.ErrConflict)
+			return fmt.Errorf("s3store: release delivery %q: completed: %w", id, store.ErrConflict)
 		case !d.ClaimedAt.Equal(claim):
 			return fmt.Errorf("s3store: release delivery %q claimed at %s: claimed again at %s: %w",
-				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), tfpilot.ErrConflict)
+				id, claim.Format(time.RFC3339Nano), d.ClaimedAt.Format(time.RFC3339Nano), store.ErrConflict)
 		}
 		err = s.del(ctx, key, obj.etag)
 		switch {
@@ -326,14 +326,14 @@ func (s *Store) ReleaseDelivery(ctx context.Context, id string, claim time.Time)
 	}
 }
 
-// GetDelivery implements [tfpilot.DeliveryStore].
-func (s *Store) GetDelivery(ctx context.Context, id string) (tfpilot.Delivery, error) {
+// GetDelivery implements [store.DeliveryStore].
+func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, error) {
 	obj, err := s.get(ctx, s.deliveryKey(id))
 	switch {
 	case isMissing(err):
-		return tfpilot.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, tfpilot.ErrNotFound)
+		return store.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, store.ErrNotFound)
 	case err != nil:
-		return tfpilot.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, err)
+		return store.Delivery{}, fmt.Errorf("s3store: get delivery %q: %w", id, err)
 	}
 	return decodeDelivery(id, obj), nil
 }
@@ -345,12 +345,12 @@ type rateLimitBody struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
-// SetRateLimitBackoff implements [tfpilot.RateLimitStore] at
+// SetRateLimitBackoff implements [store.RateLimitStore] at
 // webhooks/github/ratelimit/global.json or <owner>_<repo>.json. The last
 // write wins, as the contract asks.
-func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBackoff) error {
+func (s *Store) SetRateLimitBackoff(ctx context.Context, b store.RateLimitBackoff) error {
 	if b.Scope == "" {
-		return fmt.Errorf("s3store: set rate-limit backoff: empty scope: %w", tfpilot.ErrInvalid)
+		return fmt.Errorf("s3store: set rate-limit backoff: empty scope: %w", store.ErrInvalid)
 	}
 	body, err := json.Marshal(rateLimitBody(b))
 	if err == nil {
@@ -362,19 +362,19 @@ func (s *Store) SetRateLimitBackoff(ctx context.Context, b tfpilot.RateLimitBack
 	return nil
 }
 
-// GetRateLimitBackoff implements [tfpilot.RateLimitStore]. It reads the
+// GetRateLimitBackoff implements [store.RateLimitStore]. It reads the
 // time from until, backoffUntil or resetAt, as RFC 3339 or Unix
 // milliseconds.
-func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.RateLimitBackoff, error) {
+func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (store.RateLimitBackoff, error) {
 	if scope == "" {
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff: empty scope: %w", tfpilot.ErrNotFound)
+		return store.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff: empty scope: %w", store.ErrNotFound)
 	}
 	obj, err := s.get(ctx, s.rateLimitKey(scope))
 	switch {
 	case isMissing(err):
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, tfpilot.ErrNotFound)
+		return store.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, store.ErrNotFound)
 	case err != nil:
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, err)
+		return store.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: %w", scope, err)
 	}
 	var l struct {
 		Scope        string          `json:"scope"`
@@ -384,11 +384,11 @@ func (s *Store) GetRateLimitBackoff(ctx context.Context, scope string) (tfpilot.
 		ResetAt      json.RawMessage `json:"resetAt"`
 	}
 	if err := json.Unmarshal(obj.body, &l); err != nil {
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: decode: %w", scope, err)
+		return store.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: decode: %w", scope, err)
 	}
-	b := tfpilot.RateLimitBackoff{Scope: scope, Reason: l.Reason, Until: legacyTime(time.Time{}, l.Until, l.BackoffUntil, l.ResetAt)}
+	b := store.RateLimitBackoff{Scope: scope, Reason: l.Reason, Until: legacyTime(time.Time{}, l.Until, l.BackoffUntil, l.ResetAt)}
 	if l.Scope != "" && !strings.EqualFold(l.Scope, scope) {
-		return tfpilot.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: the object holds scope %q: %w", scope, l.Scope, tfpilot.ErrNotFound)
+		return store.RateLimitBackoff{}, fmt.Errorf("s3store: get rate-limit backoff %q: the object holds scope %q: %w", scope, l.Scope, store.ErrNotFound)
 	}
 	return b, nil
 }

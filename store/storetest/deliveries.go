@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var deliveryTests = []test{
@@ -39,7 +39,7 @@ func testStaleHandlerFenced(e *env) {
 	if err != nil {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
-	e.clock.Advance(tfpilot.DeliveryClaimTTL + time.Second)
+	e.clock.Advance(store.DeliveryClaimTTL + time.Second)
 	cur, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run")
 	if err != nil {
 		e.Fatalf("ClaimDelivery of the stale claim: %v", err)
@@ -49,9 +49,9 @@ func testStaleHandlerFenced(e *env) {
 	}
 	e.clock.Advance(time.Second)
 	err = e.s.CompleteDelivery(e.ctx, "d-1", old, "late outcome")
-	e.wantErr("CompleteDelivery with the replaced claim", err, tfpilot.ErrConflict, "d-1")
+	e.wantErr("CompleteDelivery with the replaced claim", err, store.ErrConflict, "d-1")
 	err = e.s.ReleaseDelivery(e.ctx, "d-1", old)
-	e.wantErr("ReleaseDelivery with the replaced claim", err, tfpilot.ErrConflict, "d-1")
+	e.wantErr("ReleaseDelivery with the replaced claim", err, store.ErrConflict, "d-1")
 	d, err := e.s.GetDelivery(e.ctx, "d-1")
 	if err != nil || !d.ClaimedAt.Equal(cur) || !d.CompletedAt.IsZero() || d.Outcome != "" {
 		e.Fatalf("GetDelivery after the stale handler's attempts = %+v, %v; want the successor's claim in progress", d, err)
@@ -70,7 +70,7 @@ func testClaimRace(e *env) {
 		_, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run")
 		return err
 	})
-	if won := e.winners(errs, tfpilot.ErrAlreadyExists); len(won) != 1 {
+	if won := e.winners(errs, store.ErrAlreadyExists); len(won) != 1 {
 		e.Fatalf("%d of %d concurrent claims won, want exactly 1", len(won), concurrency)
 	}
 	d, err := e.s.GetDelivery(e.ctx, "d-1")
@@ -93,16 +93,16 @@ func testDeliveryComplete(e *env) {
 		e.Errorf("GetDelivery after completion = %+v, %v; want outcome, claimed %v, completed %v", d, err, claimed, done)
 	}
 	_, err = e.s.ClaimDelivery(e.ctx, "d-1", "pull_request")
-	e.wantErr("ClaimDelivery of a completed delivery", err, tfpilot.ErrAlreadyExists, "d-1")
+	e.wantErr("ClaimDelivery of a completed delivery", err, store.ErrAlreadyExists, "d-1")
 	err = e.s.ReleaseDelivery(e.ctx, "d-1", e.claimOf("d-1"))
-	e.wantErr("ReleaseDelivery of a completed delivery", err, tfpilot.ErrConflict, "d-1")
+	e.wantErr("ReleaseDelivery of a completed delivery", err, store.ErrConflict, "d-1")
 	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || d.Outcome != "patched r1" {
 		e.Errorf("GetDelivery after a refused release = %+v, %v", d, err)
 	}
 	err = e.s.CompleteDelivery(e.ctx, "never", time.Time{}, "x")
-	e.wantErr("CompleteDelivery of an unclaimed delivery", err, tfpilot.ErrNotFound, "never")
+	e.wantErr("CompleteDelivery of an unclaimed delivery", err, store.ErrNotFound, "never")
 	_, err = e.s.GetDelivery(e.ctx, "never")
-	e.wantErr("GetDelivery of an unclaimed delivery", err, tfpilot.ErrNotFound, "never")
+	e.wantErr("GetDelivery of an unclaimed delivery", err, store.ErrNotFound, "never")
 }
 
 func testDeliveryRelease(e *env) {
@@ -113,12 +113,12 @@ func testDeliveryRelease(e *env) {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
 	_, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run")
-	e.wantErr("ClaimDelivery of a held claim", err, tfpilot.ErrAlreadyExists, "d-1")
+	e.wantErr("ClaimDelivery of a held claim", err, store.ErrAlreadyExists, "d-1")
 	if err := e.s.ReleaseDelivery(e.ctx, "d-1", e.claimOf("d-1")); err != nil {
 		e.Fatalf("ReleaseDelivery of a held claim: %v", err)
 	}
 	_, err = e.s.GetDelivery(e.ctx, "d-1")
-	e.wantErr("GetDelivery of a released claim", err, tfpilot.ErrNotFound, "d-1")
+	e.wantErr("GetDelivery of a released claim", err, store.ErrNotFound, "d-1")
 	again := e.clock.Advance(time.Minute)
 	if _, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run"); err != nil {
 		e.Fatalf("ClaimDelivery after release: %v", err)
@@ -135,16 +135,16 @@ func testStaleClaimReclaimed(e *env) {
 	if _, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run"); err != nil {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
-	again := e.clock.Advance(tfpilot.DeliveryClaimTTL + time.Second)
+	again := e.clock.Advance(store.DeliveryClaimTTL + time.Second)
 	if _, err := e.s.ClaimDelivery(e.ctx, "d-1", "pull_request"); err != nil {
-		e.Fatalf("ClaimDelivery of a claim stale for %v: %v; want it reclaimed", tfpilot.DeliveryClaimTTL+time.Second, err)
+		e.Fatalf("ClaimDelivery of a claim stale for %v: %v; want it reclaimed", store.DeliveryClaimTTL+time.Second, err)
 	}
 	d, err := e.s.GetDelivery(e.ctx, "d-1")
 	if err != nil || d.ID != "d-1" || d.Event != "pull_request" || !d.ClaimedAt.Equal(again) || !d.CompletedAt.IsZero() || d.Outcome != "" {
 		e.Errorf("GetDelivery after the reclaim = %+v, %v; want event pull_request, claimed at %v, not completed", d, err, again)
 	}
 	_, err = e.s.ClaimDelivery(e.ctx, "d-1", "pull_request")
-	e.wantErr("ClaimDelivery of a freshly reclaimed delivery", err, tfpilot.ErrAlreadyExists, "d-1")
+	e.wantErr("ClaimDelivery of a freshly reclaimed delivery", err, store.ErrAlreadyExists, "d-1")
 	done := e.clock.Advance(time.Second)
 	if err := e.s.CompleteDelivery(e.ctx, "d-1", e.claimOf("d-1"), "patched r1"); err != nil {
 		e.Fatalf("CompleteDelivery of the reclaimed delivery: %v", err)
@@ -162,9 +162,9 @@ func testFreshClaimHolds(e *env) {
 	if _, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run"); err != nil {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
-	e.clock.Advance(tfpilot.DeliveryClaimTTL - time.Microsecond)
+	e.clock.Advance(store.DeliveryClaimTTL - time.Microsecond)
 	_, err := e.s.ClaimDelivery(e.ctx, "d-1", "pull_request")
-	e.wantErr("ClaimDelivery of a claim 1µs younger than the TTL", err, tfpilot.ErrAlreadyExists, "d-1")
+	e.wantErr("ClaimDelivery of a claim 1µs younger than the TTL", err, store.ErrAlreadyExists, "d-1")
 	if d, err := e.s.GetDelivery(e.ctx, "d-1"); err != nil || d.Event != "workflow_run" || !d.ClaimedAt.Equal(claimed) {
 		e.Errorf("GetDelivery after a refused claim = %+v, %v; want the first claim (workflow_run at %v)", d, err, claimed)
 	}
@@ -191,9 +191,9 @@ func testCompletedNeverReclaimed(e *env) {
 	if err := e.s.CompleteDelivery(e.ctx, "d-1", e.claimOf("d-1"), "patched r1"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
-	e.clock.Advance(100 * tfpilot.DeliveryClaimTTL)
+	e.clock.Advance(100 * store.DeliveryClaimTTL)
 	_, err := e.s.ClaimDelivery(e.ctx, "d-1", "workflow_run")
-	e.wantErr("ClaimDelivery of a delivery completed long ago", err, tfpilot.ErrAlreadyExists, "d-1")
+	e.wantErr("ClaimDelivery of a delivery completed long ago", err, store.ErrAlreadyExists, "d-1")
 	d, err := e.s.GetDelivery(e.ctx, "d-1")
 	if err != nil || d.Outcome != "patched r1" || !d.ClaimedAt.Equal(claimed) || !d.CompletedAt.Equal(done) {
 		e.Errorf("GetDelivery after a refused reclaim = %+v, %v; want outcome, claimed %v, completed %v", d, err, claimed, done)
@@ -209,13 +209,13 @@ func testReclaimRace(e *env) {
 	if _, err := e.s.ClaimDelivery(e.ctx, "d-1", "stale"); err != nil {
 		e.Fatalf("ClaimDelivery: %v", err)
 	}
-	again := e.clock.Advance(tfpilot.DeliveryClaimTTL + time.Minute)
+	again := e.clock.Advance(store.DeliveryClaimTTL + time.Minute)
 	event := func(i int) string { return fmt.Sprintf("event-%d", i) }
 	errs := race(concurrency, func(i int) error {
 		_, err := e.s.ClaimDelivery(e.ctx, "d-1", event(i))
 		return err
 	})
-	won := e.winners(errs, tfpilot.ErrAlreadyExists)
+	won := e.winners(errs, store.ErrAlreadyExists)
 	if len(won) != 1 {
 		e.Fatalf("%d of %d concurrent reclaims of a stale claim won, want exactly 1", len(won), concurrency)
 	}

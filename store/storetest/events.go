@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var eventTests = []test{
@@ -14,7 +14,7 @@ var eventTests = []test{
 	{"Events/NoneIsEmptyNotError", testEventsNone},
 }
 
-func (e *env) appendEvent(ev tfpilot.Event) tfpilot.Event {
+func (e *env) appendEvent(ev store.Event) store.Event {
 	e.Helper()
 	got, err := e.s.AppendEvent(e.ctx, ev)
 	if err != nil {
@@ -23,7 +23,7 @@ func (e *env) appendEvent(ev tfpilot.Event) tfpilot.Event {
 	return got
 }
 
-func (e *env) listEvents(requestID string) []tfpilot.Event {
+func (e *env) listEvents(requestID string) []store.Event {
 	e.Helper()
 	got, err := e.s.ListEvents(e.ctx, requestID)
 	if err != nil {
@@ -35,7 +35,7 @@ func (e *env) listEvents(requestID string) []tfpilot.Event {
 func testEventsOrder(e *env) {
 	t0 := e.clock.Now()
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	in := []tfpilot.Event{
+	in := []store.Event{
 		{ID: "e3", RequestID: "r1", Event: "applied", Timestamp: at(3), Actor: "bob", Source: "webhook",
 			Data: map[string]any{"runId": float64(7), "nested": map[string]any{"ok": true}}},
 		{ID: "b", RequestID: "r1", Event: "planned", Timestamp: at(1)},
@@ -50,7 +50,7 @@ func testEventsOrder(e *env) {
 		}
 	}
 	got := e.listEvents("r1")
-	want := []tfpilot.Event{in[2], in[4], in[1], in[3], in[0]}
+	want := []store.Event{in[2], in[4], in[1], in[3], in[0]}
 	if len(got) != len(want) {
 		e.Fatalf("ListEvents(r1) = %d events, want %d", len(got), len(want))
 	}
@@ -62,8 +62,8 @@ func testEventsOrder(e *env) {
 }
 
 func testEventsAssigned(e *env) {
-	a := e.appendEvent(tfpilot.Event{RequestID: "r1", Event: "created"})
-	b := e.appendEvent(tfpilot.Event{RequestID: "r1", Event: "created"})
+	a := e.appendEvent(store.Event{RequestID: "r1", Event: "created"})
+	b := e.appendEvent(store.Event{RequestID: "r1", Event: "created"})
 	if a.ID == "" || b.ID == "" || a.ID == b.ID {
 		e.Errorf("assigned ids %q and %q, want two distinct non-empty ids", a.ID, b.ID)
 	}
@@ -76,12 +76,12 @@ func testEventsAssigned(e *env) {
 }
 
 func testEventsDuplicate(e *env) {
-	first := tfpilot.Event{ID: "e1", RequestID: "r1", Event: "created", Timestamp: e.clock.Now()}
+	first := store.Event{ID: "e1", RequestID: "r1", Event: "created", Timestamp: e.clock.Now()}
 	e.appendEvent(first)
 	dup := first
 	dup.Event = "something else"
 	_, err := e.s.AppendEvent(e.ctx, dup)
-	e.wantErr("AppendEvent with an id the request has", err, tfpilot.ErrAlreadyExists, "e1")
+	e.wantErr("AppendEvent with an id the request has", err, store.ErrAlreadyExists, "e1")
 	other := first
 	other.RequestID = "r2"
 	e.appendEvent(other) // ids are per request

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // RunExport runs the conformance tests of the optional extensions
-// [tfpilot.Exporter] and [tfpilot.Importer] against stores made by the
+// [store.Exporter] and [store.Importer] against stores made by the
 // same harness as [Run]. Every store the harness makes must implement
 // both; a backend that offers them adds one line beside Run:
 //
@@ -27,7 +27,7 @@ import (
 //
 // The central property is the round trip: everything a store holds,
 // exported and imported into an empty store, exports again as the same
-// items (by [tfpilot.Item.Canonical]), and importing it a second time
+// items (by [store.Item.Canonical]), and importing it a second time
 // writes nothing.
 func RunExport(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Helper()
@@ -36,7 +36,7 @@ func RunExport(t *testing.T, newHarness func(t *testing.T) Harness) {
 			t.Parallel()
 			clk := newClock()
 			e := &exportEnv{env: env{T: t, ctx: t.Context(), s: newHarness(t).NewStore(t, clk.Now), clock: clk}}
-			e.newStore = func() tfpilot.Store { return newHarness(t).NewStore(t, clk.Now) }
+			e.newStore = func() store.Store { return newHarness(t).NewStore(t, clk.Now) }
 			tc.fn(e)
 		})
 	}
@@ -46,7 +46,7 @@ func RunExport(t *testing.T, newHarness func(t *testing.T) Harness) {
 // the test, and a way to make empty ones.
 type exportEnv struct {
 	env
-	newStore func() tfpilot.Store
+	newStore func() store.Store
 }
 
 var exportTests = []struct {
@@ -65,10 +65,10 @@ var exportTests = []struct {
 	{"Export/WalksPastOnePage", testExportManyPages},
 }
 
-func extensions(t testing.TB, s tfpilot.Store) (tfpilot.Exporter, tfpilot.Importer) {
+func extensions(t testing.TB, s store.Store) (store.Exporter, store.Importer) {
 	t.Helper()
-	exp, ok1 := s.(tfpilot.Exporter)
-	imp, ok2 := s.(tfpilot.Importer)
+	exp, ok1 := s.(store.Exporter)
+	imp, ok2 := s.(store.Importer)
 	if !ok1 || !ok2 {
 		t.Fatalf("store %T implements Exporter %v, Importer %v; RunExport needs both", s, ok1, ok2)
 	}
@@ -77,9 +77,9 @@ func extensions(t testing.TB, s tfpilot.Store) (tfpilot.Exporter, tfpilot.Import
 
 // fill stores one or more items of every kind in e.s through the Store
 // interface and returns how many of each it stored.
-func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
+func (e *exportEnv) fill() map[store.ItemKind]int {
 	e.Helper()
-	var seed tfpilot.Request
+	var seed store.Request
 	if err := json.Unmarshal(seedRequest, &seed); err != nil {
 		e.Fatalf("decode seed request: %v", err)
 	}
@@ -94,7 +94,7 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 		e.Fatalf("ArchiveRequest: %v", err)
 	}
 	t0 := e.clock.Now()
-	for i, ev := range []tfpilot.Event{
+	for i, ev := range []store.Event{
 		{ID: "e1", RequestID: seeded.ID, Event: "request_created", Timestamp: t0, Actor: "alice", Source: "api"},
 		{ID: "e2", RequestID: seeded.ID, Event: "plan_dispatched", Timestamp: t0.Add(time.Second), Data: map[string]any{"attempt": float64(2), "nested": map[string]any{"ok": true}}},
 		{ID: "e1", RequestID: "r2", Event: "request_created", Timestamp: t0},
@@ -113,10 +113,10 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 			e.Fatalf("IndexRun: %v", err)
 		}
 	}
-	if err := e.s.IndexPR(e.ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}, seeded.ID); err != nil {
+	if err := e.s.IndexPR(e.ctx, store.PRRef{Owner: "acme", Repo: "infra", Number: 118}, seeded.ID); err != nil {
 		e.Fatalf("IndexPR: %v", err)
 	}
-	if err := e.s.IndexPR(e.ctx, tfpilot.PRRef{Owner: "acme", Repo: "infra-live", Number: 7}, "r2"); err != nil {
+	if err := e.s.IndexPR(e.ctx, store.PRRef{Owner: "acme", Repo: "infra-live", Number: 7}, "r2"); err != nil {
 		e.Fatalf("IndexPR: %v", err)
 	}
 	for _, id := range []string{"d-done", "d-open"} {
@@ -128,7 +128,7 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 	if err := e.s.CompleteDelivery(e.ctx, "d-done", e.claimOf("d-done"), "patched plan attempt 2"); err != nil {
 		e.Fatalf("CompleteDelivery: %v", err)
 	}
-	for _, rec := range []tfpilot.IdempotencyRecord{
+	for _, rec := range []store.IdempotencyRecord{
 		{Operation: "create", Key: "k1", Fingerprint: "sha256:aa", RequestID: seeded.ID, Response: json.RawMessage(`{"id":"req_7f3a9c21"}`), ExpiresAt: e.clock.Now().Add(10 * time.Minute)},
 		{Operation: "apply", Key: "k2", RequestID: "r2", ExpiresAt: e.clock.Now().Add(time.Minute)},
 	} {
@@ -136,7 +136,7 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 			e.Fatalf("PutIdempotency: %v", err)
 		}
 	}
-	for _, c := range []tfpilot.Cost{
+	for _, c := range []store.Cost{
 		{RequestID: seeded.ID, Estimate: []byte(`{"totalMonthlyCost": "12.50"}`), Diff: []byte("{\"diffTotalMonthlyCost\":\"1.00\"}\n")},
 		{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"0"}`)},
 	} {
@@ -144,19 +144,19 @@ func (e *exportEnv) fill() map[tfpilot.ItemKind]int {
 			e.Fatalf("PutCost: %v", err)
 		}
 	}
-	return map[tfpilot.ItemKind]int{
-		tfpilot.KindRequest: 2, tfpilot.KindArchivedRequest: 1, tfpilot.KindEvent: 4, tfpilot.KindRunIndex: 4,
-		tfpilot.KindPRIndex: 2, tfpilot.KindDelivery: 2, tfpilot.KindIdempotency: 2, tfpilot.KindCost: 2,
+	return map[store.ItemKind]int{
+		store.KindRequest: 2, store.KindArchivedRequest: 1, store.KindEvent: 4, store.KindRunIndex: 4,
+		store.KindPRIndex: 2, store.KindDelivery: 2, store.KindIdempotency: 2, store.KindCost: 2,
 	}
 }
 
 // exportAll returns the canonical forms of every item of kind in s,
 // sorted.
-func exportAll(t testing.TB, e *env, s tfpilot.Store, kind tfpilot.ItemKind) []string {
+func exportAll(t testing.TB, e *env, s store.Store, kind store.ItemKind) []string {
 	t.Helper()
 	exp, _ := extensions(t, s)
 	var out []string
-	err := exp.Export(e.ctx, kind, func(it tfpilot.Item) error {
+	err := exp.Export(e.ctx, kind, func(it store.Item) error {
 		if it.Kind != kind {
 			return fmt.Errorf("exported item of kind %q while exporting %q", it.Kind, kind)
 		}
@@ -176,13 +176,13 @@ func exportAll(t testing.TB, e *env, s tfpilot.Store, kind tfpilot.ItemKind) []s
 
 // copyAll imports every item of src into dst and returns how many were
 // written.
-func copyAll(t testing.TB, e *env, src, dst tfpilot.Store) int {
+func copyAll(t testing.TB, e *env, src, dst store.Store) int {
 	t.Helper()
 	exp, _ := extensions(t, src)
 	_, imp := extensions(t, dst)
 	written := 0
-	for _, kind := range tfpilot.ItemKinds() {
-		err := exp.Export(e.ctx, kind, func(it tfpilot.Item) error {
+	for _, kind := range store.ItemKinds() {
+		err := exp.Export(e.ctx, kind, func(it store.Item) error {
 			ok, err := imp.Import(e.ctx, it)
 			if err != nil {
 				return fmt.Errorf("Import(%s %s): %w", it.Kind, it.Key(), err)
@@ -209,7 +209,7 @@ func testExportRoundTrip(e *exportEnv) {
 	if got := copyAll(e, &e.env, e.s, dst); got != total {
 		e.Errorf("import wrote %d items, want %d", got, total)
 	}
-	for _, kind := range tfpilot.ItemKinds() {
+	for _, kind := range store.ItemKinds() {
 		src, got := exportAll(e, &e.env, e.s, kind), exportAll(e, &e.env, dst, kind)
 		if len(src) != want[kind] {
 			e.Errorf("source exports %d %s items, want %d", len(src), kind, want[kind])
@@ -254,12 +254,12 @@ func testImportTwice(e *exportEnv) {
 }
 
 func testImportKeeps(e *exportEnv) {
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal(seedRequest, &r); err != nil {
 		e.Fatalf("decode seed request: %v", err)
 	}
 	_, imp := extensions(e, e.s)
-	if ok, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindRequest, Request: &r}); err != nil || !ok {
+	if ok, err := imp.Import(e.ctx, store.Item{Kind: store.KindRequest, Request: &r}); err != nil || !ok {
 		e.Fatalf("Import = %v, %v; want true, nil", ok, err)
 	}
 	got := e.get(r.ID)
@@ -280,8 +280,8 @@ func testImportKeeps(e *exportEnv) {
 	}
 
 	claimed := e.clock.Now().Add(-time.Hour)
-	d := tfpilot.Delivery{ID: "d1", Event: "pull_request", ClaimedAt: claimed, CompletedAt: claimed.Add(time.Second), Outcome: "ok"}
-	if _, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindDelivery, Delivery: &d}); err != nil {
+	d := store.Delivery{ID: "d1", Event: "pull_request", ClaimedAt: claimed, CompletedAt: claimed.Add(time.Second), Outcome: "ok"}
+	if _, err := imp.Import(e.ctx, store.Item{Kind: store.KindDelivery, Delivery: &d}); err != nil {
 		e.Fatalf("Import delivery: %v", err)
 	}
 	gd, err := e.s.GetDelivery(e.ctx, "d1")
@@ -289,10 +289,10 @@ func testImportKeeps(e *exportEnv) {
 		e.Errorf("imported delivery = %+v, %v; want %+v", gd, err, d)
 	}
 	_, err = e.s.ClaimDelivery(e.ctx, "d1", "pull_request")
-	e.wantErr("ClaimDelivery of an imported delivery", err, tfpilot.ErrAlreadyExists, "d1")
+	e.wantErr("ClaimDelivery of an imported delivery", err, store.ErrAlreadyExists, "d1")
 
-	ev := tfpilot.Event{ID: "old-1", RequestID: r.ID, Event: "request_created", Timestamp: claimed}
-	if _, err := imp.Import(e.ctx, tfpilot.Item{Kind: tfpilot.KindEvent, Event: &ev}); err != nil {
+	ev := store.Event{ID: "old-1", RequestID: r.ID, Event: "request_created", Timestamp: claimed}
+	if _, err := imp.Import(e.ctx, store.Item{Kind: store.KindEvent, Event: &ev}); err != nil {
 		e.Fatalf("Import event: %v", err)
 	}
 	evs := e.listEvents(r.ID)
@@ -307,29 +307,29 @@ func testImportDifferent(e *exportEnv) {
 	r := e.get("r2")
 	r.Module = "changed"
 	live := newRequest("r3-old") // archived in e.s
-	ev := tfpilot.Event{ID: "e1", RequestID: "r2", Event: "something_else", Timestamp: e.clock.Now()}
-	run := tfpilot.RunIndexEntry{Kind: runs.Plan, RunID: 111, RequestID: "r2"}
-	pr := tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}, RequestID: "r2"}
-	d := tfpilot.Delivery{ID: "d-open", Event: "push", ClaimedAt: e.clock.Now()}
-	rec := tfpilot.IdempotencyRecord{Operation: "create", Key: "k1", RequestID: "r2", CreatedAt: e.clock.Now(), ExpiresAt: e.clock.Now().Add(time.Hour)}
-	c := tfpilot.Cost{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"1"}`)}
-	for _, it := range []tfpilot.Item{
-		{Kind: tfpilot.KindRequest, Request: r},
-		{Kind: tfpilot.KindRequest, Request: live},
-		{Kind: tfpilot.KindArchivedRequest, Request: e.get("r2")},
-		{Kind: tfpilot.KindEvent, Event: &ev},
-		{Kind: tfpilot.KindRunIndex, Run: &run},
-		{Kind: tfpilot.KindPRIndex, PR: &pr},
-		{Kind: tfpilot.KindDelivery, Delivery: &d},
-		{Kind: tfpilot.KindIdempotency, Idempotency: &rec},
-		{Kind: tfpilot.KindCost, Cost: &c},
+	ev := store.Event{ID: "e1", RequestID: "r2", Event: "something_else", Timestamp: e.clock.Now()}
+	run := store.RunIndexEntry{Kind: runs.Plan, RunID: 111, RequestID: "r2"}
+	pr := store.PRIndexEntry{PR: store.PRRef{Owner: "acme", Repo: "infra", Number: 118}, RequestID: "r2"}
+	d := store.Delivery{ID: "d-open", Event: "push", ClaimedAt: e.clock.Now()}
+	rec := store.IdempotencyRecord{Operation: "create", Key: "k1", RequestID: "r2", CreatedAt: e.clock.Now(), ExpiresAt: e.clock.Now().Add(time.Hour)}
+	c := store.Cost{RequestID: "r2", Estimate: []byte(`{"totalMonthlyCost":"1"}`)}
+	for _, it := range []store.Item{
+		{Kind: store.KindRequest, Request: r},
+		{Kind: store.KindRequest, Request: live},
+		{Kind: store.KindArchivedRequest, Request: e.get("r2")},
+		{Kind: store.KindEvent, Event: &ev},
+		{Kind: store.KindRunIndex, Run: &run},
+		{Kind: store.KindPRIndex, PR: &pr},
+		{Kind: store.KindDelivery, Delivery: &d},
+		{Kind: store.KindIdempotency, Idempotency: &rec},
+		{Kind: store.KindCost, Cost: &c},
 	} {
 		before := exportAll(e, &e.env, e.s, it.Kind)
 		ok, err := imp.Import(e.ctx, it)
 		if ok {
 			e.Errorf("Import of a different %s %s reported a write", it.Kind, it.Key())
 		}
-		e.wantErr(fmt.Sprintf("Import of a different %s", it.Kind), err, tfpilot.ErrAlreadyExists, it.Key())
+		e.wantErr(fmt.Sprintf("Import of a different %s", it.Kind), err, store.ErrAlreadyExists, it.Key())
 		if after := exportAll(e, &e.env, e.s, it.Kind); !slices.Equal(before, after) {
 			e.Errorf("refused Import of %s %s changed the store", it.Kind, it.Key())
 		}
@@ -339,25 +339,25 @@ func testImportDifferent(e *exportEnv) {
 func testImportInvalid(e *exportEnv) {
 	_, imp := extensions(e, e.s)
 	bad := newRequest("../etc")
-	for _, it := range []tfpilot.Item{
+	for _, it := range []store.Item{
 		{Kind: "nonsense"},
-		{Kind: tfpilot.KindRequest},
-		{Kind: tfpilot.KindRequest, Request: bad},
-		{Kind: tfpilot.KindEvent, Event: &tfpilot.Event{RequestID: "r1", Event: "x", Timestamp: e.clock.Now()}},
-		{Kind: tfpilot.KindRunIndex, Run: &tfpilot.RunIndexEntry{Kind: "cleanup", RunID: 1, RequestID: "r1"}},
-		{Kind: tfpilot.KindPRIndex, PR: &tfpilot.PRIndexEntry{PR: tfpilot.PRRef{Owner: "acme", Repo: "infra"}, RequestID: "r1"}},
-		{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{}},
-		{Kind: tfpilot.KindDelivery, Delivery: &tfpilot.Delivery{ID: "d1", Event: "push"}},
-		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k", CreatedAt: e.clock.Now()}},
-		{Kind: tfpilot.KindIdempotency, Idempotency: &tfpilot.IdempotencyRecord{Operation: "create", Key: "k", ExpiresAt: e.clock.Now()}},
-		{Kind: tfpilot.KindCost, Cost: &tfpilot.Cost{RequestID: "r1"}},
+		{Kind: store.KindRequest},
+		{Kind: store.KindRequest, Request: bad},
+		{Kind: store.KindEvent, Event: &store.Event{RequestID: "r1", Event: "x", Timestamp: e.clock.Now()}},
+		{Kind: store.KindRunIndex, Run: &store.RunIndexEntry{Kind: "cleanup", RunID: 1, RequestID: "r1"}},
+		{Kind: store.KindPRIndex, PR: &store.PRIndexEntry{PR: store.PRRef{Owner: "acme", Repo: "infra"}, RequestID: "r1"}},
+		{Kind: store.KindDelivery, Delivery: &store.Delivery{}},
+		{Kind: store.KindDelivery, Delivery: &store.Delivery{ID: "d1", Event: "push"}},
+		{Kind: store.KindIdempotency, Idempotency: &store.IdempotencyRecord{Operation: "create", Key: "k", CreatedAt: e.clock.Now()}},
+		{Kind: store.KindIdempotency, Idempotency: &store.IdempotencyRecord{Operation: "create", Key: "k", ExpiresAt: e.clock.Now()}},
+		{Kind: store.KindCost, Cost: &store.Cost{RequestID: "r1"}},
 	} {
 		ok, err := imp.Import(e.ctx, it)
-		if ok || !errors.Is(err, tfpilot.ErrInvalid) {
+		if ok || !errors.Is(err, store.ErrInvalid) {
 			e.Errorf("Import(%s %q) = %v, %v; want false and an error wrapping ErrInvalid", it.Kind, it.Key(), ok, err)
 		}
 	}
-	for _, kind := range tfpilot.ItemKinds() {
+	for _, kind := range store.ItemKinds() {
 		if got := exportAll(e, &e.env, e.s, kind); len(got) != 0 {
 			e.Errorf("refused imports left %d %s items", len(got), kind)
 		}
@@ -369,7 +369,7 @@ func testExportStops(e *exportEnv) {
 	exp, _ := extensions(e, e.s)
 	stop := errors.New("stop here")
 	calls := 0
-	err := exp.Export(e.ctx, tfpilot.KindEvent, func(tfpilot.Item) error {
+	err := exp.Export(e.ctx, store.KindEvent, func(store.Item) error {
 		calls++
 		return stop
 	})
@@ -382,7 +382,7 @@ func testExportReentrant(e *exportEnv) {
 	e.fill()
 	exp, _ := extensions(e, e.s)
 	n := 0
-	err := exp.Export(e.ctx, tfpilot.KindRequest, func(it tfpilot.Item) error {
+	err := exp.Export(e.ctx, store.KindRequest, func(it store.Item) error {
 		n++
 		_, err := e.s.GetRequest(e.ctx, it.Request.ID)
 		return err
@@ -394,8 +394,8 @@ func testExportReentrant(e *exportEnv) {
 
 func testExportUnknownKind(e *exportEnv) {
 	exp, _ := extensions(e, e.s)
-	err := exp.Export(e.ctx, "nonsense", func(tfpilot.Item) error { return nil })
-	e.wantErr("Export of an unknown kind", err, tfpilot.ErrInvalid, "nonsense")
+	err := exp.Export(e.ctx, "nonsense", func(store.Item) error { return nil })
+	e.wantErr("Export of an unknown kind", err, store.ErrInvalid, "nonsense")
 }
 
 // manyEntries is more than one page of any backend's export (S3 lists
@@ -416,14 +416,14 @@ func testExportManyPages(e *exportEnv) {
 			e.Fatalf("IndexRun: %v", err)
 		}
 	}
-	got := exportAll(e, &e.env, e.s, tfpilot.KindRunIndex)
+	got := exportAll(e, &e.env, e.s, store.KindRunIndex)
 	if len(got) != manyEntries || len(slices.Compact(got)) != manyEntries {
 		e.Errorf("Export of %d run index entries gave %d items, %d distinct", manyEntries, len(got), len(slices.Compact(got)))
 	}
 }
 
 // legacyDelivery is a delivery document as the original system and a
-// portal left it: fields tfpilot.Delivery does not model, at depth, a
+// portal left it: fields store.Delivery does not model, at depth, a
 // number JSONB would rewrite, U+0000 and a lone surrogate.
 const legacyDelivery = `{"deliveryId":"d-extra","event":"pull_request","state":"completed",` +
 	`"claimedAt":"2024-03-01T12:00:00Z","completedAt":"2024-03-01T12:00:01Z","outcome":"ok",` +
@@ -434,30 +434,30 @@ const legacyEvent = `{"id":"old-nul","requestId":"req-nul","event":"request_crea
 	`"data":{"note":"nul \u0000 lone \ud800"},"portal":"x \u0000 \udfff"}`
 
 // testImportExactDeliveryAndEvent: a delivery's fields that
-// tfpilot.Delivery does not model survive an import, GetDelivery and
+// store.Delivery does not model survive an import, GetDelivery and
 // an export, and count in its canonical form; an event's strings come
 // back byte for byte, U+0000 and lone surrogates included; importing
 // either again finds it identical.
 func testImportExactDeliveryAndEvent(e *exportEnv) {
 	exp, imp := extensions(e, e.s)
-	var d tfpilot.Delivery
+	var d store.Delivery
 	if err := json.Unmarshal([]byte(legacyDelivery), &d); err != nil {
 		e.Fatalf("decode delivery: %v", err)
 	}
-	var ev tfpilot.Event
+	var ev store.Event
 	if err := json.Unmarshal([]byte(legacyEvent), &ev); err != nil {
 		e.Fatalf("decode event: %v", err)
 	}
-	wantD, _ := tfpilot.Item{Kind: tfpilot.KindDelivery, Delivery: &d}.Canonical()
-	plain := tfpilot.Delivery{ID: d.ID, Event: d.Event, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}
-	if c, _ := (tfpilot.Item{Kind: tfpilot.KindDelivery, Delivery: &plain}).Canonical(); bytes.Equal(c, wantD) {
+	wantD, _ := store.Item{Kind: store.KindDelivery, Delivery: &d}.Canonical()
+	plain := store.Delivery{ID: d.ID, Event: d.Event, ClaimedAt: d.ClaimedAt, CompletedAt: d.CompletedAt, Outcome: d.Outcome}
+	if c, _ := (store.Item{Kind: store.KindDelivery, Delivery: &plain}).Canonical(); bytes.Equal(c, wantD) {
 		e.Errorf("a delivery's canonical form ignores its unknown fields: %s", c)
 	}
 	wantEv, err := json.Marshal(ev)
 	if err != nil {
 		e.Fatal(err)
 	}
-	for _, it := range []tfpilot.Item{{Kind: tfpilot.KindDelivery, Delivery: &d}, {Kind: tfpilot.KindEvent, Event: &ev}} {
+	for _, it := range []store.Item{{Kind: store.KindDelivery, Delivery: &d}, {Kind: store.KindEvent, Event: &ev}} {
 		if ok, err := imp.Import(e.ctx, it); err != nil || !ok {
 			e.Fatalf("Import %s = %v, %v; want true, nil", it.Kind, ok, err)
 		}
@@ -474,7 +474,7 @@ func testImportExactDeliveryAndEvent(e *exportEnv) {
 		e.Errorf("GetDelivery after import: unknown fields %s; want those of %s", u, legacyDelivery)
 	}
 	var exported []byte
-	err = exp.Export(e.ctx, tfpilot.KindDelivery, func(it tfpilot.Item) error {
+	err = exp.Export(e.ctx, store.KindDelivery, func(it store.Item) error {
 		if it.Delivery.ID == "d-extra" {
 			exported, err = it.Canonical()
 		}
@@ -490,7 +490,7 @@ func testImportExactDeliveryAndEvent(e *exportEnv) {
 		}
 	}
 	var exportedEv []byte
-	err = exp.Export(e.ctx, tfpilot.KindEvent, func(it tfpilot.Item) error {
+	err = exp.Export(e.ctx, store.KindEvent, func(it store.Item) error {
 		if it.Event.ID == "old-nul" {
 			exportedEv, err = json.Marshal(it.Event)
 		}

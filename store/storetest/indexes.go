@@ -3,8 +3,8 @@ package storetest
 import (
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var indexTests = []test{
@@ -15,14 +15,14 @@ var indexTests = []test{
 
 func testRunIndex(e *env) {
 	_, err := e.s.LookupRun(e.ctx, runs.Plan, 42)
-	e.wantErr("LookupRun of an unindexed run", err, tfpilot.ErrNotFound, "42")
+	e.wantErr("LookupRun of an unindexed run", err, store.ErrNotFound, "42")
 	for range 2 {
 		if err := e.s.IndexRun(e.ctx, runs.Plan, 42, "r1"); err != nil {
 			e.Fatalf("IndexRun(plan, 42, r1): %v", err)
 		}
 	}
 	err = e.s.IndexRun(e.ctx, runs.Plan, 42, "r2")
-	e.wantErr("IndexRun of a run indexed to another request", err, tfpilot.ErrAlreadyExists, "42")
+	e.wantErr("IndexRun of a run indexed to another request", err, store.ErrAlreadyExists, "42")
 	// Kinds are separate namespaces.
 	if err := e.s.IndexRun(e.ctx, runs.Apply, 42, "r2"); err != nil {
 		e.Fatalf("IndexRun(apply, 42, r2): %v", err)
@@ -37,14 +37,14 @@ func testRunIndex(e *env) {
 		}
 	}
 	_, err = e.s.LookupRun(e.ctx, runs.Destroy, 42)
-	e.wantErr("LookupRun of another kind", err, tfpilot.ErrNotFound, "42")
+	e.wantErr("LookupRun of another kind", err, store.ErrNotFound, "42")
 }
 
 func testRunIndexRace(e *env) {
 	errs := race(concurrency, func(i int) error {
 		return e.s.IndexRun(e.ctx, runs.Apply, 7, fmt.Sprintf("r%02d", i))
 	})
-	won := e.winners(errs, tfpilot.ErrAlreadyExists)
+	won := e.winners(errs, store.ErrAlreadyExists)
 	if len(won) != 1 {
 		e.Fatalf("%d of %d concurrent indexers won, want exactly 1", len(won), concurrency)
 	}
@@ -55,17 +55,17 @@ func testRunIndexRace(e *env) {
 }
 
 func testPRIndex(e *env) {
-	pr := tfpilot.PRRef{Owner: "acme", Repo: "infra", Number: 118}
+	pr := store.PRRef{Owner: "acme", Repo: "infra", Number: 118}
 	_, err := e.s.LookupPR(e.ctx, pr)
-	e.wantErr("LookupPR of an unindexed PR", err, tfpilot.ErrNotFound, "118")
+	e.wantErr("LookupPR of an unindexed PR", err, store.ErrNotFound, "118")
 	for range 2 {
 		if err := e.s.IndexPR(e.ctx, pr, "r1"); err != nil {
 			e.Fatalf("IndexPR(%+v, r1): %v", pr, err)
 		}
 	}
 	err = e.s.IndexPR(e.ctx, pr, "r2")
-	e.wantErr("IndexPR of a PR indexed to another request", err, tfpilot.ErrAlreadyExists, "118")
-	others := []tfpilot.PRRef{
+	e.wantErr("IndexPR of a PR indexed to another request", err, store.ErrAlreadyExists, "118")
+	others := []store.PRRef{
 		{Owner: "acme", Repo: "infra", Number: 119},
 		{Owner: "acme", Repo: "apps", Number: 118},
 		{Owner: "umbrella", Repo: "infra", Number: 118},

@@ -7,7 +7,7 @@ import (
 
 	_ "embed"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // messyRequest is a document as the original Node.js app and hand edits
@@ -46,7 +46,7 @@ func testLegacyNameUpdatable(e *env) {
 // checks that every stored value, at every depth and as written, comes
 // back from the store.
 func testMessyDocumentKeeps(e *env) {
-	var r tfpilot.Request
+	var r store.Request
 	if err := json.Unmarshal(messyRequest, &r); err != nil {
 		e.Fatalf("decode the messy document: %v", err)
 	}

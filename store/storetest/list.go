@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var listTests = []test{
@@ -22,8 +22,8 @@ var listTests = []test{
 }
 
 // newestFirst sorts rs as ListRequests must.
-func newestFirst(rs []*tfpilot.Request) {
-	slices.SortFunc(rs, func(a, b *tfpilot.Request) int {
+func newestFirst(rs []*store.Request) {
+	slices.SortFunc(rs, func(a, b *store.Request) int {
 		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
 			return c
 		}
@@ -32,7 +32,7 @@ func newestFirst(rs []*tfpilot.Request) {
 }
 
 func testListEmpty(e *env) {
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 	if err != nil || len(p.Requests) != 0 || p.NextCursor != "" {
 		e.Fatalf("ListRequests on an empty store = %d requests, cursor %q, %v; want none, no cursor", len(p.Requests), p.NextCursor, err)
 	}
@@ -40,7 +40,7 @@ func testListEmpty(e *env) {
 
 func testListOrder(e *env) {
 	base := e.clock.Now()
-	var want []*tfpilot.Request
+	var want []*store.Request
 	// Created out of order; three share a timestamp.
 	for i, at := range []int{3, 1, 2, 2, 0, 2} {
 		r := newRequest("r" + pad(i))
@@ -49,12 +49,12 @@ func testListOrder(e *env) {
 	}
 	newestFirst(want)
 	for _, limit := range []int{0, 1, 2, 4} {
-		got := e.walk(tfpilot.ListQuery{Limit: limit})
+		got := e.walk(store.ListQuery{Limit: limit})
 		if !reflect.DeepEqual(ids(got), ids(want)) {
 			e.Errorf("walk with page size %d = %v, want %v", limit, ids(got), ids(want))
 		}
 	}
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Limit: len(want)})
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{Limit: len(want)})
 	if err != nil || p.NextCursor != "" {
 		e.Errorf("a page holding every request has cursor %q, err %v; want none", p.NextCursor, err)
 	}
@@ -72,8 +72,8 @@ func testListStableWalk(e *env) {
 		r.ReceivedAt = base.Add(time.Duration(i/3) * time.Second) // ties of three
 		before[e.create(r).ID] = false
 	}
-	q := tfpilot.ListQuery{Limit: 4}
-	var walked []*tfpilot.Request
+	q := store.ListQuery{Limit: 4}
+	var walked []*store.Request
 	for page := 0; ; page++ {
 		if page > 100 {
 			e.Fatal("walk does not end")
@@ -124,7 +124,7 @@ func testListStableWalk(e *env) {
 }
 
 func testListFilters(e *env) {
-	var all []*tfpilot.Request
+	var all []*store.Request
 	status := map[string]lifecycle.Status{}
 	for _, project := range []string{"alpha", "beta"} {
 		for _, env := range []string{"dev", "prod"} {
@@ -148,7 +148,7 @@ func testListFilters(e *env) {
 	for _, project := range []string{"", "alpha", "beta", "gamma"} {
 		for _, env := range []string{"", "dev", "prod"} {
 			for _, sts := range statusSets {
-				q := tfpilot.ListQuery{Project: project, Environment: env, Statuses: sts, Limit: 5}
+				q := store.ListQuery{Project: project, Environment: env, Statuses: sts, Limit: 5}
 				var want []string
 				for _, r := range all {
 					if (project == "" || r.Project == project) && (env == "" || r.Environment == env) &&
@@ -174,9 +174,9 @@ func testListIndexStatus(e *env) {
 	now := e.clock.Now()
 	stuck := withStatus(newRequest("r1"), lifecycle.Destroying, now)
 	e.create(stuck)
-	inFlight := func(id string, kind string) *tfpilot.Request {
+	inFlight := func(id string, kind string) *store.Request {
 		r := newRequest(id)
-		r.PR = &tfpilot.PullRequest{Number: 1, Merged: true}
+		r.PR = &store.PullRequest{Number: 1, Merged: true}
 		r.Runs.Plan = runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 1, Status: runs.StatusCompleted, Conclusion: runs.ConclusionSuccess}}}
 		done := runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 2, Status: runs.StatusCompleted, Conclusion: runs.ConclusionSuccess}}}
 		open := runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 3, Status: runs.StatusCompleted, DispatchedAt: now}}}
@@ -191,7 +191,7 @@ func testListIndexStatus(e *env) {
 	inFlight("r3", "destroy")
 	list := func(st lifecycle.Status) []string {
 		e.Helper()
-		got := ids(e.walk(tfpilot.ListQuery{Statuses: []lifecycle.Status{st}}))
+		got := ids(e.walk(store.ListQuery{Statuses: []lifecycle.Status{st}}))
 		slices.Sort(got)
 		return got
 	}
@@ -226,7 +226,7 @@ func testListIndexStatus(e *env) {
 }
 
 func testListPageSize(e *env) {
-	n := tfpilot.MaxPageSize + 1
+	n := store.MaxPageSize + 1
 	base := e.clock.Now()
 	for i := range n {
 		r := newRequest("r" + fmt.Sprintf("%04d", i))
@@ -235,8 +235,8 @@ func testListPageSize(e *env) {
 	}
 	for _, tc := range []struct {
 		limit, want int
-	}{{0, tfpilot.DefaultPageSize}, {7, 7}, {tfpilot.MaxPageSize, tfpilot.MaxPageSize}, {tfpilot.MaxPageSize * 3, tfpilot.MaxPageSize}} {
-		p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{Limit: tc.limit})
+	}{{0, store.DefaultPageSize}, {7, 7}, {store.MaxPageSize, store.MaxPageSize}, {store.MaxPageSize * 3, store.MaxPageSize}} {
+		p, err := e.s.ListRequests(e.ctx, store.ListQuery{Limit: tc.limit})
 		if err != nil {
 			e.Fatalf("ListRequests(limit %d): %v", tc.limit, err)
 		}

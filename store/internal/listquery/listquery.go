@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Cursor is the position after which the next page starts: the last
@@ -26,11 +26,11 @@ func Encode(c Cursor) string {
 func Decode(s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("cursor %q: %w", s, tfpilot.ErrInvalid)
+		return nil, fmt.Errorf("cursor %q: %w", s, store.ErrInvalid)
 	}
 	var c Cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
-		return nil, fmt.Errorf("cursor %q: %w", s, tfpilot.ErrInvalid)
+		return nil, fmt.Errorf("cursor %q: %w", s, store.ErrInvalid)
 	}
 	return &c, nil
 }
@@ -38,19 +38,19 @@ func Decode(s string) (*Cursor, error) {
 // Check checks q's page size and status filters and returns the page
 // size, defaulted and clamped. It does not look at the cursor, whose form
 // is the store's.
-func Check(q tfpilot.ListQuery) (int, error) {
+func Check(q store.ListQuery) (int, error) {
 	limit := q.Limit
 	switch {
 	case limit < 0:
-		return 0, fmt.Errorf("limit %d: %w", limit, tfpilot.ErrInvalid)
+		return 0, fmt.Errorf("limit %d: %w", limit, store.ErrInvalid)
 	case limit == 0:
-		limit = tfpilot.DefaultPageSize
-	case limit > tfpilot.MaxPageSize:
-		limit = tfpilot.MaxPageSize
+		limit = store.DefaultPageSize
+	case limit > store.MaxPageSize:
+		limit = store.MaxPageSize
 	}
 	for _, st := range q.Statuses {
 		if !st.Valid() {
-			return 0, fmt.Errorf("status filter %q: %w", st, tfpilot.ErrInvalid)
+			return 0, fmt.Errorf("status filter %q: %w", st, store.ErrInvalid)
 		}
 	}
 	return limit, nil
@@ -58,7 +58,7 @@ func Check(q tfpilot.ListQuery) (int, error) {
 
 // Parse checks q (see [Check]) and returns its page size and decoded
 // [Cursor] (nil for the first page).
-func Parse(q tfpilot.ListQuery) (int, *Cursor, error) {
+func Parse(q store.ListQuery) (int, *Cursor, error) {
 	limit, err := Check(q)
 	if err != nil {
 		return 0, nil, err

@@ -424,11 +424,7 @@ func (f *Fake) handleDispatch(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		wf := rp.workflowByID(r.PathValue("workflow"))
 		if wf == nil {
 			return notFound()
@@ -515,11 +511,7 @@ func (f *Fake) workflowJSON(rp *repo, wf *workflow) map[string]any {
 }
 
 func (f *Fake) handleListWorkflows(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		list := make([]map[string]any, 0, len(rp.workflows))
 		for _, wf := range rp.workflows {
 			list = append(list, f.workflowJSON(rp, wf))
@@ -530,11 +522,7 @@ func (f *Fake) handleListWorkflows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleGetWorkflow(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		wf := rp.workflowByID(r.PathValue("workflow"))
 		if wf == nil {
 			return notFound()
@@ -544,11 +532,7 @@ func (f *Fake) handleGetWorkflow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleListRuns(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		var wf *workflow
 		if id := r.PathValue("workflow"); id != "" {
 			if wf = rp.workflowByID(id); wf == nil {

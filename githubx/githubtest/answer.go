@@ -65,6 +65,19 @@ func (f *Fake) locked(w http.ResponseWriter, fn func() answer) {
 	f.answerLocked(fn).write(w)
 }
 
+// lockedRepo is [Fake.locked] for a handler of the repository r's path
+// names: a repository the fake does not hold is GitHub's 404, and fn
+// gets the repository otherwise.
+func (f *Fake) lockedRepo(w http.ResponseWriter, r *http.Request, fn func(rp *repo) answer) {
+	f.locked(w, func() answer {
+		rp := f.routeRepo(r)
+		if rp == nil {
+			return notFound()
+		}
+		return fn(rp)
+	})
+}
+
 // answerLocked returns fn's answer, computed under f.mu.
 func (f *Fake) answerLocked(fn func() answer) answer {
 	f.mu.Lock()

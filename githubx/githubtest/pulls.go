@@ -182,11 +182,7 @@ func (f *Fake) handleCreatePull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		head := body.Head
 		if _, after, ok := strings.Cut(head, ":"); ok {
 			head = after
@@ -245,11 +241,7 @@ func (f *Fake) handleGetPull(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleListPulls(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		q := r.URL.Query()
 		state := q.Get("state")
 		if state == "" {

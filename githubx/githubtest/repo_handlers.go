@@ -25,11 +25,7 @@ func (f *Fake) routeRepo(r *http.Request) *repo {
 // --- git data handlers -------------------------------------------------
 
 func (f *Fake) handleGetRepo(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		// The full repository of repos/get carries what the webhook
 		// payloads' repository does not (required by GitHub's schema,
 		// full-repository).
@@ -51,11 +47,7 @@ func (f *Fake) refJSON(rp *repo, branch, sha string) map[string]any {
 }
 
 func (f *Fake) handleGetRef(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
 		sha, ok := rp.refs[branch]
 		if !ok || !strings.HasPrefix(r.PathValue("ref"), "heads/") {
@@ -74,11 +66,7 @@ func (f *Fake) handleCreateRef(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		if !strings.HasPrefix(body.Ref, "refs/heads/") {
 			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Reference name must start with 'refs/heads/' in this fake"))
 		}
@@ -104,11 +92,7 @@ func (f *Fake) handleUpdateRef(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		branch := strings.TrimPrefix(r.PathValue("ref"), "heads/")
 		old, ok := rp.refs[branch]
 		if !ok {
@@ -164,11 +148,7 @@ func (f *Fake) handleCreateBlob(w http.ResponseWriter, r *http.Request) {
 		}
 		data = d
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		sha := rp.putBlob(data)
 		u := f.apiURL(rp, "git/blobs/"+sha)
 		return jsonAnswer(http.StatusCreated, map[string]any{"sha": sha, "url": u})
@@ -190,11 +170,7 @@ func (f *Fake) handleCreateTree(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		entries := map[string]string{}
 		if body.BaseTree != "" {
 			base, ok := rp.objects[body.BaseTree]
@@ -246,11 +222,7 @@ func (f *Fake) treeJSON(rp *repo, sha string) map[string]any {
 }
 
 func (f *Fake) handleGetTree(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		o, ok := rp.objects[r.PathValue("sha")]
 		if !ok || o.kind != "tree" {
 			return notFound()
@@ -260,11 +232,7 @@ func (f *Fake) handleGetTree(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleGetBlob(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		sha := r.PathValue("sha")
 		o, ok := rp.objects[sha]
 		if !ok || o.kind != "blob" {
@@ -307,11 +275,7 @@ func (f *Fake) handleCreateCommit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError(err.Error()))
 		return
 	}
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		if o, ok := rp.objects[body.Tree]; !ok || o.kind != "tree" {
 			return jsonAnswer(http.StatusUnprocessableEntity, validationError("Tree SHA does not exist"))
 		}
@@ -331,11 +295,7 @@ func (f *Fake) handleCreateCommit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleGetCommit(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		if rp.commitOf(r.PathValue("sha")) == nil {
 			return notFound()
 		}
@@ -344,11 +304,7 @@ func (f *Fake) handleGetCommit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Fake) handleGetContents(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		sha, ok := rp.resolve(r.URL.Query().Get("ref"))
 		if !ok {
 			return jsonAnswer(http.StatusNotFound, apiError("No commit found for the ref "+r.URL.Query().Get("ref")))
@@ -417,11 +373,7 @@ func (f *Fake) contentEntry(rp *repo, ref, p, kind, sha string, size int) map[st
 
 // handleRawFile serves a file's bytes: the download_url of contents.
 func (f *Fake) handleRawFile(w http.ResponseWriter, r *http.Request) {
-	f.locked(w, func() answer {
-		rp := f.routeRepo(r)
-		if rp == nil {
-			return notFound()
-		}
+	f.lockedRepo(w, r, func(rp *repo) answer {
 		sha, ok := rp.resolve(r.URL.Query().Get("ref"))
 		blob, found := rp.treeOf(sha)[r.PathValue("path")]
 		if !ok || !found {

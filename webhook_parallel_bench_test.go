@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"github.com/tfpilot/tfpilot"
-	"github.com/tfpilot/tfpilot/internal/testenv"
-	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
 
@@ -87,28 +85,14 @@ func BenchmarkWebhookInFlight(b *testing.B) {
 		benchInFlight(b, verifyDecodeHandler(b), nil)
 	})
 	b.Run("pgstore", func(b *testing.B) {
-		store, err := pgstore.Open(b.Context(), testenv.PostgresDSN(b), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { store.Close() })
-		if err := store.Migrate(b.Context()); err != nil {
-			b.Fatal(err)
-		}
+		store := newPGStore(b)
 		benchInFlight(b, newHook(b, store), seedIndexedRun(b, store))
 	})
 	// The same store with its DeliveryWriter hidden: the outbox path
 	// every other backend takes (write, then flush the events, then
 	// complete), for the ratio of the two in one run.
 	b.Run("pgstore-without-DeliveryWriter", func(b *testing.B) {
-		store, err := pgstore.Open(b.Context(), testenv.PostgresDSN(b), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { store.Close() })
-		if err := store.Migrate(b.Context()); err != nil {
-			b.Fatal(err)
-		}
+		store := newPGStore(b)
 		plain := struct{ tfpilot.Store }{store}
 		benchInFlight(b, newHook(b, plain), seedIndexedRun(b, store))
 	})

@@ -138,7 +138,14 @@ func (s *Store) syncInsightKeys(ctx context.Context, old, next *store.Request) {
 // insightsReady reports whether the insights keys can be trusted (see
 // ready.json above), writing ready.json on a bucket without requests.
 func (s *Store) insightsReady(ctx context.Context) (bool, error) {
-	_, err := s.get(ctx, s.prefix+insightsReadyKey)
+	return s.markerReady(ctx, s.prefix+insightsReadyKey, `{"by":"insights"}`)
+}
+
+// markerReady reports whether the marker object key exists, writing it
+// (with body) when the bucket holds no request yet: an empty bucket's
+// indexes are complete by definition.
+func (s *Store) markerReady(ctx context.Context, key, body string) (bool, error) {
+	_, err := s.get(ctx, key)
 	switch {
 	case err == nil:
 		return true, nil
@@ -149,7 +156,7 @@ func (s *Store) insightsReady(ctx context.Context) (bool, error) {
 	if err != nil || len(docs) > 0 {
 		return false, err
 	}
-	if _, err := s.put(ctx, s.prefix+insightsReadyKey, []byte(`{"by":"insights"}`), cond{}); err != nil {
+	if _, err := s.put(ctx, key, []byte(body), cond{}); err != nil {
 		return false, err
 	}
 	return true, nil

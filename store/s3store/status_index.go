@@ -46,23 +46,11 @@ func (s *Store) statusIndexReady(ctx context.Context) (bool, error) {
 	if s.statusReady.Load() {
 		return true, nil
 	}
-	_, err := s.get(ctx, s.prefix+statusReadyKey)
-	switch {
-	case err == nil:
+	ok, err := s.markerReady(ctx, s.prefix+statusReadyKey, `{"by":"list"}`)
+	if ok {
 		s.statusReady.Store(true)
-		return true, nil
-	case !isMissing(err):
-		return false, err
 	}
-	docs, _, err := s.listOnce(ctx, s.prefix+requestsDir, "", 1)
-	if err != nil || len(docs) > 0 {
-		return false, err
-	}
-	if _, err := s.put(ctx, s.prefix+statusReadyKey, []byte(`{"by":"list"}`), cond{}); err != nil {
-		return false, err
-	}
-	s.statusReady.Store(true)
-	return true, nil
+	return ok, err
 }
 
 // statusSource is one status's prefix in a merged listing.

@@ -230,18 +230,29 @@ func ids(rs []*store.Request) []string {
 // walk lists every page of q and returns the requests in order.
 func (e *env) walk(q store.ListQuery) []*store.Request {
 	e.Helper()
+	all, err := ListAll(e.ctx, e.s, q)
+	if err != nil {
+		e.Fatal(err)
+	}
+	return all
+}
+
+// ListAll lists every page of q from s, following NextCursor, and
+// returns the requests in order. A store that never ends its pages is an
+// error after 1,000 of them.
+func ListAll(ctx context.Context, s store.RequestStore, q store.ListQuery) ([]*store.Request, error) {
 	var all []*store.Request
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
-			e.Fatalf("ListRequests(%+v): more than 1000 pages", q)
+			return nil, fmt.Errorf("ListRequests(%+v): more than 1000 pages", q)
 		}
-		p, err := e.s.ListRequests(e.ctx, q)
+		p, err := s.ListRequests(ctx, q)
 		if err != nil {
-			e.Fatalf("ListRequests(%+v): %v", q, err)
+			return nil, fmt.Errorf("ListRequests(%+v): %w", q, err)
 		}
 		all = append(all, p.Requests...)
 		if p.NextCursor == "" {
-			return all
+			return all, nil
 		}
 		q.Cursor = p.NextCursor
 	}

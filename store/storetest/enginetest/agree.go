@@ -114,21 +114,11 @@ func ids(rs []*store.Request) []string {
 // walk lists every page of q and returns the requests in order.
 func (e *env) walk(q store.ListQuery) []*store.Request {
 	e.Helper()
-	var all []*store.Request
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			e.Fatalf("ListRequests(%+v): more than 1000 pages", q)
-		}
-		p, err := e.s.ListRequests(e.ctx, q)
-		if err != nil {
-			e.Fatalf("ListRequests(%+v): %v", q, err)
-		}
-		all = append(all, p.Requests...)
-		if p.NextCursor == "" {
-			return all
-		}
-		q.Cursor = p.NextCursor
+	all, err := storetest.ListAll(e.ctx, e.s, q)
+	if err != nil {
+		e.Fatal(err)
 	}
+	return all
 }
 
 // testAgreeForEveryRules: one derivation everywhere (issue 13; seed 000

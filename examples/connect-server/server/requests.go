@@ -99,6 +99,32 @@ func (s *requestService) mutate(ctx context.Context, h http.Header, id string,
 	return s.answer(ctx, r)
 }
 
+// mutateThenGet is mutate for operations that may archive the request
+// (Sync, Cancel): it answers with a fresh Get, so that an archived
+// request says so.
+func (s *requestService) mutateThenGet(ctx context.Context, h http.Header, id string,
+	op func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error)) (*pb.Request, error) {
+	if err := requireID(id); err != nil {
+		return nil, err
+	}
+	c, err := caller(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := op(ctx, c, id); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	v, err := s.pilot.Get(ctx, c.Principal, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out, err := viewToProto(v)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return out, nil
+}
+
 func (s *requestService) Create(ctx context.Context, req *connect.Request[pb.CreateRequest]) (*connect.Response[pb.CreateResponse], error) {
 	c, err := caller(ctx, req.Header())
 	if err != nil {
@@ -239,24 +265,9 @@ func (s *requestService) Destroy(ctx context.Context, req *connect.Request[pb.De
 
 // Sync answers with a fresh Get so that an archived request says so.
 func (s *requestService) Sync(ctx context.Context, req *connect.Request[pb.SyncRequest]) (*connect.Response[pb.SyncResponse], error) {
-	id := req.Msg.GetId()
-	if err := requireID(id); err != nil {
-		return nil, err
-	}
-	c, err := caller(ctx, req.Header())
+	out, err := s.mutateThenGet(ctx, req.Header(), req.Msg.GetId(), s.pilot.Sync)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := s.pilot.Sync(ctx, c, id); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	v, err := s.pilot.Get(ctx, c.Principal, id)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	out, err := viewToProto(v)
-	if err != nil {
-		return nil, s.fail(ctx, err)
 	}
 	return connect.NewResponse(&pb.SyncResponse{Request: out}), nil
 }

@@ -130,24 +130,12 @@ func (s *requestService) StartDriftCheck(ctx context.Context, req *connect.Reque
 // Cancel closes the request's pull request and archives the request. It
 // answers with a fresh Get, so the archived request says so.
 func (s *requestService) Cancel(ctx context.Context, req *connect.Request[pb.CancelRequest]) (*connect.Response[pb.CancelResponse], error) {
-	id := req.Msg.GetId()
-	if err := requireID(id); err != nil {
-		return nil, err
+	cancel := func(ctx context.Context, c tfpilot.Caller, id string) (*tfpilot.Request, error) {
+		return s.pilot.Cancel(ctx, c, id, req.Msg.GetReason())
 	}
-	c, err := caller(ctx, req.Header())
+	out, err := s.mutateThenGet(ctx, req.Header(), req.Msg.GetId(), cancel)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := s.pilot.Cancel(ctx, c, id, req.Msg.GetReason()); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	v, err := s.pilot.Get(ctx, c.Principal, id)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	out, err := viewToProto(v)
-	if err != nil {
-		return nil, s.fail(ctx, err)
 	}
 	return connect.NewResponse(&pb.CancelResponse{Request: out}), nil
 }

@@ -18,25 +18,6 @@ import (
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
-// clock is the one clock of a test: the store's, the engine's and the
-// reconcilers'. It moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // panicking is an embedder's Authorizer with a bug: it panics when asked
 // about syncing one request.
 type panicking struct {
@@ -55,7 +36,7 @@ func (a panicking) Authorize(ctx context.Context, p tfpilot.Principal, act tfpil
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *clock
+	clock *githubtest.ManualClock // the one clock of a test: the store's, the engine's and the reconcilers'
 	store *memstore.Store
 	fake  *githubtest.Fake
 	pilot *tfpilot.Pilot
@@ -65,7 +46,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
+	clk := githubtest.NewManualClock(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC))
 	fake := githubtest.New(githubtest.Options{})
 	t.Cleanup(fake.Close)
 	if _, err := fake.CreateRepo(githubtest.RepoSpec{Owner: "acme", Name: "infra", Files: map[string]string{"envs/dev/main.tf": "# dev\n"}}); err != nil {

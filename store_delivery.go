@@ -96,51 +96,26 @@ func (d sinkDeliveries) ReleaseDelivery(ctx context.Context, id string, claim ti
 // completes delivery deliveryID, if s's Deliveries claimed it, with the
 // outcome outcome returns after fn ran.
 func (s *WebhookSink) commit(ctx context.Context, dw store.DeliveryWriter, id string, pre *Request, deliveryID string, final bool, fn func(r *Request) error, outcome func() string) (*Request, error) {
-	for attempt := 1; ; attempt++ {
-		cur := pre
-		pre = nil
-		if cur == nil {
-			var err error
-			if cur, err = s.store.GetRequest(ctx, id); err != nil {
-				return nil, err
-			}
-		}
-		next := cur.Clone()
-		if err := fn(next); err != nil {
-			return nil, err
-		}
-		if next.ID != id {
-			return nil, fmt.Errorf("tfpilot: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
-		}
-		next.Version = cur.Version
+	return store.MutateWith(ctx, s.store, id, pre, fn, func(ctx context.Context, next *Request) (*Request, error) {
 		var done *store.DeliveryDone
 		rec, claimed := s.claims.get(deliveryID)
 		if final && claimed && deliveryID != "" {
 			done = &store.DeliveryDone{ID: deliveryID, Claim: rec.claim, Outcome: outcome()}
 		}
 		stored, completed, err := dw.CommitRequest(ctx, next, done)
-		switch {
-		case err == nil:
-			if completed {
-				s.claims.put(deliveryID, claimRecord{claim: rec.claim, completed: true, outcome: done.Outcome})
-			}
-			if stored.Version == cur.Version && len(next.Outbox) > 0 {
-				// Nothing was written, so nothing was recorded: the
-				// staged events go the plain way.
-				stored = next
-				stored.Version = cur.Version
-				return s.appendStaged(ctx, stored)
-			}
-			return stored, nil
-		case !errors.Is(err, ErrConflict):
-			return nil, err
-		case attempt >= MaxMutateAttempts:
-			return nil, fmt.Errorf("tfpilot: update request %q: gave up after %d conflicting writes: %w", id, attempt, err)
-		}
-		if err := ctx.Err(); err != nil {
+		if err != nil {
 			return nil, err
 		}
-	}
+		if completed {
+			s.claims.put(deliveryID, claimRecord{claim: rec.claim, completed: true, outcome: done.Outcome})
+		}
+		if stored.Version == next.Version && len(next.Outbox) > 0 {
+			// Nothing was written, so nothing was recorded: the staged
+			// events go the plain way.
+			return s.appendStaged(ctx, next)
+		}
+		return stored, nil
+	})
 }
 
 // appendStaged appends r's staged events to the store one by one (an

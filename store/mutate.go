@@ -19,10 +19,26 @@ const MaxMutateAttempts = 16
 // (see [RequestStore.UpdateRequest]). A change that leaves the
 // document identical writes nothing (see [RequestStore.UpdateRequest]).
 func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) error) (*Request, error) {
+	return MutateWith(ctx, s, id, nil, fn, s.UpdateRequest)
+}
+
+// MutateWith is [Mutate] with the first read and the write given: the
+// first try works on pre when it is not nil (a document just read
+// together with something else), and each write goes through write
+// instead of UpdateRequest (an extension's write that does more in the
+// same statement, such as [DeliveryWriter.CommitRequest]). write gets
+// the changed copy with the version it was read at, and must answer as
+// UpdateRequest does ([ErrConflict] when another write won).
+func MutateWith(ctx context.Context, s RequestStore, id string, pre *Request, fn func(r *Request) error,
+	write func(ctx context.Context, next *Request) (*Request, error)) (*Request, error) {
 	for attempt := 1; ; attempt++ {
-		cur, err := s.GetRequest(ctx, id)
-		if err != nil {
-			return nil, err
+		cur := pre
+		pre = nil
+		if cur == nil {
+			var err error
+			if cur, err = s.GetRequest(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		next := cur.Clone()
 		if err := fn(next); err != nil {
@@ -33,7 +49,7 @@ func Mutate(ctx context.Context, s RequestStore, id string, fn func(r *Request) 
 			return nil, fmt.Errorf("tfpilot: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
 		}
 		next.Version = cur.Version
-		stored, err := s.UpdateRequest(ctx, next)
+		stored, err := write(ctx, next)
 		switch {
 		case err == nil:
 			return stored, nil

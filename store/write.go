@@ -129,13 +129,14 @@ func (w *Write) Against(cur *Request, curDoc []byte, precision time.Duration) (u
 // SameReceivedAt is the rule that ReceivedAt never changes, at a
 // backend that keeps times to precision: an update sending sent may be
 // applied to a document stored with stored iff sent is zero (not sent)
-// or the two are the same instant once both are rounded to precision
-// ([time.Time.Round]; a precision of a nanosecond or less compares
-// exactly, as [time.Time.Equal] does). So the value a backend returns,
-// sent back as is, is always accepted, and one a unit of precision away
-// never is. memstore and s3store keep nanoseconds; pgstore keeps
-// microseconds and applies the rule in its compare-and-swap statement,
-// where PostgreSQL does the rounding.
+// or the two are the same instant once both are rounded to precision,
+// halves to even, as PostgreSQL rounds a timestamptz (a precision of a
+// nanosecond or less compares exactly, as [time.Time.Equal] does). So
+// the value a backend returns, sent back as is, is always accepted, and
+// one a unit of precision away never is. memstore and s3store keep
+// nanoseconds; pgstore keeps microseconds and applies the rule in its
+// compare-and-swap statement, where PostgreSQL does the rounding (its
+// tests hold the two equal).
 func SameReceivedAt(sent, stored time.Time, precision time.Duration) bool {
 	if sent.IsZero() {
 		return true
@@ -143,5 +144,18 @@ func SameReceivedAt(sent, stored time.Time, precision time.Duration) bool {
 	if precision <= time.Nanosecond {
 		return sent.Equal(stored)
 	}
-	return sent.Round(precision).Equal(stored.Round(precision))
+	return roundHalfEven(sent, precision).Equal(roundHalfEven(stored, precision))
+}
+
+// roundHalfEven rounds t to a multiple of p (since the zero time), a
+// halfway value to the even multiple.
+func roundHalfEven(t time.Time, p time.Duration) time.Time {
+	down := t.Truncate(p)
+	switch rem := t.Sub(down); {
+	case rem < p-rem:
+		return down
+	case rem > p-rem, !down.Truncate(2 * p).Equal(down):
+		return down.Add(p)
+	}
+	return down
 }

@@ -288,7 +288,8 @@ func TestWriteAgainst_ConflictBeforeInvalidReceivedAt(t *testing.T) {
 // means: both values rounded to it, then compared as instants.
 func TestSameReceivedAt_AtEachPrecision(t *testing.T) {
 	t.Parallel()
-	stored := time.Date(2025, 6, 1, 10, 0, 0, 123456789, time.UTC)
+	base := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+	stored := base.Add(123456789)
 	edge := time.Date(2025, 6, 1, 10, 0, 0, 999999999, time.UTC)
 	cest := time.FixedZone("CEST", 2*60*60)
 	for _, c := range []struct {
@@ -306,6 +307,10 @@ func TestSameReceivedAt_AtEachPrecision(t *testing.T) {
 		{"a millisecond later", stored, stored.Add(time.Millisecond), false, false, false},
 		{"nanoseconds that round up to the next second", edge, time.Date(2025, 6, 1, 10, 0, 1, 0, time.UTC), false, true, true},
 		{"a second later", stored, stored.Add(time.Second), false, false, false},
+		{"half a microsecond, rounded down to even", base.Add(123456500), base.Add(123456000), false, true, true},
+		{"half a microsecond, not rounded up past even", base.Add(123456500), base.Add(123457000), false, false, true},
+		{"half a microsecond, rounded up to even", base.Add(123457500), base.Add(123458000), false, true, true},
+		{"half a millisecond, rounded up to even", base.Add(1500 * time.Microsecond), base.Add(2 * time.Millisecond), false, false, true},
 	} {
 		for _, p := range []struct {
 			precision time.Duration
@@ -318,6 +323,17 @@ func TestSameReceivedAt_AtEachPrecision(t *testing.T) {
 	}
 }
 
+// halfEven rounds t to p, a halfway value to the even multiple, in
+// integer nanoseconds since 1970 (apart from the implementation).
+func halfEven(t time.Time, p time.Duration) time.Time {
+	n, d := t.UnixNano(), int64(p)
+	q, r := n/d, n%d
+	if 2*r > d || 2*r == d && q%2 == 1 {
+		q++
+	}
+	return time.Unix(0, q*d)
+}
+
 // TestSameReceivedAt_AsReadAcceptedOneUnitAwayRefused is the property
 // the rule exists for, at every precision a backend may have: the value
 // it returns (the stored one rounded to its precision) is accepted, and
@@ -327,8 +343,11 @@ func TestSameReceivedAt_AsReadAcceptedOneUnitAwayRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for range 5000 {
 		stored := time.Unix(rng.Int64N(math.MaxInt32), rng.Int64N(1e9))
+		if rng.IntN(3) == 0 {
+			stored = stored.Truncate(time.Microsecond).Add(500 * time.Nanosecond) // a halfway value
+		}
 		p := []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond, time.Second}[rng.IntN(4)]
-		read := stored.Round(p)
+		read := halfEven(stored, p)
 		for _, d := range []time.Duration{p, -p} {
 			if !store.SameReceivedAt(read, stored, p) || store.SameReceivedAt(read.Add(d), stored, p) {
 				t.Fatalf("stored %v at %v: as read %v accepted=%v, %v away accepted=%v",

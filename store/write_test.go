@@ -118,7 +118,7 @@ func TestPrepare_RandomRequestsDeriveOnceAndRoundTrip(t *testing.T) {
 	seed := readSeed(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.UTC)
 	seen := map[lifecycle.Status]bool{}
-	for i := range 300 {
+	for i := range 200 {
 		r := randomRequest(t, rng, seed)
 		before := canonical(t, r)
 		version, received, updated := r.Version, r.ReceivedAt, r.UpdatedAt
@@ -215,7 +215,7 @@ func TestWriteAgainst_NoOpIffCanonicalBytesEqual(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 21))
 	seed := readSeed(t)
-	for i := range 300 {
+	for i := range 200 {
 		cur := randomRequest(t, rng, seed)
 		if cur.ReceivedAt.IsZero() {
 			cur.ReceivedAt = time.Unix(1_700_000_000, 5).In(time.FixedZone("CEST", 2*60*60))

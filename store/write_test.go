@@ -387,3 +387,23 @@ func TestPrepare_InvalidInputIsErrInvalidNamingTheRequest(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPrepareUpdate is what the portable layer adds to a backend
+// whose statement applies the stored-document rules (pgstore): the id
+// check, the copy and the facts of the original system's document.
+func BenchmarkPrepareUpdate(b *testing.B) {
+	b.ReportAllocs()
+	seed, err := os.ReadFile("testdata/seed-request.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := store.DecodeRequest(seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := store.PrepareUpdate(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -54,8 +54,8 @@ type RequestStore interface {
 	// the stored value. A non-zero one must be the stored instant (as
 	// time.Equal compares, at the backend's precision: one that equals
 	// the stored value once both are rounded to what the backend keeps is
-	// accepted), else UpdateRequest returns ErrInvalid and writes
-	// nothing. Either way the stored value is kept as it was, so the
+	// accepted; see [SameReceivedAt]), else UpdateRequest returns
+	// ErrInvalid and writes nothing. Either way the stored value is kept as it was, so the
 	// ReceivedAt that GetRequest returns, sent back as is, is always
 	// accepted. Version conflicts are reported before ErrInvalid.
 	UpdateRequest(ctx context.Context, r *Request) (*Request, error)

@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -86,16 +85,6 @@ func New(opts *Options) *Store {
 	return s
 }
 
-func (s *Store) checkRequest(op string, r *store.Request) error {
-	if r == nil {
-		return fmt.Errorf("memstore: %s request: nil request: %w", op, store.ErrInvalid)
-	}
-	if err := r.ValidateID(); err != nil {
-		return fmt.Errorf("memstore: %s request %q: %w", op, r.ID, err)
-	}
-	return nil
-}
-
 // GetRequest implements [store.RequestStore].
 func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, error) {
 	if err := ctx.Err(); err != nil {
@@ -110,27 +99,21 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, erro
 	return e.req.Clone(), nil
 }
 
-// CreateRequest implements [store.RequestStore].
+// CreateRequest implements [store.RequestStore]: [store.PrepareCreate]
+// and an insert under the lock.
 func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if err := s.checkRequest("create", r); err != nil {
-		return nil, err
+	w, err := store.PrepareCreate(r, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, err)
 	}
-	now := s.now()
-	c := r.Clone()
-	c.Version = 1
-	if c.ReceivedAt.IsZero() {
-		c.ReceivedAt = now
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = now
-	}
-	doc, err := c.CanonicalJSON()
+	doc, err := w.Canonical()
 	if err != nil {
-		return nil, fmt.Errorf("memstore: create request %q: encode: %w", r.ID, err)
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
+	c := w.Request
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, live := s.requests[c.ID]
@@ -138,45 +121,42 @@ func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Req
 	if live || old {
 		return nil, fmt.Errorf("memstore: create request %q: %w", r.ID, store.ErrAlreadyExists)
 	}
-	s.putLocked(c.ID, &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())})
+	s.putLocked(c.ID, &stored{req: c, doc: doc, status: w.Facts.Status})
 	return c.Clone(), nil
 }
 
-// UpdateRequest implements [store.RequestStore]. A non-zero
-// ReceivedAt must equal the stored one to the nanosecond (time.Equal);
-// the stored value, zone included, is what is kept.
+// UpdateRequest implements [store.RequestStore]: [store.PrepareUpdate],
+// then, under the lock, [store.Write.Against] the stored document and
+// the swap. A non-zero ReceivedAt must equal the stored one to the
+// nanosecond (time.Equal); the stored value, zone included, is what is
+// kept.
 func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if err := s.checkRequest("update", r); err != nil {
-		return nil, err
+	w, err := store.PrepareUpdate(r)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, err)
 	}
-	c := r.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.requests[c.ID]
-	switch {
-	case !ok:
+	e, ok := s.requests[r.ID]
+	if !ok {
 		return nil, fmt.Errorf("memstore: update request %q: %w", r.ID, store.ErrNotFound)
-	case e.req.Version != r.Version:
-		return nil, fmt.Errorf("memstore: update request %q at version %d (stored %d): %w", r.ID, r.Version, e.req.Version, store.ErrConflict)
-	case !c.ReceivedAt.IsZero() && !c.ReceivedAt.Equal(e.req.ReceivedAt):
-		return nil, fmt.Errorf("memstore: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
-			r.ID, c.ReceivedAt.Format(time.RFC3339Nano), e.req.ReceivedAt.Format(time.RFC3339Nano), store.ErrInvalid)
 	}
-	// The stored value is kept as it was (zone included), so that the
-	// no-op check below sees no change.
-	c.ReceivedAt = e.req.ReceivedAt
-	doc, err := c.CanonicalJSON()
+	unchanged, err := w.Against(e.req, e.doc, time.Nanosecond)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("memstore: update request %q: encode: %w", r.ID, err)
-	case bytes.Equal(e.doc, doc):
+		return nil, fmt.Errorf("memstore: %w", err)
+	case unchanged:
 		return e.req.Clone(), nil
 	}
-	c.Version = r.Version + 1
-	s.putLocked(c.ID, &stored{req: c, doc: doc, status: lifecycle.IndexStatus(c.Facts())})
+	doc, err := w.Canonical() // computed by Against
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	c := w.Request
+	s.putLocked(c.ID, &stored{req: c, doc: doc, status: w.Facts.Status})
 	return c.Clone(), nil
 }
 

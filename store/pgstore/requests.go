@@ -67,6 +67,8 @@ func decodeRequest(doc json.RawMessage, raw *string, version int64) (*store.Requ
 	return &r, nil
 }
 
+// checkRequest checks r as [store.PrepareUpdate] does, for a write
+// that prepares r itself (CommitRequest).
 func checkRequest(op string, r *store.Request) error {
 	if r == nil {
 		return fmt.Errorf("pgstore: %s request: nil request: %w", op, store.ErrInvalid)
@@ -114,22 +116,16 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, erro
 // follows the insert, so it sees an archive that committed while the
 // insert waited on the same id.
 func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if err := checkRequest("create", r); err != nil {
-		return nil, err
+	now := s.now()
+	w, err := store.PrepareCreate(r, now)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	op := fmt.Sprintf("create request %q", r.ID)
-	now := s.now()
-	c := r.Clone()
-	c.Version = 1
-	if c.ReceivedAt.IsZero() {
-		c.ReceivedAt = now
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = now
-	}
+	c := w.Request
 	rr, doc, err := row(c, 1, now)
 	if err != nil {
-		return nil, wrap(op, fmt.Errorf("encode: %w", err))
+		return nil, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewInsert().Model(rr).Value("doc", docExpr, doc).On("CONFLICT (id) DO NOTHING").Exec(ctx)
@@ -226,17 +222,23 @@ var currentSQL = `SELECT version, doc, raw, ` + receivedSame("$2") + ` FROM tfpi
 // (see updateSQL); only when it writes nothing does a second read tell a
 // conflict, an absent request, a changed ReceivedAt and an unchanged
 // document apart. A non-zero ReceivedAt must equal the stored one at
-// microsecond precision, the precision of PostgreSQL's timestamptz; the
-// stored value, to the nanosecond, is what is kept.
+// microsecond precision, the precision of PostgreSQL's timestamptz
+// ([store.SameReceivedAt] at a microsecond, rounded by PostgreSQL); the
+// stored value, to the nanosecond, is what is kept. [store.PrepareUpdate]
+// checks and copies r; the version check, that ReceivedAt rule and the
+// no-op check are in the statement, because they must be atomic with
+// the write ([store.Write.Against] is their definition for backends that
+// read before they swap).
 func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if err := checkRequest("update", r); err != nil {
-		return nil, err
+	w, err := store.PrepareUpdate(r)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	op := fmt.Sprintf("update request %q", r.ID)
 	now := s.now()
-	rr, doc, err := row(r, r.Version+1, now)
+	rr, doc, err := row(w.Request, w.Request.Version, now)
 	if err != nil {
-		return nil, wrap(op, fmt.Errorf("encode: %w", err))
+		return nil, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 	}
 	var (
 		received   []byte

@@ -1,7 +1,6 @@
 package s3store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -86,18 +85,6 @@ func decodeRequest(body []byte) (*store.Request, error) {
 	return store.DecodeRequest(body)
 }
 
-func sameDocument(a, b *store.Request) (bool, error) {
-	ca, err := a.CanonicalJSON()
-	if err != nil {
-		return false, err
-	}
-	cb, err := b.CanonicalJSON()
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(ca, cb), nil
-}
-
 // loadRequest reads and decodes the object at key.
 func (s *Store) loadRequest(ctx context.Context, key string) (*store.Request, object, error) {
 	obj, err := s.get(ctx, key)
@@ -155,23 +142,13 @@ func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, erro
 // number of racing creates wins. An entry left by a losing create
 // names a document that does not match it and is never listed.
 func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if r == nil {
-		return nil, fmt.Errorf("s3store: create request: nil request: %w", store.ErrInvalid)
-	}
-	if err := r.ValidateID(); err != nil {
-		return nil, fmt.Errorf("s3store: create request %q: %w", r.ID, err)
+	now := s.now()
+	w, err := store.PrepareCreate(r, now)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: %w", err)
 	}
 	s.markReadyIfEmpty(ctx) // status_index.go
-	now := s.now()
-	c := r.Clone()
-	c.Version = 1
-	if c.ReceivedAt.IsZero() {
-		c.ReceivedAt = now
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = now
-	}
-	st := indexStatus(c)
+	c, st := w.Request, w.Facts.Status
 	body, err := encodeRequest(c, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: create request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)
@@ -208,11 +185,9 @@ func (s *Store) CreateRequest(ctx context.Context, r *store.Request) (*store.Req
 // entry at the same position is written before the swap and the old one
 // removed after it, so the request is listed throughout.
 func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
-	if r == nil {
-		return nil, fmt.Errorf("s3store: update request: nil request: %w", store.ErrInvalid)
-	}
-	if err := r.ValidateID(); err != nil {
-		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
+	w, err := store.PrepareUpdate(r)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: %w", err)
 	}
 	key := s.requestKey(r.ID)
 	cur, obj, meta, err := s.loadLive(ctx, r.ID)
@@ -221,24 +196,16 @@ func (s *Store) UpdateRequest(ctx context.Context, r *store.Request) (*store.Req
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, store.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("s3store: update request %q: %w", r.ID, err)
-	case cur.Version != r.Version:
-		return nil, fmt.Errorf("s3store: update request %q at version %d (stored %d): %w", r.ID, r.Version, cur.Version, store.ErrConflict)
-	case !r.ReceivedAt.IsZero() && !r.ReceivedAt.Equal(cur.ReceivedAt):
-		return nil, fmt.Errorf("s3store: update request %q: receivedAt %s differs from the stored %s and never changes: %w",
-			r.ID, r.ReceivedAt.Format(time.RFC3339Nano), cur.ReceivedAt.Format(time.RFC3339Nano), store.ErrInvalid)
 	}
-	next := r.Clone()
-	next.ReceivedAt = cur.ReceivedAt
-	same, err := sameDocument(cur, next)
+	unchanged, err := w.Against(cur, nil, time.Nanosecond)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)
-	case same:
+		return nil, fmt.Errorf("s3store: %w", err)
+	case unchanged:
 		return cur, nil
 	}
-	next.Version = cur.Version + 1
+	next, st := w.Request, w.Facts.Status
 	now := s.now()
-	st := indexStatus(next)
 	body, err := encodeRequest(next, st, now)
 	if err != nil {
 		return nil, fmt.Errorf("s3store: update request %q: encode: %w: %w", r.ID, store.ErrInvalid, err)

@@ -14,6 +14,7 @@ import (
 var errorTests = []test{
 	{"Errors/MalformedInputIsErrInvalid", testInvalidInput},
 	{"Errors/CancelledContextStopsEveryMethod", testCancelled},
+	{"Errors/UnencodableDocumentIsErrInvalid", testUnencodable}, // write.go
 }
 
 // call is one store method call for the table tests.

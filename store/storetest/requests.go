@@ -34,6 +34,8 @@ var requestTests = []test{
 	{"UpdateRequest/ChangingReceivedAtIsErrInvalidAndWritesNothing", testUpdateChangingReceivedAt},
 	{"UpdateRequest/ZeroReceivedAtKeepsTheStoredOne", testUpdateZeroReceivedAt},
 	{"UpdateRequest/ReceivedAtAsReadIsAlwaysAccepted", testUpdateReceivedAtAsRead},
+	{"UpdateRequest/ReceivedAtInAnotherZoneIsTheStoredOne", testUpdateReceivedAtInAnotherZone}, // write.go
+	{"UpdateRequest/StaleVersionIsConflictBeforeReceivedAtIsInvalid", testUpdateConflictBeforeReceivedAt},
 	{"Requests/ReturnedDocumentsAreDeepCopies", testDeepCopies},
 	{"ArchiveRequest/MovesToHistory", testArchive},
 	{"ArchiveRequest/StaleVersionIsConflict", testArchiveConflict},

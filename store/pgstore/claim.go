@@ -14,3 +14,8 @@ const claimSQL = `INSERT INTO tfpilot_deliveries AS d (id, event, claimed_at, ou
 VALUES ($1, $2, $3, '')
 ON CONFLICT (id) DO UPDATE SET event = EXCLUDED.event, claimed_at = EXCLUDED.claimed_at, outcome = EXCLUDED.outcome
 WHERE d.completed_at IS NULL AND d.claimed_at <= $4`
+
+// getRequestSQL is [Store.GetRequest]'s query ($1 the id), with a real
+// placeholder for the same reason as claimSQL: built by bun, every id
+// was a text of its own, prepared in a round trip of its own.
+const getRequestSQL = `SELECT version, doc, raw FROM tfpilot_requests WHERE id = $1`

@@ -131,8 +131,11 @@ func backendsCPU(db *sql.DB) (time.Duration, bool) {
 		// After the command name in parentheses: state is field 3,
 		// utime and stime fields 14 and 15.
 		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || !strings.Contains(string(stat[:i]), "postgres") {
+			return 0, false
+		}
 		f := strings.Fields(string(stat[i+1:]))
-		if i < 0 || len(f) < 13 || !strings.Contains(string(stat[:i]), "postgres") {
+		if len(f) < 13 {
 			return 0, false
 		}
 		u, err1 := strconv.ParseInt(f[11], 10, 64)

@@ -237,7 +237,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 		return time.Time{}, wrap(op, store.ErrInvalid)
 	}
 	now := s.now().Truncate(time.Microsecond)
-	res, err := s.db.DB.ExecContext(ctx, claimSQL, id, event, now, now.Add(-store.DeliveryClaimTTL)) // claim.go
+	res, err := s.db.DB.ExecContext(ctx, claimSQL, id, event, now, now.Add(-store.DeliveryClaimTTL)) // hotsql.go
 	if err != nil {
 		return time.Time{}, wrap(op, err)
 	}

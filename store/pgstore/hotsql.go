@@ -1,5 +1,9 @@
 package pgstore
 
+// Statements that run once per webhook delivery or API read, written
+// with real placeholders instead of through bun, which inlines values
+// into the text (see claimSQL).
+
 // claimSQL is [Store.ClaimDelivery]'s statement: insert delivery $1 of
 // event $2 claimed at $3, or take over its row when that is in progress
 // and claimed at or before $4 (the claim time less

@@ -19,8 +19,10 @@ import (
 	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
 
-// queryCounter counts the statements pgx sends to PostgreSQL, each one
-// round trip (BEGIN and COMMIT included: pgx sends them as statements).
+// queryCounter counts the round trips pgx makes to PostgreSQL: one per
+// statement (BEGIN and COMMIT included: pgx sends them as statements),
+// and one per statement it prepares first (a statement whose text its
+// statement cache has not seen on that connection).
 type queryCounter struct{ n atomic.Int64 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -29,6 +31,13 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *queryCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
 // newCountingPGStore is newPGStore whose connections count the
 // statements they send.
@@ -49,8 +58,9 @@ func newCountingPGStore(t *testing.T) (*pgstore.Store, *queryCounter) {
 	return store, c
 }
 
-// TestWebhook_PgDeliveryTakesAtMostThreeRoundTrips counts the statements
-// a state-changing delivery costs through pgstore: the claim, the run
+// TestWebhook_PgDeliveryTakesAtMostThreeRoundTrips counts the round
+// trips (statements, and statements prepared on the way) a
+// state-changing delivery costs through pgstore: the claim, the run
 // index lookup with the read, and one write of the request, its event
 // and the delivery's completion. The delivery's effects are checked too:
 // the attempt completed, the event recorded once, the delivery

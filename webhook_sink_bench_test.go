@@ -107,21 +107,55 @@ func verifyDecodeHandler(b *testing.B) http.Handler {
 	return h
 }
 
-// seedIndexedRun stores request bench-<n> with a plan attempt carrying
-// run runIDBase+n, indexed: the steady state after a dispatch.
+// seedIndexedRun stores request bench-<n> as the engine writes it
+// (schema version, config, pull request, target) after a failed plan and
+// a retry whose attempt carries run runIDBase+n, indexed: the steady
+// state after a dispatch, a document of about 1.9 KB.
 func seedIndexedRun(b *testing.B, store tfpilot.Store) func(ctx context.Context, n int64) {
 	return func(ctx context.Context, n int64) {
 		id := fmt.Sprint("bench-", n)
-		r := &tfpilot.Request{ID: id, Project: "payments", Environment: "dev", Module: "s3_bucket",
-			TargetOwner: testOwner, TargetRepo: testRepo}
-		r.Runs = runs.Dispatch(r.Runs, runs.Plan, runs.DispatchMeta{}, t0)
-		r.Runs, _ = runs.AttachRunID(r.Runs, runs.Plan, 1, runIDBase+n, "")
+		r := benchRequest(id)
+		meta := runs.DispatchMeta{HeadSHA: benchSHA, Ref: "tfpilot/" + id, Actor: "alice", Nonce: fmt.Sprint("nonce-", n)}
+		r.Runs = runs.Dispatch(r.Runs, runs.Plan, meta, t0)
+		failed := runIDBase + n + 1<<40
+		r.Runs, _ = runs.AttachRunID(r.Runs, runs.Plan, 1, failed, "")
+		r.Runs, _ = runs.PatchByRunID(r.Runs, runs.Plan, failed, runs.RunFacts{ID: failed, Status: "completed", Conclusion: "failure",
+			CompletedAt: t0.Add(30 * time.Second), HeadSHA: benchSHA, HTMLURL: fmt.Sprintf("https://github.com/%s/%s/actions/runs/%d", testOwner, testRepo, failed)})
+		r.Runs = runs.Dispatch(r.Runs, runs.Plan, meta, t0.Add(time.Minute))
+		r.Runs, _ = runs.AttachRunID(r.Runs, runs.Plan, 2, runIDBase+n, "")
 		if _, err := store.CreateRequest(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 		if err := store.IndexRun(ctx, runs.Plan, runIDBase+n, id); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchSHA is the head commit of the benchmarks' pull requests.
+const benchSHA = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+
+// benchRequest is request id as the engine writes it when it opens the
+// pull request: what a webhook delivery reads and writes back.
+func benchRequest(id string) *tfpilot.Request {
+	return &tfpilot.Request{
+		SchemaVersion: tfpilot.SchemaVersion, ID: id, Project: "payments", Environment: "dev", Module: "s3_bucket",
+		Config: map[string]any{
+			"bucket_name": "reports-" + id, "versioning": true, "force_destroy": false,
+			"tags": map[string]any{"team": "core", "cost-center": "42", "owner": "alice"},
+			"lifecycle_rules": []any{
+				map[string]any{"id": "expire-tmp", "prefix": "tmp/", "expiration_days": 7.0},
+				map[string]any{"id": "archive", "prefix": "logs/", "transition_days": 30.0, "storage_class": "GLACIER"},
+			},
+			"allowed_ips": []any{"10.0.0.1", "10.0.0.2"},
+		},
+		CreatedBy: "alice",
+		PR: &tfpilot.PullRequest{Number: 118, URL: "https://github.com/" + testOwner + "/" + testRepo + "/pull/118",
+			Open: true, HeadSHA: benchSHA},
+		BranchName: "tfpilot/" + id, CommitSHA: benchSHA,
+		TargetOwner: testOwner, TargetRepo: testRepo, TargetBase: "main", TargetEnvPath: "envs/dev",
+		TargetFiles: []string{"envs/dev/tfpilot.tf"},
+		Idempotency: map[string]tfpilot.IdempotencyMark{"create": {Key: "create-" + id, At: t0}},
 	}
 }
 

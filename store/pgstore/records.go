@@ -237,12 +237,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 		return time.Time{}, wrap(op, store.ErrInvalid)
 	}
 	now := s.now().Truncate(time.Microsecond)
-	res, err := s.db.NewInsert().Model(&deliveryRow{ID: id, Event: event, ClaimedAt: now}).
-		On("CONFLICT (id) DO UPDATE").
-		Set("event = EXCLUDED.event, claimed_at = EXCLUDED.claimed_at, outcome = EXCLUDED.outcome").
-		Where("delivery_row.completed_at IS NULL").
-		Where("delivery_row.claimed_at <= ?", now.Add(-store.DeliveryClaimTTL)).
-		Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, claimSQL, id, event, now, now.Add(-store.DeliveryClaimTTL)) // hotsql.go
 	if err != nil {
 		return time.Time{}, wrap(op, err)
 	}

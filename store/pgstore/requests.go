@@ -100,7 +100,7 @@ func row(r *store.Request, version int64, now time.Time) (*requestRow, string, e
 func (s *Store) GetRequest(ctx context.Context, id string) (*store.Request, error) {
 	op := fmt.Sprintf("get request %q", id)
 	var rr requestRow
-	err := s.db.NewSelect().Model(&rr).Column("version", "doc", "raw").Where("id = ?", id).Scan(ctx)
+	err := s.db.DB.QueryRowContext(ctx, getRequestSQL, id).Scan(&rr.Version, &rr.Doc, &rr.Raw) // hotsql.go: a text without the id
 	if err != nil {
 		return nil, wrap(op, err)
 	}

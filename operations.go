@@ -249,7 +249,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 		return nil, err
 	}
 	if err := p.indexPR(ctx, r, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, pr); err != nil {
-		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
+		return nil, err // it names the pull request and the request
 	}
 	return r, nil
 }

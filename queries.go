@@ -17,7 +17,8 @@ import (
 // holds Views) alike. Status, NextPoll, Archived and LockExpired are
 // derived at the moment the method returns, so an answer never needs a
 // second read: Cancel's answer, and that of a Sync that archived a
-// destroyed request, say Archived.
+// destroyed request, say Archived. An answer replayed for an idempotency
+// key is the first answer's document with these derived anew.
 //
 // View embeds the stored document, *[Request], so its fields read as
 // v.ID or v.PR (and v.Request.ID, as before, still works): a caller of a

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/githubx/githubtest"
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
 )
@@ -93,6 +94,30 @@ func TestSync_ArchivingSyncResultSaysArchived(t *testing.T) {
 		t.Fatalf("Sync of the archived request answered archived %v, poll %v", again.Archived, again.NextPoll)
 	}
 	e.sameAsGet("Sync of the archived request", again)
+}
+
+// TestSync_LockedWorkAnswersTheDocumentAfterRelease: a Sync that takes
+// the request's lock to finish provisioning answers the document after
+// it released the lock, as Get reads it, not the one it held: its own
+// lock, already gone, is not shown as holding the request.
+func TestSync_LockedWorkAnswersTheDocumentAfterRelease(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// GitHub refuses to open the pull request: Create leaves it to Sync.
+	e.fake.InjectFault(githubtest.Fault{Endpoint: githubtest.EndpointCreatePull, Kind: githubtest.FaultServerError, Status: 422})
+	created, err := e.pilot.Create(e.ctx, dev, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
+		Config: map[string]any{"bucket_name": "reports"}})
+	if err != nil || created.PR != nil {
+		t.Fatalf("Create = PR %+v, %v; want a request without a pull request", created.PR, err)
+	}
+	v, err := e.pilot.Sync(e.ctx, dev, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.PR == nil || v.Lock != nil {
+		t.Fatalf("Sync answered PR %+v, lock %+v; want the pull request opened and no lock", v.PR, v.Lock)
+	}
+	e.sameAsGet("Sync", v)
 }
 
 // TestPilot_EveryMethodAnswersAsGet: every mutation's answer, and every

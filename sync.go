@@ -118,9 +118,10 @@ func needsWork(r *Request, redispatch []pending) bool {
 	return false
 }
 
-// syncLocked runs the steps of Sync that act on GitHub, under the lock.
-// archived says the request it returns was moved to history (a cancel
-// finished, or a destroyed request cleaned up).
+// syncLocked runs the steps of Sync that act on GitHub, under the lock,
+// and answers the document after the lock is released. archived says
+// the request it returns was moved to history (a cancel finished, or a
+// destroyed request cleaned up).
 func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch []pending) (_ *Request, archived bool, _ error) {
 	h := holder(Principal{Login: "sync"}, ActionSync)
 	id := r.ID
@@ -132,11 +133,25 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 	if err != nil {
 		return nil, false, err
 	}
-	defer p.release(ctx, id, h)
+	r, archived, err = func() (*Request, bool, error) {
+		defer p.release(ctx, id, h)
+		return p.syncHeld(ctx, c, r, h, redispatch)
+	}()
+	if err != nil || archived {
+		return r, archived, err
+	}
+	r, err = p.store.GetRequest(ctx, id)
+	return r, false, err
+}
+
+// syncHeld is the work of syncLocked while h holds the lock of r.
+func (p *Pilot) syncHeld(ctx context.Context, c Caller, r *Request, h string, redispatch []pending) (_ *Request, archived bool, _ error) {
+	id := r.ID
 	who := Principal{Login: c.Principal.Login}
 	if r.Cancelled != nil {
 		return p.finishCancel(ctx, r, h, who) // cancel.go: a cancel stopped half-way
 	}
+	var err error
 	for _, pd := range redispatch {
 		if r, err = p.redispatch(ctx, id, h, pd, who); err != nil {
 			return nil, false, err
@@ -146,10 +161,7 @@ func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch
 		r, err := p.cleanup(ctx, r, h, who)
 		return r, err == nil, err
 	}
-	if _, err = p.provision(ctx, r, h, who); err != nil {
-		return nil, false, err
-	}
-	r, err = p.store.GetRequest(ctx, id)
+	r, err = p.provision(ctx, r, h, who)
 	return r, false, err
 }
 

@@ -208,3 +208,28 @@ func TestView_JSONKeepsDerivedFields(t *testing.T) {
 		t.Fatalf("round trip: %+v, want %+v", back, v)
 	}
 }
+
+// TestCreate_ReplayOfACancelledRequestSaysArchived: Create repeated with
+// its idempotency key after the request was cancelled answers the first
+// answer's document, and says where the request is now: archived.
+func TestCreate_ReplayOfACancelledRequestSaysArchived(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	keyed := tfpilot.Caller{Principal: dev.Principal, IdempotencyKey: "create-1"}
+	in := tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket", Config: map[string]any{"bucket_name": "reports"}}
+	first, err := e.pilot.Create(e.ctx, keyed, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pilot.Cancel(e.ctx, dev, first.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.pilot.Create(e.ctx, keyed, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != first.ID || again.Version != first.Version || !again.Archived || again.NextPoll != 0 {
+		t.Fatalf("replayed Create answered %s version %d, archived %v, poll %v; want %s version %d, archived, no polling",
+			again.ID, again.Version, again.Archived, again.NextPoll, first.ID, first.Version)
+	}
+}

@@ -16,8 +16,9 @@ import (
 // their code reads tfpilot.Request as before; each is the store
 // package's declaration of the same name. What only backend authors
 // and migration tools need (export items, fates, pruning, batch
-// imports, the aggregate and delivery extensions) is named in package
-// store alone.
+// imports, the aggregate and delivery extensions, and the store's page
+// of bare documents, [store.ListPage]) is named in package store alone:
+// the root's [ListPage] is the engine's page of [View]s.
 
 type (
 	Insights          = store.Insights
@@ -40,7 +41,6 @@ type (
 	IdempotencyStore  = store.IdempotencyStore
 	Lease             = store.Lease
 	LeaseStore        = store.LeaseStore
-	ListPage          = store.ListPage
 	ListQuery         = store.ListQuery
 	PRIndex           = store.PRIndex
 	PRRef             = store.PRRef

@@ -259,7 +259,7 @@ func TestPilot_DeveloperCannotDestroyAnothersRequest(t *testing.T) {
 	mustOK(t, e, e.pilot.Apply, approver, r.ID)
 	e.finish(r.ID, runs.Apply, "success")
 	other := tfpilot.Caller{Principal: tfpilot.Principal{Login: "dmitri"}}
-	for name, op := range map[string]func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error){
+	for name, op := range map[string]func(context.Context, tfpilot.Caller, string) (tfpilot.View, error){
 		"destroy": e.pilot.Destroy, "plan": e.pilot.Plan,
 	} {
 		if _, err := op(e.ctx, other, r.ID); !errors.Is(err, tfpilot.ErrPermissionDenied) {

@@ -47,7 +47,7 @@ func BenchmarkGitHubCost_Lifecycle(b *testing.B) {
 	b.ReportMetric(float64(units), "units/lifecycle")
 }
 
-func mustOKB(b *testing.B, e *env, op func(ctxT, tfpilot.Caller, string) (*tfpilot.Request, error), c tfpilot.Caller, id string) {
+func mustOKB(b *testing.B, e *env, op func(ctxT, tfpilot.Caller, string) (tfpilot.View, error), c tfpilot.Caller, id string) {
 	b.Helper()
 	if _, err := op(e.ctx, c, id); err != nil {
 		b.Fatal(err)

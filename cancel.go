@@ -29,29 +29,29 @@ const MaxCancelReasonLength = 1000
 // recorded before the next, so a call that fails half-way (GitHub down)
 // is finished by calling Cancel again or by Sync, and no other
 // operation but Sync takes a cancelled request's lock meanwhile.
-func (p *Pilot) Cancel(ctx context.Context, c Caller, id, reason string) (*Request, error) {
+func (p *Pilot) Cancel(ctx context.Context, c Caller, id, reason string) (View, error) {
 	if utf8.RuneCountInString(reason) > MaxCancelReasonLength || !utf8.ValidString(reason) {
-		return nil, &ValidationError{Violations: []FieldViolation{{Field: "reason",
+		return View{}, &ValidationError{Violations: []FieldViolation{{Field: "reason",
 			Description: fmt.Sprintf("must be valid UTF-8 of at most %d characters", MaxCancelReasonLength)}}}
 	}
 	if _, err := p.store.GetRequest(ctx, id); errors.Is(err, ErrNotFound) {
 		ar, aerr := p.store.GetArchivedRequest(ctx, id)
 		if aerr != nil {
-			return nil, err
+			return View{}, err
 		}
 		if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCancel, ar); err != nil {
-			return nil, err
+			return View{}, err
 		}
 		operation := scoped(string(ActionCancel)+":"+id, c.Principal) // as operation keys it
 		if prev, err := p.replay(ctx, operation, c.IdempotencyKey, fingerprint(ActionCancel, id, c.Principal.Login, reason)); err != nil || prev != nil {
-			return prev, err
+			return p.answer(ctx, prev, true, err)
 		}
 		if ar.Cancelled == nil {
-			return nil, gate(ActionCancel, "the request is archived (destroyed)")
+			return View{}, gate(ActionCancel, "the request is archived (destroyed)")
 		}
-		return ar, nil // cancelled before: the same answer
+		return p.view(ctx, ar, true), nil // cancelled before: the same answer
 	}
-	return p.operation(ctx, c, ActionCancel, id, reason, cancelGate, func(ctx context.Context, r *Request, h string) (*Request, error) {
+	return p.archivingOperation(ctx, c, ActionCancel, id, reason, cancelGate, func(ctx context.Context, r *Request, h string) (*Request, bool, error) {
 		var err error
 		if r.Cancelled == nil {
 			r, err = p.mutateHeld(ctx, id, h, func(r *Request) error {
@@ -60,7 +60,7 @@ func (p *Pilot) Cancel(ctx context.Context, c Caller, id, reason string) (*Reque
 				return nil
 			})
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		return p.finishCancel(ctx, r, h, c.Principal)
@@ -87,14 +87,14 @@ func cancelGate(r *Request) error {
 // whose Cancelled is set: it closes the pull request, drops the lock and
 // archives the request. Cancel and Sync call it; every step is done once
 // whatever step an earlier call stopped after. It returns the archived
-// request, or the live one when a concurrent write kept it from being
-// archived (Sync archives it later).
-func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
+// request (archived true), or the live one when a concurrent write kept
+// it from being archived (Sync archives it later).
+func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Principal) (_ *Request, archived bool, _ error) {
 	id := r.ID
 	if r.PR != nil && r.PR.Open && !r.PR.Merged {
 		pr, err := p.gh.ClosePR(ctx, repoOf(r), r.PR.Number)
 		if err != nil {
-			return nil, fmt.Errorf("tfpilot: close pull request #%d of %q: %w", r.PR.Number, id, err)
+			return nil, false, fmt.Errorf("tfpilot: close pull request #%d of %q: %w", r.PR.Number, id, err)
 		}
 		if pr.Merged {
 			// Someone merged it on GitHub first: the change goes ahead, so
@@ -107,9 +107,9 @@ func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Prin
 				p.stage(r, "cancel_refused", who, map[string]any{"reason": "the pull request was merged on GitHub"})
 				return nil
 			}); err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			return nil, gate(ActionCancel, "pull request #%d was merged on GitHub", pr.Number)
+			return nil, false, gate(ActionCancel, "pull request #%d was merged on GitHub", pr.Number)
 		}
 		if _, err := p.mutateHeld(ctx, id, h, func(r *Request) error {
 			if r.PR != nil && r.PR.Open {
@@ -118,7 +118,7 @@ func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Prin
 			}
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	// The archived copy holds no lock: drop it in the last write, and
@@ -133,15 +133,17 @@ func (p *Pilot) finishCancel(ctx context.Context, r *Request, h string, who Prin
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r = flush(ctx, p.store, p.log, r)
 	if err := p.store.ArchiveRequest(ctx, id, r.Version); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return p.store.GetRequest(ctx, id)
+			r, err := p.store.GetRequest(ctx, id)
+			return r, false, err
 		}
-		return nil, err
+		return nil, false, err
 	}
 	p.event(ctx, id, "request_archived", who, map[string]any{"reason": "cancelled"})
-	return p.store.GetArchivedRequest(ctx, id)
+	ar, err := p.store.GetArchivedRequest(ctx, id)
+	return ar, err == nil, err
 }

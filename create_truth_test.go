@@ -20,7 +20,7 @@ func TestCreate_StoredRequestIsAnsweredWhenGitHubFailsLater(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create answered %v after storing the request; a client would create a duplicate", err)
 	}
-	if r == nil || r.ID == "" || r.PR != nil {
+	if r.Request == nil || r.ID == "" || r.PR != nil {
 		t.Fatalf("Create answered %+v", r)
 	}
 	if names := eventNames(t, e.store, r.ID); !slices.Contains(names, "provisioning_incomplete") {

@@ -83,6 +83,8 @@ func ourImports(t *testing.T) map[string][]string {
 //   - nothing under store/ imports the root (the engine), tests
 //     included, but store/storetest/enginetest, whose job is to drive
 //     the engine over a store;
+//   - the store decorators (changefeed) reach store names through
+//     package store, not the root's aliases, tests included;
 //   - nothing outside an example imports it (examples/...), and the
 //     generated API (gen/...) imports nothing of ours but itself.
 func TestDependencyRule_ArrowsPointDownOnly(t *testing.T) {
@@ -113,6 +115,8 @@ func TestDependencyRule_ArrowsPointDownOnly(t *testing.T) {
 				bad(from, to, "a backend does not import githubx, webhook or hclblocks")
 			case under(from, "store") && from != "store/storetest/enginetest" && to == ".":
 				bad(from, to, "the store contract, its backends and storetest import package store, not the engine")
+			case slices.Contains(storeDecorators, from) && to == ".":
+				bad(from, to, "a store decorator imports package store, not the engine")
 			case under(to, "examples") && !under(from, exampleOf(to)):
 				bad(from, to, "nothing imports examples/")
 			case under(from, "gen") && !under(to, "gen"):
@@ -140,6 +144,10 @@ func exampleOf(p string) string {
 // store contract, the backends, the conformance suite and migrate.
 var contractPackages = []string{"store", "store/internal/listquery", "store/memstore", "store/pgstore", "store/s3store", "store/storetest", "migrate"}
 
+// storeDecorators wrap any store.Store the engine is given, and so,
+// like the contract, compile without the engine.
+var storeDecorators = []string{"changefeed"}
+
 // engineOnly are the packages (ours and third parties') that only the
 // engine needs: GitHub, webhooks, HCL editing.
 var engineOnly = []string{
@@ -154,7 +162,8 @@ var engineOnly = []string{
 
 // TestDependencyRule_ContractCompilesWithoutTheEngine enforces the split
 // of the contract from the engine (DESIGN.md, package map; issue 21):
-// package store, the backends, storetest and migrate compile without
+// package store, the backends, storetest, migrate and the store
+// decorators (changefeed) compile without
 // the engine and what it pulls in — githubx, webhook, hclblocks,
 // go-github, hclwrite, cty — not even transitively, so a backend author
 // (or a test suite using memstore) builds only what a store needs.
@@ -162,7 +171,7 @@ func TestDependencyRule_ContractCompilesWithoutTheEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list over the module")
 	}
-	for _, pkg := range contractPackages {
+	for _, pkg := range slices.Concat(contractPackages, storeDecorators) {
 		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -183,7 +192,7 @@ func TestDependencyRule_ContractCompilesWithoutTheEngine(t *testing.T) {
 			}
 		}
 		if len(found) > 0 {
-			t.Errorf("%s compiles in %d packages only the engine needs, e.g. %s: the store contract, backends, storetest and migrate must not need them", pkg, len(found), strings.Join(found[:min(len(found), 4)], ", "))
+			t.Errorf("%s compiles in %d packages only the engine needs, e.g. %s: the store contract, backends, storetest, migrate and store decorators must not need them", pkg, len(found), strings.Join(found[:min(len(found), 4)], ", "))
 		}
 	}
 }

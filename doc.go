@@ -16,8 +16,9 @@
 // [ErrNotFound] and the other store errors, [Mutate] — are aliases here
 // of the store package's declarations, so one name means one type. What
 // only backend authors need (export items, fates, pruning, batch
-// imports, the aggregate and delivery extensions) is named in package
-// store alone.
+// imports, the aggregate and delivery extensions, a store's page of bare
+// documents) is named in package store alone; the root's [ListPage] is
+// the engine's page of [View]s.
 //
 // # The request document
 //
@@ -50,7 +51,10 @@
 // client (package githubx), then one method per user action — Create,
 // UpdateConfig, Plan, Approve, Merge, Apply, Destroy, Cancel,
 // StartDriftCheck, Sync — and queries (Get, List, Events, Cost,
-// DriftEligible, Insights). Every mutation is
+// DriftEligible, Insights). Every method about a request answers a
+// [View] (List and DriftEligible a [ListPage] of them): the document
+// with its status, poll interval, lock expiry and whether it is
+// archived, as of the moment it answers. Every mutation is
 // authorized ([Authorizer]), takes the request's TTL lock (approve and
 // merge included), honours an idempotency key durably, checks its gates
 // on the locked document, and writes with compare-and-swap. A lock whose

@@ -103,16 +103,16 @@ func driftData(d *DriftCheck) map[string]any {
 // request unchanged, so a scheduler may call it on every tick; a pending
 // check whose dispatch GitHub never confirmed is given up (result error)
 // by Sync after Config.DispatchGrace.
-func (p *Pilot) StartDriftCheck(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) StartDriftCheck(ctx context.Context, c Caller, id string) (View, error) {
 	r, err := p.store.GetRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if r.Drift != nil && r.Drift.Result == DriftPending {
 		if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionDriftCheck, r); err != nil {
-			return nil, err
+			return View{}, err
 		}
-		return r, nil
+		return p.view(ctx, r, false), nil
 	}
 	gates := func(r *Request) error {
 		if st := p.cfg.Rules.Derive(r.Facts(), p.now()); st != lifecycle.Applied {

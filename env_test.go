@@ -107,7 +107,7 @@ func (e *env) create(bucket string) *tfpilot.Request {
 	if err != nil {
 		e.t.Fatalf("Create: %v", err)
 	}
-	return r
+	return r.Request
 }
 
 func (e *env) status(id string) lifecycle.Status {
@@ -125,7 +125,7 @@ func (e *env) sync(id string) *tfpilot.Request {
 	if err != nil {
 		e.t.Fatalf("Sync: %v", err)
 	}
-	return r
+	return r.Request
 }
 
 // finish completes the current attempt of kind on the fake with

@@ -25,6 +25,13 @@ var (
 // (above) and the gate errors below. Every error the engine returns
 // that falls in one of these classes wraps the sentinel with %w; check
 // with errors.Is, or ask [Code] what kind of failure an error is.
+//
+// Messages are for people, and name a package once: the sentinels' and
+// typed errors' texts name none ("permission denied: ...", "cannot
+// merge: not approved"), and where the engine wraps an error with its
+// own context it puts "tfpilot: " in front ("tfpilot: close pull request
+// #3 of "req-1": githubx: ..."), so no message says "tfpilot: " twice and
+// a server may show a message as it is.
 var (
 	// ErrUnavailable: GitHub could not be reached, answered 5xx after the
 	// client's retries, or is rate limiting tfpilot. Nothing is lost: retry
@@ -32,11 +39,11 @@ var (
 	// wraps the GitHub client's error, so errors.Is and errors.As still
 	// reach githubx.ErrUnavailable, githubx.ErrRateLimited and
 	// *githubx.RateLimitError (its Reset says when to retry).
-	ErrUnavailable = errors.New("tfpilot: GitHub unavailable")
+	ErrUnavailable = errors.New("GitHub unavailable")
 	// ErrUnauthenticated: no valid identity came with the call.
-	ErrUnauthenticated = errors.New("tfpilot: unauthenticated")
+	ErrUnauthenticated = errors.New("unauthenticated")
 	// ErrPermissionDenied: the identity may not perform the action.
-	ErrPermissionDenied = errors.New("tfpilot: permission denied")
+	ErrPermissionDenied = errors.New("permission denied")
 )
 
 // unavailable wraps err with [ErrUnavailable] when it says GitHub could
@@ -85,7 +92,8 @@ func nameProblem(name string) string {
 
 // GateError reports an operation refused because the request is not in a
 // state that allows it ("not approved", "plan for head abc123 not
-// successful"). It matches [ErrPrecondition].
+// successful"). It matches [ErrPrecondition]. Its text is "cannot
+// <operation>: <reason>".
 type GateError struct {
 	Operation Action
 	// Reason says what is missing.
@@ -93,7 +101,7 @@ type GateError struct {
 }
 
 func (e *GateError) Error() string {
-	return fmt.Sprintf("tfpilot: cannot %s: %s", e.Operation, e.Reason)
+	return fmt.Sprintf("cannot %s: %s", e.Operation, e.Reason)
 }
 
 // Is makes errors.Is(err, [ErrPrecondition]) true.
@@ -103,13 +111,13 @@ func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
 var (
 	// ErrPrecondition: the request's state does not allow the operation.
 	// The error is a [*GateError].
-	ErrPrecondition = errors.New("tfpilot: failed precondition")
+	ErrPrecondition = errors.New("failed precondition")
 	// ErrLocked: another operation holds the request's lock. The error
 	// also matches lock.ErrConflict and carries a *lock.ConflictError.
-	ErrLocked = errors.New("tfpilot: request locked")
+	ErrLocked = errors.New("request locked")
 	// ErrIdempotencyKeyReused: the idempotency key was first used with a
 	// different request body.
-	ErrIdempotencyKeyReused = errors.New("tfpilot: idempotency key reused with a different request")
+	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 )
 
 func gate(op Action, format string, args ...any) error {
@@ -118,4 +126,4 @@ func gate(op Action, format string, args ...any) error {
 
 // ErrSelfApproval is wrapped (with [ErrPermissionDenied]) when the
 // requester tries to approve their own request.
-var ErrSelfApproval = errors.New("tfpilot: the requester may not approve their own request")
+var ErrSelfApproval = errors.New("the requester may not approve their own request")

@@ -219,7 +219,7 @@ func TestSync_NeverPanicsWhenTheLockIsTakenMidway(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	if r == nil || r.ID != id || r.Lock == nil || r.Lock.Holder != "dana/apply/other" {
+	if r.Request == nil || r.ID != id || r.Lock == nil || r.Lock.Holder != "dana/apply/other" {
 		t.Fatalf("Sync answered %+v; want the request, still locked by the other operation", r)
 	}
 	if got := len(e.runsOf("plan.yml")); got != 1 {

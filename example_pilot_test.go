@@ -31,13 +31,14 @@ func ExamplePilot() {
 		panic(err)
 	}
 	alice := tfpilot.Caller{Principal: tfpilot.Principal{Login: "alice"}, IdempotencyKey: "portal-form-1"}
-	r, err := pilot.Create(ctx, alice, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
+	v, err := pilot.Create(ctx, alice, tfpilot.CreateInput{Project: "payments", Environment: "dev", Module: "s3_bucket",
 		Config: map[string]any{"bucket_name": "reports"}})
 	if err != nil {
 		panic(err)
 	}
-	v, _ := pilot.Get(ctx, alice.Principal, r.ID)
-	fmt.Println(v.Status, r.BranchName == "tfpilot/"+r.ID, r.PR.Open, v.NextPoll)
+	// Every method answers a View: the document (v.ID, v.PR, ...) with
+	// its derived status and when to poll again, as Get would.
+	fmt.Println(v.Status, v.BranchName == "tfpilot/"+v.ID, v.PR.Open, v.NextPoll)
 	// Output:
 	// planning true true 10s
 }

@@ -235,33 +235,48 @@ func (p *Pilot) event(ctx context.Context, requestID, name string, who Principal
 // remember the answer. work receives the locked document and the lock
 // holder and returns the final document.
 func (p *Pilot) operation(ctx context.Context, c Caller, op Action, id string, input any,
-	gates func(*Request) error, work func(ctx context.Context, r *Request, h string) (*Request, error)) (*Request, error) {
+	gates func(*Request) error, work func(ctx context.Context, r *Request, h string) (*Request, error)) (View, error) {
+	return p.archivingOperation(ctx, c, op, id, input, gates, func(ctx context.Context, r *Request, h string) (*Request, bool, error) {
+		r, err := work(ctx, r, h)
+		return r, false, err
+	})
+}
+
+// archivingOperation is operation for work that may archive the request
+// (Cancel): work also says whether the document it returns is the
+// archived one, and the answer then says [View.Archived].
+func (p *Pilot) archivingOperation(ctx context.Context, c Caller, op Action, id string, input any,
+	gates func(*Request) error, work func(ctx context.Context, r *Request, h string) (*Request, bool, error)) (View, error) {
 	r, err := p.store.GetRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, op, r); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	operation := scoped(string(op)+":"+id, c.Principal)
 	fp := fingerprint(op, id, c.Principal.Login, input)
 	if prev, err := p.replay(ctx, operation, c.IdempotencyKey, fp); err != nil || prev != nil {
-		return prev, err
+		// The request was live just now: a replay answers it as live.
+		return p.answer(ctx, prev, false, err)
 	}
 	h := holder(c.Principal, op)
 	locked, err := p.acquire(ctx, id, op, h, gates)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
-	out, err := work(ctx, locked, h)
+	out, archived, err := work(ctx, locked, h)
 	p.release(ctx, id, h)
 	if err != nil {
-		return nil, p.githubErr(ctx, err)
+		return View{}, p.githubErr(ctx, err)
 	}
-	// Answer with the document after release.
-	if fresh, gerr := p.store.GetRequest(ctx, id); gerr == nil {
-		out = fresh
+	// Answer with the document after release (an archived one holds no
+	// lock to release).
+	if !archived {
+		if fresh, gerr := p.store.GetRequest(ctx, id); gerr == nil {
+			out = fresh
+		}
 	}
 	p.remember(ctx, operation, c.IdempotencyKey, fp, out)
-	return out, nil
+	return p.view(ctx, out, archived), nil
 }

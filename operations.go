@@ -34,11 +34,11 @@ type CreateInput struct {
 // rate-limited or unreachable) is recorded as a "provisioning_incomplete"
 // event, never returned, and the steps left undone are completed by
 // [Pilot.Sync].
-func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request, error) {
+func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (View, error) {
 	draft := &Request{SchemaVersion: SchemaVersion, Project: in.Project, Environment: in.Environment, Module: in.Module}
 	draft.CreatedBy = c.Principal.Login
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionCreate, draft); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if c.IdempotencyKey != "" {
 		sum := sha256.Sum256([]byte(c.Principal.Login + "\x00" + c.IdempotencyKey))
@@ -47,15 +47,18 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 		draft.ID = "req-" + newToken(16)
 	}
 	if err := p.validate(draft, in.Config); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	t, err := p.cfg.Targets.Target(draft.Project, draft.Environment)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	fp := fingerprint(ActionCreate, c.Principal.Login, draft.Project, draft.Environment, draft.Module, draft.Config)
 	if prev, err := p.replay(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp); err != nil || prev != nil {
-		return prev, err
+		if err != nil {
+			return View{}, err
+		}
+		return p.view(ctx, prev, p.archivedNow(ctx, prev.ID)), nil // cancelled since, perhaps
 	}
 	now := p.now()
 	draft.TargetOwner, draft.TargetRepo, draft.TargetBase = t.Owner, t.Repo, t.base()
@@ -64,7 +67,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 	draft.ReceivedAt, draft.UpdatedAt = now, now
 	h := holder(c.Principal, ActionCreate)
 	if draft.Lock, err = lock.Acquire(nil, h, string(ActionCreate), p.cfg.LockTTL, now); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if c.IdempotencyKey != "" {
 		draft.Idempotency = map[string]IdempotencyMark{"create": {Key: c.IdempotencyKey, At: now}}
@@ -79,16 +82,16 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 		// resume it if it asked for the same thing.
 		prev, gerr := p.store.GetRequest(ctx, draft.ID)
 		if gerr != nil {
-			return nil, gerr
+			return View{}, gerr
 		}
 		if fingerprint(ActionCreate, c.Principal.Login, prev.Project, prev.Environment, prev.Module, prev.Config) != fp {
-			return nil, fmt.Errorf("%w: key %q of create", ErrIdempotencyKeyReused, c.IdempotencyKey)
+			return View{}, fmt.Errorf("%w: key %q of create", ErrIdempotencyKeyReused, c.IdempotencyKey)
 		}
 		if r, err = p.acquire(ctx, draft.ID, ActionCreate, h, nil); err != nil {
-			return nil, err
+			return View{}, err
 		}
 	case err != nil:
-		return nil, err
+		return View{}, err
 	default:
 		r = flush(ctx, p.store, p.log, r)
 	}
@@ -107,7 +110,7 @@ func (p *Pilot) Create(ctx context.Context, c Caller, in CreateInput) (*Request,
 		out = fresh
 	}
 	p.remember(ctx, scoped("create", c.Principal), c.IdempotencyKey, fp, out)
-	return out, nil
+	return p.view(ctx, out, false), nil
 }
 
 // validate checks identifiers, the module, its config and the policy,
@@ -246,7 +249,7 @@ func (p *Pilot) openPR(ctx context.Context, r *Request, h string, who Principal)
 		return nil, err
 	}
 	if err := p.indexPR(ctx, r, PRRef{Owner: r.TargetOwner, Repo: r.TargetRepo, Number: pr.Number}, pr); err != nil {
-		return nil, fmt.Errorf("tfpilot: index pull request %d of %q: %w", pr.Number, r.ID, err)
+		return nil, err // it names the pull request and the request
 	}
 	return r, nil
 }
@@ -311,19 +314,19 @@ func notRunning(op Action, r *Request, kinds ...runs.Kind) error {
 // UpdateConfig validates a new config, re-renders the block onto the
 // request's branch and dispatches a new plan. The approval is reset: it
 // was given for the old change.
-func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config map[string]any) (*Request, error) {
+func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config map[string]any) (View, error) {
 	cur, err := p.store.GetRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	// Authorize before validating, as Create does: a caller who may not
 	// update learns nothing about the module's inputs.
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionUpdate, cur); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	probe := cur.Clone()
 	if err := p.validate(probe, config); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	norm := probe.Config
 	gates := func(r *Request) error {
@@ -350,7 +353,7 @@ func (p *Pilot) UpdateConfig(ctx context.Context, c Caller, id string, config ma
 // Plan dispatches a new plan of the pull request's head; after a merge
 // that was re-planned at its merge commit (replan.go), a new plan of the
 // merge commit (after that plan failed, for example).
-func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (View, error) {
 	gates := func(r *Request) error {
 		if err := openUnmerged(ActionPlan, r); err != nil && !replannedAtMerge(r) {
 			// After the merge, only the plan of the merge commit can be
@@ -374,7 +377,7 @@ func (p *Pilot) Plan(ctx context.Context, c Caller, id string) (*Request, error)
 // head commit. It needs a successful plan of that head, and the approval
 // rules ([ApprovalRules.Check]): the caller may approve the request and,
 // unless the target allows it, did not request it.
-func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (View, error) {
 	rules := p.approvalRules()
 	gates := func(r *Request) error {
 		if err := openUnmerged(ActionApprove, r); err != nil && !replannedAtMerge(r) {
@@ -415,7 +418,7 @@ func (p *Pilot) Approve(ctx context.Context, c Caller, id string) (*Request, err
 
 // Merge merges the pull request at the head that was planned and
 // approved, and records the merge commit as mergedSha.
-func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (View, error) {
 	gates := func(r *Request) error {
 		if err := openUnmerged(ActionMerge, r); err != nil {
 			return err
@@ -435,7 +438,7 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 	// A merge GitHub would refuse is answered before the lock is taken:
 	// a moved base rebuilds the branch, anything else writes nothing.
 	if err := p.mergePrecheck(ctx, c, id, gates); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	return p.operation(ctx, c, ActionMerge, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
 		sha, err := p.gh.MergePR(ctx, repoOf(r), r.PR.Number, githubx.MergeOptions{ExpectedHeadSHA: r.PR.HeadSHA})
@@ -478,7 +481,7 @@ func (p *Pilot) Merge(ctx context.Context, c Caller, id string) (*Request, error
 // Apply dispatches the apply workflow on the base branch at the merge
 // commit. Gates: merged, approved, the current plan succeeded for the
 // merged head, and no apply running or done.
-func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (View, error) {
 	gates := func(r *Request) error {
 		switch {
 		case !merged(r):
@@ -510,7 +513,7 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 	}
 	release, err := p.gatedOnTarget(ctx, c, ActionApply, id) // applygate.go
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	defer release()
 	return p.operation(ctx, c, ActionApply, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {
@@ -532,7 +535,7 @@ func (p *Pilot) Apply(ctx context.Context, c Caller, id string) (*Request, error
 // Destroy dispatches the destroy workflow. Gate: the request is applied.
 // When the destroy succeeds, Sync opens a cleanup pull request removing
 // the block and archives the request.
-func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (View, error) {
 	gates := func(r *Request) error {
 		if err := notRunning(ActionDestroy, r, runs.Apply, runs.Destroy); err != nil {
 			return err
@@ -547,7 +550,7 @@ func (p *Pilot) Destroy(ctx context.Context, c Caller, id string) (*Request, err
 	}
 	release, err := p.gatedOnTarget(ctx, c, ActionDestroy, id) // applygate.go
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	defer release()
 	return p.operation(ctx, c, ActionDestroy, id, nil, gates, func(ctx context.Context, r *Request, h string) (*Request, error) {

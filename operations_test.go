@@ -140,7 +140,7 @@ func TestPilot_StaleDestroyBecomesFailed(t *testing.T) {
 	e.want(r.ID, lifecycle.Failed)
 }
 
-func mustOK(t *testing.T, e *env, op func(ctx2 ctxT, c tfpilot.Caller, id string) (*tfpilot.Request, error), c tfpilot.Caller, id string) {
+func mustOK(t *testing.T, e *env, op func(ctx2 ctxT, c tfpilot.Caller, id string) (tfpilot.View, error), c tfpilot.Caller, id string) {
 	t.Helper()
 	if _, err := op(e.ctx, c, id); err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestPilot_GatesSayWhatIsMissing(t *testing.T) {
 	r := e.create("reports")
 	tests := []struct {
 		name string
-		op   func(ctx ctxT, c tfpilot.Caller, id string) (*tfpilot.Request, error)
+		op   func(ctx ctxT, c tfpilot.Caller, id string) (tfpilot.View, error)
 		c    tfpilot.Caller
 		want string
 	}{

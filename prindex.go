@@ -14,11 +14,15 @@ import (
 // when that is r's branch the entry is stale and is repaired (with a
 // [store.PRIndexRepairer] store) and recorded as a "pr_index_repaired" event;
 // an entry that cannot be repaired is logged and left, never a reason to
-// fail the request's own operation.
+// fail the request's own operation. Its errors name the pull request and
+// the request.
 func (p *Pilot) indexPR(ctx context.Context, r *Request, ref PRRef, pr githubx.PullRequest) error {
 	err := p.store.IndexPR(ctx, ref, r.ID)
-	if !errors.Is(err, ErrAlreadyExists) {
-		return err
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, ErrAlreadyExists):
+		return fmt.Errorf("tfpilot: index pull request %d of %q: %w", ref.Number, r.ID, err)
 	}
 	held, lerr := p.store.LookupPR(ctx, ref)
 	switch {

@@ -2,6 +2,7 @@ package tfpilot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -9,14 +10,32 @@ import (
 	"github.com/tfpilot/tfpilot/lifecycle"
 )
 
-// View is a request as a client sees it: the document, its derived
-// status, and how long to wait before polling it again.
+// View is a request as callers see it, and the one answer of every
+// [Pilot] method about a request: the mutations (Create, UpdateConfig,
+// Plan, Approve, Merge, Apply, Destroy, Cancel, Sync, StartDriftCheck)
+// and the queries (Get, and List and DriftEligible, whose [ListPage]
+// holds Views) alike. Status, NextPoll, Archived and LockExpired are
+// derived at the moment the method returns, so an answer never needs a
+// second read: Cancel's answer, and that of a Sync that archived a
+// destroyed request, say Archived. An answer replayed for an idempotency
+// key is the first answer's document with these derived anew.
+//
+// View embeds the stored document, *[Request], so its fields read as
+// v.ID or v.PR (and v.Request.ID, as before, still works): a caller of a
+// mutation keeps the field accesses it had when mutations answered
+// *Request, and needs v.Request only where a *Request is wanted. The
+// fields of View itself win over the document's methods of the same
+// name (v.Status is the derived status, not [Request.Status]), and View
+// has its own JSON encoding (see [View.MarshalJSON]) rather than the
+// document's. The zero View, which a method answers with its error,
+// has a nil Request.
 type View struct {
-	Request *Request
-	Status  lifecycle.Status
+	*Request
+	Status lifecycle.Status
 	// NextPoll is the polling interval for this status (0: stop polling).
 	NextPoll time.Duration
-	// Archived is true for a request moved to history after its destroy.
+	// Archived is true for a request moved to history: destroyed and
+	// cleaned up, or cancelled.
 	Archived bool
 	// LockExpired is true when the request carries a lock past its expiry:
 	// its holder died (or could not release it) before finishing. It
@@ -25,9 +44,57 @@ type View struct {
 	LockExpired bool
 }
 
+// viewJSON is View's JSON encoding: each field under its name, the
+// document under "Request", as encoding/json wrote View before it
+// embedded the document.
+type viewJSON struct {
+	Request     *Request
+	Status      lifecycle.Status
+	NextPoll    time.Duration
+	Archived    bool
+	LockExpired bool
+}
+
+// MarshalJSON encodes v as an object with fields Request (the document),
+// Status, NextPoll, Archived and LockExpired. (Without it, the embedded
+// document's encoding would stand for the whole View and drop the
+// derived fields.)
+func (v View) MarshalJSON() ([]byte, error) {
+	return json.Marshal(viewJSON{Request: v.Request, Status: v.Status, NextPoll: v.NextPoll, Archived: v.Archived, LockExpired: v.LockExpired})
+}
+
+// UnmarshalJSON decodes what [View.MarshalJSON] encodes.
+func (v *View) UnmarshalJSON(b []byte) error {
+	var j viewJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*v = View{Request: j.Request, Status: j.Status, NextPoll: j.NextPoll, Archived: j.Archived, LockExpired: j.LockExpired}
+	return nil
+}
+
+// ListPage is one page of [Pilot.List] (and [Pilot.DriftEligible]):
+// the requests as [View]s. It is the engine's page, not the store's:
+// a store answers a [store.ListPage] of bare documents.
+type ListPage struct {
+	Requests []View
+	// NextCursor continues the walk; empty on the last page.
+	NextCursor string
+}
+
+// view returns the View of r at the Pilot's clock; archived says r was
+// read from (or just moved to) history.
 func (p *Pilot) view(ctx context.Context, r *Request, archived bool) View {
 	now := p.now()
 	return p.viewAt(r, archived, now, p.rateLimitedAt(ctx, now))
+}
+
+// answer is a mutation's answer: the View of r, or err.
+func (p *Pilot) answer(ctx context.Context, r *Request, archived bool, err error) (View, error) {
+	if err != nil {
+		return View{}, err
+	}
+	return p.view(ctx, r, archived), nil
 }
 
 // rateLimitedAt reports whether the shared GitHub backoff is in force.
@@ -46,19 +113,15 @@ func (p *Pilot) viewAt(r *Request, archived bool, now time.Time, rl bool) View {
 	return v
 }
 
-// ViewOf returns the View of r as Get would.
-func (p *Pilot) ViewOf(ctx context.Context, r *Request) View { return p.view(ctx, r, false) }
-
-// ViewsOf returns the Views of live requests rs (a List page) as Get
-// would, reading the shared rate-limit backoff once for all of them.
-func (p *Pilot) ViewsOf(ctx context.Context, rs []*Request) []View {
-	now := p.now()
-	rl := p.rateLimitedAt(ctx, now)
-	out := make([]View, len(rs))
-	for i, r := range rs {
-		out[i] = p.viewAt(r, false, now, rl)
+// archivedNow reports whether request id is in history: not live, and
+// archived. It is for answers replayed from an idempotency record, which
+// hold the document but not where it is now.
+func (p *Pilot) archivedNow(ctx context.Context, id string) bool {
+	if _, err := p.store.GetRequest(ctx, id); !errors.Is(err, ErrNotFound) {
+		return false
 	}
-	return out
+	_, err := p.store.GetArchivedRequest(ctx, id)
+	return err == nil
 }
 
 // Get returns request id (live or archived) with its derived status and
@@ -95,9 +158,24 @@ func (p *Pilot) List(ctx context.Context, who Principal, q ListQuery) (ListPage,
 		return ListPage{}, err
 	}
 	if len(q.Statuses) == 0 {
-		return p.store.ListRequests(ctx, q)
+		page, err := p.store.ListRequests(ctx, q)
+		if err != nil {
+			return ListPage{}, err
+		}
+		return ListPage{Requests: p.views(ctx, page.Requests, p.now()), NextCursor: page.NextCursor}, nil
 	}
 	return p.listDerived(ctx, q)
+}
+
+// views returns the Views of live requests rs at now, reading the shared
+// rate-limit backoff once for all of them.
+func (p *Pilot) views(ctx context.Context, rs []*Request, now time.Time) []View {
+	rl := p.rateLimitedAt(ctx, now)
+	out := make([]View, len(rs))
+	for i, r := range rs {
+		out[i] = p.viewAt(r, false, now, rl)
+	}
+	return out
 }
 
 // listDerived implements List with a status filter. Each store call asks
@@ -129,7 +207,7 @@ func (p *Pilot) listDerived(ctx context.Context, q ListQuery) (ListPage, error) 
 			}
 		}
 		if page.NextCursor == "" || len(out) >= limit {
-			return ListPage{Requests: out, NextCursor: page.NextCursor}, nil
+			return ListPage{Requests: p.views(ctx, out, now), NextCursor: page.NextCursor}, nil
 		}
 		sq.Cursor = page.NextCursor
 	}

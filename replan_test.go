@@ -199,7 +199,7 @@ func TestReplan_ConcurrentMergesEachPlanTheirOwnMergeCommit(t *testing.T) {
 		}
 		completePlanAsWorkflow(t, e, r.ID, digestA)
 		mustOK(t, e, e.pilot.Approve, approver, r.ID)
-		reqs = append(reqs, r)
+		reqs = append(reqs, r.Request)
 	}
 	if _, err := e.fake.As("bob").Push("acme", "infra", "main", "someone else's change", map[string]string{"envs/shared/other.tf": "# other\n"}); err != nil {
 		t.Fatal(err)
@@ -273,7 +273,7 @@ func TestReplan_APlanThatPlannedAnotherCommitIsRefused(t *testing.T) {
 	}
 	for _, op := range []struct {
 		name string
-		fn   func(ctxT, tfpilot.Caller, string) (*tfpilot.Request, error)
+		fn   func(ctxT, tfpilot.Caller, string) (tfpilot.View, error)
 	}{{"Approve", e.pilot.Approve}, {"Apply", e.pilot.Apply}} {
 		if _, err := op.fn(e.ctx, approver, r.ID); !errors.Is(err, tfpilot.ErrPrecondition) || !strings.Contains(err.Error(), "planned") {
 			t.Fatalf("%s = %v, want a precondition failure: the plan is of another commit", op.name, err)

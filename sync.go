@@ -34,21 +34,21 @@ import (
 // Facts are patched with compare-and-swap writes and need no lock; the
 // steps that act on GitHub take the request's lock, and are skipped while
 // another operation holds it. Sync of an archived request returns it.
-func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error) {
+func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (View, error) {
 	r, err := p.store.GetRequest(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		if ar, aerr := p.store.GetArchivedRequest(ctx, id); aerr == nil {
 			if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionRead, ar); err != nil {
-				return nil, err
+				return View{}, err
 			}
-			return ar, nil
+			return p.view(ctx, ar, true), nil
 		}
 	}
 	if err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if err := p.cfg.Authorizer.Authorize(ctx, c.Principal, ActionSync, r); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if len(r.Outbox) > 0 {
 		// Events a crash left staged: record them now.
@@ -61,37 +61,38 @@ func (p *Pilot) Sync(ctx context.Context, c Caller, id string) (*Request, error)
 				r.Lock = nil
 			}
 		}); err != nil {
-			return nil, err
+			return View{}, err
 		}
 	}
 	if r.PR != nil {
 		if r, err = p.syncPR(ctx, r); err != nil {
-			return nil, p.githubErr(ctx, err)
+			return View{}, p.githubErr(ctx, err)
 		}
 	}
 	redispatch, err := p.syncRuns(ctx, r)
 	if err != nil {
-		return nil, p.githubErr(ctx, err)
+		return View{}, p.githubErr(ctx, err)
 	}
 	if r, err = p.store.GetRequest(ctx, id); err != nil {
-		return nil, err
+		return View{}, err
 	}
 	if r.Cancelled == nil { // a cancelled request's branch stays as it is
 		if r, err = p.followBase(ctx, c, r); err != nil { // rebase.go
-			return nil, p.githubErr(ctx, err)
+			return View{}, p.githubErr(ctx, err)
 		}
 	}
 	if r, err = p.followMerge(ctx, c, r); err != nil { // replan.go
-		return nil, p.githubErr(ctx, err)
+		return View{}, p.githubErr(ctx, err)
 	}
 	r = p.captureOutputs(ctx, r) // output.go
 	r = p.syncDrift(ctx, r)      // drift.go
+	archived := false
 	if needsWork(r, redispatch) && !r.Lock.Active(p.now()) {
-		if r, err = p.syncLocked(ctx, c, r, redispatch); err != nil {
-			return nil, p.githubErr(ctx, err)
+		if r, archived, err = p.syncLocked(ctx, c, r, redispatch); err != nil {
+			return View{}, p.githubErr(ctx, err)
 		}
 	}
-	return r, nil
+	return p.view(ctx, r, archived), nil
 }
 
 // pending is an attempt that looked stranded (no run id, no run carries
@@ -117,34 +118,51 @@ func needsWork(r *Request, redispatch []pending) bool {
 	return false
 }
 
-// syncLocked runs the steps of Sync that act on GitHub, under the lock.
-func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch []pending) (*Request, error) {
+// syncLocked runs the steps of Sync that act on GitHub, under the lock,
+// and answers the document after the lock is released. archived says
+// the request it returns was moved to history (a cancel finished, or a
+// destroyed request cleaned up).
+func (p *Pilot) syncLocked(ctx context.Context, c Caller, r *Request, redispatch []pending) (_ *Request, archived bool, _ error) {
 	h := holder(Principal{Login: "sync"}, ActionSync)
 	id := r.ID
 	r, err := p.acquire(ctx, id, ActionSync, h, nil)
 	if errors.Is(err, ErrLocked) {
-		return p.store.GetRequest(ctx, id) // someone else is working on it
+		r, err := p.store.GetRequest(ctx, id) // someone else is working on it
+		return r, false, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer p.release(ctx, id, h)
+	r, archived, err = func() (*Request, bool, error) {
+		defer p.release(ctx, id, h)
+		return p.syncHeld(ctx, c, r, h, redispatch)
+	}()
+	if err != nil || archived {
+		return r, archived, err
+	}
+	r, err = p.store.GetRequest(ctx, id)
+	return r, false, err
+}
+
+// syncHeld is the work of syncLocked while h holds the lock of r.
+func (p *Pilot) syncHeld(ctx context.Context, c Caller, r *Request, h string, redispatch []pending) (_ *Request, archived bool, _ error) {
+	id := r.ID
 	who := Principal{Login: c.Principal.Login}
 	if r.Cancelled != nil {
 		return p.finishCancel(ctx, r, h, who) // cancel.go: a cancel stopped half-way
 	}
+	var err error
 	for _, pd := range redispatch {
 		if r, err = p.redispatch(ctx, id, h, pd, who); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if d, ok := runs.Current(r.Runs, runs.Destroy); ok && runs.Succeeded(d) {
-		return p.cleanup(ctx, r, h, who)
+		r, err := p.cleanup(ctx, r, h, who)
+		return r, err == nil, err
 	}
-	if _, err = p.provision(ctx, r, h, who); err != nil {
-		return nil, err
-	}
-	return p.store.GetRequest(ctx, id)
+	r, err = p.provision(ctx, r, h, who)
+	return r, false, err
 }
 
 // errStale aborts a re-dispatch whose premise a concurrent write changed.
@@ -392,7 +410,7 @@ func cooldownScope(key string) string {
 }
 
 // cleanup opens the pull request that removes a destroyed request's block
-// and archives the request.
+// and archives the request; it returns the archived request.
 func (p *Pilot) cleanup(ctx context.Context, r *Request, h string, who Principal) (*Request, error) {
 	if r.CleanupPR == nil {
 		repo := repoOf(r)

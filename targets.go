@@ -111,7 +111,7 @@ type TargetInfo struct {
 
 // ErrTargetsNotListable is returned by [Pilot.CreateTargets] when the
 // configured [Targets] do not implement [TargetLister].
-var ErrTargetsNotListable = errors.New("tfpilot: the configured targets cannot be listed")
+var ErrTargetsNotListable = errors.New("the configured targets cannot be listed")
 
 // Catalog returns the module catalogue the engine validates requests
 // against (for portals: [Module.JSONSchema] of each module).

@@ -12,6 +12,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tfpilot/tfpilot/runs"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // storeTracerName names the tracer of [TraceStore]'s spans.
@@ -91,7 +92,7 @@ func (t *tracedStore) UpdateRequest(ctx context.Context, r *Request) (*Request, 
 	return out, err
 }
 
-func (t *tracedStore) ListRequests(ctx context.Context, q ListQuery) (ListPage, error) {
+func (t *tracedStore) ListRequests(ctx context.Context, q ListQuery) (store.ListPage, error) {
 	ctx, span := t.start(ctx, "ListRequests", attribute.Int("tfpilot.limit", q.Limit))
 	out, err := t.s.ListRequests(ctx, q)
 	if err == nil {

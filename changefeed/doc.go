@@ -1,6 +1,6 @@
 // Package changefeed tells watchers, in one process, that a request
 // changed: a [Hub] of subscriptions per request id, and [Notify], a
-// [tfpilot.Store] decorator that publishes each successful request or
+// [store.Store] decorator that publishes each successful request or
 // event write to a hub.
 //
 //	hub := changefeed.New()
@@ -15,6 +15,11 @@
 // store are not heard: watchers poll as well.
 //
 // Notify's wrapper hides the optional extensions of the store it wraps
-// (such as [tfpilot.LeaseStore] or [github.com/tfpilot/tfpilot/store.Exporter]); give those
-// users the unwrapped store. Nothing here returns an error.
+// (such as [store.LeaseStore] or [store.Exporter]); give those users the
+// unwrapped store. Nothing here returns an error.
+//
+// Notify decorates the store contract (package
+// [github.com/tfpilot/tfpilot/store]) and imports nothing of the engine,
+// so it wraps any backend without compiling in GitHub, HCL or webhook
+// code.
 package changefeed

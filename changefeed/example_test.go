@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/changefeed"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -15,12 +15,12 @@ import (
 func ExampleNotify() {
 	ctx := context.Background()
 	hub := changefeed.New()
-	store := changefeed.Notify(memstore.New(nil), hub)
+	s := changefeed.Notify(memstore.New(nil), hub)
 	sub := hub.Subscribe("r1")
 	defer sub.Close()
 
-	r, _ := store.CreateRequest(ctx, &tfpilot.Request{ID: "r1", Project: "payments", Environment: "dev", Module: "s3_bucket"})
-	store.AppendEvent(ctx, tfpilot.Event{RequestID: r.ID, Event: "request_created"})
+	r, _ := s.CreateRequest(ctx, &store.Request{ID: "r1", Project: "payments", Environment: "dev", Module: "s3_bucket"})
+	s.AppendEvent(ctx, store.Event{RequestID: r.ID, Event: "request_created"})
 	select {
 	case <-sub.C:
 		fmt.Println("r1 changed: read it again")

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/tfpilot/tfpilot"
+	"github.com/tfpilot/tfpilot/store"
 )
 
 // Hub tells subscribers that a request changed. Publishing never blocks:
@@ -88,20 +88,20 @@ func (h *Hub) Close() {
 // Notify returns store with its request and event writes publishing to
 // hub after they succeed: CreateRequest, UpdateRequest, ArchiveRequest and
 // AppendEvent. Everything else passes through.
-func Notify(store tfpilot.Store, hub *Hub) tfpilot.Store {
+func Notify(base store.Store, hub *Hub) store.Store {
 	// The store's InsightsStore and DeliveryWriter stay visible (the
 	// engine's fast paths); a CommitRequest publishes like an update.
-	return tfpilot.KeepExtensions(&notifyingStore{Store: store, hub: hub}, store, func(_ context.Context, stored *tfpilot.Request) {
+	return store.KeepExtensions(&notifyingStore{Store: base, hub: hub}, base, func(_ context.Context, stored *store.Request) {
 		hub.Publish(stored.ID)
 	})
 }
 
 type notifyingStore struct {
-	tfpilot.Store
+	store.Store
 	hub *Hub
 }
 
-func (s *notifyingStore) CreateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *notifyingStore) CreateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	out, err := s.Store.CreateRequest(ctx, r)
 	if err == nil {
 		s.hub.Publish(out.ID)
@@ -109,7 +109,7 @@ func (s *notifyingStore) CreateRequest(ctx context.Context, r *tfpilot.Request) 
 	return out, err
 }
 
-func (s *notifyingStore) UpdateRequest(ctx context.Context, r *tfpilot.Request) (*tfpilot.Request, error) {
+func (s *notifyingStore) UpdateRequest(ctx context.Context, r *store.Request) (*store.Request, error) {
 	out, err := s.Store.UpdateRequest(ctx, r)
 	if err == nil && out.Version != r.Version {
 		s.hub.Publish(out.ID)
@@ -125,7 +125,7 @@ func (s *notifyingStore) ArchiveRequest(ctx context.Context, id string, version 
 	return err
 }
 
-func (s *notifyingStore) AppendEvent(ctx context.Context, e tfpilot.Event) (tfpilot.Event, error) {
+func (s *notifyingStore) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
 	out, err := s.Store.AppendEvent(ctx, e)
 	if err == nil {
 		s.hub.Publish(out.RequestID)

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/changefeed"
+	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
 )
 
@@ -60,7 +60,7 @@ func TestNotify_PublishesOnlyWritesThatHappened(t *testing.T) {
 	sub := h.Subscribe("r1")
 	defer sub.Close()
 
-	r, err := s.CreateRequest(ctx, &tfpilot.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
+	r, err := s.CreateRequest(ctx, &store.Request{ID: "r1", Project: "p", Environment: "dev", Module: "m"})
 	if err != nil || !signalled(sub) {
 		t.Fatalf("create: %v, signalled=false", err)
 	}
@@ -75,7 +75,7 @@ func TestNotify_PublishesOnlyWritesThatHappened(t *testing.T) {
 	if _, err := s.UpdateRequest(ctx, r); err == nil || signalled(sub) {
 		t.Errorf("a conflicting update (err %v) must not signal", err)
 	}
-	if _, err := s.AppendEvent(ctx, tfpilot.Event{RequestID: "r1", Event: "x", Timestamp: time.Now()}); err != nil || !signalled(sub) {
+	if _, err := s.AppendEvent(ctx, store.Event{RequestID: "r1", Event: "x", Timestamp: time.Now()}); err != nil || !signalled(sub) {
 		t.Errorf("append event: %v, want a signal", err)
 	}
 	if err := s.ArchiveRequest(ctx, "r1", r2.Version); err != nil || !signalled(sub) {

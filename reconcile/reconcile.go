@@ -467,7 +467,7 @@ func (r *Reconciler) walk(ctx context.Context, ls tfpilot.LeaseStore, statuses [
 			if ctx.Err() != nil || !r.lead(ctx, ls) {
 				return false
 			}
-			fn(req)
+			fn(req.Request)
 		}
 		if page.NextCursor == "" {
 			return true
@@ -531,7 +531,7 @@ func (r *Reconciler) syncOne(ctx context.Context, who tfpilot.Principal, id stri
 		}
 		return false, err
 	}
-	r.noteLock(id, req)
+	r.noteLock(id, req.Request)
 	return false, nil
 }
 

@@ -83,7 +83,7 @@ func (e *env) create(bucket string) *tfpilot.Request {
 	if err != nil {
 		e.t.Fatalf("Create(%s): %v", bucket, err)
 	}
-	return r
+	return r.Request
 }
 
 // finishPlan completes the request's plan run in GitHub; no webhook

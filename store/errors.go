@@ -7,19 +7,22 @@ import (
 
 // Sentinel errors of the store contract. Every error a store (and the
 // engine over it) returns that falls in one of these classes wraps the
-// sentinel with %w; check with errors.Is.
+// sentinel with %w; check with errors.Is. Their texts name no package
+// ("not found"): the layer that wraps one with its context puts its own
+// prefix in front once (`memstore: update request "r1": version
+// conflict`), so no message repeats a prefix.
 var (
 	// ErrNotFound: the request, index entry or record does not exist.
-	ErrNotFound = errors.New("tfpilot: not found")
+	ErrNotFound = errors.New("not found")
 	// ErrConflict: a compare-and-swap write lost to a concurrent write
 	// (the stored version is not the expected one). Re-read and retry.
-	ErrConflict = errors.New("tfpilot: version conflict")
+	ErrConflict = errors.New("version conflict")
 	// ErrAlreadyExists: create-if-absent found the item present, or a
 	// claim or index entry is held by someone else.
-	ErrAlreadyExists = errors.New("tfpilot: already exists")
+	ErrAlreadyExists = errors.New("already exists")
 	// ErrInvalid: the input is malformed. The error is usually a
 	// [*ValidationError] listing each field's problem.
-	ErrInvalid = errors.New("tfpilot: invalid argument")
+	ErrInvalid = errors.New("invalid argument")
 )
 
 // FieldViolation says what is wrong with one field of an input.
@@ -31,14 +34,16 @@ type FieldViolation struct {
 }
 
 // ValidationError reports every field of an input that failed
-// validation. It matches [ErrInvalid] with errors.Is.
+// validation. It matches [ErrInvalid] with errors.Is. Its text is
+// "invalid argument: " and the violations ("field: description",
+// joined by "; "), for people.
 type ValidationError struct {
 	Violations []FieldViolation
 }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("tfpilot: invalid argument: ")
+	b.WriteString("invalid argument: ")
 	for i, v := range e.Violations {
 		if i > 0 {
 			b.WriteString("; ")

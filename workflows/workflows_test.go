@@ -381,7 +381,7 @@ func TestTemplates_ApplyDispatchCarriesTheSavedPlan(t *testing.T) {
 	if _, err := pilot.Sync(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, op := range []func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error){pilot.Approve, pilot.Merge, pilot.Apply} {
+	for _, op := range []func(context.Context, tfpilot.Caller, string) (tfpilot.View, error){pilot.Approve, pilot.Merge, pilot.Apply} {
 		if _, err := op(ctx, abe, r.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -151,8 +151,7 @@ func (a *autopilot) step(ctx context.Context) {
 		a.now = time.Now
 	}
 	now := a.now()
-	for _, v := range a.pilot.ViewsOf(ctx, page.Requests) {
-		r := v.Request
+	for _, r := range page.Requests {
 		if st, ok := a.backoff[r.ID]; ok && now.Before(st.next) {
 			continue
 		}
@@ -160,7 +159,7 @@ func (a *autopilot) step(ctx context.Context) {
 			act string
 			err error
 		)
-		switch v.Status {
+		switch r.Status {
 		case lifecycle.PlanReady:
 			act = "approve"
 			_, err = a.pilot.Approve(ctx, c, r.ID)
@@ -190,7 +189,7 @@ func (a *autopilot) step(ctx context.Context) {
 		}
 	}
 	for id := range a.backoff {
-		if !slices.ContainsFunc(page.Requests, func(r *tfpilot.Request) bool { return r.ID == id }) {
+		if !slices.ContainsFunc(page.Requests, func(r tfpilot.View) bool { return r.ID == id }) {
 			delete(a.backoff, id) // moved on (or away): forget its backoff
 		}
 	}

@@ -11,7 +11,7 @@
 // Errors wrap tfpilot's sentinels ([store.ErrNotFound],
 // [store.ErrConflict], [store.ErrAlreadyExists], [store.ErrInvalid])
 // with the operation and key as context, e.g.
-// `memstore: update request "r1": tfpilot: version conflict`; check them
+// `memstore: update request "r1": version conflict`; check them
 // with errors.Is. A cancelled context makes every method return an error
 // wrapping ctx.Err().
 package memstore

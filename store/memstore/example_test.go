@@ -33,5 +33,5 @@ func Example() {
 	// Output:
 	// created version 1 received 2026-01-02T03:04:05Z
 	// updated to version 2
-	// true memstore: update request "req-1" at version 1 (stored 2): tfpilot: version conflict
+	// true memstore: update request "req-1" at version 1 (stored 2): version conflict
 }

@@ -55,7 +55,7 @@
 // Errors wrap tfpilot's sentinels ([store.ErrNotFound],
 // [store.ErrConflict], [store.ErrAlreadyExists],
 // [store.ErrInvalid]) with the operation and key as context, e.g.
-// `pgstore: update request "r1": tfpilot: version conflict`; check them
+// `pgstore: update request "r1": version conflict`; check them
 // with errors.Is. Database and context errors are wrapped too, so
 // errors.Is(err, context.Canceled) works.
 //

@@ -144,7 +144,7 @@
 //
 // Errors wrap tfpilot's sentinels with %w and say which operation and
 // key failed, e.g. `s3store: update request "r1" at version 3:
-// tfpilot: version conflict`. Check them with errors.Is against
+// version conflict`. Check them with errors.Is against
 // [store.ErrNotFound], [store.ErrConflict],
 // [store.ErrAlreadyExists] and [store.ErrInvalid]; other errors are
 // the S3 client's, which errors.As can unwrap to a smithy.APIError.

@@ -22,7 +22,7 @@
 // pins down the behaviour the contract leaves to the backend, so that
 // every backend behaves alike:
 //   - errors wrap the sentinel with %w and name the key they concern
-//     (`pgstore: update request "r1": tfpilot: version conflict`);
+//     (`pgstore: update request "r1": version conflict`);
 //   - malformed input is [store.ErrInvalid]: a nil or invalid request
 //     ([store.Request.Validate]), an event without request id or name, an
 //     invalid run kind, a run id or PR number below 1, an empty PR

@@ -61,9 +61,12 @@ const (
 )
 
 // ConnectError maps an engine error to the Connect error a client sees.
-// Messages are written for the client: a gate's reason, a validation's
-// field violations (also as a google.rpc.BadRequest detail), which
-// operation holds a lock. Every answer carries a google.rpc.ErrorInfo
+// Messages are written for the client: a permission denial, a gate
+// (its own words, not the GitHub answer it may wrap) and an invalid
+// input (its field violations, also as a google.rpc.BadRequest detail)
+// say what the engine said, as it said it (the engine's messages name
+// "tfpilot: " at most once); which operation holds a lock, a conflict, a
+// missing request and GitHub's state are said in the server's words. Every answer carries a google.rpc.ErrorInfo
 // detail with a stable reason (see [ReasonLocked] and the others), and
 // google.rpc.RetryInfo where retrying later helps: a held lock (until it
 // expires), a version conflict, GitHub rate limiting (until its reset) or
@@ -91,24 +94,25 @@ func ConnectError(ctx context.Context, log *slog.Logger, err error) *connect.Err
 	case tfpilot.CodeUnauthenticated:
 		return withInfo(connect.NewError(connect.CodeUnauthenticated, errUnauthenticated), ReasonUnauthenticated, nil)
 	case tfpilot.CodePermissionDenied:
-		return withInfo(connect.NewError(connect.CodePermissionDenied, errors.New(clean(err))), ReasonPermissionDenied, nil)
+		return withInfo(connect.NewError(connect.CodePermissionDenied, err), ReasonPermissionDenied, nil)
 	case tfpilot.CodeIdempotencyKeyReused:
 		ce := badRequest("the idempotency key was already used with a different request",
 			tfpilot.FieldViolation{Field: IdempotencyKeyHeader, Description: "was first used with a different request body; use a new key"})
 		return withInfo(ce, ReasonIdempotencyKeyReused, nil)
 	case tfpilot.CodeInvalid:
 		if errors.As(err, &verr) {
-			return invalidArgument("invalid argument: "+summary(verr.Violations), verr.Violations...)
+			return invalidArgument(verr.Error(), verr.Violations...)
 		}
-		return withInfo(connect.NewError(connect.CodeInvalidArgument, errors.New(clean(err))), ReasonInvalidArgument, nil)
+		return withInfo(connect.NewError(connect.CodeInvalidArgument, err), ReasonInvalidArgument, nil)
 	case tfpilot.CodePrecondition:
 		if errors.As(err, &gerr) {
-			ce := connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(gerr)))
+			// The gate's own words, not what it wraps (GitHub's answer).
+			ce := connect.NewError(connect.CodeFailedPrecondition, errors.New(gerr.Error()))
 			addDetail(ce, &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 				Type: string(gerr.Operation), Subject: subjectFrom(ctx), Description: gerr.Reason}}})
 			return withInfo(ce, ReasonGate, map[string]string{"operation": string(gerr.Operation)})
 		}
-		return withInfo(connect.NewError(connect.CodeFailedPrecondition, errors.New(clean(err))), ReasonGate, nil)
+		return withInfo(connect.NewError(connect.CodeFailedPrecondition, err), ReasonGate, nil)
 	case tfpilot.CodeLocked:
 		if op, until, ok := tfpilot.LockHolder(err); ok {
 			ce := connect.NewError(connect.CodeAborted, fmt.Errorf("the request is locked by operation %q until %s; retry then",
@@ -249,10 +253,4 @@ func summary(vs []tfpilot.FieldViolation) string {
 		parts = append(parts, v.Field+": "+v.Description)
 	}
 	return strings.Join(parts, "; ")
-}
-
-// clean drops the "tfpilot: " prefixes of an engine message meant for
-// the client.
-func clean(err error) string {
-	return strings.ReplaceAll(err.Error(), "tfpilot: ", "")
 }

@@ -73,9 +73,11 @@ func requireID(id string) error {
 	return nil
 }
 
-// answer converts the engine's answer to a mutation.
-func (s *requestService) answer(ctx context.Context, r *tfpilot.Request) (*pb.Request, error) {
-	out, err := viewToProto(s.pilot.ViewOf(ctx, r))
+// answer converts the engine's answer to a mutation: a [tfpilot.View]
+// as of the moment the engine answered (an archiving Sync or Cancel says
+// archived), so no second read is needed.
+func (s *requestService) answer(ctx context.Context, v tfpilot.View) (*pb.Request, error) {
+	out, err := viewToProto(v)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -84,7 +86,7 @@ func (s *requestService) answer(ctx context.Context, r *tfpilot.Request) (*pb.Re
 
 // mutate runs one of the engine's id-only operations.
 func (s *requestService) mutate(ctx context.Context, h http.Header, id string,
-	op func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error)) (*pb.Request, error) {
+	op func(context.Context, tfpilot.Caller, string) (tfpilot.View, error)) (*pb.Request, error) {
 	if err := requireID(id); err != nil {
 		return nil, err
 	}
@@ -92,37 +94,11 @@ func (s *requestService) mutate(ctx context.Context, h http.Header, id string,
 	if err != nil {
 		return nil, err
 	}
-	r, err := op(ctx, c, id)
+	v, err := op(ctx, c, id)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return s.answer(ctx, r)
-}
-
-// mutateThenGet is mutate for operations that may archive the request
-// (Sync, Cancel): it answers with a fresh Get, so that an archived
-// request says so.
-func (s *requestService) mutateThenGet(ctx context.Context, h http.Header, id string,
-	op func(context.Context, tfpilot.Caller, string) (*tfpilot.Request, error)) (*pb.Request, error) {
-	if err := requireID(id); err != nil {
-		return nil, err
-	}
-	c, err := caller(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := op(ctx, c, id); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	v, err := s.pilot.Get(ctx, c.Principal, id)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	out, err := viewToProto(v)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	return out, nil
+	return s.answer(ctx, v)
 }
 
 func (s *requestService) Create(ctx context.Context, req *connect.Request[pb.CreateRequest]) (*connect.Response[pb.CreateResponse], error) {
@@ -201,7 +177,7 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 		return nil, s.fail(ctx, err)
 	}
 	out := &pb.ListResponse{NextPageToken: bindPageToken(m, page.NextCursor)}
-	for _, v := range s.pilot.ViewsOf(ctx, page.Requests) {
+	for _, v := range page.Requests {
 		pr, err := viewToProto(v)
 		if err != nil {
 			return nil, s.fail(ctx, err)
@@ -214,7 +190,7 @@ func (s *requestService) List(ctx context.Context, req *connect.Request[pb.ListR
 
 func (s *requestService) UpdateConfig(ctx context.Context, req *connect.Request[pb.UpdateConfigRequest]) (*connect.Response[pb.UpdateConfigResponse], error) {
 	cfg := req.Msg.GetConfig().AsMap()
-	out, err := s.mutate(ctx, req.Header(), req.Msg.GetId(), func(ctx context.Context, c tfpilot.Caller, id string) (*tfpilot.Request, error) {
+	out, err := s.mutate(ctx, req.Header(), req.Msg.GetId(), func(ctx context.Context, c tfpilot.Caller, id string) (tfpilot.View, error) {
 		return s.pilot.UpdateConfig(ctx, c, id, cfg)
 	})
 	if err != nil {
@@ -263,9 +239,10 @@ func (s *requestService) Destroy(ctx context.Context, req *connect.Request[pb.De
 	return connect.NewResponse(&pb.DestroyResponse{Request: out}), nil
 }
 
-// Sync answers with a fresh Get so that an archived request says so.
+// Sync answers the engine's View: a Sync that archived the request says
+// so.
 func (s *requestService) Sync(ctx context.Context, req *connect.Request[pb.SyncRequest]) (*connect.Response[pb.SyncResponse], error) {
-	out, err := s.mutateThenGet(ctx, req.Header(), req.Msg.GetId(), s.pilot.Sync)
+	out, err := s.mutate(ctx, req.Header(), req.Msg.GetId(), s.pilot.Sync)
 	if err != nil {
 		return nil, err
 	}

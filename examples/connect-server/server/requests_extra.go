@@ -107,7 +107,7 @@ func (s *requestService) ListDriftEligible(ctx context.Context, req *connect.Req
 		return nil, s.fail(ctx, err)
 	}
 	out := &pb.ListDriftEligibleResponse{NextPageToken: page.NextCursor}
-	for _, v := range s.pilot.ViewsOf(ctx, page.Requests) {
+	for _, v := range page.Requests {
 		pr, err := viewToProto(v)
 		if err != nil {
 			return nil, s.fail(ctx, err)
@@ -128,12 +128,12 @@ func (s *requestService) StartDriftCheck(ctx context.Context, req *connect.Reque
 }
 
 // Cancel closes the request's pull request and archives the request. It
-// answers with a fresh Get, so the archived request says so.
+// answers the engine's View, which says the request is archived.
 func (s *requestService) Cancel(ctx context.Context, req *connect.Request[pb.CancelRequest]) (*connect.Response[pb.CancelResponse], error) {
-	cancel := func(ctx context.Context, c tfpilot.Caller, id string) (*tfpilot.Request, error) {
+	cancel := func(ctx context.Context, c tfpilot.Caller, id string) (tfpilot.View, error) {
 		return s.pilot.Cancel(ctx, c, id, req.Msg.GetReason())
 	}
-	out, err := s.mutateThenGet(ctx, req.Header(), req.Msg.GetId(), cancel)
+	out, err := s.mutate(ctx, req.Header(), req.Msg.GetId(), cancel)
 	if err != nil {
 		return nil, err
 	}

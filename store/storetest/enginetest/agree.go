@@ -103,7 +103,7 @@ func (e *env) get(id string) *store.Request {
 	return got
 }
 
-func ids(rs []*store.Request) []string {
+func ids(rs []tfpilot.View) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID

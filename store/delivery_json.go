@@ -38,7 +38,7 @@ func (d *Delivery) UnmarshalJSON(b []byte) error {
 	var doc deliveryJSON
 	raw, err := decodeLossless(b, typeOfDelivery, nil, &doc)
 	if err != nil {
-		return fmt.Errorf("tfpilot: decode delivery: %w", err)
+		return fmt.Errorf("store: decode delivery: %w", err)
 	}
 	*d = Delivery{ID: doc.DeliveryID, Event: doc.Event, ClaimedAt: doc.ClaimedAt, CompletedAt: doc.CompletedAt, Outcome: doc.Outcome}
 	if len(raw.unknownTop(typeOfDelivery)) > 0 || len(raw.issues) > 0 {

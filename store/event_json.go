@@ -31,7 +31,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	doc = eventJSON{}
 	raw, err := decodeLossless(b, typeOfEvent, nil, &doc)
 	if err != nil {
-		return fmt.Errorf("tfpilot: decode event: %w", err)
+		return fmt.Errorf("store: decode event: %w", err)
 	}
 	*e = Event(doc)
 	e.raw = raw

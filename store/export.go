@@ -120,7 +120,7 @@ type Importer interface {
 // error wraps [ErrInvalid].
 func (it Item) Check() error {
 	bad := func(why string) error {
-		return fmt.Errorf("tfpilot: %s item %s: %s: %w", it.Kind, it.Key(), why, ErrInvalid)
+		return fmt.Errorf("store: %s item %s: %s: %w", it.Kind, it.Key(), why, ErrInvalid)
 	}
 	switch it.Kind {
 	case KindRequest, KindArchivedRequest:
@@ -128,7 +128,7 @@ func (it Item) Check() error {
 			return bad("no request")
 		}
 		if err := ValidateRequestID(it.Request.ID); err != nil {
-			return fmt.Errorf("tfpilot: %s item: %w", it.Kind, err)
+			return fmt.Errorf("store: %s item: %w", it.Kind, err)
 		}
 	case KindEvent:
 		if it.Event == nil || it.Event.RequestID == "" || it.Event.ID == "" || it.Event.Event == "" {
@@ -159,7 +159,7 @@ func (it Item) Check() error {
 			return bad("cost without request id or documents")
 		}
 	default:
-		return fmt.Errorf("tfpilot: item kind %q: %w", it.Kind, ErrInvalid)
+		return fmt.Errorf("store: item kind %q: %w", it.Kind, ErrInvalid)
 	}
 	return nil
 }
@@ -246,7 +246,7 @@ func (it Item) Canonical() ([]byte, error) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("tfpilot: encode %s item %s: %w", it.Kind, it.Key(), err)
+		return nil, fmt.Errorf("store: encode %s item %s: %w", it.Kind, it.Key(), err)
 	}
 	return canonicalJSON(b)
 }
@@ -279,7 +279,7 @@ func canonicalJSON(b []byte) ([]byte, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("tfpilot: canonical JSON: %w", err)
+		return nil, fmt.Errorf("store: canonical JSON: %w", err)
 	}
 	return json.Marshal(v)
 }

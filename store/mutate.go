@@ -46,7 +46,7 @@ func MutateWith(ctx context.Context, s RequestStore, id string, pre *Request, fn
 		}
 		if next.ID != id {
 			// Writing next would compare-and-swap another request.
-			return nil, fmt.Errorf("tfpilot: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
+			return nil, fmt.Errorf("store: update request %q: fn changed the id to %q: %w", id, next.ID, ErrInvalid)
 		}
 		next.Version = cur.Version
 		stored, err := write(ctx, next)
@@ -56,7 +56,7 @@ func MutateWith(ctx context.Context, s RequestStore, id string, pre *Request, fn
 		case !errors.Is(err, ErrConflict):
 			return nil, err
 		case attempt >= MaxMutateAttempts:
-			return nil, fmt.Errorf("tfpilot: update request %q: gave up after %d conflicting writes: %w", id, attempt, err)
+			return nil, fmt.Errorf("store: update request %q: gave up after %d conflicting writes: %w", id, attempt, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ func FlushOutbox(ctx context.Context, s outboxStore, r *Request) (*Request, erro
 	for _, e := range r.Outbox {
 		if _, err := s.AppendEvent(ctx, e); err != nil && !errors.Is(err, ErrAlreadyExists) {
 			// Keep the order: later events wait for this one.
-			ferr = fmt.Errorf("tfpilot: flush event %s %q of %q: %w", e.ID, e.Event, r.ID, err)
+			ferr = fmt.Errorf("store: flush event %s %q of %q: %w", e.ID, e.Event, r.ID, err)
 			break
 		}
 		done[e.ID] = true
@@ -93,7 +93,7 @@ func FlushOutbox(ctx context.Context, s outboxStore, r *Request) (*Request, erro
 		if errors.Is(err, ErrNotFound) {
 			return r, ferr // archived meanwhile: its events were appended
 		}
-		return r, errors.Join(ferr, fmt.Errorf("tfpilot: clear flushed events of %q: %w", r.ID, err))
+		return r, errors.Join(ferr, fmt.Errorf("store: clear flushed events of %q: %w", r.ID, err))
 	}
 	return out, ferr
 }

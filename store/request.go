@@ -281,7 +281,7 @@ func decodeLenient(b []byte) (*rawDoc, requestJSON, error) {
 	var doc requestJSON
 	raw, err := decodeLossless(b, typeOfRequest, derivedFields, &doc)
 	if err != nil {
-		return nil, requestJSON{}, fmt.Errorf("tfpilot: decode request: %w", err)
+		return nil, requestJSON{}, fmt.Errorf("store: decode request: %w", err)
 	}
 	return raw, doc, nil
 }

@@ -64,5 +64,5 @@ func ExampleWrite_Against() {
 	// created at version 1 status request_created
 	// identical update keeps version 1
 	// update writes version 2 received 2026-01-02T03:04:05Z
-	// update request "r1" at version 1 (stored 2): tfpilot: version conflict
+	// update request "r1" at version 1 (stored 2): version conflict
 }

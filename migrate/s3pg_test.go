@@ -13,6 +13,7 @@ import (
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
+	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -71,26 +72,48 @@ func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	src, err := s3store.New(bk.Client, bk.Bucket, &s3store.Options{Prefix: bk.Prefix, Concurrency: 16})
+	var calls s3Calls
+	src, err := s3store.New(bk.S3Server.Client(calls.counting()), bk.Bucket, &s3store.Options{Prefix: bk.Prefix, Concurrency: 16})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, batch := range []int{1, 200} {
 		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
 			var items int64
-			for range b.N {
+			var cpu0, cpu1 cpuClock
+			calls.reset()
+			for i := range b.N {
 				b.StopTimer()
-				dst := newPostgres(b)
+				dsn := testenv.PostgresDSN(b)
+				dst, err := pgstore.Open(b.Context(), dsn, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { dst.Close() })
+				if err := dst.Migrate(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if i == 0 {
+					cpu0 = readCPU(bk.Endpoint, dsn)
+				}
+				stop := profileCopy(b)
 				b.StartTimer()
 				res, err := migrate.Copy(b.Context(), src, dst, &migrate.CopyOptions{Concurrency: 16, BatchSize: batch})
+				b.StopTimer()
+				stop()
 				if err != nil || !res.OK() {
 					b.Fatalf("Copy = %+v, %v", res.Total(), err)
 				}
 				items += res.Total().Written
+				if i == b.N-1 {
+					cpu1 = readCPU(bk.Endpoint, dsn)
+				}
 			}
 			secs := b.Elapsed().Seconds()
 			b.ReportMetric(float64(n*b.N)/secs, "requests/s")
 			b.ReportMetric(float64(items)/secs, "items/s")
+			calls.report(b, n*b.N)
+			reportCPU(b, cpu0, cpu1)
 		})
 	}
 }

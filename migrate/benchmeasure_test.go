@@ -21,7 +21,7 @@ import (
 // the TCP connections it opens: what a benchmark reports per migrated
 // request.
 type s3Calls struct {
-	base                            s3.HTTPClient
+	base                               s3.HTTPClient
 	get, list, head, put, other, dials atomic.Int64
 }
 

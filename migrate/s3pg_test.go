@@ -73,7 +73,7 @@ func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	}
 	wg.Wait()
 	var calls s3Calls
-	client := bk.S3Server.Client(func(o *s3.Options) { o.HTTPClient = s3store.NewHTTPClient(16) }, calls.counting())
+	client := bk.S3Server.Client(func(o *s3.Options) { o.HTTPClient = s3store.NewHTTPClient(nil, 16) }, calls.counting())
 	src, err := s3store.New(client, bk.Bucket, &s3store.Options{Prefix: bk.Prefix, Concurrency: 16})
 	if err != nil {
 		b.Fatal(err)

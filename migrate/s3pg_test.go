@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,11 @@ func TestMigrate_S3ToPostgres_InterruptedCopyEndsAsOneUninterrupted(t *testing.T
 // (written once) into a fresh PostgreSQL database per iteration and
 // reports requests (and items) migrated per second, verification
 // included: one item at a time (batch=1, the copy before batching) and
-// in batches of 200 (the default), side by side.
+// in batches of 200 (the default), side by side, next to the floor of
+// reading every object of the bucket and nothing else (floor=GET). Each
+// reports S3 calls and new connections per migrated request and the CPU
+// seconds of the test process, the S3 server and PostgreSQL; set
+// TFPILOT_BENCH_CPUPROFILE to profile the copy.
 func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	n := benchRequests()
 	bk := testenv.NewS3(b)
@@ -78,6 +83,22 @@ func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The floor: every object of the bucket read (GET, body read
+	// whole) through the same client, 16 at a time, and nothing else
+	// done with it: requests/s here is what reading the source alone
+	// allows, whatever the copy does.
+	b.Run("floor=GET", func(b *testing.B) {
+		calls.reset()
+		cpu0 := readCPU(bk.Endpoint, "")
+		for range b.N {
+			getAll(b, client, bk.Bucket, bk.Prefix, objs, 16)
+		}
+		cpu1 := readCPU(bk.Endpoint, "")
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
+		b.ReportMetric(float64(len(objs)*b.N)/b.Elapsed().Seconds(), "GET/s")
+		calls.report(b, n*b.N)
+		reportCPU(b, cpu0, cpu1)
+	})
 	for _, batch := range []int{1, 200} {
 		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
 			var items int64
@@ -144,4 +165,28 @@ func BenchmarkCopy_MemToPostgres(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
 		})
 	}
+}
+
+// getAll reads every object of objs under prefix, conc at a time, and
+// discards the bodies.
+func getAll(b *testing.B, c *s3.Client, bucket, prefix string, objs []object, conc int) {
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			for i := w; i < len(objs); i += conc {
+				out, err := c.GetObject(b.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + objs[i].Key)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, err = io.Copy(io.Discard, out.Body)
+				out.Body.Close()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -120,3 +120,33 @@ func TestCopy_BatchedIntoPostgres_FewStatementsAndResumesAfterCrashMidBatch(t *t
 		})
 	}
 }
+
+// TestCopy_RerunIntoPostgres_LooksUpWhatIsStoredInBatches: a copy run
+// again over a complete one (what resuming after a crash mostly is)
+// finds every item in place, writes nothing, and reads what is stored
+// in batches too: far fewer statements than items, not one or two
+// look-ups per item.
+func TestCopy_RerunIntoPostgres_LooksUpWhatIsStoredInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	src := batchSource(t)
+	opts := &migrate.CopyOptions{Concurrency: 4, BatchSize: 50}
+	var tr statementTracer
+	dst := newTracedPostgres(t, &tr)
+	first, err := migrate.Copy(ctx, src, dst, opts)
+	if err != nil || !first.OK() {
+		t.Fatalf("first Copy = %+v, %v", first, err)
+	}
+	total := first.Total().Written
+	tr.statements.Store(0)
+	again, err := migrate.Copy(ctx, src, dst, opts)
+	if err != nil || !again.OK() {
+		t.Fatalf("second Copy = %+v, %v", again, err)
+	}
+	if c := again.Total(); c.Written != 0 || c.Unchanged != total {
+		t.Errorf("second Copy wrote %d and found %d unchanged; want 0 and %d", c.Written, c.Unchanged, total)
+	}
+	if n := tr.statements.Load(); n*5 > total {
+		t.Errorf("second Copy of %d stored items took %d statements; want batched look-ups (at most one statement per 5 items)", total, n)
+	}
+}

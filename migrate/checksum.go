@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"runtime"
+	"sync"
 
 	"github.com/tfpilot/tfpilot/store"
 )
@@ -57,18 +59,48 @@ func (s *summer) summary() Summary {
 }
 
 // Summarize returns the [Summary] of every item of kind that exp holds.
+// The items' canonical forms are computed and hashed on as many
+// goroutines as GOMAXPROCS, while the export goes on.
 func Summarize(ctx context.Context, exp store.Exporter, kind store.ItemKind) (Summary, error) {
-	var s summer
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	items := make(chan store.Item, 256)
+	var (
+		mu    sync.Mutex
+		total summer
+		wg    sync.WaitGroup
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var s summer
+			for it := range items {
+				b, err := it.Canonical()
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				s.add(kind, b)
+			}
+			mu.Lock()
+			total.merge(&s)
+			mu.Unlock()
+		})
+	}
 	err := exp.Export(ctx, kind, func(it store.Item) error {
-		b, err := it.Canonical()
-		if err != nil {
-			return err
+		select {
+		case items <- it:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
 		}
-		s.add(kind, b)
-		return nil
 	})
+	close(items)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		err = cause // a canonical form failed (or ctx ended): say which
+	}
 	if err != nil {
 		return Summary{}, err
 	}
-	return s.summary(), nil
+	return total.summary(), nil
 }

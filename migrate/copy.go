@@ -199,6 +199,37 @@ func Copy(ctx context.Context, src, dst store.Store, opts *CopyOptions) (Result,
 			return res, fmt.Errorf("migrate: copy: %w", err)
 		}
 	}
+	// Each kind is verified (its target summarized) on its own goroutine
+	// while the next kind is copied: the kinds' items are independent,
+	// so copying one does not change what another's summary reads.
+	vctx, stopVerifying := context.WithCancel(ctx)
+	defer stopVerifying()
+	var verifying []*verification
+	// finish waits for every verification and files its kind's result,
+	// in copy order; the error is the first failure.
+	finish := func() error {
+		defer stopVerifying()
+		var first error
+		for _, v := range verifying {
+			<-v.done
+			kr := v.result
+			switch {
+			case first != nil:
+			case v.err != nil:
+				first = fmt.Errorf("migrate: copy %s: summarize target: %w", kr.Kind, v.err)
+				stopVerifying()
+			case !o.DryRun && !kr.Match():
+				ms, err := mismatches(ctx, exp, fates, dstExp, kr.Kind)
+				if err != nil {
+					first = fmt.Errorf("migrate: copy %s: name mismatches: %w", kr.Kind, err)
+					stopVerifying()
+				}
+				res.Mismatches = append(res.Mismatches, ms...)
+			}
+			res.Kinds = append(res.Kinds, kr)
+		}
+		return first
+	}
 	for _, kind := range o.Kinds {
 		c := &kindCopy{kind: kind, opts: &o, dst: dst, imp: imp, fates: fates}
 		if b, ok := dst.(store.BatchImporter); ok && !o.DryRun && o.BatchSize > 1 {
@@ -209,27 +240,34 @@ func Copy(ctx context.Context, src, dst store.Store, opts *CopyOptions) (Result,
 		res.Conflicts = append(res.Conflicts, c.conflicts...)
 		res.record(c.objects)
 		if err != nil {
+			_ = finish() // the copy's failure is the one to report
 			res.Kinds = append(res.Kinds, kr)
 			sortConflicts(res.Conflicts, o.Kinds)
 			return res, fmt.Errorf("migrate: copy %s: %w", kind, err)
 		}
-		if kr.Target, err = Summarize(ctx, dstExp, kind); err != nil {
-			res.Kinds = append(res.Kinds, kr)
-			sortConflicts(res.Conflicts, o.Kinds)
-			return res, fmt.Errorf("migrate: copy %s: summarize target: %w", kind, err)
-		}
-		if !o.DryRun && !kr.Match() {
-			ms, err := mismatches(ctx, exp, fates, dstExp, kind)
-			if err != nil {
-				res.Kinds = append(res.Kinds, kr)
-				return res, fmt.Errorf("migrate: copy %s: name mismatches: %w", kind, err)
-			}
-			res.Mismatches = append(res.Mismatches, ms...)
-		}
-		res.Kinds = append(res.Kinds, kr)
+		verifying = append(verifying, verify(vctx, dstExp, kr))
 	}
+	err := finish()
 	sortConflicts(res.Conflicts, o.Kinds)
-	return res, nil
+	return res, err
+}
+
+// verification is the summary of one copied kind's target, computed
+// in the background.
+type verification struct {
+	result KindResult // with Target set once done is closed
+	err    error
+	done   chan struct{}
+}
+
+// verify starts summarizing the target's items of kr's kind.
+func verify(ctx context.Context, dst store.Exporter, kr KindResult) *verification {
+	v := &verification{result: kr, done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		v.result.Target, v.err = Summarize(ctx, dst, kr.Kind)
+	}()
+	return v
 }
 
 func sortConflicts(cs []Conflict, order []store.ItemKind) {

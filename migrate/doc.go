@@ -35,7 +35,11 @@
 // it is reported as a [Conflict]. Each kind ends with a count and an
 // order-independent checksum of the canonical JSON
 // ([store.Item.Canonical]) of every item on both sides, so a complete
-// copy is one whose [KindResult.Match] holds for every kind. A target
+// copy is one whose [KindResult.Match] holds for every kind. The
+// target's side is read back from the target after the kind is copied
+// (never taken from what was sent to it), on its own goroutines while
+// the next kind is copied; the source's side is summed as the items are
+// read for the copy, so the source is read once. A target
 // that is a [store.BatchImporter] (pgstore) gets items in batches
 // ([CopyOptions.BatchSize]); a batch interrupted by a crash is resumed
 // like any item, since the target stores each item whole or not at all.

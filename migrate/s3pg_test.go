@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/tfpilot/tfpilot/migrate"
 	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/memstore"
+	"github.com/tfpilot/tfpilot/store/pgstore"
 	"github.com/tfpilot/tfpilot/store/s3store"
 )
 
@@ -57,7 +59,11 @@ func TestMigrate_S3ToPostgres_InterruptedCopyEndsAsOneUninterrupted(t *testing.T
 // (written once) into a fresh PostgreSQL database per iteration and
 // reports requests (and items) migrated per second, verification
 // included: one item at a time (batch=1, the copy before batching) and
-// in batches of 200 (the default), side by side.
+// in batches of 200 (the default), side by side, next to the floor of
+// reading every object of the bucket and nothing else (floor=GET). Each
+// reports S3 calls and new connections per migrated request and the CPU
+// seconds of the test process, the S3 server and PostgreSQL; set
+// TFPILOT_BENCH_CPUPROFILE to profile the copy.
 func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 	n := benchRequests()
 	bk := testenv.NewS3(b)
@@ -71,26 +77,65 @@ func BenchmarkCopy_S3ToPostgres(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	src, err := s3store.New(bk.Client, bk.Bucket, &s3store.Options{Prefix: bk.Prefix, Concurrency: 16})
+	var calls s3Calls
+	client := bk.S3Server.Client(func(o *s3.Options) { o.HTTPClient = s3store.NewHTTPClient(nil, 16) }, calls.counting())
+	src, err := s3store.New(client, bk.Bucket, &s3store.Options{Prefix: bk.Prefix, Concurrency: 16})
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The floor: every object of the bucket read (GET, body read
+	// whole) through the same client, 16 at a time, and nothing else
+	// done with it: requests/s here is what reading the source alone
+	// allows, whatever the copy does.
+	b.Run("floor=GET", func(b *testing.B) {
+		calls.reset()
+		cpu0 := readCPU(bk.Endpoint, "")
+		for range b.N {
+			getAll(b, client, bk.Bucket, bk.Prefix, objs, 16)
+		}
+		cpu1 := readCPU(bk.Endpoint, "")
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
+		b.ReportMetric(float64(len(objs)*b.N)/b.Elapsed().Seconds(), "GET/s")
+		calls.report(b, n*b.N)
+		reportCPU(b, cpu0, cpu1)
+	})
 	for _, batch := range []int{1, 200} {
 		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
 			var items int64
-			for range b.N {
+			var cpu0, cpu1 cpuClock
+			calls.reset()
+			for i := range b.N {
 				b.StopTimer()
-				dst := newPostgres(b)
+				dsn := testenv.PostgresDSN(b)
+				dst, err := pgstore.Open(b.Context(), dsn, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { dst.Close() })
+				if err := dst.Migrate(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if i == 0 {
+					cpu0 = readCPU(bk.Endpoint, dsn)
+				}
+				stop := profileCopy(b)
 				b.StartTimer()
 				res, err := migrate.Copy(b.Context(), src, dst, &migrate.CopyOptions{Concurrency: 16, BatchSize: batch})
+				b.StopTimer()
+				stop()
 				if err != nil || !res.OK() {
 					b.Fatalf("Copy = %+v, %v", res.Total(), err)
 				}
 				items += res.Total().Written
+				if i == b.N-1 {
+					cpu1 = readCPU(bk.Endpoint, dsn)
+				}
 			}
 			secs := b.Elapsed().Seconds()
 			b.ReportMetric(float64(n*b.N)/secs, "requests/s")
 			b.ReportMetric(float64(items)/secs, "items/s")
+			calls.report(b, n*b.N)
+			reportCPU(b, cpu0, cpu1)
 		})
 	}
 }
@@ -120,4 +165,28 @@ func BenchmarkCopy_MemToPostgres(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "requests/s")
 		})
 	}
+}
+
+// getAll reads every object of objs under prefix, conc at a time, and
+// discards the bodies.
+func getAll(b *testing.B, c *s3.Client, bucket, prefix string, objs []object, conc int) {
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			for i := w; i < len(objs); i += conc {
+				out, err := c.GetObject(b.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + objs[i].Key)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, err = io.Copy(io.Discard, out.Body)
+				out.Body.Close()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -34,6 +35,9 @@ func openS3(ctx context.Context, u *url.URL, f *storeFlags, _ bool) (tfpilot.Sto
 			o.BaseEndpoint = aws.String(f.s3Endpoint)
 		}
 		o.UsePathStyle = f.s3PathStyle
+		// Keep a connection per concurrent read (the SDK keeps 10).
+		base, _ := o.HTTPClient.(*awshttp.BuildableClient)
+		o.HTTPClient = s3store.NewHTTPClient(base, f.s3Concurrency)
 	})
 	s, err := s3store.New(client, bucket, &s3store.Options{Prefix: prefix, Concurrency: f.s3Concurrency})
 	if err != nil {

@@ -311,7 +311,11 @@ func runVersitygw(bin string) (*S3Server, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command("/bin/sh", "-c", watchdog, "sh", bin, "--port", addr, "posix", dir)
+	// --keep-alive: like S3, keep a client's connection open between
+	// requests (versitygw closes it after each by default, so every
+	// call paid a TCP connect on both sides); --quiet: no log line per
+	// request.
+	cmd := exec.Command("/bin/sh", "-c", watchdog, "sh", bin, "--port", addr, "--keep-alive", "--quiet", "posix", dir)
 	cmd.Env = append(os.Environ(),
 		"ROOT_ACCESS_KEY_ID="+s3AccessKey,
 		"ROOT_SECRET_ACCESS_KEY="+s3SecretKey,

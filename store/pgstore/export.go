@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tfpilot/tfpilot/lifecycle"
 	"github.com/tfpilot/tfpilot/runs"
@@ -100,13 +103,18 @@ func exportKey(it store.Item) []any {
 	return []any{it.Request.ID}
 }
 
-// exportPage reads one page of kind.
+// exportPage reads one page of kind. Request documents, the costly
+// ones to decode, are decoded on as many goroutines as GOMAXPROCS once
+// the page's rows are read.
 func (s *Store) exportPage(ctx context.Context, kind store.ItemKind, query string, args []any) ([]store.Item, error) {
 	rows, err := s.db.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	if kind == store.KindRequest || kind == store.KindArchivedRequest {
+		return scanRequests(kind, rows)
+	}
 	var items []store.Item
 	for rows.Next() {
 		it, err := scanItem(kind, rows)
@@ -116,6 +124,52 @@ func (s *Store) exportPage(ctx context.Context, kind store.ItemKind, query strin
 		items = append(items, it)
 	}
 	return items, rows.Err()
+}
+
+// exportedRequest is a request row as stored, not yet decoded.
+type exportedRequest struct {
+	id      string
+	version int64
+	doc     []byte
+	raw     *string
+}
+
+// scanRequests reads rows of request documents and decodes them in
+// parallel.
+func scanRequests(kind store.ItemKind, rows *sql.Rows) ([]store.Item, error) {
+	var stored []exportedRequest
+	for rows.Next() {
+		var r exportedRequest
+		if err := rows.Scan(&r.id, &r.version, &r.doc, &r.raw); err != nil {
+			return nil, err
+		}
+		stored = append(stored, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	items := make([]store.Item, len(stored))
+	errs := make([]error, len(stored))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(stored)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(stored); i = int(next.Add(1) - 1) {
+				r := stored[i]
+				req, err := decodeRequest(r.doc, r.raw, r.version)
+				if err != nil {
+					errs[i] = fmt.Errorf("decode request %q: %w", r.id, err)
+					continue
+				}
+				items[i] = store.Item{Kind: kind, Request: req}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 // scanItem reads one row of an export or import query of kind.

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,9 +19,13 @@ var _ store.BatchImporter = (*Store)(nil)
 // of [Store.Import]. A statement is atomic, so a batch interrupted by a
 // crash is stored whole or not at all, and importing it again writes
 // what is missing. The rows a statement did not insert (the key is
-// taken, possibly by an earlier item of the same batch) are imported one
-// by one, which tells an identical item (unchanged) from a different one
-// (ErrAlreadyExists) as Import does. Other kinds (archived requests,
+// taken, possibly by an earlier item of the same batch, or by a run
+// that was cut off) are read back with one statement per kind and
+// compared as Import compares, which tells an identical item
+// (unchanged) from a different one (ErrAlreadyExists); a rerun of a
+// copy thus costs two statements per kind and batch, not one or two
+// per item. A key taken elsewhere (a request id that is archived) is
+// imported one by one. Other kinds (archived requests,
 // deliveries, idempotency records, costs: few) are imported one by one.
 const (
 	batchRequestSQL = `INSERT INTO tfpilot_requests (id, project, environment, status, received_at, updated_at, version, doc, raw)
@@ -71,13 +76,31 @@ func (s *Store) ImportBatch(ctx context.Context, items []store.Item) ([]store.Im
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("import %d %s items", len(idx), kind), err)
 		}
+		var taken []int
 		for _, i := range idx {
 			if k := items[i].Key(); inserted[k] {
 				results[i].Written = true
 				delete(inserted, k) // a repeated key in the batch was not inserted again
 				continue
 			}
-			single = append(single, i)
+			taken = append(taken, i)
+		}
+		if len(taken) == 0 {
+			continue
+		}
+		// The keys already taken (a rerun after a crash, a repeated
+		// key): one statement reads what they hold.
+		stored, err := s.storedItems(ctx, kind, items, taken)
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("import %d %s items: look up the stored ones", len(taken), kind), err)
+		}
+		for _, i := range taken {
+			cur, ok := stored[items[i].Key()]
+			if !ok {
+				single = append(single, i) // e.g. a request archived under its id: Import says so
+				continue
+			}
+			results[i].Err = compareStored(items[i], cur)
 		}
 	}
 	for _, i := range single {
@@ -91,6 +114,97 @@ func (s *Store) ImportBatch(ctx context.Context, items []store.Item) ([]store.Im
 		results[i] = store.ImportResult{Written: written, Err: err}
 	}
 	return results, nil
+}
+
+// Look-ups of the stored items under many keys of one kind.
+const (
+	batchLookupRequestSQL = `SELECT id, version, doc, raw FROM tfpilot_requests WHERE id = ANY($1::text[])`
+	batchLookupEventSQL   = `SELECT e.request_id, e.id, e.doc, e.raw FROM tfpilot_events e
+		JOIN unnest($1::text[], $2::text[]) AS u(request_id, id) ON e.request_id = u.request_id AND e.id = u.id`
+	batchLookupRunSQL = `SELECT r.kind, r.run_id, r.request_id FROM tfpilot_run_index r
+		JOIN unnest($1::text[], $2::bigint[]) AS u(kind, run_id) ON r.kind = u.kind AND r.run_id = u.run_id`
+	batchLookupPRSQL = `SELECT p.owner, p.repo, p.number, p.request_id FROM tfpilot_pr_index p
+		JOIN unnest($1::text[], $2::text[], $3::int[]) AS u(owner, repo, number) ON p.owner = u.owner AND p.repo = u.repo AND p.number = u.number`
+)
+
+// storedItems reads the stored items of kind under the keys of
+// items[idx], by key.
+func (s *Store) storedItems(ctx context.Context, kind store.ItemKind, items []store.Item, idx []int) (map[string]store.Item, error) {
+	var query string
+	var args []any
+	n := len(idx)
+	switch kind {
+	case store.KindRequest:
+		ids := make([]string, n)
+		for j, i := range idx {
+			ids[j] = items[i].Request.ID
+		}
+		query, args = batchLookupRequestSQL, []any{ids}
+	case store.KindEvent:
+		reqs, ids := make([]string, n), make([]string, n)
+		for j, i := range idx {
+			reqs[j], ids[j] = items[i].Event.RequestID, items[i].Event.ID
+		}
+		query, args = batchLookupEventSQL, []any{reqs, ids}
+	case store.KindRunIndex:
+		kinds, runIDs := make([]string, n), make([]int64, n)
+		for j, i := range idx {
+			kinds[j], runIDs[j] = string(items[i].Run.Kind), items[i].Run.RunID
+		}
+		query, args = batchLookupRunSQL, []any{kinds, runIDs}
+	default: // store.KindPRIndex
+		owners, repos, numbers := make([]string, n), make([]string, n), make([]int32, n)
+		for j, i := range idx {
+			pr := items[i].PR.PR
+			owners[j], repos[j], numbers[j] = pr.Owner, pr.Repo, int32(pr.Number)
+		}
+		query, args = batchLookupPRSQL, []any{owners, repos, numbers}
+	}
+	rows, err := s.db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found []store.Item
+	if kind == store.KindRequest {
+		found, err = scanRequests(kind, rows) // export.go: decoded in parallel
+	} else {
+		for rows.Next() {
+			it, serr := scanItem(kind, rows)
+			if serr != nil {
+				return nil, serr
+			}
+			found = append(found, it)
+		}
+		err = rows.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.Item, len(found))
+	for _, it := range found {
+		out[it.Key()] = it
+	}
+	return out, nil
+}
+
+// compareStored is what [Store.Import] of it returns when cur holds its
+// key: nil when cur is identical, else an error wrapping
+// [store.ErrAlreadyExists].
+func compareStored(it, cur store.Item) error {
+	op := fmt.Sprintf("import %s %s", it.Kind, it.Key())
+	want, err := it.Canonical()
+	if err != nil {
+		return wrap(op, err)
+	}
+	got, err := cur.Canonical()
+	if err != nil {
+		return wrap(op, fmt.Errorf("stored item: %w", err))
+	}
+	if cur.Kind != it.Kind || !bytes.Equal(got, want) {
+		return wrap(op, fmt.Errorf("a different %s is stored: %w", cur.Kind, store.ErrAlreadyExists))
+	}
+	return nil
 }
 
 // insertedKeys runs a batch insert and returns the keys it inserted.

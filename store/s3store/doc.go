@@ -13,7 +13,9 @@
 // Any S3 server with conditional writes (If-None-Match: * and If-Match
 // on PutObject, If-Match on DeleteObject) works: AWS S3, versitygw,
 // MinIO. Local servers usually need path-style addressing
-// (s3.Options.UsePathStyle).
+// (s3.Options.UsePathStyle). With Options.Concurrency above 10, give the
+// client [NewHTTPClient] so that every concurrent read keeps its
+// connection (the SDK keeps 10 idle ones).
 //
 // # Layout
 //

@@ -20,8 +20,12 @@ var (
 )
 
 // exportPageSize is how many keys one ListObjectsV2 call of an export
-// asks for.
-const exportPageSize = 1000
+// asks for, and exportWindow how many objects an export reads ahead of
+// the caller at most.
+const (
+	exportPageSize = 1000
+	exportWindow   = 1000
+)
 
 // exportDirs maps each kind to the prefix its objects live under.
 var exportDirs = map[store.ItemKind]string{
@@ -37,12 +41,13 @@ var exportDirs = map[store.ItemKind]string{
 
 // Export implements [store.Exporter]. It lists the kind's prefix in
 // the original layout (requests/, history/, logs/, webhooks/github/…,
-// cost/, and tfpilot/idempotency/) one page of 1,000 keys at a time,
-// reads the page's objects Options.Concurrency at a time, and hands
-// them to fn in key order, so memory holds one page. It reads the
-// documents themselves, not the list index, so a bucket the original
-// system wrote exports whole without [Store.Reindex], and exporting
-// writes nothing. Objects are read as
+// cost/, and tfpilot/idempotency/) and reads the listed objects
+// Options.Concurrency at a time, with no pause between listing pages:
+// a read starts as soon as a reader is free, up to 1,000 objects ahead
+// of fn, which gets them in key order (see [Store.ExportFates]). It
+// reads the documents themselves, not the list index, so a bucket the
+// original system wrote exports whole without [Store.Reindex], and
+// exporting writes nothing. Objects are read as
 // the other methods read them: an event without id or time takes its
 // key's, an index entry's request id is read liberally, a delivery
 // without state is complete. The two cost documents of a request are
@@ -77,66 +82,63 @@ func (s *Store) ExportFates(ctx context.Context, kind store.ItemKind, fn func(st
 		return fmt.Errorf("s3store: export %q: %w", kind, store.ErrInvalid)
 	}
 	prefix := s.prefix + dir
-	var pending *store.Cost // a cost whose diff may be on the next page
-	after := ""
-	for {
-		page, more, err := s.listOnce(ctx, prefix, after, exportPageSize)
-		if err != nil {
-			return fmt.Errorf("s3store: export %s: %w", kind, err)
+	reads, listErr, stop := s.readAhead(ctx, prefix, func(ctx context.Context, r *exportRead) {
+		r.item, r.fate, r.err = s.exportFate(ctx, kind, strings.TrimPrefix(r.key, prefix), r.key)
+		if r.err != nil {
+			return
 		}
-		items := make([]store.Item, len(page))
-		fates := make([]store.ObjectFate, len(page))
-		err = s.parallel(ctx, len(page), func(ctx context.Context, i int) error {
-			it, f, err := s.exportFate(ctx, kind, strings.TrimPrefix(page[i].key, prefix), page[i].key)
-			if err != nil {
-				return err
+		if r.fate.Fate == store.FateCopy {
+			if cerr := r.item.Check(); cerr != nil {
+				r.fate = store.ObjectFate{Fate: store.FateQuarantine, Reason: cerr.Error()}
+			} else {
+				r.fate.Item = r.item.Key()
 			}
-			if f.Fate == store.FateCopy {
-				if cerr := it.Check(); cerr != nil {
-					f = store.ObjectFate{Fate: store.FateQuarantine, Reason: cerr.Error()}
-				} else {
-					f.Item = it.Key()
-				}
-			}
-			f.Object, f.Kind = page[i].key, kind
-			items[i], fates[i] = it, f
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("s3store: export %s: %w", kind, err)
 		}
-		for i, f := range fates {
-			if err := fate(f); err != nil {
-				return err
-			}
-			if f.Fate != store.FateCopy {
+		r.fate.Object, r.fate.Kind = r.key, kind
+	})
+	defer stop()
+	var pending *store.Cost // a cost whose diff may be the next object
+	for r := range reads {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("s3store: export %s: %w", kind, ctx.Err())
+		}
+		if r.err != nil {
+			return fmt.Errorf("s3store: export %s: %w", kind, r.err)
+		}
+		if err := fate(r.fate); err != nil {
+			return err
+		}
+		if r.fate.Fate != store.FateCopy {
+			continue
+		}
+		it := r.item
+		if kind == store.KindCost {
+			// Keys sort by request id, so a request's documents
+			// are adjacent: merge them into one item.
+			if pending != nil && pending.RequestID == it.Cost.RequestID {
+				pending.Estimate = cmpOr(pending.Estimate, it.Cost.Estimate)
+				pending.Diff = cmpOr(pending.Diff, it.Cost.Diff)
 				continue
 			}
-			it := items[i]
-			if kind == store.KindCost {
-				// Keys sort by request id, so a request's documents
-				// are adjacent: merge them into one item.
-				if pending != nil && pending.RequestID == it.Cost.RequestID {
-					pending.Estimate = cmpOr(pending.Estimate, it.Cost.Estimate)
-					pending.Diff = cmpOr(pending.Diff, it.Cost.Diff)
-					continue
+			if pending != nil {
+				if err := fn(store.Item{Kind: kind, Cost: pending}); err != nil {
+					return err
 				}
-				if pending != nil {
-					if err := fn(store.Item{Kind: kind, Cost: pending}); err != nil {
-						return err
-					}
-				}
-				pending = it.Cost
-				continue
 			}
-			if err := fn(it); err != nil {
-				return err
-			}
+			pending = it.Cost
+			continue
 		}
-		if !more {
-			break
+		if err := fn(it); err != nil {
+			return err
 		}
-		after = page[len(page)-1].key
+	}
+	if err := listErr(); err != nil {
+		return fmt.Errorf("s3store: export %s: %w", kind, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("s3store: export %s: %w", kind, err)
 	}
 	if pending != nil {
 		return fn(store.Item{Kind: kind, Cost: pending})

@@ -6,11 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tfpilot/tfpilot"
 	"github.com/tfpilot/tfpilot/internal/testenv"
@@ -19,38 +15,11 @@ import (
 	"github.com/tfpilot/tfpilot/webhook/webhooktest"
 )
 
-// queryCounter counts the round trips pgx makes to PostgreSQL: one per
-// statement (BEGIN and COMMIT included: pgx sends them as statements),
-// and one per statement it prepares first (a statement whose text its
-// statement cache has not seen on that connection).
-type queryCounter struct{ n atomic.Int64 }
-
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *queryCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *queryCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // newCountingPGStore is newPGStore whose connections count the
 // statements they send.
-func newCountingPGStore(t *testing.T) (*pgstore.Store, *queryCounter) {
+func newCountingPGStore(t *testing.T) (*pgstore.Store, *testenv.RoundTrips) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &queryCounter{}
-	cfg.Tracer = c
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
+	db, c := testenv.CountingPostgresDB(t)
 	store := pgstore.NewFromSQL(db, nil)
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
@@ -97,9 +66,9 @@ func TestWebhook_PgDeliveryTakesAtMostThreeRoundTrips(t *testing.T) {
 	deliver(0)
 
 	id := seed(1)
-	before := count.n.Load()
+	before := count.Load()
 	outcome := deliver(1)
-	trips := count.n.Load() - before
+	trips := count.Load() - before
 	if trips > 3 {
 		t.Errorf("a state-changing delivery took %d round trips, want at most 3", trips)
 	}

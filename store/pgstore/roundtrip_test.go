@@ -1,37 +1,13 @@
 package pgstore_test
 
 import (
-	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
-
-// tripCounter counts the round trips pgx makes: one per statement, and
-// one per statement it prepares first (a text its statement cache has
-// not seen on that connection).
-type tripCounter struct{ n atomic.Int64 }
-
-func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *tripCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *tripCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
 // TestHotCalls_OneRoundTripEachWhateverTheValues checks that the calls
 // a webhook delivery and an API read make once per request or delivery
@@ -40,14 +16,7 @@ func (c *tripCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepa
 // prepared in a round trip of its own, and fills pgx's statement cache,
 // whose evictions deallocate and churn the server's memory).
 func TestHotCalls_OneRoundTripEachWhateverTheValues(t *testing.T) {
-	cfg, err := pgx.ParseConfig(testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &tripCounter{}
-	cfg.Tracer = c
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
+	db, c := testenv.CountingPostgresDB(t)
 	db.SetMaxOpenConns(1) // one connection: one statement cache
 	s := pgstore.NewFromSQL(db, nil)
 	ctx := t.Context()
@@ -78,11 +47,11 @@ func TestHotCalls_OneRoundTripEachWhateverTheValues(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 1; i < 3; i++ {
-				before := c.n.Load()
+				before := c.Load()
 				if err := tc.call(i); err != nil {
 					t.Fatal(err)
 				}
-				if trips := c.n.Load() - before; trips != 1 {
+				if trips := c.Load() - before; trips != 1 {
 					t.Errorf("%s with a value not seen before: %d round trips, want 1", tc.name, trips)
 				}
 			}

@@ -196,7 +196,12 @@ var changes = []change{
 	{"version only", false, func(r *store.Request) { r.Version += 3 }},
 	{"zero receivedAt", false, func(r *store.Request) { r.ReceivedAt = time.Time{} }},
 	{"receivedAt in another zone", false, func(r *store.Request) { r.ReceivedAt = r.ReceivedAt.In(time.FixedZone("X", 7*60*60)) }},
-	{"config value set to itself", false, func(r *store.Request) { r.Config["size"] = r.Config["size"] }},
+	{"config value removed and set again", false, func(r *store.Request) {
+		if v, ok := r.Config["size"]; ok {
+			delete(r.Config, "size")
+			r.Config["size"] = v
+		}
+	}},
 	{"config key added", true, func(r *store.Request) { r.Config["added"] = true }},
 	{"branch", true, func(r *store.Request) { r.BranchName += "-next" }},
 	{"updatedAt", true, func(r *store.Request) { r.UpdatedAt = r.UpdatedAt.Add(time.Nanosecond) }},

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // A document decoded from storage keeps what it was decoded from, so that
@@ -63,102 +63,308 @@ func (o *jsonObject) set(k string, v any) {
 	o.vals[k] = v
 }
 
-// MarshalJSON writes the object's keys in order.
-func (o *jsonObject) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, k := range o.keys {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(kb)
-		buf.WriteByte(':')
-		vb, err := json.Marshal(o.vals[k])
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(vb)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
+// MarshalJSON writes the object's keys in order (see treeJSON).
+func (o *jsonObject) MarshalJSON() ([]byte, error) { return treeJSON(o) }
 
 // parseTree parses the JSON value b into a tree. A key that appears
-// twice keeps its last value, as JavaScript's JSON.parse does.
+// twice keeps its last value, at the position of its first occurrence
+// (JavaScript's JSON.parse keeps the last value too).
+//
+// Why a hand-written scanner: the tree needs every leaf exactly as
+// written and the keys as json decodes them, in one pass. json.Decoder's
+// Token decodes every leaf (numbers to float64, which rejects 1e400) and
+// decoding each member into json.RawMessage re-validates its subtree at
+// every level (O(depth × size)). Instead b is validated once with
+// json.Valid, so that valid and invalid are exactly encoding/json's, and
+// the scanner below only walks bytes known to be valid JSON: it never
+// has to report an error. Keys are decoded by json.Unmarshal unless they
+// are plain (no escape, valid UTF-8), where the bytes are the string.
 func parseTree(b []byte) (any, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, fmt.Errorf("empty JSON value")
 	}
-	switch b[0] {
-	case '{':
-		dec := json.NewDecoder(bytes.NewReader(b))
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		out := newObject(8)
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			k, ok := tok.(string)
-			if !ok {
-				return nil, fmt.Errorf("object key %v is not a string", tok)
-			}
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, err
-			}
-			t, err := parseTree(raw)
-			if err != nil {
-				return nil, err
-			}
-			out.set(k, t)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, fmt.Errorf("data after the JSON object")
-		}
-		return out, nil
-	case '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(b, &arr); err != nil {
-			return nil, err
-		}
-		out := make([]any, len(arr))
-		for i, v := range arr {
-			t, err := parseTree(v)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = t
-		}
-		return out, nil
-	}
 	if !json.Valid(b) {
 		return nil, fmt.Errorf("invalid JSON value %.40q", b)
 	}
-	return json.RawMessage(bytes.Clone(b)), nil
+	// One copy of the document; leaves are capped slices of it, so
+	// appending to a leaf never writes into its neighbour.
+	s := treeScanner{b: bytes.Clone(b)}
+	return s.value(), nil
 }
 
-// treeJSON encodes a tree: object keys in order, leaves as written.
-func treeJSON(t any) ([]byte, error) { return json.Marshal(t) }
+// treeScanner walks a JSON text that json.Valid accepted.
+type treeScanner struct {
+	b []byte
+	i int
+}
+
+func (s *treeScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *treeScanner) value() any {
+	s.space()
+	switch s.b[s.i] {
+	case '{':
+		s.i++
+		out := newObject(8)
+		s.space()
+		if s.b[s.i] == '}' {
+			s.i++
+			return out
+		}
+		for {
+			s.space()
+			k := s.key()
+			s.space()
+			s.i++ // ':'
+			out.set(k, s.value())
+			s.space()
+			c := s.b[s.i]
+			s.i++ // ',' or '}'
+			if c == '}' {
+				return out
+			}
+		}
+	case '[':
+		s.i++
+		out := []any{}
+		s.space()
+		if s.b[s.i] == ']' {
+			s.i++
+			return out
+		}
+		for {
+			out = append(out, s.value())
+			s.space()
+			c := s.b[s.i]
+			s.i++ // ',' or ']'
+			if c == ']' {
+				return out
+			}
+		}
+	case '"':
+		start := s.i
+		s.str()
+		return json.RawMessage(s.b[start:s.i:s.i])
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return json.RawMessage(s.b[start:s.i:s.i])
+		}
+		s.i++
+	}
+	return json.RawMessage(s.b[start:s.i:s.i])
+}
+
+// str moves past the string that starts at s.i and reports whether it
+// holds a backslash.
+func (s *treeScanner) str() (escaped bool) {
+	s.i++ // '"'
+	for {
+		switch s.b[s.i] {
+		case '\\':
+			escaped = true
+			s.i += 2
+		case '"':
+			s.i++
+			return escaped
+		default:
+			s.i++
+		}
+	}
+}
+
+// key decodes the object key that starts at s.i.
+func (s *treeScanner) key() string {
+	start := s.i
+	escaped := s.str()
+	quoted := s.b[start:s.i]
+	if inner := quoted[1 : len(quoted)-1]; !escaped && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var k string
+	_ = json.Unmarshal(quoted, &k) // valid: json.Valid accepted it
+	return k
+}
+
+// treeJSON encodes a tree: object keys in order, leaves as written. The
+// result is byte for byte json.Marshal's of the tree (leaves compacted
+// and HTML-escaped as json.Marshal writes a json.RawMessage), written in
+// one pass; see FuzzParseTree_MatchesOracle.
+func treeJSON(t any) ([]byte, error) { return appendTree(nil, t) }
+
+func appendTree(dst []byte, t any) ([]byte, error) {
+	var err error
+	switch v := t.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case json.RawMessage:
+		return appendLeaf(dst, v)
+	case *jsonObject:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '{')
+		for i, k := range v.keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendKey(dst, k); err != nil {
+				return nil, err
+			}
+			dst = append(dst, ':')
+			if dst, err = appendTree(dst, v.vals[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendTree(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	// Not a tree node: as json.Marshal writes it.
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// htmlSafe reports whether c, in a JSON string, is written as is by
+// json.Marshal: printable ASCII other than the quote, the backslash and
+// the characters it HTML-escapes (<, >, &).
+func htmlSafe(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+}
+
+// appendKey appends the object key k as json.Marshal(k) writes it.
+func appendKey(dst []byte, k string) ([]byte, error) {
+	for i := 0; i < len(k); i++ {
+		if !htmlSafe(k[i]) {
+			b, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			return append(dst, b...), nil
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	return append(dst, '"'), nil
+}
+
+// appendLeaf appends the leaf v as json.Marshal(v) writes it: null when
+// nil, else validated, compacted and HTML-escaped. The common leaves
+// that need none of that (a plain string, a literal, a number) are
+// copied; anything else goes through json.Marshal.
+func appendLeaf(dst []byte, v json.RawMessage) ([]byte, error) {
+	if v == nil {
+		return append(dst, "null"...), nil
+	}
+	if plainLeaf(v) {
+		return append(dst, v...), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// plainLeaf reports whether v is valid JSON that json.Marshal writes
+// unchanged: a string of printable ASCII without escapes or characters
+// it HTML-escapes (other bytes of 0x80 and above are written as they
+// are, except 0xE2 which may start U+2028 or U+2029), true, false, null,
+// or a number in JSON's grammar.
+func plainLeaf(v []byte) bool {
+	switch string(v) {
+	case "true", "false", "null":
+		return true
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		for _, c := range v[1 : len(v)-1] {
+			if !htmlSafe(c) && (c < 0x80 || c == 0xE2) {
+				return false
+			}
+		}
+		return true
+	}
+	return plainNumber(v)
+}
+
+// plainNumber reports whether v is -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func plainNumber(v []byte) bool {
+	i := 0
+	digits := func() bool {
+		n := i
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		return i > n
+	}
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(v) && v[i] == '0':
+		i++
+	case i < len(v) && v[i] >= '1' && v[i] <= '9':
+		digits()
+	default:
+		return false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(v)
+}
 
 // sameTree reports whether two trees encode to the same bytes.
 func sameTree(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	ja, err1 := treeJSON(a)
-	jb, err2 := treeJSON(b)
-	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+	buf, err := appendTree(nil, a)
+	if err != nil {
+		return false
+	}
+	n := len(buf)
+	buf, err = appendTree(buf, b)
+	return err == nil && bytes.Equal(buf[:n], buf[n:])
 }
 
 // mergeTree returns the tree to write for the current value n, given the

@@ -26,15 +26,6 @@ type eventRow struct {
 	Raw       *string         `bun:"raw"` // see rawdoc.go
 }
 
-type runIndexRow struct {
-	bun.BaseModel `bun:"table:tfpilot_run_index"`
-
-	Kind      string    `bun:"kind,pk"`
-	RunID     int64     `bun:"run_id,pk"`
-	RequestID string    `bun:"request_id"`
-	IndexedAt time.Time `bun:"indexed_at"`
-}
-
 type prIndexRow struct {
 	bun.BaseModel `bun:"table:tfpilot_pr_index"`
 
@@ -112,9 +103,8 @@ func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, er
 		return store.Event{}, wrap(op, fmt.Errorf("encode: %w: %w", store.ErrInvalid, err))
 	}
 	exact := doc
-	doc, raw := storedForms(doc) // see rawdoc.go
-	res, err := s.db.NewInsert().Model(&eventRow{RequestID: e.RequestID, ID: e.ID, TS: e.Timestamp, Doc: doc, Raw: raw}).
-		On("CONFLICT DO NOTHING").Exec(ctx)
+	doc, raw := storedForms(doc)                                                                           // see rawdoc.go
+	res, err := s.db.DB.ExecContext(ctx, appendEventSQL, e.RequestID, e.ID, e.Timestamp, string(doc), raw) // hotsql.go
 	if err != nil {
 		return store.Event{}, wrap(op, err)
 	}
@@ -158,8 +148,7 @@ func (s *Store) IndexRun(ctx context.Context, kind runs.Kind, runID int64, reque
 	if !kind.Valid() || runID <= 0 || requestID == "" {
 		return wrap(op, store.ErrInvalid)
 	}
-	res, err := s.db.NewInsert().Model(&runIndexRow{Kind: string(kind), RunID: runID, RequestID: requestID, IndexedAt: s.now()}).
-		On("CONFLICT DO NOTHING").Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, indexRunSQL, string(kind), runID, requestID, s.now()) // hotsql.go
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -183,8 +172,7 @@ func wrapIf(op string, err error) error {
 // LookupRun implements [store.RunIndex].
 func (s *Store) LookupRun(ctx context.Context, kind runs.Kind, runID int64) (string, error) {
 	var id string
-	err := s.db.NewSelect().Model((*runIndexRow)(nil)).Column("request_id").
-		Where("kind = ?", string(kind)).Where("run_id = ?", runID).Scan(ctx, &id)
+	err := s.db.DB.QueryRowContext(ctx, runRequestSQL, string(kind), runID).Scan(&id) // hotsql.go
 	if err != nil {
 		return "", wrap(fmt.Sprintf("look up %s run %d", kind, runID), err)
 	}
@@ -197,8 +185,7 @@ func (s *Store) IndexPR(ctx context.Context, pr store.PRRef, requestID string) e
 	if pr.Owner == "" || pr.Repo == "" || pr.Number <= 0 || requestID == "" {
 		return wrap(op, store.ErrInvalid)
 	}
-	res, err := s.db.NewInsert().Model(&prIndexRow{Owner: pr.Owner, Repo: pr.Repo, Number: pr.Number, RequestID: requestID, IndexedAt: s.now()}).
-		On("CONFLICT DO NOTHING").Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, indexPRSQL, pr.Owner, pr.Repo, pr.Number, requestID, s.now()) // hotsql.go
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -215,8 +202,7 @@ func (s *Store) IndexPR(ctx context.Context, pr store.PRRef, requestID string) e
 // LookupPR implements [store.PRIndex].
 func (s *Store) LookupPR(ctx context.Context, pr store.PRRef) (string, error) {
 	var id string
-	err := s.db.NewSelect().Model((*prIndexRow)(nil)).Column("request_id").
-		Where("owner = ?", pr.Owner).Where("repo = ?", pr.Repo).Where("number = ?", pr.Number).Scan(ctx, &id)
+	err := s.db.DB.QueryRowContext(ctx, prRequestSQL, pr.Owner, pr.Repo, pr.Number).Scan(&id) // hotsql.go
 	if err != nil {
 		return "", wrap(fmt.Sprintf("look up PR %s/%s#%d", pr.Owner, pr.Repo, pr.Number), err)
 	}
@@ -251,8 +237,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id, event string) (time.Time,
 // on the claim time.
 func (s *Store) CompleteDelivery(ctx context.Context, id string, claim time.Time, outcome string) error {
 	op := fmt.Sprintf("complete delivery %q", id)
-	res, err := s.db.NewUpdate().Model((*deliveryRow)(nil)).
-		Set("completed_at = ?", s.now()).Set("outcome = ?", outcome).Where("id = ?", id).Where("claimed_at = ?", claim).Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, completeDeliverySQL, id, claim, s.now(), outcome) // hotsql.go
 	if err != nil {
 		return wrap(op, err)
 	}

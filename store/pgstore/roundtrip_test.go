@@ -3,8 +3,10 @@ package pgstore_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tfpilot/tfpilot/internal/testenv"
+	"github.com/tfpilot/tfpilot/runs"
 	"github.com/tfpilot/tfpilot/store"
 	"github.com/tfpilot/tfpilot/store/pgstore"
 )
@@ -28,6 +30,15 @@ func TestHotCalls_OneRoundTripEachWhateverTheValues(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	claims := make([]time.Time, 3)
+	for i := range claims {
+		claim, err := s.ClaimDelivery(ctx, fmt.Sprint("done-", i), "workflow_run")
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims[i] = claim
+	}
+	pr := func(i int) store.PRRef { return store.PRRef{Owner: "o", Repo: "r", Number: 100 + i} }
 	calls := []struct {
 		name string
 		call func(i int) error
@@ -39,6 +50,25 @@ func TestHotCalls_OneRoundTripEachWhateverTheValues(t *testing.T) {
 		{"GetRequest", func(i int) error {
 			_, err := s.GetRequest(ctx, fmt.Sprint("rt-", i))
 			return err
+		}},
+		// The outbox path and the API's writes: an event, the indexes, a
+		// delivery's completion.
+		{"AppendEvent", func(i int) error {
+			_, err := s.AppendEvent(ctx, store.Event{RequestID: fmt.Sprint("rt-", i), ID: fmt.Sprint("ev-", i), Event: "plan_dispatched"})
+			return err
+		}},
+		{"IndexRun", func(i int) error { return s.IndexRun(ctx, runs.Plan, int64(100+i), fmt.Sprint("rt-", i)) }},
+		{"LookupRun", func(i int) error {
+			_, err := s.LookupRun(ctx, runs.Plan, int64(100+i))
+			return err
+		}},
+		{"IndexPR", func(i int) error { return s.IndexPR(ctx, pr(i), fmt.Sprint("rt-", i)) }},
+		{"LookupPR", func(i int) error {
+			_, err := s.LookupPR(ctx, pr(i))
+			return err
+		}},
+		{"CompleteDelivery", func(i int) error {
+			return s.CompleteDelivery(ctx, fmt.Sprint("done-", i), claims[i], "applied")
 		}},
 	}
 	for _, tc := range calls {

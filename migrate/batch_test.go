@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tfpilot/tfpilot/internal/testenv"
 	"github.com/tfpilot/tfpilot/migrate"
@@ -41,14 +40,7 @@ func (s *statementTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQue
 // newTracedPostgres is newPostgres whose connections report to tr.
 func newTracedPostgres(t *testing.T, tr *statementTracer) *pgstore.Store {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Tracer = tr
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
-	pg := pgstore.NewFromSQL(db, nil)
+	pg := pgstore.NewFromSQL(testenv.TracedPostgresDB(t, tr), nil)
 	if err := pg.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -42,13 +42,21 @@ func (c *RoundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepar
 // when the test ends.
 func CountingPostgresDB(t testing.TB) (*sql.DB, *RoundTrips) {
 	t.Helper()
+	c := &RoundTrips{}
+	return TracedPostgresDB(t, c), c
+}
+
+// TracedPostgresDB opens the test's database ([PostgresDSN]) through
+// pgx with tracer watching its statements. The database is closed when
+// the test ends.
+func TracedPostgresDB(t testing.TB, tracer pgx.QueryTracer) *sql.DB {
+	t.Helper()
 	cfg, err := pgx.ParseConfig(PostgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &RoundTrips{}
-	cfg.Tracer = c
+	cfg.Tracer = tracer
 	db := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { db.Close() })
-	return db, c
+	return db
 }
